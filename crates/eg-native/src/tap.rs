@@ -1,0 +1,289 @@
+//! TAP device: open, configure (MTU, MAC, IPv4, up/down) and batched non-blocking I/O.
+//!
+//! Reads happen on libuv's thread pool (napi AsyncTask) with a poll() timeout, so a closing
+//! device never leaves a thread stuck in read(): the task returns an empty batch and the
+//! JS loop notices the device is gone.
+
+use std::ffi::CString;
+use std::io;
+
+use napi::bindgen_prelude::*;
+use napi::{Env, Task};
+use napi_derive::napi;
+
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const IFF_TAP: libc::c_short = 0x0002;
+const IFF_NO_PI: libc::c_short = 0x1000;
+const IFNAMSIZ: usize = 16;
+
+/// `struct ifreq` is 40 bytes on Linux: a 16-byte name and a 24-byte union.
+#[repr(C)]
+struct IfReq {
+    name: [u8; IFNAMSIZ],
+    data: [u8; 24],
+}
+
+impl IfReq {
+    fn new(name: &str) -> Result<Self> {
+        let bytes = name.as_bytes();
+        if bytes.is_empty() || bytes.len() >= IFNAMSIZ || bytes.contains(&0) {
+            return Err(Error::from_reason(format!(
+                "interface name {name:?} must be 1 to {} bytes without NUL",
+                IFNAMSIZ - 1
+            )));
+        }
+        let mut r = IfReq { name: [0; IFNAMSIZ], data: [0; 24] };
+        r.name[..bytes.len()].copy_from_slice(bytes);
+        Ok(r)
+    }
+    fn name(&self) -> String {
+        let end = self.name.iter().position(|&b| b == 0).unwrap_or(IFNAMSIZ);
+        String::from_utf8_lossy(&self.name[..end]).into_owned()
+    }
+}
+
+fn os_err(what: &str, name: &str) -> Error {
+    Error::from_reason(format!("{what} on {name}: {}", io::Error::last_os_error()))
+}
+
+/// A throw-away AF_INET datagram socket: the handle the interface ioctls are issued on.
+struct CtlSock(libc::c_int);
+impl CtlSock {
+    fn open() -> Result<Self> {
+        // SAFETY: plain socket(2) call; the fd is owned by CtlSock and closed on drop.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(os_err("socket(AF_INET)", "-"));
+        }
+        Ok(CtlSock(fd))
+    }
+    fn ioctl(&self, req: libc::c_ulong, ifr: &mut IfReq, what: &str) -> Result<()> {
+        // SAFETY: ifr is a valid, properly sized struct ifreq for all requests used here.
+        let rc = unsafe { libc::ioctl(self.0, req as _, ifr as *mut IfReq) };
+        if rc < 0 {
+            return Err(os_err(what, &ifr.name()));
+        }
+        Ok(())
+    }
+}
+impl Drop for CtlSock {
+    fn drop(&mut self) {
+        // SAFETY: we own this fd.
+        unsafe { libc::close(self.0) };
+    }
+}
+
+#[napi(object)]
+pub struct TapHandle {
+    pub fd: i32,
+    /// The name the kernel gave the device (equal to the request unless it had a `%d`).
+    pub name: String,
+}
+
+/// Opens (creating if needed) a TAP device without packet-info header, non-blocking.
+#[napi]
+pub fn tap_open(name: String) -> Result<TapHandle> {
+    let path = CString::new("/dev/net/tun").unwrap();
+    // SAFETY: open(2) with a valid C string.
+    let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(os_err("open(/dev/net/tun)", &name));
+    }
+    let mut ifr = IfReq::new(&name)?;
+    ifr.data[..2].copy_from_slice(&(IFF_TAP | IFF_NO_PI).to_ne_bytes());
+    // SAFETY: TUNSETIFF takes a struct ifreq.
+    let rc = unsafe { libc::ioctl(fd, TUNSETIFF as _, &mut ifr as *mut IfReq) };
+    if rc < 0 {
+        let e = os_err("TUNSETIFF", &name);
+        // SAFETY: fd is ours.
+        unsafe { libc::close(fd) };
+        return Err(e);
+    }
+    Ok(TapHandle { fd, name: ifr.name() })
+}
+
+#[napi]
+pub fn tap_close(fd: i32) -> Result<()> {
+    // SAFETY: closing an fd the JS side got from tap_open.
+    if unsafe { libc::close(fd) } < 0 {
+        return Err(os_err("close", &fd.to_string()));
+    }
+    Ok(())
+}
+
+#[napi]
+pub fn if_set_mtu(name: String, mtu: u32) -> Result<()> {
+    let s = CtlSock::open()?;
+    let mut ifr = IfReq::new(&name)?;
+    ifr.data[..4].copy_from_slice(&(mtu as libc::c_int).to_ne_bytes());
+    s.ioctl(libc::SIOCSIFMTU, &mut ifr, "SIOCSIFMTU")
+}
+
+#[napi]
+pub fn if_get_mtu(name: String) -> Result<u32> {
+    let s = CtlSock::open()?;
+    let mut ifr = IfReq::new(&name)?;
+    s.ioctl(libc::SIOCGIFMTU, &mut ifr, "SIOCGIFMTU")?;
+    Ok(libc::c_int::from_ne_bytes(ifr.data[..4].try_into().unwrap()) as u32)
+}
+
+/// Sets the Ethernet address; `mac` must be 6 bytes.
+#[napi]
+pub fn if_set_mac(name: String, mac: Buffer) -> Result<()> {
+    if mac.len() != 6 {
+        return Err(Error::from_reason(format!("MAC for {name} must be 6 bytes, got {}", mac.len())));
+    }
+    let s = CtlSock::open()?;
+    let mut ifr = IfReq::new(&name)?;
+    // struct sockaddr { sa_family_t family; char data[14]; }
+    ifr.data[..2].copy_from_slice(&(libc::ARPHRD_ETHER as libc::sa_family_t).to_ne_bytes());
+    ifr.data[2..8].copy_from_slice(&mac);
+    s.ioctl(libc::SIOCSIFHWADDR, &mut ifr, "SIOCSIFHWADDR")
+}
+
+fn get_flags(s: &CtlSock, name: &str) -> Result<libc::c_short> {
+    let mut ifr = IfReq::new(name)?;
+    s.ioctl(libc::SIOCGIFFLAGS, &mut ifr, "SIOCGIFFLAGS")?;
+    Ok(libc::c_short::from_ne_bytes(ifr.data[..2].try_into().unwrap()))
+}
+
+#[napi]
+pub fn if_set_up(name: String, up: bool) -> Result<()> {
+    let s = CtlSock::open()?;
+    let mut flags = get_flags(&s, &name)?;
+    if up {
+        flags |= libc::IFF_UP as libc::c_short;
+    } else {
+        flags &= !(libc::IFF_UP as libc::c_short);
+    }
+    let mut ifr = IfReq::new(&name)?;
+    ifr.data[..2].copy_from_slice(&flags.to_ne_bytes());
+    s.ioctl(libc::SIOCSIFFLAGS, &mut ifr, "SIOCSIFFLAGS")
+}
+
+/// Whether the interface is administratively up and has a carrier-ready link (IFF_RUNNING).
+#[napi(object)]
+pub struct IfState {
+    pub up: bool,
+    pub running: bool,
+    pub mtu: u32,
+}
+
+#[napi]
+pub fn if_state(name: String) -> Result<IfState> {
+    let s = CtlSock::open()?;
+    let flags = get_flags(&s, &name)?;
+    let mtu = if_get_mtu(name)?;
+    Ok(IfState {
+        up: flags & libc::IFF_UP as libc::c_short != 0,
+        running: flags & libc::IFF_RUNNING as libc::c_short != 0,
+        mtu,
+    })
+}
+
+/// Assigns an IPv4 address and prefix length (replacing the interface's primary address).
+#[napi]
+pub fn if_set_ipv4(name: String, addr: String, prefix_len: u32) -> Result<()> {
+    let ip: std::net::Ipv4Addr = addr
+        .parse()
+        .map_err(|_| Error::from_reason(format!("IPv4 address {addr:?} for {name} is not valid")))?;
+    if prefix_len > 32 {
+        return Err(Error::from_reason(format!("IPv4 prefix length {prefix_len} for {name} exceeds 32")));
+    }
+    let s = CtlSock::open()?;
+    let sockaddr = |a: std::net::Ipv4Addr| {
+        let mut d = [0u8; 24];
+        d[..2].copy_from_slice(&(libc::AF_INET as libc::sa_family_t).to_ne_bytes());
+        d[4..8].copy_from_slice(&a.octets());
+        d
+    };
+    let mut ifr = IfReq::new(&name)?;
+    ifr.data = sockaddr(ip);
+    s.ioctl(libc::SIOCSIFADDR, &mut ifr, "SIOCSIFADDR")?;
+    let mask = if prefix_len == 0 { 0 } else { u32::MAX << (32 - prefix_len) };
+    let mut ifr = IfReq::new(&name)?;
+    ifr.data = sockaddr(std::net::Ipv4Addr::from(mask));
+    s.ioctl(libc::SIOCSIFNETMASK, &mut ifr, "SIOCSIFNETMASK")
+}
+
+/// Writes one frame. Returns false when the kernel queue is full (EAGAIN), so the caller can
+/// count and log the drop instead of blocking the event loop.
+#[napi]
+pub fn tap_write(fd: i32, frame: &[u8]) -> Result<bool> {
+    // SAFETY: writing from a valid slice to an fd.
+    let n = unsafe { libc::write(fd, frame.as_ptr() as *const libc::c_void, frame.len()) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::WouldBlock {
+            return Ok(false);
+        }
+        return Err(Error::from_reason(format!("write to tap fd {fd}: {e}")));
+    }
+    Ok(true)
+}
+
+pub struct ReadBatch {
+    fd: i32,
+    timeout_ms: i32,
+    max_bytes: usize,
+}
+
+impl Task for ReadBatch {
+    type Output = Vec<u8>;
+    type JsValue = Buffer;
+
+    /// Waits up to timeout_ms for the first frame, then drains whatever else is queued.
+    /// Output: frames back to back, each prefixed by its length as u16 big-endian.
+    fn compute(&mut self) -> Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(self.max_bytes.min(1 << 20));
+        let mut pfd = libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        let rc = unsafe { libc::poll(&mut pfd, 1, self.timeout_ms) };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Ok(out);
+            }
+            return Err(Error::from_reason(format!("poll tap fd {}: {e}", self.fd)));
+        }
+        if rc == 0 {
+            return Ok(out);
+        }
+        if pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 && pfd.revents & libc::POLLIN == 0 {
+            return Err(Error::from_reason(format!("tap fd {} closed or failed", self.fd)));
+        }
+        let mut buf = [0u8; 65536];
+        while out.len() + 2 + 1514 <= self.max_bytes {
+            // SAFETY: reading into a stack buffer of the given size.
+            let n = unsafe { libc::read(self.fd, buf.as_mut_ptr() as *mut libc::c_void, buf.len()) };
+            if n < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::WouldBlock || e.kind() == io::ErrorKind::Interrupted {
+                    break;
+                }
+                if out.is_empty() {
+                    return Err(Error::from_reason(format!("read tap fd {}: {e}", self.fd)));
+                }
+                break;
+            }
+            let n = n as usize;
+            if n == 0 || n > u16::MAX as usize {
+                break;
+            }
+            out.extend_from_slice(&(n as u16).to_be_bytes());
+            out.extend_from_slice(&buf[..n]);
+        }
+        Ok(out)
+    }
+
+    fn resolve(&mut self, _env: Env, output: Vec<u8>) -> Result<Buffer> {
+        Ok(output.into())
+    }
+}
+
+/// Reads a batch of frames (see ReadBatch::compute for the layout); resolves to an empty
+/// buffer on timeout.
+#[napi]
+pub fn tap_read_batch(fd: i32, timeout_ms: i32, max_bytes: u32) -> AsyncTask<ReadBatch> {
+    AsyncTask::new(ReadBatch { fd, timeout_ms, max_bytes: max_bytes.max(2 + 1514) as usize })
+}

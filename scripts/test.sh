@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, from a fresh machine: bootstrap (installs + builds, idempotent), then
+# cargo tests of the pure core, then mocha (unit, WASM, native, CLI, e2e in network namespaces).
+# Ends with one line "N passed, N failed" summed over every suite; exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+mkdir -p test-results
+start=$(date +%s)
+
+if ! bash scripts/bootstrap.sh; then
+  echo "bootstrap failed"; echo "0 passed, 1 failed"; exit 1
+fi
+
+passed=0; failed=0; status=0
+
+echo "=== cargo test (etherguard-core) ==="
+cargo test -p etherguard-core --release 2>&1 | tee test-results/cargo.log
+rc=${PIPESTATUS[0]}
+p=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ /^passed/) s += $(i-1) } END { print s + 0 }' test-results/cargo.log)
+f=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ /^failed/) s += $(i-1) } END { print s + 0 }' test-results/cargo.log)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+if [ "$rc" != 0 ]; then status=1; [ "${f:-0}" = 0 ] && failed=$((failed + 1)); fi
+
+echo "=== mocha ==="
+npx mocha 2>&1 | tee test-results/mocha.log
+rc=${PIPESTATUS[0]}
+p=$(grep -oE '^ +[0-9]+ passing' test-results/mocha.log | grep -oE '[0-9]+' | tail -1)
+f=$(grep -oE '^ +[0-9]+ failing' test-results/mocha.log | grep -oE '[0-9]+' | tail -1)
+passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+if [ "$rc" != 0 ]; then status=1; [ "${f:-0}" = 0 ] && failed=$((failed + 1)); fi
+
+echo "=== suite wall time: $(( $(date +%s) - start )) s ==="
+echo "$passed passed, $failed failed"
+exit $status
