@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-exec node dist/main.js demo "$@"
+exec node dist/demo/main.js "$@"

@@ -1,0 +1,1 @@
+//! Unix datagram / seqpacket sockets (filled by the interface-types work)
