@@ -1,0 +1,664 @@
+//! Per-remote-peer state: handshake in flight, replay state of initiations, cookie,
+//! the current/previous/next keypairs and the timer state machine.
+//!
+//! A `Peer` is driven by [`super::Device`] (or [`super::Tunnel`]), which owns the
+//! interface-wide pieces (our identity, the cookie secret, the RNG, the index table)
+//! and passes them in as [`Shared`].
+
+use std::collections::HashMap;
+use std::ops::Range;
+
+use rand_core::CryptoRngCore;
+use zeroize::Zeroize;
+
+use super::keypair::Keypair;
+use super::timers::{due, min_opt, Config, TimerState};
+use crate::noise::cookie::{CookieChecker, CookieState};
+use crate::noise::handshake::{
+    consume_initiation_timestamp, consume_response, create_initiation, create_response,
+    InitiationHalf, InitiatorState,
+};
+use crate::noise::wire::*;
+use crate::noise::{Identity, Reason, Remote, Tai64N};
+
+/// Index of a peer inside its device.
+pub type PeerId = usize;
+
+/// What to do with an incoming datagram after [`super::Device::decapsulate`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Consumed (e.g. a cookie reply was stored); nothing to send.
+    Nothing,
+    /// Send `out[..n]` back to the sender (a handshake response).
+    WriteToNetwork(usize),
+    /// The message was refused for want of a valid mac2 (`reason` is `NeedCookie` or
+    /// `BadMac2`); send the cookie reply in `out[..len]` back to the sender.
+    CookieReply {
+        /// length of the cookie reply in `out`
+        len: usize,
+        /// why mac2 was not accepted
+        reason: Reason,
+    },
+    /// Our initiation was answered: the session is up. `out[..n]` is a keepalive that
+    /// confirms it to the responder; send it, then flush queued packets.
+    SessionReady(usize),
+    /// A transport packet: the (padded) plaintext is `out[range]`.
+    Data(Range<usize>),
+    /// An authenticated keepalive (empty plaintext).
+    Keepalive,
+    /// Rejected.
+    Err(Reason),
+}
+
+impl Verdict {
+    /// Compact numeric form: 0 Nothing, 1 WriteToNetwork, 2 CookieReply, 3 SessionReady,
+    /// 4 Data, 5 Keepalive, 0x80 | reason for Err.
+    pub fn code(&self) -> u32 {
+        match self {
+            Verdict::Nothing => 0,
+            Verdict::WriteToNetwork(_) => 1,
+            Verdict::CookieReply { .. } => 2,
+            Verdict::SessionReady(_) => 3,
+            Verdict::Data(_) => 4,
+            Verdict::Keepalive => 5,
+            Verdict::Err(r) => 0x80 | r.code() as u32,
+        }
+    }
+}
+
+/// Something a timer tick wants done.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Send this handshake initiation to the peer.
+    SendInitiation(Vec<u8>),
+    /// Send this keepalive to the peer.
+    SendKeepalive(Vec<u8>),
+    /// Retries exhausted (REKEY_ATTEMPT_TIME): drop packets queued for this peer.
+    HandshakeGaveUp,
+    /// All key material of the peer was erased.
+    KeysZeroed,
+}
+
+/// Traffic counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PeerStats {
+    /// Transport bytes sent (whole messages).
+    pub tx_bytes: u64,
+    /// Transport bytes received and authenticated (whole messages).
+    pub rx_bytes: u64,
+    /// Handshakes completed.
+    pub handshakes: u64,
+}
+
+/// Interface-wide state a peer needs while processing.
+pub(crate) struct Shared {
+    pub identity: Identity,
+    pub checker: CookieChecker,
+    pub rng: Box<dyn CryptoRngCore + Send>,
+    pub indices: HashMap<u32, PeerId>,
+    pub config: Config,
+}
+
+impl Shared {
+    pub fn alloc_index(&mut self, peer: PeerId) -> u32 {
+        loop {
+            let i = self.rng.next_u32();
+            if let std::collections::hash_map::Entry::Vacant(e) = self.indices.entry(i) {
+                e.insert(peer);
+                return i;
+            }
+        }
+    }
+
+    pub fn release(&mut self, index: u32) {
+        self.indices.remove(&index);
+    }
+
+    pub fn random32(&mut self) -> [u8; 32] {
+        let mut b = [0u8; 32];
+        self.rng.fill_bytes(&mut b);
+        b
+    }
+
+    pub fn jitter(&mut self) -> f64 {
+        self.rng.next_u32() as f64 / u32::MAX as f64 * self.config.rekey_timeout_jitter
+    }
+
+    fn drop_kp(&mut self, kp: Option<Box<Keypair>>) {
+        if let Some(kp) = kp {
+            self.release(kp.local_index);
+        }
+    }
+}
+
+/// One remote peer.
+pub struct Peer {
+    pub(crate) remote: Remote,
+    pub(crate) persistent_keepalive: f64,
+    pub(crate) pending: Option<InitiatorState>,
+    last_timestamp: Option<Tai64N>,
+    last_init_consumed: Option<f64>,
+    pub(crate) cookie: CookieState,
+    pub(crate) current: Option<Box<Keypair>>,
+    pub(crate) previous: Option<Box<Keypair>>,
+    pub(crate) next: Option<Box<Keypair>>,
+    pub(crate) timers: TimerState,
+    last_handshake: Option<f64>,
+    stats: PeerStats,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+    Current,
+    Previous,
+    Next,
+}
+
+impl Peer {
+    pub(crate) fn new(remote: Remote, persistent_keepalive: f64) -> Peer {
+        Peer {
+            remote,
+            persistent_keepalive,
+            pending: None,
+            last_timestamp: None,
+            last_init_consumed: None,
+            cookie: CookieState::default(),
+            current: None,
+            previous: None,
+            next: None,
+            timers: TimerState::default(),
+            last_handshake: None,
+            stats: PeerStats::default(),
+        }
+    }
+
+    // ----- read-only accessors -----
+
+    /// The peer's static public key.
+    pub fn public_key(&self) -> [u8; 32] {
+        self.remote.public
+    }
+    /// Whether a usable current keypair exists at `now`.
+    pub fn has_session(&self, now: f64, config: &Config) -> bool {
+        matches!(&self.current, Some(kp) if now - kp.created < config.reject_after_time
+            && kp.send_counter < config.reject_after_messages)
+    }
+    /// Current keypair (used for sending).
+    pub fn current(&self) -> Option<&Keypair> {
+        self.current.as_deref()
+    }
+    /// Previous keypair (receive only).
+    pub fn previous(&self) -> Option<&Keypair> {
+        self.previous.as_deref()
+    }
+    /// Next keypair (responder side, awaiting confirmation).
+    pub fn next(&self) -> Option<&Keypair> {
+        self.next.as_deref()
+    }
+    /// Number of keypairs held.
+    pub fn keypair_count(&self) -> usize {
+        [&self.current, &self.previous, &self.next]
+            .iter()
+            .filter(|k| k.is_some())
+            .count()
+    }
+    /// Sender index of our initiation in flight.
+    pub fn pending_index(&self) -> Option<u32> {
+        self.pending.as_ref().map(|p| p.local_index)
+    }
+    /// Timer state (deadlines).
+    pub fn timers(&self) -> &TimerState {
+        &self.timers
+    }
+    /// Monotonic time of the last completed handshake.
+    pub fn last_handshake(&self) -> Option<f64> {
+        self.last_handshake
+    }
+    /// Traffic counters.
+    pub fn stats(&self) -> PeerStats {
+        self.stats
+    }
+    /// Cookie state (initiator side).
+    pub fn cookie_state(&self) -> &CookieState {
+        &self.cookie
+    }
+    /// Persistent keepalive interval in seconds (0 = off).
+    pub fn persistent_keepalive(&self) -> f64 {
+        self.persistent_keepalive
+    }
+    /// Last initiation timestamp accepted from this peer.
+    pub fn last_timestamp(&self) -> Option<Tai64N> {
+        self.last_timestamp
+    }
+
+    // ----- timer hooks -----
+
+    fn on_auth_sent(&mut self, now: f64) {
+        self.timers.keepalive_at = None;
+        self.on_traversal(now);
+    }
+    fn on_auth_received(&mut self, now: f64) {
+        self.timers.new_handshake_at = None;
+        self.on_traversal(now);
+    }
+    fn on_traversal(&mut self, now: f64) {
+        if self.persistent_keepalive > 0.0 {
+            self.timers.persistent_at = Some(now + self.persistent_keepalive);
+        }
+    }
+    fn on_data_sent(&mut self, now: f64, cfg: &Config) {
+        if self.timers.new_handshake_at.is_none() {
+            self.timers.new_handshake_at = Some(now + cfg.keepalive_timeout + cfg.rekey_timeout);
+        }
+    }
+    fn on_data_received(&mut self, now: f64, cfg: &Config) {
+        if self.timers.keepalive_at.is_none() {
+            self.timers.keepalive_at = Some(now + cfg.keepalive_timeout);
+        } else {
+            self.timers.need_another_keepalive = true;
+        }
+    }
+    fn on_session_derived(&mut self, now: f64, cfg: &Config) {
+        self.timers.zero_keys_at = Some(now + cfg.zero_key_material_after);
+    }
+    fn on_handshake_complete(&mut self, now: f64) {
+        self.timers.retransmit_at = None;
+        self.timers.attempt_started = None;
+        self.timers.sent_lastminute = false;
+        self.timers.want_handshake = false;
+        self.last_handshake = Some(now);
+        self.stats.handshakes += 1;
+    }
+    fn request_handshake(&mut self) {
+        if self.pending.is_none() {
+            self.timers.want_handshake = true;
+        }
+    }
+    fn can_send_handshake(&self, now: f64, cfg: &Config) -> bool {
+        match self.timers.last_sent_handshake {
+            None => true,
+            Some(t) => now - t >= cfg.rekey_timeout || now < t,
+        }
+    }
+
+    // ----- handshake -----
+
+    pub(crate) fn initiate(
+        &mut self,
+        sh: &mut Shared,
+        id: PeerId,
+        now: f64,
+        wall: Tai64N,
+        out: &mut [u8],
+    ) -> Result<usize, Reason> {
+        if out.len() < INITIATION_LEN {
+            return Err(Reason::BufferTooSmall);
+        }
+        if let Some(p) = self.pending.take() {
+            sh.release(p.local_index);
+        }
+        let idx = sh.alloc_index(id);
+        let mut e = sh.random32();
+        let r = create_initiation(&sh.identity, &self.remote, idx, e, wall, out);
+        e.zeroize();
+        let mut st = match r {
+            Ok(st) => st,
+            Err(err) => {
+                sh.release(idx);
+                return Err(err);
+            }
+        };
+        st.sent_at = now;
+        self.pending = Some(st);
+        let max_age = sh.config.cookie_refresh_time - sh.config.rekey_timeout;
+        self.cookie
+            .add_macs(&self.remote, &mut out[..INITIATION_LEN], now, max_age);
+        let jitter = sh.jitter();
+        let t = &mut self.timers;
+        t.last_sent_handshake = Some(now);
+        t.retransmit_at = Some(now + sh.config.rekey_timeout + jitter);
+        t.attempt_started.get_or_insert(now);
+        t.want_handshake = false;
+        self.on_auth_sent(now);
+        Ok(INITIATION_LEN)
+    }
+
+    pub(crate) fn consume_initiation(
+        &mut self,
+        sh: &mut Shared,
+        id: PeerId,
+        mut half: InitiationHalf,
+        msg: &[u8],
+        now: f64,
+        out: &mut [u8],
+    ) -> Verdict {
+        if out.len() < RESPONSE_LEN {
+            return Verdict::Err(Reason::BufferTooSmall);
+        }
+        let ts = match consume_initiation_timestamp(&mut half, &self.remote, msg) {
+            Ok(ts) => ts,
+            Err(r) => return Verdict::Err(r),
+        };
+        if matches!(self.last_timestamp, Some(last) if ts <= last) {
+            return Verdict::Err(Reason::StaleTimestamp);
+        }
+        if matches!(self.last_init_consumed, Some(t) if now < t + sh.config.handshake_initiation_rate)
+        {
+            return Verdict::Err(Reason::Flood);
+        }
+        let idx = sh.alloc_index(id);
+        let mut e = sh.random32();
+        let keys = create_response(&half, &self.remote, idx, e, out);
+        e.zeroize();
+        let keys = match keys {
+            Ok(k) => k,
+            Err(r) => {
+                sh.release(idx);
+                return Verdict::Err(r);
+            }
+        };
+        self.last_timestamp = Some(ts);
+        self.last_init_consumed = Some(now);
+        let kp = Box::new(Keypair::new(&keys, idx, half.sender_index, now, false));
+        // Responder: the new keypair waits in `next` until the initiator uses it.
+        let old_next = self.next.replace(kp);
+        sh.drop_kp(old_next);
+        let old_prev = self.previous.take();
+        sh.drop_kp(old_prev);
+        let max_age = sh.config.cookie_refresh_time - sh.config.rekey_timeout;
+        self.cookie
+            .add_macs(&self.remote, &mut out[..RESPONSE_LEN], now, max_age);
+        self.timers.last_sent_handshake = Some(now);
+        self.on_session_derived(now, &sh.config);
+        self.on_auth_received(now);
+        self.on_auth_sent(now);
+        Verdict::WriteToNetwork(RESPONSE_LEN)
+    }
+
+    pub(crate) fn consume_response(
+        &mut self,
+        sh: &mut Shared,
+        msg: &[u8],
+        now: f64,
+        out: &mut [u8],
+    ) -> Verdict {
+        if out.len() < TRANSPORT_MIN_LEN {
+            return Verdict::Err(Reason::BufferTooSmall);
+        }
+        let receiver = le32(msg, 8);
+        let Some(state) = self.pending.as_ref().filter(|p| p.local_index == receiver) else {
+            return Verdict::Err(Reason::UnknownIndex);
+        };
+        let (sender, keys) = match consume_response(state, &sh.identity, &self.remote, msg) {
+            Ok(v) => v,
+            Err(r) => return Verdict::Err(r),
+        };
+        self.pending = None; // its index lives on in the keypair
+        let kp = Box::new(Keypair::new(&keys, receiver, sender, now, true));
+        if self.next.is_some() {
+            let old_prev = std::mem::replace(&mut self.previous, self.next.take());
+            sh.drop_kp(old_prev);
+            let old_cur = self.current.take();
+            sh.drop_kp(old_cur);
+        } else {
+            let old_prev = std::mem::replace(&mut self.previous, self.current.take());
+            sh.drop_kp(old_prev);
+        }
+        self.current = Some(kp);
+        self.on_handshake_complete(now);
+        self.on_session_derived(now, &sh.config);
+        self.on_auth_received(now);
+        match self.seal_transport(sh, out, 0, now) {
+            Ok(n) => Verdict::SessionReady(n),
+            Err(r) => Verdict::Err(r),
+        }
+    }
+
+    pub(crate) fn consume_cookie(&mut self, msg: &[u8], now: f64) -> Verdict {
+        match self.cookie.consume_reply(&self.remote, msg, now) {
+            Ok(()) => Verdict::Nothing,
+            Err(r) => Verdict::Err(r),
+        }
+    }
+
+    // ----- transport -----
+
+    /// Seal `msg[16..16+plen]` in place with the current keypair.
+    pub(crate) fn seal_transport(
+        &mut self,
+        sh: &mut Shared,
+        msg: &mut [u8],
+        plen: usize,
+        now: f64,
+    ) -> Result<usize, Reason> {
+        let cfg = &sh.config;
+        let usable = self.has_session(now, cfg);
+        let Some(kp) = self.current.as_deref_mut().filter(|_| usable) else {
+            self.request_handshake();
+            return Err(Reason::NoSession);
+        };
+        let n = kp.seal_in_place(msg, plen, cfg.reject_after_messages)?;
+        let refresh = kp.send_counter > cfg.rekey_after_messages
+            || (kp.initiator && now - kp.created >= cfg.rekey_after_time);
+        self.stats.tx_bytes += n as u64;
+        self.on_auth_sent(now);
+        if plen > 0 {
+            let cfg = sh.config.clone();
+            self.on_data_sent(now, &cfg);
+        }
+        if refresh {
+            self.request_handshake();
+        }
+        Ok(n)
+    }
+
+    /// Open the transport message `msg` in place; plaintext at `msg[16..16+n]`.
+    pub(crate) fn open_transport(
+        &mut self,
+        sh: &mut Shared,
+        msg: &mut [u8],
+        now: f64,
+    ) -> Result<usize, Reason> {
+        if msg.len() < TRANSPORT_MIN_LEN {
+            return Err(Reason::Truncated);
+        }
+        let receiver = le32(msg, 4);
+        let slot = if self
+            .current
+            .as_ref()
+            .is_some_and(|k| k.local_index == receiver)
+        {
+            Slot::Current
+        } else if self
+            .previous
+            .as_ref()
+            .is_some_and(|k| k.local_index == receiver)
+        {
+            Slot::Previous
+        } else if self
+            .next
+            .as_ref()
+            .is_some_and(|k| k.local_index == receiver)
+        {
+            Slot::Next
+        } else {
+            return Err(Reason::UnknownIndex);
+        };
+        let cfg = sh.config.clone();
+        let kp = match slot {
+            Slot::Current => self.current.as_deref_mut(),
+            Slot::Previous => self.previous.as_deref_mut(),
+            Slot::Next => self.next.as_deref_mut(),
+        }
+        .ok_or(Reason::UnknownIndex)?;
+        if now - kp.created >= cfg.reject_after_time {
+            return Err(Reason::KeyExpired);
+        }
+        let n = kp.open_in_place(msg, cfg.reject_after_messages)?;
+        self.stats.rx_bytes += msg.len() as u64;
+        self.on_auth_received(now);
+        if slot == Slot::Next {
+            // The initiator confirmed the keypair: rotate it in.
+            let old_prev = std::mem::replace(&mut self.previous, self.current.take());
+            sh.drop_kp(old_prev);
+            self.current = self.next.take();
+            if let Some(p) = self.pending.take() {
+                sh.release(p.local_index);
+            }
+            self.on_handshake_complete(now);
+        }
+        if n > 0 {
+            self.on_data_received(now, &cfg);
+            if slot == Slot::Current {
+                if let Some(kp) = self.current.as_deref() {
+                    let age = now - kp.created;
+                    if kp.initiator
+                        && !self.timers.sent_lastminute
+                        && age >= cfg.reject_after_time - cfg.keepalive_timeout - cfg.rekey_timeout
+                    {
+                        self.timers.sent_lastminute = true;
+                        self.request_handshake();
+                    }
+                }
+            }
+        }
+        Ok(n)
+    }
+
+    /// Copy `plaintext` behind a transport header in `out` and seal it.
+    pub(crate) fn encapsulate(
+        &mut self,
+        sh: &mut Shared,
+        plaintext: &[u8],
+        now: f64,
+        out: &mut [u8],
+    ) -> Result<usize, Reason> {
+        if out.len() < transport_len(plaintext.len()) {
+            return Err(Reason::BufferTooSmall);
+        }
+        out[TRANSPORT_HEADER_LEN..TRANSPORT_HEADER_LEN + plaintext.len()]
+            .copy_from_slice(plaintext);
+        self.seal_transport(sh, out, plaintext.len(), now)
+    }
+
+    // ----- timers -----
+
+    fn zero_all(&mut self, sh: &mut Shared) {
+        for kp in [self.current.take(), self.previous.take(), self.next.take()] {
+            sh.drop_kp(kp);
+        }
+        if let Some(p) = self.pending.take() {
+            sh.release(p.local_index);
+        }
+    }
+
+    pub(crate) fn tick(
+        &mut self,
+        sh: &mut Shared,
+        id: PeerId,
+        now: f64,
+        wall: Tai64N,
+    ) -> Vec<Action> {
+        let cfg = sh.config.clone();
+        let mut actions = Vec::new();
+
+        // Keypairs past REJECT_AFTER_TIME are useless: erase them now.
+        for slot in [&mut self.current, &mut self.previous, &mut self.next] {
+            if slot
+                .as_ref()
+                .is_some_and(|k| now - k.created >= cfg.reject_after_time)
+            {
+                sh.drop_kp(slot.take());
+            }
+        }
+
+        if due(self.timers.zero_keys_at, now) {
+            self.timers.zero_keys_at = None;
+            self.zero_all(sh);
+            actions.push(Action::KeysZeroed);
+        }
+
+        if due(self.timers.retransmit_at, now) {
+            self.timers.retransmit_at = None;
+            let started = self.timers.attempt_started.unwrap_or(now);
+            if now - started >= cfg.rekey_attempt_time {
+                if let Some(p) = self.pending.take() {
+                    sh.release(p.local_index);
+                }
+                self.timers.attempt_started = None;
+                self.timers.keepalive_at = None;
+                self.timers.want_handshake = false;
+                if self.timers.zero_keys_at.is_none() {
+                    self.timers.zero_keys_at = Some(now + cfg.zero_key_material_after);
+                }
+                actions.push(Action::HandshakeGaveUp);
+            } else {
+                let mut buf = vec![0u8; INITIATION_LEN];
+                if self.initiate(sh, id, now, wall, &mut buf).is_ok() {
+                    actions.push(Action::SendInitiation(buf));
+                }
+            }
+        }
+
+        if due(self.timers.keepalive_at, now) {
+            self.timers.keepalive_at = None;
+            let mut buf = vec![0u8; TRANSPORT_MIN_LEN];
+            if let Ok(n) = self.seal_transport(sh, &mut buf, 0, now) {
+                buf.truncate(n);
+                actions.push(Action::SendKeepalive(buf));
+                if self.timers.need_another_keepalive {
+                    self.timers.need_another_keepalive = false;
+                    self.timers.keepalive_at = Some(now + cfg.keepalive_timeout);
+                }
+            }
+        }
+
+        if due(self.timers.new_handshake_at, now) {
+            self.timers.new_handshake_at = None;
+            self.request_handshake();
+        }
+
+        if due(self.timers.persistent_at, now) {
+            self.timers.persistent_at = None;
+            if self.persistent_keepalive > 0.0 {
+                let mut buf = vec![0u8; TRANSPORT_MIN_LEN];
+                if let Ok(n) = self.seal_transport(sh, &mut buf, 0, now) {
+                    buf.truncate(n);
+                    actions.push(Action::SendKeepalive(buf));
+                }
+            }
+        }
+
+        if self.timers.want_handshake && self.can_send_handshake(now, &cfg) {
+            self.timers.attempt_started = Some(now);
+            let mut buf = vec![0u8; INITIATION_LEN];
+            if self.initiate(sh, id, now, wall, &mut buf).is_ok() {
+                actions.push(Action::SendInitiation(buf));
+            }
+        }
+        actions
+    }
+
+    pub(crate) fn next_deadline(&self, cfg: &Config) -> Option<f64> {
+        let t = &self.timers;
+        let mut d = min_opt(t.retransmit_at, t.keepalive_at);
+        d = min_opt(d, t.new_handshake_at);
+        d = min_opt(d, t.zero_keys_at);
+        d = min_opt(d, t.persistent_at);
+        for kp in [&self.current, &self.previous, &self.next]
+            .into_iter()
+            .flatten()
+        {
+            d = min_opt(d, Some(kp.created + cfg.reject_after_time));
+        }
+        if t.want_handshake {
+            let at = t.last_sent_handshake.map_or(0.0, |l| l + cfg.rekey_timeout);
+            d = min_opt(d, Some(at));
+        }
+        d
+    }
+
+    pub(crate) fn release_all(&mut self, sh: &mut Shared) {
+        self.zero_all(sh);
+    }
+}
