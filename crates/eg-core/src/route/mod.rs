@@ -1,1 +1,41 @@
-//! placeholder, filled by its issue
+//! Route engine: everything Etherguard needs to turn measured one-way latencies into a
+//! shared next-hop table, as pure functions over explicit state.
+//!
+//! * [`ids`]: NodeId and the reserved ids, latency normalisation (`>= 99999` is infinity).
+//! * [`manual`]: `ManualLatency` overrides with the 65535 wildcard.
+//! * [`graph`]: directed edges `{latency, additional_cost, valid_until}` with expiry.
+//! * [`solve`] (+ [`fw`], [`naive`], [`key`]): all-pairs shortest paths with deterministic ties.
+//! * [`broadcast`]: source-rooted broadcast trees derived from the next-hop table.
+//! * [`filter`]: the sliding-median damping filter.
+//! * [`hysteresis`]: clock-offset invariant "is a recalculation needed?".
+//! * [`matrix`] / [`format`]: upstream's latency-matrix text and `solve` output.
+//!
+//! Time is always passed in as `f64` seconds; nothing here reads a clock.
+//! The rules (tie-breaking, quantisation, hysteresis) are documented in `docs/routing.md`.
+
+pub mod broadcast;
+pub mod filter;
+pub mod format;
+mod fw;
+pub mod graph;
+pub mod hysteresis;
+pub mod ids;
+pub mod key;
+pub mod manual;
+pub mod matrix;
+pub mod naive;
+pub mod solve;
+
+pub use broadcast::{broadcast_edges, broadcast_targets, forward_set};
+pub use filter::MedianFilter;
+pub use format::{format_solve_json, format_solve_text};
+pub use graph::{resolve_additional_cost, EdgeState, Graph, Measurement};
+pub use hysteresis::{Hysteresis, RecalculateSetting};
+pub use ids::{
+    normalize_latency, NodeId, BROADCAST, INFINITY_THRESHOLD, INVALID, MAX_NODE_ID, SPREAD,
+    SUPER_NODE, WILDCARD,
+};
+pub use manual::ManualLatency;
+pub use matrix::{parse_matrix, LatencyMatrix, MatrixError, EXAMPLE_MATRIX};
+pub use naive::solve_naive;
+pub use solve::{solve, RouteError, Solution, WeightedEdge};

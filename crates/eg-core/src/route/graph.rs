@@ -1,0 +1,210 @@
+//! The measured graph: directed edges with latency, AdditionalCost and expiry.
+//!
+//! An edge's effective latency at time `now` is:
+//! * infinity if `now > valid_until` (expired) or the stored latency is `>= 99999`;
+//! * else the `ManualLatency` override for `(src, dst)` if one applies;
+//! * else the measured latency (negative values are normal: clock offsets).
+//!
+//! Its weight is the effective latency plus the AdditionalCost of the node it enters.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::ids::{is_usable, normalize_latency, NodeId};
+use super::manual::ManualLatency;
+use super::solve::{solve, RouteError, Solution, WeightedEdge};
+
+/// Stored state of one directed edge.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EdgeState {
+    /// Measured one-way latency in seconds (`f64::INFINITY` = down).
+    pub latency: f64,
+    /// AdditionalCost of the destination node, seconds (>= 0).
+    pub additional_cost: f64,
+    /// Absolute time (seconds) after which the edge counts as infinite.
+    pub valid_until: f64,
+}
+
+/// One latency report (a Pong): `dst` measured `latency` seconds for packets from `src`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Measurement {
+    pub src: NodeId,
+    pub dst: NodeId,
+    /// Filtered one-way latency, seconds.
+    pub latency: f64,
+    /// AdditionalCost in ms as reported; negative = "use the node's own value".
+    pub additional_cost_ms: f64,
+    /// Seconds the report stays valid.
+    pub time_to_alive: f64,
+}
+
+/// Resolves an AdditionalCost given in milliseconds to seconds.
+///
+/// `reported_ms` is what the report (or a configured override) says; a negative value means
+/// "use the node's own value", which the caller supplies as `own_ms` (e.g. the AC the edge
+/// advertised, or the one in the supernode's peer list). Negative or non-finite results
+/// become 0. This is what makes `AdditionalCost: -1` work (upstream bug #7).
+pub fn resolve_additional_cost(reported_ms: f64, own_ms: f64) -> f64 {
+    let ms = if reported_ms.is_nan() || reported_ms < 0.0 {
+        own_ms
+    } else {
+        reported_ms
+    };
+    if ms.is_finite() && ms > 0.0 {
+        ms / 1000.0
+    } else {
+        0.0
+    }
+}
+
+/// The graph of one router (supernode or P2P edge).
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    nodes: BTreeSet<NodeId>,
+    edges: BTreeMap<(NodeId, NodeId), EdgeState>,
+    manual: ManualLatency,
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a vertex (no-op if present).
+    pub fn add_node(&mut self, id: NodeId) -> Result<(), RouteError> {
+        if !is_usable(id) {
+            return Err(RouteError::InvalidNodeId(id));
+        }
+        self.nodes.insert(id);
+        Ok(())
+    }
+
+    /// Removes a vertex and every edge touching it.
+    pub fn remove_node(&mut self, id: NodeId) {
+        self.nodes.remove(&id);
+        self.edges.retain(|&(s, d), _| s != id && d != id);
+    }
+
+    /// Stores the edge `src -> dst` (adding both vertices). `latency` in seconds (`>= 99999`
+    /// = infinity), `additional_cost` in seconds (negative counts as 0), `valid_until` absolute.
+    pub fn set_edge(
+        &mut self,
+        src: NodeId,
+        dst: NodeId,
+        latency: f64,
+        additional_cost: f64,
+        valid_until: f64,
+    ) -> Result<(), RouteError> {
+        self.add_node(src)?;
+        self.add_node(dst)?;
+        let additional_cost = if additional_cost.is_finite() && additional_cost > 0.0 {
+            additional_cost
+        } else {
+            0.0
+        };
+        self.edges.insert(
+            (src, dst),
+            EdgeState {
+                latency: normalize_latency(latency),
+                additional_cost,
+                valid_until,
+            },
+        );
+        Ok(())
+    }
+
+    /// Applies a report received at `now`. `own_ac_ms` is the AC to use when the report's AC
+    /// is negative (see [`resolve_additional_cost`]).
+    pub fn apply(&mut self, m: &Measurement, own_ac_ms: f64, now: f64) -> Result<(), RouteError> {
+        let ac = resolve_additional_cost(m.additional_cost_ms, own_ac_ms);
+        self.set_edge(m.src, m.dst, m.latency, ac, now + m.time_to_alive)
+    }
+
+    /// Removes one edge.
+    pub fn remove_edge(&mut self, src: NodeId, dst: NodeId) {
+        self.edges.remove(&(src, dst));
+    }
+
+    /// Removes all edges (vertices stay).
+    pub fn clear_edges(&mut self) {
+        self.edges.clear();
+    }
+
+    /// The override table.
+    pub fn manual_latency(&self) -> &ManualLatency {
+        &self.manual
+    }
+
+    /// The override table, mutably.
+    pub fn manual_latency_mut(&mut self) -> &mut ManualLatency {
+        &mut self.manual
+    }
+
+    /// Replaces the override table.
+    pub fn set_manual_latency(&mut self, manual: ManualLatency) {
+        self.manual = manual;
+    }
+
+    /// Vertices, ascending.
+    pub fn nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.nodes.iter().copied()
+    }
+
+    /// Stored edges `((src, dst), state)`, ascending.
+    pub fn edges(&self) -> impl Iterator<Item = ((NodeId, NodeId), &EdgeState)> + '_ {
+        self.edges.iter().map(|(k, v)| (*k, v))
+    }
+
+    /// The stored state of one edge.
+    pub fn edge(&self, src: NodeId, dst: NodeId) -> Option<&EdgeState> {
+        self.edges.get(&(src, dst))
+    }
+
+    /// Effective latency of `src -> dst` at `now` (override applied; infinity if absent,
+    /// expired or down).
+    pub fn latency(&self, src: NodeId, dst: NodeId, now: f64) -> f64 {
+        match self.edges.get(&(src, dst)) {
+            Some(e) => self.effective(src, dst, e, now),
+            None => f64::INFINITY,
+        }
+    }
+
+    /// Effective weight (latency + AC of `dst`) of `src -> dst` at `now`.
+    pub fn weight(&self, src: NodeId, dst: NodeId, now: f64) -> f64 {
+        match self.edges.get(&(src, dst)) {
+            Some(e) => {
+                let l = self.effective(src, dst, e, now);
+                if l == f64::INFINITY {
+                    l
+                } else {
+                    normalize_latency(l + e.additional_cost)
+                }
+            }
+            None => f64::INFINITY,
+        }
+    }
+
+    fn effective(&self, src: NodeId, dst: NodeId, e: &EdgeState, now: f64) -> f64 {
+        if now > e.valid_until || e.latency == f64::INFINITY {
+            return f64::INFINITY;
+        }
+        normalize_latency(self.manual.apply(src, dst, e.latency))
+    }
+
+    /// The finite edges at `now`, as solver input.
+    pub fn weighted_edges(&self, now: f64) -> Vec<WeightedEdge> {
+        self.edges
+            .iter()
+            .filter_map(|(&(s, d), e)| {
+                let l = self.effective(s, d, e, now);
+                (l != f64::INFINITY).then(|| WeightedEdge::new(s, d, l, e.additional_cost))
+            })
+            .collect()
+    }
+
+    /// Solves all pairs over the graph as it is at `now`.
+    pub fn solve(&self, now: f64) -> Result<Solution, RouteError> {
+        let nodes: Vec<NodeId> = self.nodes.iter().copied().collect();
+        solve(&nodes, &self.weighted_edges(now))
+    }
+}

@@ -1,0 +1,191 @@
+//! Clock-offset invariant hysteresis: "is a recalculation needed?".
+//!
+//! Measured one-way values contain the clock offset `off(v) - off(u)`, so comparing them
+//! proportionally (as upstream does) depends on the offset. Here every test uses quantities in
+//! which the offset cancels. For the directed edge `u -> v` with weight `old` at the last solve
+//! and `new` now (weights = effective latency + AdditionalCost, seconds):
+//!
+//! 1. exactly one of `old`, `new` infinite (connect, disconnect, expiry) → **connectivity**
+//!    change: always triggers, even during the cooldown;
+//! 2. otherwise, during the cooldown (`now < last_recalc + RecalculateCoolDown`) nothing else
+//!    triggers;
+//! 3. `delta = |new - old|` (same directed edge: the offset cancels) triggers iff
+//!    `delta > T + (M - 1) * base` with `T = JitterTolerance` (ms),
+//!    `M = JitterToleranceMultiplier`, and `base = max(rtt_old, rtt_new) / 2` (ms), where
+//!    `rtt = w(u -> v) + w(v -> u)` (offset cancels) if the reverse edge is finite both at the
+//!    last solve and now; else `base = 0` (absolute term only).
+//!
+//! `T <= 0` is treated as 0 and `M < 1` as 1, so `T = 0, M = 1` triggers on any change.
+//! For a symmetric link whose two directions move together and zero offset, `base` is the
+//! one-way value and this is exactly upstream's supernode rule (`|new - old| > T + (M-1) max`).
+//! Besides edges, a change of the vertex set triggers immediately.
+
+use std::collections::BTreeSet;
+
+use super::graph::Graph;
+use super::ids::NodeId;
+
+/// The config keys of `GraphRecalculateSetting` used here.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RecalculateSetting {
+    /// `JitterTolerance`, milliseconds.
+    pub jitter_tolerance_ms: f64,
+    /// `JitterToleranceMultiplier`.
+    pub jitter_tolerance_multiplier: f64,
+    /// `RecalculateCoolDown`, seconds.
+    pub recalculate_cooldown: f64,
+}
+
+impl Default for RecalculateSetting {
+    /// Upstream's example supernode values: 30 ms, x1.01, 5 s.
+    fn default() -> Self {
+        RecalculateSetting {
+            jitter_tolerance_ms: 30.0,
+            jitter_tolerance_multiplier: 1.01,
+            recalculate_cooldown: 5.0,
+        }
+    }
+}
+
+/// How much an edge changed since the last solve, in increasing importance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Change {
+    /// Same value (or infinite both times).
+    None,
+    /// Changed, within the tolerance.
+    Jitter,
+    /// Changed beyond the tolerance (subject to the cooldown).
+    Significant,
+    /// Finite ↔ infinite, or the vertex set changed (bypasses the cooldown).
+    Connectivity,
+}
+
+impl RecalculateSetting {
+    /// Classifies one directed edge. `old`/`new` are its weights at the last solve and now;
+    /// `old_rev`/`new_rev` those of the reverse edge (infinity if absent). Seconds.
+    pub fn classify(&self, old: f64, new: f64, old_rev: f64, new_rev: f64) -> Change {
+        let (oi, ni) = (old.is_infinite(), new.is_infinite());
+        if oi != ni {
+            return Change::Connectivity;
+        }
+        if oi || old == new {
+            return Change::None;
+        }
+        let delta_ms = (new - old).abs() * 1000.0;
+        let t = if self.jitter_tolerance_ms > 0.0 {
+            self.jitter_tolerance_ms
+        } else {
+            0.0
+        };
+        let m = if self.jitter_tolerance_multiplier > 1.0 {
+            self.jitter_tolerance_multiplier
+        } else {
+            1.0
+        };
+        let base_ms = if old_rev.is_finite() && new_rev.is_finite() {
+            ((old + old_rev).max(new + new_rev) / 2.0 * 1000.0).max(0.0)
+        } else {
+            0.0
+        };
+        if delta_ms > t + (m - 1.0) * base_ms {
+            Change::Significant
+        } else {
+            Change::Jitter
+        }
+    }
+}
+
+/// Snapshot of the weights used by the last solve, plus the time of that solve.
+#[derive(Clone, Debug, Default)]
+pub struct Hysteresis {
+    setting: RecalculateSetting,
+    last_recalc: Option<f64>,
+    nodes: BTreeSet<NodeId>,
+    /// Finite weights at the last solve, sorted by `(src, dst)`.
+    weights: Vec<((NodeId, NodeId), f64)>,
+}
+
+type Weights = Vec<((NodeId, NodeId), f64)>;
+
+/// Finite weights at `now`, sorted by `(src, dst)` (the graph iterates its edges in order).
+fn current_weights(graph: &Graph, now: f64) -> Weights {
+    graph
+        .weighted_edges(now)
+        .into_iter()
+        .map(|e| ((e.src, e.dst), e.latency + e.additional_cost))
+        .collect()
+}
+
+fn get(w: &Weights, k: (NodeId, NodeId)) -> f64 {
+    w.binary_search_by(|e| e.0.cmp(&k))
+        .map_or(f64::INFINITY, |p| w[p].1)
+}
+
+impl Hysteresis {
+    /// No snapshot yet: the first evaluation reports a change if the graph has any vertex.
+    pub fn new(setting: RecalculateSetting) -> Self {
+        Hysteresis {
+            setting,
+            ..Default::default()
+        }
+    }
+
+    /// The settings.
+    pub fn setting(&self) -> &RecalculateSetting {
+        &self.setting
+    }
+
+    /// Replaces the settings (the snapshot stays).
+    pub fn set_setting(&mut self, setting: RecalculateSetting) {
+        self.setting = setting;
+    }
+
+    /// Time of the last recorded solve.
+    pub fn last_recalc(&self) -> Option<f64> {
+        self.last_recalc
+    }
+
+    /// The strongest change of `graph` at `now` relative to the snapshot, ignoring the cooldown.
+    pub fn evaluate(&self, graph: &Graph, now: f64) -> Change {
+        let nodes: BTreeSet<NodeId> = graph.nodes().collect();
+        if nodes != self.nodes {
+            return Change::Connectivity;
+        }
+        let cur = current_weights(graph, now);
+        let mut worst = Change::None;
+        for &((u, v), _) in self.weights.iter().chain(cur.iter()) {
+            let c = self.setting.classify(
+                get(&self.weights, (u, v)),
+                get(&cur, (u, v)),
+                get(&self.weights, (v, u)),
+                get(&cur, (v, u)),
+            );
+            if c == Change::Connectivity {
+                return c;
+            }
+            worst = worst.max(c);
+        }
+        worst
+    }
+
+    /// Whether the graph must be re-solved at `now`: a connectivity change always, a
+    /// significant change only once the cooldown since the last solve has passed.
+    pub fn recalc_needed(&self, graph: &Graph, now: f64) -> bool {
+        match self.evaluate(graph, now) {
+            Change::Connectivity => true,
+            Change::Significant => match self.last_recalc {
+                Some(t) => now >= t + self.setting.recalculate_cooldown,
+                None => true,
+            },
+            _ => false,
+        }
+    }
+
+    /// Records that `graph` was solved at `now`: every edge's current weight becomes the
+    /// reference (upstream: "all edges take their current values").
+    pub fn record(&mut self, graph: &Graph, now: f64) {
+        self.nodes = graph.nodes().collect();
+        self.weights = current_weights(graph, now);
+        self.last_recalc = Some(now);
+    }
+}

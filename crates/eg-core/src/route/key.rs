@@ -1,0 +1,111 @@
+//! Exact path keys: how costs are quantised and how ties are encoded.
+//!
+//! A path from `i` is ranked by the triple `(cost, hops, next-hop index)`, lexicographically,
+//! smallest first. To let Floyd–Warshall compare all three with a single `min`, the triple is
+//! packed into one `f64` that holds an integer:
+//!
+//! ```text
+//! key = ticks * H * M + hops * M + next_index        (H = M = 2^B, 2^B >= n)
+//! ```
+//!
+//! * `ticks = round(cost * 2^Q)`: the cost on a dyadic grid of `2^-Q` seconds. `Q` is at most
+//!   30 (about 0.93 ns) and is lowered only when the graph's largest |weight| times `n - 1`
+//!   would not fit (see [`KeySpace::new`]). On that grid every sum is exact, so equal costs
+//!   are *exactly* equal and comparison is transitive (an epsilon comparison is not).
+//! * Adding two keys adds ticks and hops; the next-hop field of a candidate `i -> k -> j`
+//!   must be the one of `i -> k`, so the solver adds the *stripped* key of `k -> j`
+//!   (next-hop field cleared, [`KeySpace::strip`]).
+//! * The diagonal key is `M - 1`: zero cost, zero hops, and a next-hop field larger than any
+//!   real index, so `i -> i -> j` never beats `i -> j`.
+//!
+//! All values stay below 2^53 in magnitude, hence exact in `f64`. Infinity is `f64::INFINITY`;
+//! `INFINITY + finite = INFINITY` never wins a strict comparison, and `-INFINITY` never occurs.
+
+/// The encoding parameters of one solve.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct KeySpace {
+    /// Tick exponent: one tick is `2^-q` seconds.
+    pub q: i32,
+    /// Bits of the hop field and of the next-hop field.
+    pub bits: u32,
+    scale: f64,
+    m: f64,
+    hm: f64,
+    /// `(M - 1) / 2` and `1.5 * 2^52 * M`: see [`KeySpace::strip`].
+    half: f64,
+    magic: f64,
+}
+
+/// Largest tick exponent used: 2^-30 s, about 0.93 ns.
+pub const MAX_TICK_EXPONENT: i32 = 30;
+
+impl KeySpace {
+    /// Parameters for `n` nodes whose finite edge weights are all at most `max_abs` in
+    /// magnitude (seconds). Chooses `B = max(1, ceil(log2 n))` and
+    /// `Q = min(30, 50 - 2B - ceil(log2((n-1) * max_abs)))`, which keeps the sum of any two
+    /// simple-path keys below 2^52.
+    pub fn new(n: usize, max_abs: f64) -> Self {
+        let mut bits = 1u32;
+        while (1usize << bits) < n {
+            bits += 1;
+        }
+        let span = (n.saturating_sub(1).max(1) as f64) * max_abs;
+        let q = if span > 0.0 && span.is_finite() {
+            let l = span.log2().ceil() as i32;
+            (50 - 2 * bits as i32 - l).min(MAX_TICK_EXPONENT)
+        } else {
+            MAX_TICK_EXPONENT
+        };
+        let m = (1u64 << bits) as f64;
+        KeySpace {
+            q,
+            bits,
+            scale: 2f64.powi(q),
+            m,
+            hm: m * m,
+            half: (m - 1.0) / 2.0,
+            magic: 1.5 * 2f64.powi(52) * m,
+        }
+    }
+
+    /// The cost in ticks (an integer-valued f64). Rounds half away from zero.
+    #[inline]
+    pub fn ticks(&self, cost: f64) -> f64 {
+        (cost * self.scale).round()
+    }
+
+    /// Key of the single edge `i -> to_index` of cost `cost` (one hop).
+    #[inline]
+    pub fn edge_key(&self, cost: f64, to_index: usize) -> f64 {
+        self.ticks(cost) * self.hm + self.m + to_index as f64
+    }
+
+    /// Key of the empty path `i -> i`.
+    #[inline]
+    pub fn diag_key(&self) -> f64 {
+        self.m - 1.0
+    }
+
+    /// The key with its next-hop field cleared (`floor(key / M) * M`); infinity stays infinity.
+    ///
+    /// Computed without `floor` (a libm call on baseline x86-64 and slow to vectorise):
+    /// for an integer `x = qM + r`, `0 <= r < M`, the value `y = x - (M-1)/2` lies strictly
+    /// within `M/2` of `qM`, and `(y + C) - C` with `C = 1.5 * 2^52 * M` (whose ulp is `M`)
+    /// rounds `y` to the nearest multiple of `M`, i.e. `qM`. Valid for `|x| < 2^52`.
+    #[inline(always)]
+    pub fn strip(&self, key: f64) -> f64 {
+        ((key - self.half) + self.magic) - self.magic
+    }
+
+    /// The next-hop index stored in a finite key.
+    #[inline]
+    pub fn next_index(&self, key: f64) -> usize {
+        (key - self.strip(key)) as usize
+    }
+
+    /// The tick count stored in a finite key.
+    #[inline]
+    pub fn key_ticks(&self, key: f64) -> f64 {
+        (key / self.hm).floor()
+    }
+}

@@ -1,0 +1,370 @@
+//! All-pairs shortest paths with a shared, deterministic next-hop table.
+//!
+//! # Rule
+//! For every ordered pair `(i, j)` the route is the path minimising, lexicographically,
+//! 1. its cost: the sum of edge weights (latency + AdditionalCost of the node entered),
+//!    quantised to a grid of `2^-Q` seconds (`Q <= 30`, about 1 ns; see [`super::key`]);
+//! 2. its hop count;
+//! 3. the NodeId of its first hop.
+//!
+//! `next[i][j]` is that first hop, and the full route is obtained by following `next[.][j]`.
+//! This is consistent: if `i -> v` is the chosen first hop, the chosen route from `v` has
+//! exactly the remaining (cost, hops), so following next hops never loops (hops strictly
+//! decrease), even when zero-cost cycles exist. The result does not depend on the order in
+//! which nodes or edges were supplied, and [`solve`] (blocked Floyd–Warshall over packed keys)
+//! and [`super::naive::solve_naive`] (integer triple loop) agree exactly.
+//!
+//! `dist` and `dist_no_ac` are then the plain `f64` sums of the original (unquantised) weights
+//! and latencies along the chosen route, added from the destination backwards.
+//!
+//! A negative cycle (any `dist[i][i] < 0` on the quantised weights) is reported as
+//! [`RouteError::NegativeCycle`]; nothing is patched.
+
+use std::fmt;
+
+use super::fw::floyd_warshall_blocked;
+use super::ids::{is_usable, normalize_latency, NodeId, INVALID};
+use super::key::KeySpace;
+
+/// One directed edge as the solver sees it. `latency` may be negative; `>= 99999`, NaN or
+/// infinity means "no edge". `additional_cost` is the AC (seconds) of `dst`, the node entered;
+/// negative or NaN values count as 0.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WeightedEdge {
+    pub src: NodeId,
+    pub dst: NodeId,
+    pub latency: f64,
+    pub additional_cost: f64,
+}
+
+impl WeightedEdge {
+    /// Convenience constructor.
+    pub fn new(src: NodeId, dst: NodeId, latency: f64, additional_cost: f64) -> Self {
+        WeightedEdge {
+            src,
+            dst,
+            latency,
+            additional_cost,
+        }
+    }
+}
+
+/// Errors of the route engine.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RouteError {
+    /// A node id in the reserved range `65532..=65535`.
+    InvalidNodeId(NodeId),
+    /// The graph has a negative cycle; lists every node `i` with `dist[i][i] < 0`.
+    NegativeCycle(Vec<NodeId>),
+    /// Following next hops did not terminate. Cannot happen while keys are exact; kept as a
+    /// guard instead of looping forever.
+    Inconsistent,
+}
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RouteError::InvalidNodeId(id) => {
+                write!(f, "node id {id} is reserved (must be <= 65531)")
+            }
+            RouteError::NegativeCycle(ids) => {
+                write!(f, "negative cycle through node(s) ")?;
+                for (n, id) in ids.iter().enumerate() {
+                    if n > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{id}")?;
+                }
+                Ok(())
+            }
+            RouteError::Inconsistent => write!(f, "next-hop table is inconsistent"),
+        }
+    }
+}
+
+impl std::error::Error for RouteError {}
+
+/// The solver's input after validation: sorted ids and dense weights.
+pub(crate) struct Prepared {
+    pub ids: Vec<NodeId>,
+    /// Row-major `n * n` edge weights (latency + AC), infinity = no edge.
+    pub weight: Vec<f64>,
+    /// Row-major `n * n` edge latencies.
+    pub latency: Vec<f64>,
+    pub space: KeySpace,
+}
+
+fn transpose<T: Copy>(src: &[T], n: usize, fill: T) -> Vec<T> {
+    const T_BLOCK: usize = 32;
+    let mut dst = vec![fill; n * n];
+    for i0 in (0..n).step_by(T_BLOCK) {
+        for j0 in (0..n).step_by(T_BLOCK) {
+            for i in i0..(i0 + T_BLOCK).min(n) {
+                for j in j0..(j0 + T_BLOCK).min(n) {
+                    dst[j * n + i] = src[i * n + j];
+                }
+            }
+        }
+    }
+    dst
+}
+
+impl Prepared {
+    pub(crate) fn new(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Self, RouteError> {
+        let mut seen = vec![false; 65536];
+        for &id in nodes
+            .iter()
+            .chain(edges.iter().flat_map(|e| [&e.src, &e.dst]))
+        {
+            seen[id as usize] = true;
+        }
+        let ids: Vec<NodeId> = (0..=u16::MAX).filter(|&id| seen[id as usize]).collect();
+        if let Some(&bad) = ids.iter().find(|&&id| !is_usable(id)) {
+            return Err(RouteError::InvalidNodeId(bad));
+        }
+        let n = ids.len();
+        let mut index = vec![u32::MAX; 65536];
+        for (p, &id) in ids.iter().enumerate() {
+            index[id as usize] = p as u32;
+        }
+        let mut weight = vec![f64::INFINITY; n * n];
+        let mut latency = vec![f64::INFINITY; n * n];
+        // Later duplicates replace earlier ones.
+        for e in edges {
+            if e.src == e.dst {
+                continue;
+            }
+            let p = index[e.src as usize] as usize * n + index[e.dst as usize] as usize;
+            let lat = normalize_latency(e.latency);
+            let ac = if e.additional_cost.is_nan() || e.additional_cost < 0.0 {
+                0.0
+            } else {
+                e.additional_cost
+            };
+            let w = if lat == f64::INFINITY {
+                lat
+            } else {
+                normalize_latency(lat + ac)
+            };
+            if w == f64::INFINITY {
+                weight[p] = f64::INFINITY;
+                latency[p] = f64::INFINITY;
+            } else {
+                weight[p] = w;
+                latency[p] = lat;
+            }
+        }
+        let max_abs = weight
+            .iter()
+            .filter(|w| w.is_finite())
+            .fold(0.0f64, |m, w| m.max(w.abs()));
+        let space = KeySpace::new(n, max_abs);
+        Ok(Prepared {
+            ids,
+            weight,
+            latency,
+            space,
+        })
+    }
+
+    /// Builds the solution from a next-hop index table (`u32::MAX` = none).
+    pub(crate) fn finish(self, next_idx: &[u32]) -> Result<Solution, RouteError> {
+        let n = self.ids.len();
+        let none = u32::MAX;
+        // Work column by column (destination j) on transposed tables, so that everything a
+        // column needs is contiguous.
+        let next_t = transpose(next_idx, n, none);
+        // Mostly next[u][j] == j: transposed weights make those reads contiguous.
+        let weight_t = transpose(&self.weight, n, f64::INFINITY);
+        let latency_t = transpose(&self.latency, n, f64::INFINITY);
+        let mut dist_t = vec![f64::INFINITY; n * n];
+        let mut dna_t = vec![f64::INFINITY; n * n];
+        let mut stack: Vec<usize> = Vec::new();
+        for j in 0..n {
+            let nx = &next_t[j * n..(j + 1) * n];
+            let dist = &mut dist_t[j * n..(j + 1) * n];
+            let dna = &mut dna_t[j * n..(j + 1) * n];
+            dist[j] = 0.0;
+            dna[j] = 0.0;
+            for i0 in 0..n {
+                if i0 == j || nx[i0] == none || dist[i0] != f64::INFINITY {
+                    continue;
+                }
+                // Walk towards j until a node with a known distance, then unwind.
+                let mut i = i0;
+                while i != j && dist[i] == f64::INFINITY {
+                    stack.push(i);
+                    let v = nx[i];
+                    if v == none || stack.len() > n {
+                        return Err(RouteError::Inconsistent);
+                    }
+                    i = v as usize;
+                }
+                while let Some(u) = stack.pop() {
+                    let v = nx[u] as usize;
+                    dist[u] = weight_t[v * n + u] + dist[v];
+                    dna[u] = latency_t[v * n + u] + dna[v];
+                }
+            }
+        }
+        let next_ids: Vec<NodeId> = next_idx
+            .iter()
+            .map(|&v| {
+                if v == none {
+                    INVALID
+                } else {
+                    self.ids[v as usize]
+                }
+            })
+            .collect();
+        Ok(Solution {
+            ids: self.ids,
+            next: next_ids,
+            dist: transpose(&dist_t, n, f64::INFINITY),
+            dist_no_ac: transpose(&dna_t, n, f64::INFINITY),
+        })
+    }
+}
+
+/// The result of a solve: a shared next-hop table plus distances, over sorted node ids.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Solution {
+    ids: Vec<NodeId>,
+    next: Vec<NodeId>,
+    dist: Vec<f64>,
+    dist_no_ac: Vec<f64>,
+}
+
+impl Solution {
+    /// The node ids, ascending. Row/column `r` of every table is `ids()[r]`.
+    pub fn ids(&self) -> &[NodeId] {
+        &self.ids
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Row/column index of `id`.
+    pub fn index_of(&self, id: NodeId) -> Option<usize> {
+        self.ids.binary_search(&id).ok()
+    }
+
+    /// Next hop from `src` towards `dst`; [`INVALID`] (65532) if none, unknown or `src == dst`.
+    pub fn next_hop(&self, src: NodeId, dst: NodeId) -> NodeId {
+        match (self.index_of(src), self.index_of(dst)) {
+            (Some(i), Some(j)) => self.next[i * self.len() + j],
+            _ => INVALID,
+        }
+    }
+
+    /// Cost of the chosen route including AdditionalCost; 0 for `src == dst`, infinity if
+    /// unreachable or unknown.
+    pub fn dist(&self, src: NodeId, dst: NodeId) -> f64 {
+        match (self.index_of(src), self.index_of(dst)) {
+            (Some(i), Some(j)) => self.dist[i * self.len() + j],
+            _ => f64::INFINITY,
+        }
+    }
+
+    /// Pure latency sum along the chosen route (no AdditionalCost).
+    pub fn dist_no_ac(&self, src: NodeId, dst: NodeId) -> f64 {
+        match (self.index_of(src), self.index_of(dst)) {
+            (Some(i), Some(j)) => self.dist_no_ac[i * self.len() + j],
+            _ => f64::INFINITY,
+        }
+    }
+
+    /// The chosen route `[src, ..., dst]`; `[src]` when `src == dst` (known); `None` if
+    /// unreachable or unknown.
+    pub fn path(&self, src: NodeId, dst: NodeId) -> Option<Vec<NodeId>> {
+        let (mut i, j) = (self.index_of(src)?, self.index_of(dst)?);
+        let n = self.len();
+        let mut out = vec![src];
+        while i != j {
+            let v = self.next[i * n + j];
+            if v == INVALID || out.len() > n {
+                return None;
+            }
+            out.push(v);
+            i = self.index_of(v)?;
+        }
+        Some(out)
+    }
+
+    /// Row-major `n * n` next-hop table (NodeIds, [`INVALID`] for none).
+    pub fn next_table(&self) -> &[NodeId] {
+        &self.next
+    }
+
+    /// Row-major `n * n` distances including AdditionalCost (infinity = unreachable).
+    pub fn dist_table(&self) -> &[f64] {
+        &self.dist
+    }
+
+    /// Row-major `n * n` latency-only distances along the chosen routes.
+    pub fn dist_no_ac_table(&self) -> &[f64] {
+        &self.dist_no_ac
+    }
+
+    /// The distinct next hops in `me`'s row, ascending (the targets of `me`'s own broadcast).
+    pub fn next_hops_of(&self, me: NodeId) -> Vec<NodeId> {
+        let Some(i) = self.index_of(me) else {
+            return Vec::new();
+        };
+        let n = self.len();
+        let mut out: Vec<NodeId> = self.next[i * n..(i + 1) * n]
+            .iter()
+            .copied()
+            .filter(|&v| v != INVALID)
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// Solves all pairs with blocked Floyd–Warshall (the production path).
+///
+/// `nodes` may list isolated nodes; every edge endpoint is added automatically.
+pub fn solve(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Solution, RouteError> {
+    let prep = Prepared::new(nodes, edges)?;
+    let n = prep.ids.len();
+    let ks = prep.space;
+    let mut d = vec![f64::INFINITY; n * n];
+    for i in 0..n {
+        for j in 0..n {
+            let w = prep.weight[i * n + j];
+            if w != f64::INFINITY {
+                d[i * n + j] = ks.edge_key(w, j);
+            }
+        }
+        d[i * n + i] = ks.diag_key();
+    }
+    floyd_warshall_blocked(&mut d, n, &ks);
+    let neg: Vec<NodeId> = (0..n)
+        .filter(|&i| d[i * n + i] < 0.0)
+        .map(|i| prep.ids[i])
+        .collect();
+    if !neg.is_empty() {
+        return Err(RouteError::NegativeCycle(neg));
+    }
+    let next_idx: Vec<u32> = d
+        .iter()
+        .enumerate()
+        .map(|(p, &key)| {
+            if p / n == p % n || key == f64::INFINITY {
+                u32::MAX
+            } else {
+                ks.next_index(key) as u32
+            }
+        })
+        .collect();
+    prep.finish(&next_idx)
+}

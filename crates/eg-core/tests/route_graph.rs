@@ -1,0 +1,96 @@
+//! Graph state: ManualLatency precedence (§9.5), expiry, AdditionalCost resolution.
+
+use eg_core::route::{
+    resolve_additional_cost, Graph, ManualLatency, Measurement, INVALID, WILDCARD,
+};
+
+#[test]
+fn manual_latency_case_d() {
+    let mut m = ManualLatency::new();
+    m.set_ms(1, 2, 1.14);
+    m.set_ms(2, 1, 5.14);
+    m.set_ms(100, WILDCARD, 1.919);
+    m.set_ms(WILDCARD, 100, 8.1);
+    assert_eq!(m.lookup(1, 2), Some(1.14 / 1000.0));
+    assert_eq!(m.lookup(2, 1), Some(5.14 / 1000.0));
+    assert_eq!(m.lookup(100, 7), Some(1.919 / 1000.0));
+    assert_eq!(m.lookup(7, 100), Some(8.1 / 1000.0));
+    assert_eq!(
+        m.lookup(100, 100),
+        Some(1.919 / 1000.0),
+        "[src][*] beats [*][dst]"
+    );
+    assert_eq!(m.lookup(1, 3), None);
+    m.set_ms(WILDCARD, WILDCARD, 50.0);
+    assert_eq!(m.lookup(1, 3), Some(0.05));
+    m.set_ms(7, WILDCARD, 2.0);
+    assert_eq!(m.lookup(7, 100), Some(0.002), "[src][*] beats [*][dst]");
+    m.set_ms(7, 100, 3.0);
+    assert_eq!(m.lookup(7, 100), Some(0.003), "[src][dst] beats all");
+}
+
+#[test]
+fn manual_latency_only_overrides_reported_edges() {
+    let mut g = Graph::new();
+    g.manual_latency_mut().set_ms(WILDCARD, WILDCARD, 1.0);
+    g.manual_latency_mut().set_ms(1, 2, 7.0);
+    g.set_edge(1, 2, 0.5, 0.0, 100.0).unwrap();
+    g.set_edge(2, 3, 0.5, 0.0, 100.0).unwrap();
+    assert_eq!(g.latency(1, 2, 0.0), 0.007);
+    assert_eq!(g.latency(2, 3, 0.0), 0.001);
+    assert_eq!(g.latency(3, 2, 0.0), f64::INFINITY, "never creates edges");
+    let sol = g.solve(0.0).unwrap();
+    assert_eq!(sol.next_hop(3, 2), INVALID);
+    assert!((sol.dist(1, 3) - 0.008).abs() < 1e-15);
+}
+
+#[test]
+fn expiry_and_infinity() {
+    let mut g = Graph::new();
+    g.set_edge(1, 2, 0.1, 0.0, 10.0).unwrap();
+    g.set_edge(2, 1, 99999.0, 0.0, 10.0).unwrap();
+    assert_eq!(g.latency(1, 2, 10.0), 0.1, "valid until inclusive");
+    assert_eq!(g.latency(1, 2, 10.001), f64::INFINITY);
+    assert_eq!(g.latency(2, 1, 0.0), f64::INFINITY);
+    assert_eq!(g.solve(11.0).unwrap().next_hop(1, 2), INVALID);
+    assert_eq!(g.solve(5.0).unwrap().next_hop(1, 2), 2);
+    assert!(g.add_node(65533).is_err());
+    assert!(g.set_edge(1, 65535, 0.1, 0.0, 1.0).is_err());
+}
+
+#[test]
+fn additional_cost_minus_one_uses_own_value() {
+    assert_eq!(resolve_additional_cost(-1.0, 10.0), 0.010);
+    assert_eq!(resolve_additional_cost(20.0, 10.0), 0.020);
+    assert_eq!(resolve_additional_cost(-1.0, -1.0), 0.0);
+    assert_eq!(resolve_additional_cost(f64::NAN, 5.0), 0.005);
+    let mut g = Graph::new();
+    let m = Measurement {
+        src: 1,
+        dst: 2,
+        latency: 0.002,
+        additional_cost_ms: -1.0,
+        time_to_alive: 70.0,
+    };
+    g.apply(&m, 10.0, 100.0).unwrap();
+    let e = g.edge(1, 2).unwrap();
+    assert_eq!(e.additional_cost, 0.010);
+    assert_eq!(e.valid_until, 170.0);
+    assert!((g.weight(1, 2, 100.0) - 0.012).abs() < 1e-15);
+    let sol = g.solve(100.0).unwrap();
+    assert!((sol.dist(1, 2) - 0.012).abs() < 1e-15);
+    assert_eq!(sol.dist_no_ac(1, 2), 0.002);
+}
+
+#[test]
+fn remove_node_and_edges() {
+    let mut g = Graph::new();
+    g.set_edge(1, 2, 0.1, 0.0, 1e9).unwrap();
+    g.set_edge(2, 3, 0.1, 0.0, 1e9).unwrap();
+    g.remove_node(2);
+    assert_eq!(g.nodes().collect::<Vec<_>>(), vec![1, 3]);
+    assert_eq!(g.edges().count(), 0);
+    g.set_edge(1, 3, 0.1, 0.0, 1e9).unwrap();
+    g.remove_edge(1, 3);
+    assert!(g.edge(1, 3).is_none());
+}
