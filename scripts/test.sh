@@ -23,7 +23,7 @@ passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$rc" != 0 ]; then status=1; [ "${f:-0}" = 0 ] && failed=$((failed + 1)); fi
 
 echo "=== mocha ==="
-npx mocha 2>&1 | tee test-results/mocha.log
+npx mocha 'test/**/*.test.ts' 2>&1 | tee test-results/mocha.log
 rc=${PIPESTATUS[0]}
 p=$(grep -oE '^ +[0-9]+ passing' test-results/mocha.log | grep -oE '[0-9]+' | tail -1)
 f=$(grep -oE '^ +[0-9]+ failing' test-results/mocha.log | grep -oE '[0-9]+' | tail -1)

@@ -24,6 +24,8 @@ const STRINGS = ['config', 'mode', 'cfgmode', 'bind', 'pprof'] as const;
 export class UsageError extends Error {}
 
 export function parseArgs(argv: string[]): CliArgs {
+  // A lone "-" (stdin) after a string flag is a value, not a flag.
+  argv = argv.map((a, i) => (a === '-' && i > 0 && STRINGS.some((k) => argv[i - 1] === `-${k}` || argv[i - 1] === `--${k}`) ? '\u0000-' : a));
   const p = parse(argv, {
     boolean: [...BOOLEANS],
     string: [...STRINGS],
@@ -46,6 +48,7 @@ export function parseArgs(argv: string[]): CliArgs {
       throw new UsageError(`flag -${k} needs a value`);
     }
   }
+  for (const k of STRINGS) if (p[k] === '\u0000-') p[k] = '-';
   const positional = (p._ as (string | number)[]).map(String);
   let mode: string | undefined = p.mode as string | undefined;
   if (positional.length > 0) {

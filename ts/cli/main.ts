@@ -4,15 +4,8 @@ import { coreSimd128, coreVersion, WasmNotBuiltError } from '../core/wasm.js';
 import { loadNative } from '../native/index.js';
 import { CliArgs, parseArgs, USAGE, UsageError } from './args.js';
 
-/** A failure the user caused or can fix: printed without a stack trace. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-  }
-}
+import { CliError } from './errors.js';
+export { CliError };
 
 function versionText(): string {
   const lines = [`etherguard ${PACKAGE_VERSION}`, `${process.platform}-${process.arch}, node ${process.version}`];

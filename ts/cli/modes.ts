@@ -1,2 +1,5 @@
 // Registers each implemented mode with the CLI. Importing a mode's module is what enables it.
-export {};
+import { modes } from './main.js';
+import { solveMode } from '../solve/mode.js';
+
+modes.solve = solveMode;

@@ -283,7 +283,7 @@ impl Task for ReadBatch {
 
 /// Reads a batch of frames (see ReadBatch::compute for the layout); resolves to an empty
 /// buffer on timeout.
-#[napi]
+#[napi(ts_return_type = "Promise<Buffer>")]
 pub fn tap_read_batch(fd: i32, timeout_ms: i32, max_bytes: u32) -> AsyncTask<ReadBatch> {
     AsyncTask::new(ReadBatch { fd, timeout_ms, max_bytes: max_bytes.max(2 + 1514) as usize })
 }
