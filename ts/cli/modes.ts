@@ -1,5 +1,7 @@
 // Registers each implemented mode with the CLI. Importing a mode's module is what enables it.
 import { modes } from './main.js';
 import { solveMode } from '../solve/mode.js';
+import { edgeMode } from '../edge/mode.js';
 
 modes.solve = solveMode;
+modes.edge = edgeMode;

@@ -41,7 +41,7 @@ export class Logger {
 
   private emit(level: string, msg: string, fields?: Record<string, unknown>): void {
     if (this.json) {
-      this.sink.write(JSON.stringify({ t: new Date(this.now()).toISOString(), node: this.prefix, level, msg, ...fields }) + '\n');
+      this.sink.write(JSON.stringify({ t: new Date(this.now()).toISOString(), name: this.prefix, level, msg, ...fields }) + '\n');
     } else {
       const f = fields ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
       this.sink.write(`${new Date(this.now()).toISOString()} ${this.prefix}: ${level.toUpperCase()}: ${msg}${f}\n`);

@@ -17,3 +17,4 @@ pub fn simd128() -> bool {
 
 mod route;
 mod wg;
+mod table;

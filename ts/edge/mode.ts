@@ -1,0 +1,62 @@
+// `-mode edge`: load and validate the config, start the edge in its routing mode, stop cleanly
+// on SIGINT/SIGTERM (interface removed, sockets closed, UAPI socket deleted).
+import { CliArgs } from '../cli/args.js';
+import { CliError } from '../cli/errors.js';
+import { ConfigError, EdgeConfig, exampleEdgeConfig, loadEdgeConfig } from '../config/index.js';
+import { StaticRoutes } from '../core/table.js';
+import { WasmNotBuiltError } from '../core/wasm.js';
+import { Edge } from './edge.js';
+import { Logger } from './log.js';
+
+export function loadOrExplain(path: string | undefined): EdgeConfig {
+  if (!path) throw new CliError('edge needs -config FILE (or -example to print an example config)', 2);
+  try {
+    return loadEdgeConfig(path);
+  } catch (e) {
+    if (e instanceof ConfigError) throw new CliError(`invalid config:\n${e.message}`);
+    throw e;
+  }
+}
+
+/** Resolves when the process should exit, with the exit code. */
+export function untilSignal(stop: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    const on = (sig: NodeJS.Signals) => {
+      process.off('SIGINT', on);
+      process.off('SIGTERM', on);
+      void stop().then(() => resolve(sig === 'SIGINT' ? 0 : 0));
+    };
+    process.on('SIGINT', on);
+    process.on('SIGTERM', on);
+  });
+}
+
+export async function edgeMode(a: CliArgs): Promise<number> {
+  if (a.example) {
+    process.stdout.write(exampleEdgeConfig());
+    return 0;
+  }
+  const cfg = loadOrExplain(a.config);
+  const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
+  if (cfg.DynamicRoute.SuperNode.UseSuperNode) {
+    throw new CliError('super mode edges are not implemented yet (issue area: super mode)');
+  }
+  if (cfg.DynamicRoute.P2P.UseP2P) {
+    throw new CliError('P2P mode is not implemented yet (issue area: p2p mode)');
+  }
+  let routes: StaticRoutes;
+  try {
+    routes = new StaticRoutes(cfg.NextHopTable);
+  } catch (e) {
+    if (e instanceof WasmNotBuiltError) throw e;
+    throw new CliError(`invalid config: ${a.config}: NextHopTable: ${(e as Error).message}`);
+  }
+  const edge = new Edge(cfg, { log, routes, uapi: !a.noUapi });
+  try {
+    await edge.start();
+  } catch (e) {
+    await edge.stop().catch(() => {});
+    throw new CliError(`cannot start edge ${cfg.NodeName}: ${(e as Error).message}`);
+  }
+  return untilSignal(() => edge.stop());
+}

@@ -1,0 +1,51 @@
+// The edge's peers: one WireGuard peer per remote NodeID, with its live endpoint, the packets
+// waiting for a session, and the counters `wg show` reports.
+import { Endpoint } from './endpoint.js';
+
+export const QUEUE_LIMIT = 128;
+
+export interface Peer {
+  nodeId: number;
+  wgId: number;
+  publicKey: Uint8Array;
+  psk?: Uint8Array;
+  /** The endpoint as configured (host:port), re-resolved for static peers. */
+  configured?: string;
+  endpoint?: Endpoint;
+  isStatic: boolean;
+  isSuper: boolean;
+  keepalive: number;
+  queue: Uint8Array[];
+  rxBytes: number;
+  txBytes: number;
+  /** Monotonic seconds of the last authenticated packet, or -Infinity. */
+  lastRx: number;
+  /** Wall-clock ms of the last completed handshake, or 0. */
+  lastHandshakeMs: number;
+}
+
+export class PeerTable {
+  private readonly byNode = new Map<number, Peer>();
+  private readonly byWg = new Map<number, Peer>();
+
+  add(p: Peer): void {
+    this.byNode.set(p.nodeId, p);
+    this.byWg.set(p.wgId, p);
+  }
+  remove(p: Peer): void {
+    this.byNode.delete(p.nodeId);
+    this.byWg.delete(p.wgId);
+  }
+  node(id: number): Peer | undefined {
+    return this.byNode.get(id);
+  }
+  wg(id: number): Peer | undefined {
+    return this.byWg.get(id);
+  }
+  all(): IterableIterator<Peer> {
+    return this.byNode.values();
+  }
+  get size(): number {
+    return this.byNode.size;
+  }
+}
