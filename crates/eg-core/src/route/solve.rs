@@ -368,3 +368,31 @@ pub fn solve(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Solution, Route
         .collect();
     prep.finish(&next_idx)
 }
+
+impl Solution {
+    /// A solution from a configured next-hop table (static mode, or a table downloaded from the
+    /// supernode): `rows` lists `(src, dst, next)`. Distances are unknown (NaN). Node ids are
+    /// every id that appears; entries naming reserved ids are refused.
+    pub fn from_next_hops(rows: &[(NodeId, NodeId, NodeId)]) -> Result<Solution, RouteError> {
+        let mut ids: Vec<NodeId> = Vec::new();
+        for &(s, d, n) in rows {
+            for id in [s, d, n] {
+                if id > super::ids::MAX_NODE_ID {
+                    return Err(RouteError::InvalidNodeId(id));
+                }
+                ids.push(id);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        let n = ids.len();
+        let mut next = vec![INVALID; n * n];
+        for &(s, d, h) in rows {
+            let (i, j) = (ids.binary_search(&s).unwrap(), ids.binary_search(&d).unwrap());
+            if i != j {
+                next[i * n + j] = h;
+            }
+        }
+        Ok(Solution { ids, next, dist: vec![f64::NAN; n * n], dist_no_ac: vec![f64::NAN; n * n] })
+    }
+}
