@@ -24,17 +24,25 @@ export interface Peer {
   lastHandshakeMs: number;
 }
 
+/** Edge peers by NodeID; supernode sessions (two of them, v4 and v6, both NodeID 65533) apart. */
 export class PeerTable {
   private readonly byNode = new Map<number, Peer>();
   private readonly byWg = new Map<number, Peer>();
+  readonly supers: Peer[] = [];
 
   add(p: Peer): void {
-    this.byNode.set(p.nodeId, p);
+    if (p.isSuper) this.supers.push(p);
+    else this.byNode.set(p.nodeId, p);
     this.byWg.set(p.wgId, p);
   }
   remove(p: Peer): void {
-    this.byNode.delete(p.nodeId);
+    if (p.isSuper) this.supers.splice(this.supers.indexOf(p), 1);
+    else if (this.byNode.get(p.nodeId) === p) this.byNode.delete(p.nodeId);
     this.byWg.delete(p.wgId);
+  }
+  /** Every peer, supernode sessions included. */
+  every(): IterableIterator<Peer> {
+    return this.byWg.values();
   }
   node(id: number): Peer | undefined {
     return this.byNode.get(id);
@@ -42,6 +50,7 @@ export class PeerTable {
   wg(id: number): Peer | undefined {
     return this.byWg.get(id);
   }
+  /** Edge peers (no supernode sessions). */
   all(): IterableIterator<Peer> {
     return this.byNode.values();
   }

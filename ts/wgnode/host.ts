@@ -1,0 +1,236 @@
+// A WireGuard node: one WgDevice (WASM core), its UDP sockets, its peers, and the timer loop the
+// core drives. Edges and the supernode both build on it; they get authenticated plaintexts
+// (views into WASM memory) through onPlaintext and send plaintexts with sendTo.
+import { addrKey, keyFromBase64, Reason, TickKind, Verdict, WgDevice, WgTimers } from '../core/wg.js';
+import { UapiDevice, UapiPeer } from '../uapi/server.js';
+import { Clock } from './clock.js';
+import { Endpoint, formatEndpoint } from './endpoint.js';
+import { Peer, PeerTable, QUEUE_LIMIT } from './peers.js';
+import { Transport } from './transport.js';
+
+export interface HostLog {
+  internal(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  drop(reason: string, fields?: Record<string, unknown>): void;
+}
+
+export interface HostOptions {
+  privateKey: string; // base64
+  port: number;
+  v4: boolean;
+  v6: boolean;
+  listenV4?: string;
+  listenV6?: string;
+  fwmark?: number;
+  clock: Clock;
+  log: HostLog;
+  timers?: WgTimers;
+  /** An authenticated, decrypted plaintext; `plain` is only valid during the call. */
+  onPlaintext(plain: Uint8Array, from: Peer): void;
+  /** Called when a session with the peer becomes usable. */
+  onSession?(p: Peer): void;
+}
+
+export class WgHost {
+  readonly wg: WgDevice;
+  readonly peers = new PeerTable();
+  readonly transport: Transport;
+  private tickTimer?: NodeJS.Timeout;
+  private tickAt = Infinity;
+  private stopped = false;
+
+  constructor(private readonly o: HostOptions) {
+    this.wg = new WgDevice(keyFromBase64(o.privateKey), { clock: o.clock.now, wallClock: o.clock.wallMs });
+    if (o.timers) this.wg.setTimers(o.timers);
+    this.transport = new Transport({
+      port: o.port,
+      v4: o.v4,
+      v6: o.v6,
+      listenV4: o.listenV4,
+      listenV6: o.listenV6,
+      fwmark: o.fwmark,
+      onMessage: (m, from) => this.onDatagram(m, from),
+      onError: (e) => o.log.error(`udp: ${e.message}`),
+    });
+  }
+
+  open(): Promise<void> {
+    return this.transport.open();
+  }
+
+  get port(): number {
+    return this.transport.port;
+  }
+
+  addPeer(nodeId: number, publicKey: Uint8Array, psk: Uint8Array | undefined, o: { endpoint?: string; isStatic?: boolean; keepalive?: number; isSuper?: boolean } = {}): Peer {
+    const wgId = this.wg.addPeer(publicKey, { psk, persistentKeepalive: o.keepalive ?? 0 });
+    const p: Peer = {
+      nodeId,
+      wgId,
+      publicKey,
+      psk,
+      configured: o.endpoint,
+      isStatic: o.isStatic ?? false,
+      isSuper: o.isSuper ?? false,
+      keepalive: o.keepalive ?? 0,
+      queue: [],
+      rxBytes: 0,
+      txBytes: 0,
+      lastRx: -Infinity,
+      lastHandshakeMs: 0,
+    };
+    this.peers.add(p);
+    this.o.log.internal('peer added', { node: nodeId, endpoint: o.endpoint ?? '' });
+    return p;
+  }
+
+  removePeer(p: Peer): void {
+    this.wg.removePeer(p.wgId);
+    this.peers.remove(p);
+    this.o.log.internal('peer removed', { node: p.nodeId });
+  }
+
+  private onDatagram(msg: Buffer, from: Endpoint): void {
+    if (this.stopped) return;
+    const wg = this.wg;
+    const code = wg.handleRaw(msg, addrKey(from.address, from.port), this.o.clock.now(), false);
+    const peer = this.peers.wg(wg.raw.lastPeer());
+    switch (code) {
+      case Verdict.Data:
+        if (!peer) {
+          this.o.log.drop('data from an unknown peer', { from: formatEndpoint(from) });
+          break;
+        }
+        this.touch(peer, from, msg.length);
+        this.o.onPlaintext(wg.outputView(), peer);
+        break;
+      case Verdict.Keepalive:
+      case Verdict.Nothing:
+        if (peer) this.touch(peer, from, msg.length);
+        break;
+      case Verdict.WriteToNetwork:
+      case Verdict.CookieReply:
+      case Verdict.SessionReady: {
+        const out = wg.outputView().slice();
+        if (peer) {
+          this.touch(peer, from, msg.length);
+          if (code !== Verdict.CookieReply) peer.lastHandshakeMs = this.o.clock.wallMs();
+        }
+        this.transport.send(out, from);
+        if (peer) peer.txBytes += out.length;
+        if (code === Verdict.SessionReady && peer) {
+          this.flush(peer);
+          this.o.onSession?.(peer);
+        }
+        break;
+      }
+      default:
+        this.o.log.drop(`wireguard: ${Reason[code & 0x7f] ?? code & 0x7f}`, { from: formatEndpoint(from), len: msg.length });
+    }
+    this.kick();
+  }
+
+  private touch(p: Peer, from: Endpoint, bytes: number): void {
+    p.rxBytes += bytes;
+    p.lastRx = this.o.clock.now();
+    // Roaming: the live endpoint follows the peer (static peers too; only their configured
+    // address is never rewritten).
+    const ep = p.endpoint;
+    if (!ep || ep.address !== from.address || ep.port !== from.port) {
+      if (ep) this.o.log.internal('peer roamed', { node: p.nodeId, from: formatEndpoint(ep), to: formatEndpoint(from) });
+      p.endpoint = from;
+    }
+  }
+
+  /** Seals and sends; queues while a handshake is under way. `plain` may be reused afterwards. */
+  sendTo(p: Peer, plain: Uint8Array): void {
+    if (!p.endpoint) return this.o.log.drop(`peer ${p.nodeId} has no endpoint`, { node: p.nodeId });
+    const r = this.wg.raw.encapsulate(p.wgId, plain, this.o.clock.now());
+    if (r === 0) {
+      const out = this.wg.outputView();
+      this.transport.send(out.slice(), p.endpoint);
+      p.txBytes += out.length;
+      return;
+    }
+    if ((r & 0x7f) === Reason.NoSession) {
+      if (p.queue.length >= QUEUE_LIMIT) return this.o.log.drop(`queue for peer ${p.nodeId} full while handshaking`, { node: p.nodeId });
+      p.queue.push(plain.slice());
+      this.kick();
+      return;
+    }
+    this.o.log.drop(`seal for peer ${p.nodeId} failed: ${Reason[r & 0x7f] ?? r}`, { node: p.nodeId });
+  }
+
+  private flush(p: Peer): void {
+    const q = p.queue;
+    p.queue = [];
+    for (const plain of q) this.sendTo(p, plain);
+  }
+
+  /** Re-arms the timer at the core's next deadline (the core decides when, we only wait). */
+  kick(): void {
+    if (this.stopped) return;
+    const d = this.wg.nextDeadline();
+    if (d === undefined) return;
+    if (d >= this.tickAt && this.tickTimer) return;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickAt = d;
+    this.tickTimer = setTimeout(() => this.tick(), Math.max(0, (d - this.o.clock.now()) * 1000));
+  }
+
+  private tick(): void {
+    this.tickTimer = undefined;
+    this.tickAt = Infinity;
+    if (this.stopped) return;
+    for (const a of this.wg.tick()) {
+      const p = this.peers.wg(a.peer);
+      switch (a.kind) {
+        case TickKind.SendInitiation:
+        case TickKind.SendKeepalive:
+          if (p?.endpoint) {
+            this.transport.send(a.packet, p.endpoint);
+            p.txBytes += a.packet.length;
+            if (a.kind === TickKind.SendInitiation) this.o.log.internal('handshake initiation sent', { node: p.nodeId, to: formatEndpoint(p.endpoint) });
+          } else if (p) {
+            this.o.log.debug('timer wants to send but the peer has no endpoint', { node: p.nodeId });
+          }
+          break;
+        case TickKind.HandshakeGaveUp:
+          if (p) {
+            if (p.queue.length) this.o.log.drop(`handshake with peer ${p.nodeId} gave up; ${p.queue.length} queued packet(s) dropped`, { node: p.nodeId });
+            p.queue = [];
+          }
+          break;
+        case TickKind.KeysZeroed:
+          this.o.log.internal('session keys expired and zeroed', { node: p?.nodeId });
+          break;
+      }
+    }
+    this.kick();
+  }
+
+  uapiDevice(fwmark: number): UapiDevice {
+    return {
+      privateKey: () => keyFromBase64(this.o.privateKey),
+      listenPort: () => this.transport.port,
+      fwmark: () => fwmark,
+      peers: (): UapiPeer[] =>
+        [...this.peers.every()].map((p) => ({
+          publicKey: p.publicKey,
+          presharedKey: p.psk,
+          endpoint: p.endpoint ? formatEndpoint(p.endpoint) : undefined,
+          lastHandshake: p.lastHandshakeMs ? { sec: Math.floor(p.lastHandshakeMs / 1000), nsec: (p.lastHandshakeMs % 1000) * 1e6 } : undefined,
+          rxBytes: p.rxBytes,
+          txBytes: p.txBytes,
+          persistentKeepalive: p.keepalive,
+        })),
+    };
+  }
+
+  close(): void {
+    this.stopped = true;
+    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.transport.close();
+  }
+}
