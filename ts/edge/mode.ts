@@ -7,6 +7,7 @@ import { StaticRoutes } from '../core/table.js';
 import { WasmNotBuiltError } from '../core/wasm.js';
 import { Edge } from './edge.js';
 import { Logger } from './log.js';
+import { SuperClient } from './superclient.js';
 
 export function loadOrExplain(path: string | undefined): EdgeConfig {
   if (!path) throw new CliError('edge needs -config FILE (or -example to print an example config)', 2);
@@ -24,7 +25,7 @@ export function untilSignal(stop: () => Promise<void>): Promise<number> {
     const on = (sig: NodeJS.Signals) => {
       process.off('SIGINT', on);
       process.off('SIGTERM', on);
-      void stop().then(() => resolve(sig === 'SIGINT' ? 0 : 0));
+      void stop().then(() => resolve(0));
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
@@ -38,9 +39,6 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   }
   const cfg = loadOrExplain(a.config);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
-  if (cfg.DynamicRoute.SuperNode.UseSuperNode) {
-    throw new CliError('super mode edges are not implemented yet (issue area: super mode)');
-  }
   if (cfg.DynamicRoute.P2P.UseP2P) {
     throw new CliError('P2P mode is not implemented yet (issue area: p2p mode)');
   }
@@ -51,12 +49,24 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     if (e instanceof WasmNotBuiltError) throw e;
     throw new CliError(`invalid config: ${a.config}: NextHopTable: ${(e as Error).message}`);
   }
-  const edge = new Edge(cfg, { log, routes, uapi: !a.noUapi });
+  let client: SuperClient | undefined;
+  const edge = new Edge(cfg, { log, routes, uapi: !a.noUapi, onControl: (h, p, from) => client?.onControl(h, p, from) });
   try {
+    if (cfg.DynamicRoute.SuperNode.UseSuperNode) {
+      client = new SuperClient(edge, cfg);
+      client.addSuperPeers();
+    }
     await edge.start();
+    client?.start();
   } catch (e) {
     await edge.stop().catch(() => {});
     throw new CliError(`cannot start edge ${cfg.NodeName}: ${(e as Error).message}`);
   }
-  return untilSignal(() => edge.stop());
+  const stop = async () => {
+    client?.stop();
+    await edge.stop();
+  };
+  if (!client) return untilSignal(stop);
+  // The supernode may end us (Shutdown → its code, e.g. 2 when removed; ThrowError → its code).
+  return Promise.race([untilSignal(stop), client.exited.then(async (code) => (await stop(), code))]);
 }

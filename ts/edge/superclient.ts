@@ -1,0 +1,374 @@
+// Super mode, edge side: register with the supernode, measure one-way latency to every peer
+// (Ping/Pong through the median filter), report it (UDP Pong + signed HTTP report), pull peer
+// info / next-hop table / parameters when the supernode announces a new state hash, and find
+// working endpoints for peers (try-lists with priorities, hole punching with RequestReply pings).
+import { randomBytes } from 'node:crypto';
+import { networkInterfaces } from 'node:os';
+import { EdgeConfig } from '../config/index.js';
+import { MedianFilter } from '../core/filter.js';
+import { StaticRoutes } from '../core/table.js';
+import { keyFromBase64, keyToBase64 } from '../core/wg.js';
+import { PACKAGE_VERSION } from '../paths.js';
+import { Action, decode, encode, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, PongMsg, SuperParamsBody } from '../proto/control.js';
+import { bodyHash, signReport } from '../proto/jwt.js';
+import { parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
+import { Peer } from '../wgnode/peers.js';
+import { Edge } from './edge.js';
+import { Header, Kind, NODE_SPREAD, NODE_SUPER } from './ids.js';
+
+const HTTP_TIMEOUT_MS = 8000;
+
+interface Candidate {
+  url: string;
+  priority: number;
+  lastTry: number;
+}
+
+interface PeerExtra {
+  filter: MedianFilter;
+  tries: Candidate[];
+  /** Latest filtered one-way latency *to me* from this peer, seconds. */
+  latency: number;
+}
+
+export class SuperClient {
+  private readonly secret = randomBytes(32);
+  private postCount = 0;
+  private hashes = { peer: '', nh: '', params: '' };
+  private params: SuperParamsBody;
+  private ownAC: number;
+  private readonly extra = new Map<number, PeerExtra>();
+  private timers: NodeJS.Timeout[] = [];
+  private pingTimer?: NodeJS.Timeout;
+  private postTimer?: NodeJS.Timeout;
+  private pulling = new Set<string>();
+  private stopped = false;
+  private exit?: (code: number) => void;
+  readonly exited: Promise<number>;
+  readonly base: string;
+
+  constructor(
+    private readonly edge: Edge,
+    private readonly cfg: EdgeConfig,
+  ) {
+    const dr = cfg.DynamicRoute;
+    this.ownAC = dr.AdditionalCost;
+    // Until the supernode's parameters arrive: our own; no HTTP report (interval 0 = wait).
+    this.params = { SendPingInterval: dr.SendPingInterval, HttpPostInterval: 0, PeerAliveTimeout: dr.PeerAliveTimeout, DampingFilterRadius: dr.DampingFilterRadius, AdditionalCost: -1 };
+    this.base = dr.SuperNode.EndpointEdgeAPIUrl.replace(/\/+$/, '');
+    this.exited = new Promise((r) => (this.exit = r));
+  }
+
+  /** Adds the supernode sessions; call before Edge.start() so their endpoints resolve with the rest. */
+  addSuperPeers(): void {
+    const s = this.cfg.DynamicRoute.SuperNode;
+    const psk = s.PSKey ? keyFromBase64(s.PSKey) : undefined;
+    const add = (pub: string, ep: string) => {
+      if (!pub || !ep) return;
+      const host = parseHostPort(ep).host;
+      // Loopback supernodes are not "static": nothing to re-resolve (upstream's rule).
+      this.edge.host.addPeer(NODE_SUPER, keyFromBase64(pub), psk, { endpoint: ep, isSuper: true, isStatic: host !== '127.0.0.1' && host !== '::1', keepalive: 0 });
+    };
+    if (!this.cfg.DisabledAf.IPv4) add(s.PubKeyV4, s.EndpointV4);
+    if (!this.cfg.DisabledAf.IPv6) add(s.PubKeyV6, s.EndpointV6);
+    if (this.edge.peers.supers.length === 0) throw new Error('super mode: no usable supernode session (check PubKeyV4/EndpointV4, PubKeyV6/EndpointV6 and DisabledAf)');
+  }
+
+  start(): void {
+    for (const p of this.edge.peers.all()) this.track(p);
+    this.register();
+    const regEvery = this.params.SendPingInterval > 0 ? this.params.SendPingInterval : 8;
+    this.every(regEvery, () => this.register());
+    // Dead peers get their next candidate every ConnNextTry seconds (TimeoutCheckInterval if unset).
+    const dr = this.cfg.DynamicRoute;
+    this.every(Math.max(1, dr.ConnNextTry || dr.TimeoutCheckInterval || 5), () => void this.tryEndpoints());
+    this.restartPing();
+  }
+
+  private every(sec: number, f: () => void): void {
+    const t = setInterval(f, sec * 1000);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  private track(p: Peer): PeerExtra {
+    let x = this.extra.get(p.nodeId);
+    if (!x) {
+      x = { filter: new MedianFilter(), tries: [], latency: Infinity };
+      this.extra.set(p.nodeId, x);
+    }
+    return x;
+  }
+
+  private alive(p: Peer): boolean {
+    return p.endpoint !== undefined && this.edge.clock.now() - p.lastRx < this.params.PeerAliveTimeout;
+  }
+
+  private toSupers(kind: Kind, body: object): void {
+    const payload = encode(body);
+    for (const s of this.edge.peers.supers) this.edge.sendControl(s, kind, NODE_SUPER, 0, payload);
+  }
+
+  private register(): void {
+    if (this.stopped) return;
+    this.toSupers(Kind.Register, {
+      v: 1,
+      NodeID: this.edge.me,
+      Version: PACKAGE_VERSION,
+      PeerStateHash: this.hashes.peer,
+      NhStateHash: this.hashes.nh,
+      SuperParamStateHash: this.hashes.params,
+      JWTSecret: this.secret.toString('base64'),
+      HttpPostCount: this.postCount,
+    });
+  }
+
+  // ---- latency ----------------------------------------------------------------------------
+
+  private restartPing(): void {
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.postTimer) clearInterval(this.postTimer);
+    const pi = this.params.SendPingInterval;
+    if (pi > 0) {
+      this.pingTimer = setInterval(() => this.pingAll(0), pi * 1000);
+      this.pingTimer.unref();
+      this.pingAll(0);
+    }
+    const hp = this.params.HttpPostInterval;
+    if (hp > 0) {
+      this.postTimer = setInterval(() => void this.postReport(), hp * 1000);
+      this.postTimer.unref();
+    }
+  }
+
+  private ping(p: Peer, requestReply: number): void {
+    const msg: PingMsg = { v: 1, Src: this.edge.me, Time: this.edge.clock.wallMs(), RequestReply: requestReply };
+    this.edge.sendControl(p, Kind.Ping, NODE_SPREAD, 0, encode(msg));
+  }
+
+  private pingAll(requestReply: number): void {
+    if (this.stopped) return;
+    for (const p of this.edge.peers.all()) if (p.endpoint) this.ping(p, requestReply);
+  }
+
+  /** Control messages for this node (wired as Edge's onControl). */
+  onControl(h: Header, payload: Uint8Array, from: Peer): void {
+    try {
+      switch (h.kind) {
+        case Kind.Ping:
+          return this.onPing(decode.ping(payload), from);
+        case Kind.ServerUpdate:
+          return this.onServerUpdate(decode.serverUpdate(payload));
+        default:
+          this.edge.drop(`control kind ${h.kind} is not used in super mode`, { src: h.src });
+      }
+    } catch (e) {
+      this.edge.drop(`bad control message: ${(e as Error).message}`, { src: h.src, kind: h.kind });
+    }
+  }
+
+  private onPing(m: PingMsg, from: Peer): void {
+    if (m.Src !== from.nodeId) return this.edge.drop(`ping claims source ${m.Src} but came from ${from.nodeId}`, { node: from.nodeId });
+    const x = this.track(from);
+    const measured = (this.edge.clock.wallMs() - m.Time) / 1000;
+    const filtered = x.filter.push(measured, this.params.DampingFilterRadius);
+    x.latency = filtered;
+    const pong: PongMsg = { v: 1, Src: from.nodeId, Dst: this.edge.me, Timediff: filtered, TimeToAlive: this.params.PeerAliveTimeout, AdditionalCost: this.ownAC };
+    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measured, filtered });
+    this.toSupers(Kind.Pong, pong);
+    // Hole punching: answer with pings so the other side's NAT opens too.
+    for (let i = 0; i < m.RequestReply; i++) {
+      const t = setTimeout(() => !this.stopped && this.ping(from, 0), i * 1000);
+      t.unref();
+    }
+  }
+
+  private async postReport(): Promise<void> {
+    if (this.stopped) return;
+    const pongs = [];
+    const now = this.edge.clock.now();
+    for (const p of this.edge.peers.all()) {
+      const x = this.extra.get(p.nodeId);
+      if (!x || !this.alive(p) || !Number.isFinite(x.latency)) continue;
+      pongs.push({ Src: p.nodeId, Dst: this.edge.me, Timediff: x.latency, TimeToAlive: Math.max(0, this.params.PeerAliveTimeout - (now - p.lastRx)), AdditionalCost: this.ownAC });
+    }
+    const report: NodeInfoReport = { v: 1, Pongs: pongs, ...this.localAddrs() };
+    const body = Buffer.from(JSON.stringify(report));
+    const jwt = signReport(this.secret, { PostCount: this.postCount, BodyHash: bodyHash(body) });
+    const url = `${this.base}/edge/post/nodeinfo?${this.ident()}&JWTSig=${encodeURIComponent(jwt)}`;
+    try {
+      const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+      if (r.ok) this.postCount++;
+      else this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${await r.text()}`);
+    } catch (e) {
+      this.edge.log.error(`cannot post the report to ${this.base}: ${(e as Error).message}`);
+    }
+  }
+
+  private localAddrs(): { LocalV4s: Record<string, number>; LocalV6s: Record<string, number> } {
+    const sn = this.cfg.DynamicRoute.SuperNode;
+    const v4: Record<string, number> = {};
+    const v6: Record<string, number> = {};
+    if (!sn.SkipLocalIP) {
+      const port = this.edge.host.port;
+      for (const list of Object.values(networkInterfaces())) {
+        for (const a of list ?? []) {
+          if (a.internal || (a.family === 'IPv6' && a.address.startsWith('fe80'))) continue;
+          if (a.family === 'IPv4' && !this.cfg.DisabledAf.IPv4) v4[`${a.address}:${port}`] = 100;
+          if (a.family === 'IPv6' && !this.cfg.DisabledAf.IPv6) v6[`[${a.address}]:${port}`] = 100;
+        }
+      }
+    }
+    for (const extra of sn.AdditionalLocalIP) (extra.startsWith('[') ? v6 : v4)[extra] = 50;
+    return { LocalV4s: v4, LocalV6s: v6 };
+  }
+
+  // ---- state pulls ------------------------------------------------------------------------
+
+  private ident(): string {
+    return `NodeID=${this.edge.me}&PubKey=${encodeURIComponent(keyToBase64(this.edge.host.wg.publicKey))}`;
+  }
+
+  private onServerUpdate(m: { Action: number; Code: number; Params: string; NodeID: number }): void {
+    switch (m.Action) {
+      case Action.Shutdown:
+        this.edge.log.error(`supernode shut this edge down: ${m.Params}`, { code: m.Code });
+        return this.finish(m.Code);
+      case Action.ThrowError:
+      case Action.Panic:
+        this.edge.log.error(`supernode reported an error: ${m.Params}`, { code: m.Code });
+        return this.finish(m.Code || 1);
+      case Action.UpdatePeer:
+        if (m.Params !== this.hashes.peer) void this.pull('peerinfo', m.Params);
+        return;
+      case Action.UpdateNhTable:
+        if (m.Params !== this.hashes.nh) void this.pull('nhtable', m.Params);
+        return;
+      case Action.UpdateSuperParams:
+        if (m.Params !== this.hashes.params) void this.pull('superparams', m.Params);
+        return;
+    }
+  }
+
+  private async pull(what: 'peerinfo' | 'nhtable' | 'superparams', state: string): Promise<void> {
+    const key = `${what}:${state}`;
+    if (this.pulling.has(key) || this.stopped) return;
+    this.pulling.add(key);
+    try {
+      const r = await fetch(`${this.base}/edge/${what}?${this.ident()}&State=${encodeURIComponent(state)}`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+      const text = await r.text();
+      if (!r.ok) {
+        // 404 "State not correct" means a newer state exists: its notice is on the way.
+        this.edge.log.cat('control', `pull ${what} refused: HTTP ${r.status} ${text}`);
+        return;
+      }
+      if (what === 'peerinfo') {
+        await this.applyPeers(decode.peerInfo(text));
+        this.hashes.peer = state;
+      } else if (what === 'nhtable') {
+        this.applyTable(decode.nhTable(text));
+        this.hashes.nh = state;
+      } else {
+        this.applyParams(decode.superParams(text));
+        this.hashes.params = state;
+      }
+      this.edge.log.cat('control', `applied ${what}`, { state });
+    } catch (e) {
+      this.edge.log.error(`cannot pull ${what} from ${this.base}: ${(e as Error).message}`);
+    } finally {
+      this.pulling.delete(key);
+    }
+  }
+
+  private applyTable(t: NhTableBody): void {
+    this.edge.routes = new StaticRoutes(t);
+    this.edge.log.cat('internal', 'next-hop table updated', { row: t[String(this.edge.me)] ?? {} });
+  }
+
+  private applyParams(p: SuperParamsBody): void {
+    this.params = { ...p };
+    if (p.AdditionalCost >= 0) this.ownAC = p.AdditionalCost;
+    else this.ownAC = this.cfg.DynamicRoute.AdditionalCost;
+    this.restartPing();
+  }
+
+  private async applyPeers(info: PeerInfoBody): Promise<void> {
+    const seen = new Set<number>();
+    const myKey = keyToBase64(this.edge.host.wg.publicKey);
+    for (const [pub, e] of Object.entries(info)) {
+      if (pub === myKey || e.NodeID === this.edge.me) continue;
+      seen.add(e.NodeID);
+      let p = this.edge.peers.node(e.NodeID);
+      const psk = e.PSKey ? keyFromBase64(e.PSKey) : undefined;
+      if (p && (keyToBase64(p.publicKey) !== pub || (p.psk ? keyToBase64(p.psk) : '') !== e.PSKey)) {
+        if (p.isStatic) continue; // a configured peer is never replaced by downloaded info (upstream bug #11)
+        this.edge.host.removePeer(p);
+        p = undefined;
+      }
+      if (!p) {
+        p = this.edge.host.addPeer(e.NodeID, keyFromBase64(pub), psk, {});
+      }
+      const x = this.track(p);
+      const urls: Candidate[] = [];
+      const prefer = this.cfg.AfPrefer;
+      const sn = this.cfg.DynamicRoute.SuperNode;
+      const add = (m: Record<string, number>, local: boolean) => {
+        if (local && sn.SkipLocalIP) return;
+        for (const [url, prio] of Object.entries(m)) {
+          const fam = url.startsWith('[') ? 6 : 4;
+          if ((fam === 4 && this.cfg.DisabledAf.IPv4) || (fam === 6 && this.cfg.DisabledAf.IPv6)) continue;
+          urls.push({ url, priority: prio - (fam === prefer ? 10000 : 0), lastTry: 0 });
+        }
+      };
+      add(e.Connurl.ExternalV4, false);
+      add(e.Connurl.ExternalV6, false);
+      add(e.Connurl.LocalV4, true);
+      add(e.Connurl.LocalV6, true);
+      // Keep try history for URLs we already knew.
+      const old = new Map(x.tries.map((c) => [c.url, c.lastTry]));
+      for (const c of urls) c.lastTry = old.get(c.url) ?? 0;
+      x.tries = urls;
+    }
+    for (const p of [...this.edge.peers.all()]) {
+      if (!seen.has(p.nodeId) && !p.isStatic) {
+        this.edge.host.removePeer(p);
+        this.extra.get(p.nodeId)?.filter.free();
+        this.extra.delete(p.nodeId);
+      }
+    }
+    await this.tryEndpoints();
+  }
+
+  /** For every peer that is not alive, try its next candidate endpoint and punch with pings. */
+  private async tryEndpoints(): Promise<void> {
+    if (this.stopped) return;
+    for (const p of this.edge.peers.all()) {
+      if (p.isStatic || this.alive(p)) continue;
+      const x = this.extra.get(p.nodeId);
+      if (!x || x.tries.length === 0) continue;
+      // Smallest (priority-adjusted) last-try first: preferred family, then priority, then round robin.
+      const c = [...x.tries].sort((a, b) => a.lastTry - b.lastTry || a.priority - b.priority)[0];
+      c.lastTry = this.edge.clock.now();
+      try {
+        p.endpoint = await resolveEndpoint(c.url, this.cfg.AfPrefer, { v4: !this.cfg.DisabledAf.IPv4, v6: !this.cfg.DisabledAf.IPv6 });
+        this.edge.log.cat('internal', 'trying endpoint', { node: p.nodeId, url: c.url });
+        this.ping(p, 1);
+      } catch (e) {
+        this.edge.log.error(`peer ${p.nodeId}: cannot use endpoint ${c.url}: ${(e as Error).message}`);
+        x.tries = x.tries.filter((t) => t !== c);
+      }
+    }
+  }
+
+  private finish(code: number): void {
+    this.stop();
+    this.exit?.(code);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    if (this.pingTimer) clearInterval(this.pingTimer);
+    if (this.postTimer) clearInterval(this.postTimer);
+  }
+}
