@@ -6,6 +6,8 @@
 //!
 //! Everything here is pure: time, wall-clock and randomness are passed in.
 
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod chacha_simd;
 pub mod cookie;
 pub mod handshake;
 pub mod kdf;
