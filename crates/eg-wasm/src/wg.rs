@@ -387,3 +387,10 @@ impl WgDevice {
         }
     }
 }
+
+/// Compares this build's ChaCha20-Poly1305 (the SIMD128 kernel in wasm) with RustCrypto's on
+/// `count` pseudo-random cases; returns the number of disagreements (0 = identical).
+#[wasm_bindgen(js_name = wgAeadSelfTest)]
+pub fn wg_aead_self_test(seed: u32, count: u32) -> u32 {
+    eg_core::noise::aead_check::compare_with_reference(u64::from(seed) << 32 | 0x9e37, count)
+}

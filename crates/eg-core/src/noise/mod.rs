@@ -8,6 +8,7 @@
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod chacha_simd;
+pub mod aead_check;
 pub mod cookie;
 pub mod handshake;
 pub mod kdf;

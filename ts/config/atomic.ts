@@ -1,0 +1,35 @@
+// Crash-safe config rewrite: readers see either the old file or the new one, never a torn write.
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { open, rename, stat, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export async function writeConfigAtomic(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // Configs hold private keys: keep an existing file's mode, otherwise owner-only.
+  const mode = await stat(path).then((s) => s.mode & 0o777, () => 0o600);
+  const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, mode);
+  try {
+    try {
+      await fh.writeFile(text, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  // The rename is only durable once the directory entry is on disk.
+  const dh = await open(dir, constants.O_RDONLY);
+  try {
+    await dh.sync();
+  } catch (e) {
+    // Some filesystems cannot fsync a directory; the rename has still happened.
+    if (!['EINVAL', 'EISDIR', 'EPERM', 'ENOTSUP'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+  } finally {
+    await dh.close();
+  }
+}

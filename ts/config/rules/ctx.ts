@@ -1,0 +1,126 @@
+// Shared machinery for the cross-field rules that run after ajv. Rules run even when ajv found
+// errors (so the user sees everything at once), but skip any value ajv already rejected, which
+// would otherwise produce confusing follow-on errors.
+import { keyProblem } from '../keys.js';
+import { formatPath, type Segment } from '../problems.js';
+import type { RawProblem } from '../ajv.js';
+import { parseIPv4, parseIPv6 } from '../ip.js';
+import { NODE_ID_MAX } from '../addr.js';
+
+export class Ctx {
+  readonly problems: RawProblem[] = [];
+  private readonly bad: string[];
+
+  constructor(ajvProblems: readonly RawProblem[]) {
+    // Unknown keys do not make the values next to them untrustworthy.
+    this.bad = ajvProblems.filter((p) => !p.message.startsWith('unknown key')).map((p) => formatPath(p.segs));
+  }
+
+  add(segs: Segment[], message: string): void {
+    this.problems.push({ segs, message });
+  }
+
+  /** True when no ajv error sits at any of these paths or above them. */
+  ok(...paths: Segment[][]): boolean {
+    return paths.every((segs) => {
+      const p = formatPath(segs);
+      return !this.bad.some((b) => b === '' || b === p || p.startsWith(b + '.') || p.startsWith(b + '['));
+    });
+  }
+
+  /** Checks a key when it is present and well typed; `optional` lets "" mean "not set". */
+  key(segs: Segment[], value: string, optional: boolean): boolean {
+    if (!this.ok(segs)) return false;
+    if (value === '') {
+      if (!optional) this.add(segs, 'must not be empty (a base64 32-byte key)');
+      return false;
+    }
+    const why = keyProblem(value);
+    if (why !== null) this.add(segs, why);
+    return why === null;
+  }
+
+  /** Table keys are NodeIDs; `wildcard` also allows 65535 (ManualLatency's "any node"). */
+  nodeTableKeys(segs: Segment[], table: Record<string, Record<string, unknown>>, wildcard: boolean): void {
+    if (!this.ok(segs)) return;
+    const fine = (k: string) => Number(k) <= NODE_ID_MAX || (wildcard && Number(k) === 65535);
+    const range = wildcard ? `0..${NODE_ID_MAX} or 65535 (any node)` : `0..${NODE_ID_MAX}`;
+    for (const [src, row] of Object.entries(table)) {
+      if (/^[0-9]+$/.test(src) && !fine(src)) this.add([...segs, src], `key ${src} is not a NodeID in ${range}`);
+      if (row === null || typeof row !== 'object') continue;
+      for (const dst of Object.keys(row)) {
+        if (/^[0-9]+$/.test(dst) && !fine(dst)) this.add([...segs, src, dst], `key ${dst} is not a NodeID in ${range}`);
+      }
+    }
+  }
+}
+
+const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
+
+function isHostname(h: string): boolean {
+  return h.length <= 253 && h.split('.').every((l) => HOST_LABEL.test(l)) && !/^[0-9.]+$/.test(h);
+}
+
+export type HostKind = 'v4' | 'v6' | 'name' | 'any';
+
+/**
+ * Why `s` is not `host:port` (IPv6 in brackets), or null. `emptyHost` allows `:port` for listen
+ * addresses. Returns the host kind through `kind` so callers can check the address family.
+ */
+export function endpointProblem(s: string, opts: { emptyHost?: boolean; kind?: { v: HostKind } } = {}): string | null {
+  const m = /^(.*):([0-9]{1,5})$/.exec(s);
+  if (!m) return `"${s}" is not host:port (write IPv6 addresses in brackets, like [2001:db8::1]:3000)`;
+  const host = m[1]!;
+  const port = Number(m[2]);
+  if (port < 1 || port > 65535) return `"${s}" has port ${port}, outside 1..65535`;
+  let kind: HostKind;
+  if (host === '') {
+    if (!opts.emptyHost) return `"${s}" has no host before the port`;
+    kind = 'any';
+  } else if (host.startsWith('[') && host.endsWith(']')) {
+    if (parseIPv6(host.slice(1, -1)) === null) return `"${s}" has an invalid IPv6 address in brackets`;
+    kind = 'v6';
+  } else if (parseIPv6(host) !== null) {
+    return `"${s}": an IPv6 address must be written in brackets, like [${host}]:${port}`;
+  } else if (parseIPv4(host) !== null) {
+    kind = 'v4';
+  } else if (isHostname(host)) {
+    kind = 'name';
+  } else {
+    return `"${s}" has an invalid host "${host}" (expected an IPv4 address, [IPv6] or a DNS name)`;
+  }
+  if (opts.kind) opts.kind.v = kind;
+  return null;
+}
+
+export function checkEndpoint(ctx: Ctx, segs: Segment[], value: string, opts: { emptyHost?: boolean } = {}): HostKind | undefined {
+  if (!ctx.ok(segs) || value === '') return undefined;
+  const kind = { v: 'any' as HostKind };
+  const why = endpointProblem(value, { ...opts, kind });
+  if (why !== null) {
+    ctx.add(segs, why);
+    return undefined;
+  }
+  return kind.v;
+}
+
+export function checkListenIPs(ctx: Ctx, af: { IPv4: boolean; IPv6: boolean; ListenIPv4: string; ListenIPv6: string }): void {
+  const D = 'DisabledAf';
+  if (ctx.ok([D, 'IPv4'], [D, 'IPv6']) && af.IPv4 && af.IPv6) ctx.add([D], 'IPv4 and IPv6 are both disabled, so no UDP socket could be opened');
+  if (ctx.ok([D, 'ListenIPv4']) && af.ListenIPv4 !== '' && parseIPv4(af.ListenIPv4) === null) ctx.add([D, 'ListenIPv4'], `"${af.ListenIPv4}" is not an IPv4 address`);
+  if (ctx.ok([D, 'ListenIPv6']) && af.ListenIPv6 !== '' && parseIPv6(af.ListenIPv6) === null) ctx.add([D, 'ListenIPv6'], `"${af.ListenIPv6}" is not an IPv6 address`);
+}
+
+/** Reports values that occur more than once, naming every repeat. */
+export function checkUnique<T>(ctx: Ctx, items: readonly T[], field: (string & keyof T), base: Segment[], what: string): void {
+  const seen = new Map<unknown, number>();
+  items.forEach((item, i) => {
+    const segs = [...base, i, field];
+    if (!ctx.ok(segs)) return;
+    const v = item[field];
+    if (v === '') return;
+    const first = seen.get(v);
+    if (first === undefined) seen.set(v, i);
+    else ctx.add(segs, `duplicate ${what} ${JSON.stringify(v)} (also used by ${formatPath([...base, first])})`);
+  });
+}

@@ -1,0 +1,101 @@
+// Supernode rules that JSON Schema cannot express.
+import { publicKeyOf } from '../keys.js';
+import { parseIPv4, parseIPv6 } from '../ip.js';
+import type { Segment } from '../problems.js';
+import type { SuperConfig } from '../schema/super.js';
+import { Ctx, checkEndpoint, checkListenIPs, checkUnique, endpointProblem } from './ctx.js';
+
+/** `3000`, `:3000` (upstream's forms) or, our extension, `host:3000` to bind one address. */
+function listenProblem(v: string): string | null {
+  if (/^[0-9]{1,5}$/.test(v)) return Number(v) >= 1 && Number(v) <= 65535 ? null : `port ${v} is outside 1..65535`;
+  return endpointProblem(v, { emptyHost: true });
+}
+
+function checkKeys(ctx: Ctx, c: SuperConfig): Set<string> {
+  const own = new Set<string>();
+  const D = 'DisabledAf';
+  for (const fam of ['4', '6'] as const) {
+    const k = `PrivKeyV${fam}` as const;
+    const off = ctx.ok([D, `IPv${fam}`]) && c.DisabledAf[`IPv${fam}`];
+    if (!ctx.ok([k])) continue;
+    // A disabled family's key is ignored (upstream blanks it), so it may be empty.
+    if (c[k] === '') {
+      if (!off) ctx.add([k], `is required while IPv${fam} is enabled (set DisabledAf.IPv${fam}: true to run without it)`);
+    } else if (ctx.key([k], c[k], false)) {
+      own.add(publicKeyOf(c[k]));
+    }
+  }
+  return own;
+}
+
+function checkPeers(ctx: Ctx, c: SuperConfig, ownPubs: Set<string>): void {
+  if (!ctx.ok(['Peers'])) return;
+  c.Peers.forEach((p, n) => {
+    if (!ctx.ok(['Peers', n])) return;
+    const at = (k: string): Segment[] => ['Peers', n, k];
+    if (ctx.key(at('PubKey'), p.PubKey, false) && ownPubs.has(p.PubKey)) ctx.add(at('PubKey'), "is the supernode's own public key");
+    ctx.key(at('PSKey'), p.PSKey, true);
+    checkEndpoint(ctx, at('EndPoint'), p.EndPoint);
+    if (ctx.ok(at('ExternalIP')) && p.ExternalIP !== '' && parseIPv4(p.ExternalIP) === null && parseIPv6(p.ExternalIP) === null) {
+      ctx.add(at('ExternalIP'), `"${p.ExternalIP}" is not an IP address`);
+    }
+    if (ctx.ok(at('AdditionalCost')) && p.AdditionalCost < 0 && p.AdditionalCost !== -1) {
+      ctx.add(at('AdditionalCost'), `must be -1 (use the edge's own value) or at least 0, got ${p.AdditionalCost}`);
+    }
+  });
+  checkUnique(ctx, c.Peers, 'NodeID', ['Peers'], 'NodeID');
+  checkUnique(ctx, c.Peers, 'Name', ['Peers'], 'Name');
+  checkUnique(ctx, c.Peers, 'PubKey', ['Peers'], 'PubKey');
+}
+
+function checkTimers(ctx: Ctx, c: SuperConfig): void {
+  if (ctx.ok(['HttpPostInterval'], ['PeerAliveTimeout']) && c.HttpPostInterval > c.PeerAliveTimeout) {
+    ctx.add(['HttpPostInterval'], `must be at most PeerAliveTimeout (${c.PeerAliveTimeout}), got ${c.HttpPostInterval}`);
+  }
+  if (ctx.ok(['SendPingInterval'], ['PeerAliveTimeout']) && c.SendPingInterval >= c.PeerAliveTimeout) {
+    ctx.add(['SendPingInterval'], `must be less than PeerAliveTimeout (${c.PeerAliveTimeout}), got ${c.SendPingInterval}; otherwise peers time out between pings`);
+  }
+}
+
+// In static mode the supernode hands out this table instead of computing one, so a missing pair
+// would leave two edges without a route to each other.
+function checkStaticTable(ctx: Ctx, c: SuperConfig): void {
+  const G = ['GraphRecalculateSetting', 'StaticMode'];
+  if (!ctx.ok(G, ['NextHopTable'], ['Peers']) || !c.GraphRecalculateSetting.StaticMode) return;
+  const ids = c.Peers.map((p, n) => (ctx.ok(['Peers', n, 'NodeID']) ? p.NodeID : undefined)).filter((x): x is number => x !== undefined);
+  const known = new Set(ids);
+  const missing: string[] = [];
+  for (const a of ids) {
+    for (const b of ids) {
+      if (a === b) continue;
+      const hop = c.NextHopTable[String(a)]?.[String(b)];
+      if (hop === undefined) missing.push(`${a}->${b}`);
+      else if (!known.has(hop)) ctx.add(['NextHopTable', String(a), String(b)], `next hop ${hop} is not a configured peer`);
+    }
+  }
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 10).join(', ') + (missing.length > 10 ? `, and ${missing.length - 10} more` : '');
+    ctx.add(['NextHopTable'], `GraphRecalculateSetting.StaticMode needs a next hop for every ordered pair of peers; missing ${shown}`);
+  }
+}
+
+export function superRules(ctx: Ctx, c: SuperConfig): void {
+  checkListenIPs(ctx, c.DisabledAf);
+  const ownPubs = checkKeys(ctx, c);
+  if (ctx.ok(['ListenPort_EdgeAPI'])) {
+    const why = c.ListenPort_EdgeAPI === '' ? 'must not be empty (the edges need the edge API)' : listenProblem(c.ListenPort_EdgeAPI);
+    if (why !== null) ctx.add(['ListenPort_EdgeAPI'], why);
+  }
+  if (ctx.ok(['ListenPort_ManageAPI']) && c.ListenPort_ManageAPI !== '') {
+    const why = listenProblem(c.ListenPort_ManageAPI);
+    if (why !== null) ctx.add(['ListenPort_ManageAPI'], why);
+  }
+  if (ctx.ok(['API_Prefix']) && !/^\/?[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(c.API_Prefix)) {
+    ctx.add(['API_Prefix'], `"${c.API_Prefix}" is not a URL path (like /eg_api)`);
+  }
+  checkTimers(ctx, c);
+  ctx.nodeTableKeys(['NextHopTable'], c.NextHopTable, false);
+  ctx.nodeTableKeys(['GraphRecalculateSetting', 'ManualLatency'], c.GraphRecalculateSetting.ManualLatency, true);
+  checkPeers(ctx, c, ownPubs);
+  checkStaticTable(ctx, c);
+}

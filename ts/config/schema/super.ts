@@ -1,0 +1,123 @@
+// The supernode config: upstream's keys exactly plus our optional HttpTLS, with the example values
+// as defaults.
+import type { JSONSchemaType } from 'ajv';
+import {
+  bool, disabledAfSchema, graphSchema, int, loggerInfoSchema, nextHopTable, nodeId, num, str,
+  type DisabledAf, type GraphRecalculateSetting, type LoggerInfo, type NodeIdTable,
+} from './common.js';
+
+export interface Passwords {
+  ShowState: string;
+  AddPeer: string;
+  DelPeer: string;
+  UpdatePeer: string;
+  UpdateSuper: string;
+}
+
+export interface SuperPeerInfo {
+  NodeID: number;
+  Name: string;
+  PubKey: string;
+  PSKey: string;
+  AdditionalCost: number;
+  SkipLocalIP: boolean;
+  EndPoint: string;
+  ExternalIP: string;
+}
+
+/** Our addition: serve the edge and manage APIs over HTTPS instead of plaintext HTTP. */
+export interface HttpTLS {
+  CertFile: string;
+  KeyFile: string;
+}
+
+export interface SuperConfig {
+  NodeName: string;
+  PostScript: string;
+  PrivKeyV4: string;
+  PrivKeyV6: string;
+  ListenPort: number;
+  ListenPort_EdgeAPI: string;
+  ListenPort_ManageAPI: string;
+  FwMark: number;
+  DisabledAf: DisabledAf;
+  API_Prefix: string;
+  RePushConfigInterval: number;
+  HttpPostInterval: number;
+  PeerAliveTimeout: number;
+  SendPingInterval: number;
+  DampingFilterRadius: number;
+  LogLevel: LoggerInfo;
+  Passwords: Passwords;
+  GraphRecalculateSetting: GraphRecalculateSetting;
+  NextHopTable: NodeIdTable;
+  EdgeTemplate: string;
+  UsePSKForInterEdge: boolean;
+  ResetEndPointInterval: number;
+  Peers: SuperPeerInfo[];
+  HttpTLS?: HttpTLS;
+}
+
+const passwordsSchema: JSONSchemaType<Passwords> = {
+  type: 'object',
+  default: {},
+  additionalProperties: false,
+  required: [],
+  properties: { ShowState: str(), AddPeer: str(), DelPeer: str(), UpdatePeer: str(), UpdateSuper: str() },
+};
+
+const superPeerSchema: JSONSchemaType<SuperPeerInfo> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['NodeID', 'Name', 'PubKey'],
+  properties: {
+    NodeID: nodeId(),
+    Name: { type: 'string', minLength: 1, maxLength: 32 },
+    PubKey: { type: 'string' },
+    PSKey: str(),
+    // -1 = keep the edge's own AdditionalCost; other negatives are refused in code.
+    AdditionalCost: num(10, { min: -1 }),
+    SkipLocalIP: bool(false),
+    EndPoint: str(),
+    ExternalIP: str(),
+  },
+};
+
+export const superSchema: JSONSchemaType<SuperConfig> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['NodeName'],
+  properties: {
+    NodeName: { type: 'string', minLength: 1, maxLength: 32 },
+    PostScript: str(),
+    PrivKeyV4: str(),
+    PrivKeyV6: str(),
+    ListenPort: int(3000, 1, 65535),
+    ListenPort_EdgeAPI: str('3000'),
+    ListenPort_ManageAPI: str('3000'),
+    FwMark: int(0, 0, 0xffffffff),
+    DisabledAf: disabledAfSchema,
+    API_Prefix: str('/eg_api'),
+    RePushConfigInterval: num(30, { positive: '0 would re-push routes to every edge without pause' }),
+    HttpPostInterval: num(50),
+    PeerAliveTimeout: num(70, { positive: '0 would mark every edge dead at once' }),
+    SendPingInterval: num(15, { positive: '0 would disable pings, so no latency would ever be measured' }),
+    DampingFilterRadius: int(4, 0, 1000),
+    LogLevel: loggerInfoSchema,
+    Passwords: passwordsSchema,
+    GraphRecalculateSetting: graphSchema(30, 1.01, '0 makes the supernode timeout check spin in a busy loop'),
+    NextHopTable: nextHopTable(),
+    EdgeTemplate: str(),
+    UsePSKForInterEdge: bool(true),
+    ResetEndPointInterval: num(600),
+    Peers: { type: 'array', items: superPeerSchema, default: [] },
+    HttpTLS: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['CertFile', 'KeyFile'],
+      properties: { CertFile: { type: 'string', minLength: 1 }, KeyFile: { type: 'string', minLength: 1 } },
+    },
+  },
+};
+
