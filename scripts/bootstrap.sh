@@ -82,8 +82,11 @@ fi
 
 # --- npm --------------------------------------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  log "npm ci"
-  npm ci --no-audit --no-fund --loglevel=error
+  log "npm install (from package-lock.json)"
+  # Not `npm ci`: the lock lists rust-just's binaries for every platform, but the registry entries
+  # for the other platforms carry no version here, which `npm ci` refuses; `install --no-save`
+  # installs exactly the locked versions and leaves the lock untouched.
+  npm install --no-audit --no-fund --no-save --loglevel=error
 fi
 
 [ "${1:-}" = "--no-build" ] && exit 0
