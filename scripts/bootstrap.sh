@@ -15,7 +15,7 @@ need_root() { [ "$(id -u)" = 0 ] || { log "this step needs root: $*"; exit 1; };
 
 # --- Debian packages ------------------------------------------------------------------------------
 APT_PKGS=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22 wireguard-tools wireguard-go
-          iproute2 iptables iperf3 iputils-ping chromium libnetfilter-queue-dev)
+          iproute2 iptables iperf3 iputils-ping chromium libnetfilter-queue-dev gcc curl python3)
 missing=()
 for p in "${APT_PKGS[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -88,6 +88,9 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   # installs exactly the locked versions and leaves the lock untouched.
   npm install --no-audit --no-fund --no-save --loglevel=error
 fi
+
+# The test suite's one-way delay tool (NFQUEUE), see docs/testing-delay.md.
+bash tools/egdelay/build.sh
 
 [ "${1:-}" = "--no-build" ] && exit 0
 log "building"

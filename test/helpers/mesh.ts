@@ -71,8 +71,8 @@ export interface Proc {
   exited: Promise<number | null>;
 }
 
-export function startEdge(config: string, opts: { netns?: string; args?: string[]; env?: Record<string, string> } = {}): Proc {
-  const argv = [join(ROOT, 'dist/main.js'), 'edge', '-config', config, '-json', ...(opts.args ?? [])];
+export function startEdge(config: string, opts: { netns?: string; args?: string[]; env?: Record<string, string>; mode?: 'edge' | 'super' } = {}): Proc {
+  const argv = [join(ROOT, 'dist/main.js'), opts.mode ?? 'edge', '-config', config, '-json', ...(opts.args ?? [])];
   const child = opts.netns
     ? spawn('ip', ['netns', 'exec', opts.netns, process.execPath, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } })
     : spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...opts.env } });
