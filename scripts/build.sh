@@ -7,7 +7,7 @@ export PATH="$HOME/.cargo/bin:$PATH"
 what=${1:-all}
 log() { printf '\033[1m[build]\033[0m %s\n' "$*" >&2; }
 
-build_wasm() {
+build_wasm() (
   [ -f .wasm-toolchain ] || { log "no .wasm-toolchain: run scripts/bootstrap.sh first"; exit 1; }
   local tc; tc=$(cat .wasm-toolchain)
   log "wasm (toolchain $tc, simd128)"
@@ -21,7 +21,7 @@ build_wasm() {
   echo '{ "type": "commonjs" }' > wasm-pkg/node/package.json
   # Stamp: the TS loader compares it with the sources to refuse a stale build.
   node scripts/src-stamp.cjs > wasm-pkg/stamp.txt
-}
+)
 
 build_native() {
   log "native addon (napi-rs)"
