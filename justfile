@@ -46,4 +46,4 @@ bench:
 
 # serve the route-solver playground on http://127.0.0.1:8080/
 playground port="8080":
-    node dist/web/serve.js {{port}}
+    node dist/webserve/main.js {{port}}

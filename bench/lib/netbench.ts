@@ -1,0 +1,422 @@
+// Helpers for benchmarks that run real processes in network namespaces: a veth pair between two
+// namespaces, processes started inside them (tracked by pid, always stopped), iperf3 / ping runs
+// with their output parsed, CPU time of processes from /proc, and a self-time summary of a V8
+// .cpuprofile. Namespaces come from test/helpers/netns.ts (unique names, deleted on exit too).
+import { ChildProcess, spawn, execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { netnsAdd, netnsDel, sh } from '../../test/helpers/netns.js';
+
+export { sh };
+
+export const CLK_TCK = (() => {
+  try {
+    return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+  } catch {
+    return 100;
+  }
+})();
+
+// ---- namespaces -------------------------------------------------------------------------------
+
+export interface Pair {
+  a: string;
+  b: string;
+  addrA: string;
+  addrB: string;
+  teardown(): void;
+}
+
+/** Two namespaces joined by one veth pair, addressed 10.<net>.0.1/24 and 10.<net>.0.2/24. */
+export function vethPair(net = 201): Pair {
+  const a = netnsAdd('egbA');
+  const b = netnsAdd('egbB');
+  const tag = (process.pid % 10000).toString();
+  const va = `egbva${tag}`;
+  const vb = `egbvb${tag}`;
+  try {
+    sh('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
+    sh('ip', ['link', 'set', va, 'netns', a]);
+    sh('ip', ['link', 'set', vb, 'netns', b]);
+    for (const [ns, dev, ip] of [
+      [a, va, `10.${net}.0.1`],
+      [b, vb, `10.${net}.0.2`],
+    ]) {
+      sh('ip', ['-n', ns, 'link', 'set', dev, 'name', 'veth0']);
+      sh('ip', ['-n', ns, 'addr', 'add', `${ip}/24`, 'dev', 'veth0']);
+      sh('ip', ['-n', ns, 'link', 'set', 'veth0', 'up']);
+    }
+  } catch (e) {
+    netnsDel(a);
+    netnsDel(b);
+    throw e;
+  }
+  return {
+    a,
+    b,
+    addrA: `10.${net}.0.1`,
+    addrB: `10.${net}.0.2`,
+    teardown() {
+      netnsDel(a);
+      netnsDel(b);
+    },
+  };
+}
+
+// ---- processes --------------------------------------------------------------------------------
+
+export interface Proc {
+  name: string;
+  child: ChildProcess;
+  pid: number;
+  out: string[];
+  exited: Promise<number | null>;
+}
+
+const live = new Set<Proc>();
+
+/**
+ * Starts `cmd args` inside namespace `ns`. `ip netns exec` execs the command in place, so the
+ * child's pid is the command's own (what /proc accounting and signals need).
+ */
+export function startIn(name: string, ns: string, cmd: string, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const out: string[] = [];
+  let partial = '';
+  const onData = (d: Buffer) => {
+    partial += d.toString();
+    const lines = partial.split('\n');
+    partial = lines.pop()!;
+    out.push(...lines);
+    if (out.length > 2000) out.splice(0, out.length - 2000);
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((res) => child.on('exit', (c, sig) => res(c ?? (sig ? 128 : null))));
+  const p: Proc = { name, child, pid: child.pid ?? -1, out, exited };
+  live.add(p);
+  void exited.then(() => live.delete(p));
+  return p;
+}
+
+/** SIGTERM, wait up to `ms`, then SIGKILL. Resolves with the exit code (null if killed hard). */
+export async function stop(p: Proc, ms = 3000): Promise<number | null> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return p.exited;
+  p.child.kill('SIGTERM');
+  const code = await Promise.race([p.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), ms))]);
+  if (code === 'timeout') {
+    p.child.kill('SIGKILL');
+    await p.exited;
+    return null;
+  }
+  return code;
+}
+
+/** Last-resort cleanup (signal handlers, exit): SIGKILL every process still running. */
+export function killAllLive(): void {
+  for (const p of live) {
+    try {
+      p.child.kill('SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+}
+
+export function runIn(ns: string, cmd: string, args: string[], timeoutMs = 30_000): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(t);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+export async function waitUntil(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+/** True once a single ping from `ns` to `ip` is answered (retries inside the deadline). */
+export async function waitPing(ns: string, ip: string, ms: number): Promise<void> {
+  await waitUntil(async () => (await runIn(ns, 'ping', ['-c', '1', '-W', '1', ip], 3000)).code === 0, ms, `ping ${ip} from ${ns}`);
+}
+
+// ---- CPU accounting ---------------------------------------------------------------------------
+
+/** utime+stime of a process (all its threads), in seconds; NaN if it is gone. */
+export function cpuSeconds(pid: number): number {
+  try {
+    const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+    // After "pid (comm) ", field 3 (state) is f[0]; utime is field 14 -> f[11], stime f[12].
+    return (Number(f[11]) + Number(f[12])) / CLK_TCK;
+  } catch {
+    return NaN;
+  }
+}
+
+/** CPU seconds per thread name (threads of the same name summed), e.g. node main vs libuv pool. */
+export function threadCpu(pid: number): Map<string, number> {
+  const m = new Map<string, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return m;
+  }
+  for (const tid of tids) {
+    try {
+      const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      const name = tid === String(pid) ? 'main' : comm;
+      m.set(name, (m.get(name) ?? 0) + (Number(f[11]) + Number(f[12])) / CLK_TCK);
+    } catch {
+      /* thread ended */
+    }
+  }
+  return m;
+}
+
+export function diffThreads(a: Map<string, number>, b: Map<string, number>): Map<string, number> {
+  const d = new Map<string, number>();
+  for (const [k, v] of b) d.set(k, v - (a.get(k) ?? 0));
+  return d;
+}
+
+/** Busy and total jiffies of the whole machine (all cores), from /proc/stat. */
+export function systemJiffies(): { busy: number; total: number } {
+  const l = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = l.reduce((a, b) => a + b, 0);
+  const idle = l[3] + (l[4] ?? 0); // idle + iowait
+  return { busy: total - idle, total };
+}
+
+/**
+ * Drop counters of a namespace: UDP receive-buffer / send-buffer errors (/proc/net/snmp seen from
+ * inside the namespace) and the tx/rx drops of the given devices (a TAP/TUN device's tx_dropped
+ * counts frames the kernel could not queue to the userspace reader).
+ */
+export async function dropCounters(ns: string, devs: string[]): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  const snmp = (await runIn(ns, 'cat', ['/proc/net/snmp'], 5000)).stdout.split('\n').filter((l) => l.startsWith('Udp:'));
+  if (snmp.length >= 2) {
+    const k = snmp[0].split(/\s+/);
+    const v = snmp[1].split(/\s+/);
+    for (const f of ['RcvbufErrors', 'SndbufErrors', 'InErrors']) {
+      const i = k.indexOf(f);
+      if (i > 0) out[`udp ${f}`] = Number(v[i]);
+    }
+  }
+  for (const d of devs) {
+    const r = await runIn(ns, 'ip', ['-s', '-j', 'link', 'show', 'dev', d], 5000);
+    try {
+      const j = JSON.parse(r.stdout) as { stats64?: { rx: { dropped: number }; tx: { dropped: number } } }[];
+      const s = j[0]?.stats64;
+      if (s) {
+        out[`${d} tx_dropped`] = s.tx.dropped;
+        out[`${d} rx_dropped`] = s.rx.dropped;
+      }
+    } catch {
+      /* device gone */
+    }
+  }
+  return out;
+}
+
+export function diffCounters(a: Record<string, number>, b: Record<string, number>): Record<string, number> {
+  const d: Record<string, number> = {};
+  for (const k of Object.keys(b)) d[k] = b[k] - (a[k] ?? 0);
+  return d;
+}
+
+// ---- iperf3 / ping ----------------------------------------------------------------------------
+
+export interface IperfResult {
+  /** Receiver-side goodput, bit/s. */
+  bps: number;
+  retransmits: number;
+  seconds: number;
+  /** Wall seconds of the whole iperf3 client run (the CPU sampling window). */
+  wall: number;
+  /** CPU of each edge (pid -> % of one core) over the run. */
+  cpu: Map<number, number>;
+  threads: Map<number, Map<string, number>>;
+  /** Whole-machine CPU busy over the run, % of all cores. */
+  systemBusyPct: number;
+  /** Counter deltas from `probe` over the run. */
+  counters: Record<string, number>;
+}
+
+export async function iperf(ns: string, server: string, o: { seconds: number; omit?: number; reverse?: boolean; port?: number; watch?: number[]; probe?: () => Promise<Record<string, number>> }): Promise<IperfResult> {
+  const args = ['-c', server, '-t', String(o.seconds), '-J', '-p', String(o.port ?? 5201)];
+  if (o.omit) args.push('-O', String(o.omit));
+  if (o.reverse) args.push('-R');
+  const watch = o.watch ?? [];
+  const before = watch.map(cpuSeconds);
+  const c0 = o.probe ? await o.probe() : {};
+  const beforeT = watch.map(threadCpu);
+  const sys0 = systemJiffies();
+  const t0 = performance.now();
+  const r = await runIn(ns, 'iperf3', args, (o.seconds + (o.omit ?? 0) + 15) * 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const sys1 = systemJiffies();
+  const systemBusyPct = ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * 100;
+  const cpu = new Map<number, number>();
+  const threads = new Map<number, Map<string, number>>();
+  watch.forEach((pid, i) => {
+    cpu.set(pid, ((cpuSeconds(pid) - before[i]) / wall) * 100);
+    threads.set(pid, diffThreads(beforeT[i], threadCpu(pid)));
+  });
+  const counters = o.probe ? diffCounters(c0, await o.probe()) : {};
+  let j: { error?: string; end?: { sum_received?: { bits_per_second: number; seconds: number }; sum_sent?: { retransmits?: number } } };
+  try {
+    j = JSON.parse(r.stdout);
+  } catch {
+    throw new Error(`iperf3 ${args.join(' ')} in ${ns}: no JSON (exit ${r.code}): ${r.stderr.trim() || r.stdout.slice(0, 300)}`);
+  }
+  if (j.error || !j.end?.sum_received) throw new Error(`iperf3 ${args.join(' ')}: ${j.error ?? 'no result'}`);
+  return { bps: j.end.sum_received.bits_per_second, seconds: j.end.sum_received.seconds, retransmits: j.end.sum_sent?.retransmits ?? 0, wall, cpu, threads, systemBusyPct, counters };
+}
+
+export interface PingResult {
+  avgMs: number;
+  mdevMs: number;
+  minMs: number;
+  maxMs: number;
+  loss: number;
+}
+
+export async function ping(ns: string, ip: string, count = 50, interval = 0.01): Promise<PingResult> {
+  const r = await runIn(ns, 'ping', ['-c', String(count), '-i', String(interval), '-q', '-W', '1', ip], 30_000);
+  const m = /= ([\d.]+)\/([\d.]+)\/([\d.]+)\/([\d.]+) ms/.exec(r.stdout);
+  const l = /([\d.]+)% packet loss/.exec(r.stdout);
+  if (!m) throw new Error(`ping ${ip} from ${ns}: ${r.stdout.trim()} ${r.stderr.trim()}`);
+  return { minMs: Number(m[1]), avgMs: Number(m[2]), maxMs: Number(m[3]), mdevMs: Number(m[4]), loss: l ? Number(l[1]) : NaN };
+}
+
+// ---- CPU profiles -----------------------------------------------------------------------------
+
+interface ProfNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+interface CpuProfile {
+  nodes: ProfNode[];
+  samples: number[];
+  timeDeltas: number[];
+  startTime: number;
+  endTime: number;
+}
+
+export interface ProfileRow {
+  name: string;
+  where: string;
+  selfMs: number;
+  selfPct: number;
+}
+
+export interface ProfileSummary {
+  totalMs: number;
+  /** Share of the main thread that was not idle. */
+  busyPct: number;
+  top: ProfileRow[];
+  /** Inclusive (self + callees) time of selected functions, by name. */
+  inclusive: Map<string, number>;
+  /** Self time by coarse category (wasm, gc, dgram, js, ...). */
+  categories: Map<string, number>;
+}
+
+function frameLabel(n: ProfNode): { name: string; where: string } {
+  const cf = n.callFrame;
+  const name = cf.functionName || '(anonymous)';
+  let where = cf.url;
+  if (where.startsWith('file://')) where = where.slice(7);
+  const i = where.indexOf('/dist/');
+  if (i >= 0) where = where.slice(i + 1);
+  else if (where.startsWith('node:')) {
+    /* keep */
+  } else if (where.startsWith('wasm://')) where = 'wasm';
+  if (where && cf.lineNumber >= 0 && !where.startsWith('wasm')) where += `:${cf.lineNumber + 1}`;
+  return { name, where };
+}
+
+function category(n: ProfNode): string {
+  const { functionName: f, url } = n.callFrame;
+  if (f === '(garbage collector)') return 'gc';
+  if (f === '(idle)') return 'idle';
+  if (f === '(program)') return 'program (native, outside JS)';
+  if (url.startsWith('wasm://') || url.includes('wasm')) return 'wasm (seal/open, core)';
+  if (url.startsWith('node:dgram') || url.includes('internal/dgram')) return 'node:dgram';
+  if (url.startsWith('node:') || url.startsWith('internal')) return 'node internals';
+  if (url.includes('/itype/') || url.includes('/native/')) return 'itype (tap)';
+  if (url.includes('/core/')) return 'ts/core (wasm glue)';
+  if (url.includes('/edge/')) return 'ts/edge';
+  if (!url) return `native: ${f}`;
+  return 'other js';
+}
+
+export function summariseProfile(file: string, inclusiveOf: string[], topN = 25): ProfileSummary {
+  const p = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+  const byId = new Map(p.nodes.map((n) => [n.id, n]));
+  const self = new Map<number, number>();
+  for (let i = 0; i < p.samples.length; i++) self.set(p.samples[i], (self.get(p.samples[i]) ?? 0) + (p.timeDeltas[i] ?? 0) / 1000);
+  const totalMs = (p.endTime - p.startTime) / 1000;
+  const agg = new Map<string, ProfileRow>();
+  const categories = new Map<string, number>();
+  let idle = 0;
+  for (const [id, ms] of self) {
+    const n = byId.get(id)!;
+    const { name, where } = frameLabel(n);
+    if (name === '(idle)') idle += ms;
+    const k = `${name}\u0000${where}`;
+    const row = agg.get(k) ?? { name, where, selfMs: 0, selfPct: 0 };
+    row.selfMs += ms;
+    agg.set(k, row);
+    const c = category(n);
+    categories.set(c, (categories.get(c) ?? 0) + ms);
+  }
+  for (const r of agg.values()) r.selfPct = (r.selfMs / totalMs) * 100;
+  const top = [...agg.values()].sort((a, b) => b.selfMs - a.selfMs).slice(0, topN);
+  // Inclusive time: the subtree total under each node whose function name matches, not counting
+  // a recursive match inside another match twice.
+  const inclusive = new Map<string, number>(inclusiveOf.map((f) => [f, 0]));
+  const subtree = (id: number): number => {
+    const n = byId.get(id)!;
+    let t = self.get(id) ?? 0;
+    for (const c of n.children ?? []) t += subtree(c);
+    return t;
+  };
+  const walk = (id: number, inside: Set<string>) => {
+    const n = byId.get(id)!;
+    const f = n.callFrame.functionName;
+    let next = inside;
+    if (inclusive.has(f) && !inside.has(f)) {
+      inclusive.set(f, inclusive.get(f)! + subtree(id));
+      next = new Set(inside).add(f);
+    }
+    for (const c of n.children ?? []) walk(c, next);
+  };
+  const root = p.nodes[0].id;
+  walk(root, new Set());
+  return { totalMs, busyPct: ((totalMs - idle) / totalMs) * 100, top, inclusive, categories };
+}
+
+export function findProfile(dir: string): string | undefined {
+  if (!existsSync(dir)) return undefined;
+  const f = readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'));
+  return f.length ? `${dir}/${f.sort().at(-1)}` : undefined;
+}
