@@ -15,7 +15,7 @@ fi
 passed=0; failed=0; status=0
 
 echo "=== cargo test (etherguard-core) ==="
-cargo test -p etherguard-core --release 2>&1 | tee test-results/cargo.log
+cargo test -p etherguard-core --profile ci 2>&1 | tee test-results/cargo.log
 rc=${PIPESTATUS[0]}
 p=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ /^passed/) s += $(i-1) } END { print s + 0 }' test-results/cargo.log)
 f=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ /^failed/) s += $(i-1) } END { print s + 0 }' test-results/cargo.log)
