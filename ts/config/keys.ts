@@ -1,5 +1,5 @@
 // WireGuard-style keys: standard base64 of exactly 32 bytes (Curve25519 keys and PSKs alike).
-import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 
 /** Returns why `s` is not a key, or null when it is one. */
 export function keyProblem(s: string): string | null {
@@ -38,4 +38,24 @@ export function publicKeyOf(privateKey: string): string {
   const der = Buffer.concat([PKCS8_X25519_PREFIX, Buffer.from(privateKey, 'base64')]);
   const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   return b64(pub.export({ format: 'jwk' }).x);
+}
+
+const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
+let probe: ReturnType<typeof generateKeyPairSync> | undefined;
+
+/**
+ * Why a (valid base64) public key cannot be a peer's, or null: a low-order point (all zeros and
+ * the like) makes every Diffie-Hellman result zero, which WireGuard refuses at handshake time.
+ */
+export function publicKeyProblem(s: string): string | null {
+  const raw = Buffer.from(s, 'base64');
+  try {
+    probe ??= generateKeyPairSync('x25519');
+    const pub = createPublicKey({ key: Buffer.concat([SPKI_X25519, raw]), format: 'der', type: 'spki' });
+    const shared = diffieHellman({ privateKey: probe.privateKey, publicKey: pub });
+    if (shared.every((b) => b === 0)) throw new Error('zero');
+  } catch {
+    return 'is a low-order Curve25519 point (for example all zeros), not a usable public key';
+  }
+  return null;
 }

@@ -10,7 +10,7 @@ export class StaticRoutes {
   private readonly t: InstanceType<ReturnType<typeof wasm>['NextHopTable']>;
   private readonly next = new Map<number, number>();
   private readonly fwd = new Map<number, readonly number[]>();
-  private targets?: readonly number[];
+  private readonly targets = new Map<number, readonly number[]>();
 
   constructor(rows: TableRows) {
     const triples: number[] = [];
@@ -29,11 +29,16 @@ export class StaticRoutes {
   }
 
   broadcastTargets(me: number): readonly number[] {
-    return (this.targets ??= [...this.t.broadcastTargets(me)]);
+    let t = this.targets.get(me);
+    if (!t) {
+      t = [...this.t.broadcastTargets(me)];
+      this.targets.set(me, t);
+    }
+    return t;
   }
 
   forwardSet(me: number, src: number, from: number): readonly number[] {
-    const k = src * 65536 + from;
+    const k = (me * 65536 + src) * 65536 + from;
     let s = this.fwd.get(k);
     if (!s) {
       s = [...this.t.forwardSet(me, src, from)];

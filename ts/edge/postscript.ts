@@ -34,7 +34,9 @@ export function runPostScript(cmd: string, env: Record<string, string>): void {
     argv.push(p);
   }
   if (argv.length === 0) return;
-  const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, ...env }, stdio: 'inherit', timeout: 60_000 });
+  const r = spawnSync(argv[0], argv.slice(1), { env: { ...process.env, ...env }, // Its output goes to our stderr: stdout may be the stdio interface's frame stream.
+    stdio: ['ignore', 2, 2],
+    timeout: 60_000, });
   if (r.error) throw new Error(`PostScript ${JSON.stringify(cmd)} failed to run: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`PostScript ${JSON.stringify(cmd)} exited with ${r.status ?? r.signal}`);
 }

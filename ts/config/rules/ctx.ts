@@ -1,7 +1,7 @@
 // Shared machinery for the cross-field rules that run after ajv. Rules run even when ajv found
 // errors (so the user sees everything at once), but skip any value ajv already rejected, which
 // would otherwise produce confusing follow-on errors.
-import { keyProblem } from '../keys.js';
+import { keyProblem, publicKeyProblem } from '../keys.js';
 import { formatPath, type Segment } from '../problems.js';
 import type { RawProblem } from '../ajv.js';
 import { parseIPv4, parseIPv6 } from '../ip.js';
@@ -35,7 +35,9 @@ export class Ctx {
       if (!optional) this.add(segs, 'must not be empty (a base64 32-byte key)');
       return false;
     }
-    const why = keyProblem(value);
+    let why = keyProblem(value);
+    const last = segs[segs.length - 1];
+    if (why === null && typeof last === 'string' && last.startsWith('PubKey')) why = publicKeyProblem(value);
     if (why !== null) this.add(segs, why);
     return why === null;
   }
