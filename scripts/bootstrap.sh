@@ -80,6 +80,13 @@ if ! wasm-pack --version 2>/dev/null | grep -q "$WASM_PACK_VERSION"; then
   cargo install -q wasm-pack --version "=$WASM_PACK_VERSION" --locked || cargo install -q wasm-pack --version "=$WASM_PACK_VERSION"
 fi
 
+# cargo-fuzz for the brief fuzz run in scripts/test.sh; it needs a nightly toolchain, which
+# rustup machines of this kind carry. Without one the suite runs only the deterministic fuzz test.
+if cargo +nightly --version >/dev/null 2>&1 && ! cargo fuzz --version >/dev/null 2>&1; then
+  log "building cargo-fuzz (once)"
+  cargo install -q cargo-fuzz --locked || log "cargo-fuzz did not build; the libFuzzer run will be skipped"
+fi
+
 # --- npm --------------------------------------------------------------------------------------------
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "npm install (from package-lock.json)"
