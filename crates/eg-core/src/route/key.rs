@@ -80,6 +80,35 @@ impl KeySpace {
         self.ticks(cost) * self.hm + self.m + to_index as f64
     }
 
+    /// Same value as [`KeySpace::ticks`] without a `round` libcall (baseline x86-64 and
+    /// wasm32 have no round-half-away-from-zero instruction): truncate, then step away from
+    /// zero if the exact remainder is at least one half. Valid for `|cost * 2^q| < 2^62`.
+    #[inline]
+    pub fn ticks_fast(&self, cost: f64) -> f64 {
+        let x = cost * self.scale;
+        let t = (x as i64) as f64;
+        let frac = x - t;
+        if frac >= 0.5 {
+            t + 1.0
+        } else if frac <= -0.5 {
+            t - 1.0
+        } else {
+            t
+        }
+    }
+
+    /// `H * M`: the weight of one tick in a key.
+    #[inline]
+    pub fn hop_scale(&self) -> f64 {
+        self.hm
+    }
+
+    /// The hop and next-hop fields of a one-hop key to `to_index`: `M + to_index`.
+    #[inline]
+    pub fn edge_tail(&self, to_index: usize) -> f64 {
+        self.m + to_index as f64
+    }
+
     /// Key of the empty path `i -> i`.
     #[inline]
     pub fn diag_key(&self) -> f64 {

@@ -167,6 +167,103 @@ impl Prepared {
         })
     }
 
+    /// Builds the solution from the kernel's final keys (see [`super::key`]): next hops and
+    /// hop counts come out of the keys; distances are summed in increasing hop order, so
+    /// `dist[u][j] = weight[u][v] + dist[v][j]` (`v` = next hop) always finds `dist[v][j]`
+    /// done. Same values as [`Prepared::finish`], row-major, without transposes.
+    pub(crate) fn finish_keys(self, d: &[f64]) -> Result<Solution, RouteError> {
+        let n = self.ids.len();
+        let ks = self.space;
+        let bits = ks.bits;
+        let hm = 1i64 << (2 * bits);
+        let mask = (1i64 << bits) - 1;
+        let nn = n * n;
+        if (0..n).any(|i| d[i * n + i] < 0.0) {
+            let neg = (0..n)
+                .filter(|&i| d[i * n + i] < 0.0)
+                .map(|i| self.ids[i])
+                .collect();
+            return Err(RouteError::NegativeCycle(neg));
+        }
+        let mut next = vec![INVALID; nn];
+        let mut nidx = vec![0u16; nn];
+        let mut hops = vec![0u16; nn];
+        let mut dist = vec![f64::INFINITY; nn];
+        let mut dna = vec![f64::INFINITY; nn];
+        // count[h] = pairs with h >= 2 hops.
+        let mut count = vec![0u32; n + 1];
+        for i in 0..n {
+            let row = i * n..(i + 1) * n;
+            let (krow, nrow) = (&d[row.clone()], &mut next[row.clone()]);
+            let (xrow, hrow) = (&mut nidx[row.clone()], &mut hops[row.clone()]);
+            let (drow, arow) = (&mut dist[row.clone()], &mut dna[row.clone()]);
+            let (wrow, lrow) = (&self.weight[row.clone()], &self.latency[row]);
+            for j in 0..n {
+                let key = krow[j];
+                if j == i {
+                    drow[j] = 0.0;
+                    arow[j] = 0.0;
+                    continue;
+                }
+                if key == f64::INFINITY {
+                    continue;
+                }
+                let r = (key as i64).rem_euclid(hm);
+                let (h, v) = ((r >> bits) as usize, (r & mask) as usize);
+                if h == 0 || h >= n || v >= n {
+                    return Err(RouteError::Inconsistent);
+                }
+                nrow[j] = self.ids[v];
+                xrow[j] = v as u16;
+                hrow[j] = h as u16;
+                if h == 1 {
+                    if v != j {
+                        return Err(RouteError::Inconsistent);
+                    }
+                    // As in `finish`: weight of the hop plus dist[v][j] (= 0).
+                    drow[j] = wrow[j] + 0.0;
+                    arow[j] = lrow[j] + 0.0;
+                } else {
+                    count[h] += 1;
+                }
+            }
+        }
+        // Counting sort of the multi-hop pairs by hop count (row-major within a count).
+        let mut start = vec![0usize; n + 1];
+        let mut acc = 0usize;
+        for h in 2..=n {
+            start[h] = acc;
+            acc += count[h] as usize;
+        }
+        let mut order = vec![0u32; acc];
+        for i in 0..n {
+            for (j, &h) in hops[i * n..(i + 1) * n].iter().enumerate() {
+                if h >= 2 {
+                    let s = &mut start[h as usize];
+                    order[*s] = ((i as u32) << 16) | j as u32;
+                    *s += 1;
+                }
+            }
+        }
+        for &pair in &order {
+            let (u, j) = ((pair >> 16) as usize, (pair & 0xffff) as usize);
+            let p = u * n + j;
+            let v = nidx[p] as usize;
+            let q = v * n + j;
+            if hops[q] + 1 != hops[p] {
+                return Err(RouteError::Inconsistent);
+            }
+            dist[p] = self.weight[u * n + v] + dist[q];
+            dna[p] = self.latency[u * n + v] + dna[q];
+        }
+        Ok(Solution {
+            ids: self.ids,
+            next,
+            dist,
+            dist_no_ac: dna,
+        })
+    }
+
     /// Builds the solution from a next-hop index table (`u32::MAX` = none).
     pub(crate) fn finish(self, next_idx: &[u32]) -> Result<Solution, RouteError> {
         let n = self.ids.len();
@@ -337,36 +434,75 @@ pub fn solve(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Solution, Route
     let prep = Prepared::new(nodes, edges)?;
     let n = prep.ids.len();
     let ks = prep.space;
+    let pot = potentials(&prep.weight, n, &ks);
+    let hm = ks.hop_scale();
     let mut d = vec![f64::INFINITY; n * n];
-    for i in 0..n {
-        for j in 0..n {
-            let w = prep.weight[i * n + j];
+    for ((i, drow), wrow) in d
+        .chunks_exact_mut(n.max(1))
+        .enumerate()
+        .zip(prep.weight.chunks_exact(n.max(1)))
+    {
+        let pi = pot[i];
+        for (j, ((dk, &w), &pj)) in drow.iter_mut().zip(wrow).zip(&pot).enumerate() {
             if w != f64::INFINITY {
-                d[i * n + j] = ks.edge_key(w, j);
+                *dk = (ks.ticks_fast(w) + (pi - pj)) * hm + ks.edge_tail(j);
             }
         }
-        d[i * n + i] = ks.diag_key();
+        drow[i] = ks.diag_key();
     }
     floyd_warshall_blocked(&mut d, n, &ks);
-    let neg: Vec<NodeId> = (0..n)
-        .filter(|&i| d[i * n + i] < 0.0)
-        .map(|i| prep.ids[i])
-        .collect();
-    if !neg.is_empty() {
-        return Err(RouteError::NegativeCycle(neg));
+    prep.finish_keys(&d)
+}
+
+/// Integer tick potentials `P` for the solve: the kernel runs on the reduced ticks
+/// `t(u, v) + P(u) - P(v)`. Every path `i -> j` then changes by the same `P(i) - P(j)`, so
+/// the order of the paths of each pair (and every key's hop and next-hop fields, and every
+/// cycle's cost) is unchanged and the result is exactly the same; the kernel's pruning
+/// (see `fw.rs`) just works much better when the rows are not shifted by clock offsets.
+/// `P(v)` estimates `v`'s clock offset as half the difference between the mean incoming
+/// and the mean outgoing weight: a measurement `u -> v` is `true + off(v) - off(u)`.
+/// All zero if the shifted keys might leave the exact range (see [`KeySpace::new`]).
+fn potentials(weight: &[f64], n: usize, ks: &KeySpace) -> Vec<f64> {
+    let mut pot = vec![0.0f64; n];
+    if n < 3 {
+        return pot;
     }
-    let next_idx: Vec<u32> = d
-        .iter()
-        .enumerate()
-        .map(|(p, &key)| {
-            if p / n == p % n || key == f64::INFINITY {
-                u32::MAX
-            } else {
-                ks.next_index(key) as u32
+    let mut in_sum = vec![0.0f64; n];
+    let mut in_cnt = vec![0u32; n];
+    let mut out_sum = vec![0.0f64; n];
+    let mut out_cnt = vec![0u32; n];
+    let mut max_abs = 0.0f64;
+    for (u, row) in weight.chunks_exact(n).enumerate() {
+        let (mut s, mut c) = (0.0f64, 0u32);
+        for ((&w, is), ic) in row.iter().zip(in_sum.iter_mut()).zip(in_cnt.iter_mut()) {
+            if w != f64::INFINITY {
+                s += w;
+                c += 1;
+                *is += w;
+                *ic += 1;
+                max_abs = max_abs.max(w.abs());
             }
-        })
-        .collect();
-    prep.finish(&next_idx)
+        }
+        out_sum[u] = s;
+        out_cnt[u] = c;
+    }
+    let mut max_p = 0.0f64;
+    for v in 0..n {
+        if in_cnt[v] > 0 && out_cnt[v] > 0 {
+            let est = (in_sum[v] / in_cnt[v] as f64 - out_sum[v] / out_cnt[v] as f64) / 2.0;
+            if est.is_finite() {
+                pot[v] = ks.ticks(est);
+                max_p = max_p.max(pot[v].abs());
+            }
+        }
+    }
+    // Reduced simple-path ticks are bounded by L = (n-1) * max|t| + 2 * max|P|; the kernel
+    // adds two keys below (L + 1) * H * M and needs the sum below 2^52.
+    let l = (n - 1) as f64 * (ks.ticks(max_abs).abs() + 1.0) + 2.0 * max_p;
+    if (2.0 * l + 4.0) * ks.hop_scale() >= 2f64.powi(52) {
+        pot.iter_mut().for_each(|p| *p = 0.0);
+    }
+    pot
 }
 
 impl Solution {
