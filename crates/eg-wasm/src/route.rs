@@ -155,8 +155,11 @@ impl RouteGraph {
     /// table differs from the previous solution's. Throws on a negative cycle (the previous
     /// solution stays).
     pub fn solve(&mut self, now: f64) -> Result<bool, JsError> {
-        let sol = self.graph.solve(now).map_err(js_err)?;
-        self.hysteresis.record(&self.graph, now);
+        // One walk over the edge map feeds both the solver and the hysteresis snapshot.
+        let edges = self.graph.weighted_edges(now);
+        let nodes: Vec<u16> = self.graph.nodes().collect();
+        let sol = eg_core::route::solve(&nodes, &edges).map_err(js_err)?;
+        self.hysteresis.record_weighted(&self.graph, &edges, now);
         let changed = match &self.solution {
             Some(old) => old.ids() != sol.ids() || old.next_table() != sol.next_table(),
             None => true,

@@ -188,4 +188,13 @@ impl Hysteresis {
         self.weights = current_weights(graph, now);
         self.last_recalc = Some(now);
     }
+
+    /// [`Self::record`] from the edges the solver was just given (`graph.weighted_edges(now)`),
+    /// so a solve walks the graph's edge map once instead of twice.
+    pub fn record_weighted(&mut self, graph: &Graph, edges: &[super::solve::WeightedEdge], now: f64) {
+        self.nodes = graph.nodes().collect();
+        self.weights = edges.iter().map(|e| ((e.src, e.dst), e.latency + e.additional_cost)).collect();
+        debug_assert!(self.weights.windows(2).all(|w| w[0].0 < w[1].0));
+        self.last_recalc = Some(now);
+    }
 }

@@ -1,0 +1,625 @@
+//! Batched data-path I/O with persistent threads: a TAP device or a UDP socket owned by a
+//! `NativeIo` object.
+//!
+//! - A reader thread per object loops on poll() + non-blocking reads (read(2) for TAP,
+//!   recvmmsg(2) for UDP), fills one buffer with everything that is queued, and hands it to JS
+//!   through a threadsafe function: one JS call per batch, no per-batch pool task. At most
+//!   `MAX_INFLIGHT` batches wait for JS; beyond that the thread stops reading and the kernel
+//!   queue (and its drop counters) takes the overload, as it did before.
+//! - TAP writes: `writeBatch` queues a batch of frames for a writer thread, so the kernel's
+//!   receive path (which runs inside write(2) on a TAP) overlaps with the main thread.
+//! - UDP sends: `sendBatch` sends a batch of datagrams with sendmmsg(2) from one buffer.
+//!
+//! Batch layouts (all integers big-endian):
+//! - TAP, both directions: `[len u16][frame]` repeated.
+//! - UDP, both directions: `[len u16][port u16][addr 16 bytes][payload]` repeated; IPv4
+//!   addresses take the first 4 address bytes.
+//!
+//! JS callback: `(kind, data)`: kind 0 = a batch, 1 = an error (data = UTF-8 message).
+//! close() wakes the threads through an eventfd, joins them (they never block for long) and
+//! then closes the fd, so the fd number is never reused under a running thread; batches still
+//! queued for JS after close() are delivered and must be ignored by the caller.
+
+use std::io;
+use std::mem;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use napi::bindgen_prelude::*;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+/// Batches handed to JS and not yet taken by the event loop.
+const MAX_INFLIGHT: usize = 2;
+/// A reader stops filling a batch beyond this many bytes...
+const BATCH_BYTES: usize = 256 << 10;
+/// ...or this many packets.
+const BATCH_PACKETS: usize = 256;
+/// TAP write batches queued for the writer thread before writeBatch refuses more.
+const WRITE_QUEUE: usize = 64;
+/// recvmmsg / sendmmsg vector length.
+const MMSG: usize = 32;
+/// Receive slot size: the largest UDP payload.
+const SLOT: usize = 65536;
+pub const UDP_HDR: usize = 20;
+
+struct Msg {
+    kind: u32,
+    data: Vec<u8>,
+}
+
+type Tsfn = ThreadsafeFunction<Msg, (), FnArgs<(u32, Buffer)>, Status, false>;
+
+struct Shared {
+    fd: i32,
+    wake: i32,
+    stop: AtomicBool,
+    inflight: Mutex<usize>,
+    cv: Condvar,
+    write_drops: AtomicU64,
+    write_errno: AtomicI32,
+}
+
+impl Shared {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Acquire)
+    }
+
+    /// Waits for fd readability or a stop request. Ok(true) = readable.
+    fn wait_readable(&self, timeout_ms: i32) -> io::Result<bool> {
+        let mut p = [
+            libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 },
+            libc::pollfd { fd: self.wake, events: libc::POLLIN, revents: 0 },
+        ];
+        // SAFETY: two valid pollfds.
+        let rc = unsafe { libc::poll(p.as_mut_ptr(), 2, timeout_ms) };
+        if rc < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Ok(false);
+            }
+            return Err(e);
+        }
+        if self.stopped() || rc == 0 {
+            return Ok(false);
+        }
+        let r = p[0].revents;
+        if r & libc::POLLIN != 0 {
+            return Ok(true);
+        }
+        if r & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0 {
+            return Err(io::Error::other(format!("fd {} closed or failed (poll revents {r:#x})", self.fd)));
+        }
+        Ok(false)
+    }
+
+    /// Sleeps up to ms unless stopped.
+    fn nap(&self, ms: i32) {
+        let mut p = libc::pollfd { fd: self.wake, events: libc::POLLIN, revents: 0 };
+        // SAFETY: one valid pollfd.
+        unsafe { libc::poll(&mut p, 1, ms) };
+    }
+
+    /// Blocks while MAX_INFLIGHT batches wait for JS; false when stopped.
+    fn acquire(&self) -> bool {
+        let mut n = self.inflight.lock().unwrap();
+        while *n >= MAX_INFLIGHT {
+            if self.stopped() {
+                return false;
+            }
+            n = self.cv.wait_timeout(n, Duration::from_millis(50)).unwrap().0;
+        }
+        if self.stopped() {
+            return false;
+        }
+        *n += 1;
+        true
+    }
+
+    fn release(&self) {
+        let mut n = self.inflight.lock().unwrap();
+        *n = n.saturating_sub(1);
+        self.cv.notify_one();
+    }
+}
+
+fn deliver(sh: &Shared, tsfn: &Tsfn, kind: u32, data: Vec<u8>) -> bool {
+    if kind == 0 && !sh.acquire() {
+        return false;
+    }
+    if kind != 0 {
+        sh.inflight.lock().map(|mut n| *n += 1).ok();
+    }
+    let st = tsfn.call(Msg { kind, data }, ThreadsafeFunctionCallMode::NonBlocking);
+    if st != Status::Ok {
+        sh.release();
+        return false;
+    }
+    true
+}
+
+/// The shared reader loop: `fill` appends what is queued to the batch and returns
+/// Ok(false) when the kernel queue is drained.
+fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, mut fill: impl FnMut(&Shared, &mut Vec<u8>, &mut usize) -> io::Result<bool>) {
+    while !sh.stopped() {
+        match sh.wait_readable(1000) {
+            Ok(false) => continue,
+            Ok(true) => {}
+            Err(e) => {
+                deliver(&sh, &tsfn, 1, format!("{what} fd {}: poll: {e}", sh.fd).into_bytes());
+                sh.nap(1000);
+                continue;
+            }
+        }
+        let mut out: Vec<u8> = Vec::with_capacity(64 << 10);
+        let mut count = 0usize;
+        let mut failed = None;
+        loop {
+            match fill(&sh, &mut out, &mut count) {
+                Ok(true) if out.len() < BATCH_BYTES && count < BATCH_PACKETS => continue,
+                Ok(_) => break,
+                Err(e) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        if !out.is_empty() && !deliver(&sh, &tsfn, 0, out) {
+            continue;
+        }
+        if let Some(e) = failed {
+            deliver(&sh, &tsfn, 1, format!("{what} fd {}: read: {e}", sh.fd).into_bytes());
+            sh.nap(1000);
+        }
+    }
+}
+
+/// TAP: read frames until EAGAIN (one read per call to keep the batch bounded).
+fn tap_fill(sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<bool> {
+    out.reserve(2 + SLOT);
+    let at = out.len();
+    // SAFETY: reading into reserved, uninitialised capacity; only the bytes read are exposed.
+    let n = unsafe { libc::read(sh.fd, out.as_mut_ptr().add(at + 2) as *mut libc::c_void, SLOT - 1) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return match e.kind() {
+            io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
+            _ => Err(e),
+        };
+    }
+    let n = n as usize;
+    if n == 0 {
+        return Ok(false);
+    }
+    // SAFETY: at..at+2+n is within capacity; the length bytes are written right below.
+    unsafe { out.set_len(at + 2 + n) };
+    out[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
+    *count += 1;
+    Ok(true)
+}
+
+struct RecvArena {
+    buf: Vec<u8>,
+    iov: Vec<libc::iovec>,
+    addrs: Vec<libc::sockaddr_storage>,
+    hdrs: Vec<libc::mmsghdr>,
+    truncated: u64,
+}
+
+impl RecvArena {
+    fn new() -> Self {
+        RecvArena {
+            buf: vec![0u8; SLOT * MMSG],
+            // SAFETY: plain-old-data structs; zero is valid.
+            iov: vec![unsafe { mem::zeroed() }; MMSG],
+            addrs: vec![unsafe { mem::zeroed() }; MMSG],
+            hdrs: vec![unsafe { mem::zeroed() }; MMSG],
+            truncated: 0,
+        }
+    }
+
+    /// UDP: one recvmmsg of up to MMSG datagrams, appended as records.
+    fn fill(&mut self, sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<bool> {
+        for i in 0..MMSG {
+            self.iov[i] = libc::iovec { iov_base: self.buf[i * SLOT..].as_mut_ptr() as *mut libc::c_void, iov_len: SLOT };
+            // SAFETY: zeroed msghdr is valid; pointers set below stay valid during the call.
+            let h: &mut libc::mmsghdr = &mut self.hdrs[i];
+            *h = unsafe { mem::zeroed() };
+            h.msg_hdr.msg_name = &mut self.addrs[i] as *mut libc::sockaddr_storage as *mut libc::c_void;
+            h.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+            h.msg_hdr.msg_iov = &mut self.iov[i];
+            h.msg_hdr.msg_iovlen = 1;
+        }
+        // SAFETY: hdrs/iov/addrs/buf are valid for MMSG entries.
+        let n = unsafe { libc::recvmmsg(sh.fd, self.hdrs.as_mut_ptr(), MMSG as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return match e.kind() {
+                io::ErrorKind::WouldBlock | io::ErrorKind::Interrupted => Ok(false),
+                // ICMP errors reported on the socket (e.g. ECONNREFUSED) are not fatal.
+                _ if matches!(e.raw_os_error(), Some(libc::ECONNREFUSED) | Some(libc::EHOSTUNREACH) | Some(libc::ENETUNREACH)) => Ok(true),
+                _ => Err(e),
+            };
+        }
+        let n = n as usize;
+        for i in 0..n {
+            let h = &self.hdrs[i];
+            let len = h.msg_len as usize;
+            if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || len > u16::MAX as usize {
+                self.truncated += 1;
+                continue;
+            }
+            let (port, addr) = match sockaddr_to(&self.addrs[i]) {
+                Some(x) => x,
+                None => continue,
+            };
+            out.extend_from_slice(&(len as u16).to_be_bytes());
+            out.extend_from_slice(&port.to_be_bytes());
+            out.extend_from_slice(&addr);
+            out.extend_from_slice(&self.buf[i * SLOT..i * SLOT + len]);
+            *count += 1;
+        }
+        Ok(n == MMSG)
+    }
+}
+
+fn sockaddr_to(sa: &libc::sockaddr_storage) -> Option<(u16, [u8; 16])> {
+    let mut a = [0u8; 16];
+    match sa.ss_family as i32 {
+        libc::AF_INET => {
+            // SAFETY: family says this is a sockaddr_in.
+            let s: &libc::sockaddr_in = unsafe { &*(sa as *const _ as *const libc::sockaddr_in) };
+            a[..4].copy_from_slice(&s.sin_addr.s_addr.to_ne_bytes());
+            Some((u16::from_be(s.sin_port), a))
+        }
+        libc::AF_INET6 => {
+            // SAFETY: family says this is a sockaddr_in6.
+            let s: &libc::sockaddr_in6 = unsafe { &*(sa as *const _ as *const libc::sockaddr_in6) };
+            a.copy_from_slice(&s.sin6_addr.s6_addr);
+            Some((u16::from_be(s.sin6_port), a))
+        }
+        _ => None,
+    }
+}
+
+fn sockaddr_from(family: i32, port: u16, addr: &[u8]) -> (libc::sockaddr_storage, libc::socklen_t) {
+    // SAFETY: zeroed sockaddr_storage is valid.
+    let mut ss: libc::sockaddr_storage = unsafe { mem::zeroed() };
+    if family == libc::AF_INET {
+        // SAFETY: sockaddr_storage is large enough for sockaddr_in.
+        let s: &mut libc::sockaddr_in = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in) };
+        s.sin_family = libc::AF_INET as libc::sa_family_t;
+        s.sin_port = port.to_be();
+        s.sin_addr.s_addr = u32::from_ne_bytes([addr[0], addr[1], addr[2], addr[3]]);
+        (ss, mem::size_of::<libc::sockaddr_in>() as libc::socklen_t)
+    } else {
+        // SAFETY: sockaddr_storage is large enough for sockaddr_in6.
+        let s: &mut libc::sockaddr_in6 = unsafe { &mut *(&mut ss as *mut _ as *mut libc::sockaddr_in6) };
+        s.sin6_family = libc::AF_INET6 as libc::sa_family_t;
+        s.sin6_port = port.to_be();
+        s.sin6_addr.s6_addr.copy_from_slice(&addr[..16]);
+        (ss, mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t)
+    }
+}
+
+fn writer_loop(sh: Arc<Shared>, rx: Receiver<Vec<u8>>) {
+    while let Ok(b) = rx.recv() {
+        let mut off = 0;
+        while off + 2 <= b.len() {
+            let len = u16::from_be_bytes([b[off], b[off + 1]]) as usize;
+            let end = (off + 2 + len).min(b.len());
+            if len > 0 && !sh.stopped() {
+                let f = &b[off + 2..end];
+                // SAFETY: writing from a valid slice to an fd that outlives this thread.
+                let n = unsafe { libc::write(sh.fd, f.as_ptr() as *const libc::c_void, f.len()) };
+                if n < 0 {
+                    sh.write_drops.fetch_add(1, Ordering::Relaxed);
+                    sh.write_errno.store(io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO), Ordering::Relaxed);
+                }
+            }
+            off = end;
+        }
+    }
+}
+
+fn make_tsfn(cb: Function<FnArgs<(u32, Buffer)>, ()>, sh: &Arc<Shared>) -> Result<Tsfn> {
+    let s2 = sh.clone();
+    cb.build_threadsafe_function::<Msg>().callee_handled::<false>().build_callback(move |ctx| {
+        s2.release();
+        Ok(FnArgs::from((ctx.value.kind, Buffer::from(ctx.value.data))))
+    })
+}
+
+fn new_shared(fd: i32) -> Result<Arc<Shared>> {
+    // SAFETY: plain eventfd(2).
+    let wake = unsafe { libc::eventfd(0, libc::EFD_NONBLOCK | libc::EFD_CLOEXEC) };
+    if wake < 0 {
+        return Err(Error::from_reason(format!("eventfd: {}", io::Error::last_os_error())));
+    }
+    Ok(Arc::new(Shared {
+        fd,
+        wake,
+        stop: AtomicBool::new(false),
+        inflight: Mutex::new(0),
+        cv: Condvar::new(),
+        write_drops: AtomicU64::new(0),
+        write_errno: AtomicI32::new(0),
+    }))
+}
+
+fn errno_str(e: i32) -> String {
+    io::Error::from_raw_os_error(e).to_string()
+}
+
+/// A TAP device or UDP socket with its reader (and for TAP, writer) thread.
+#[napi]
+pub struct NativeIo {
+    sh: Arc<Shared>,
+    family: i32,
+    port: u32,
+    tx: Option<SyncSender<Vec<u8>>>,
+    threads: Vec<JoinHandle<()>>,
+    closed: bool,
+    last_send_errno: i32,
+    /// Reused sendmmsg vectors.
+    send_addrs: Vec<(libc::sockaddr_storage, libc::socklen_t)>,
+}
+
+#[napi]
+impl NativeIo {
+    /// Takes over a TAP fd from tapOpen (non-blocking): close() closes it.
+    #[napi(factory, ts_args_type = "fd: number, onBatch: (kind: number, data: Buffer) => void")]
+    pub fn tap(fd: i32, on_batch: Function<FnArgs<(u32, Buffer)>, ()>) -> Result<NativeIo> {
+        let sh = new_shared(fd)?;
+        let tsfn = make_tsfn(on_batch, &sh)?;
+        let (tx, rx) = sync_channel::<Vec<u8>>(WRITE_QUEUE);
+        let s1 = sh.clone();
+        let r = std::thread::Builder::new()
+            .name("eg-tap-read".into())
+            .spawn(move || reader_loop(s1, tsfn, "tap", tap_fill))
+            .map_err(|e| Error::from_reason(format!("spawn tap reader: {e}")))?;
+        let s2 = sh.clone();
+        let w = std::thread::Builder::new()
+            .name("eg-tap-write".into())
+            .spawn(move || writer_loop(s2, rx))
+            .map_err(|e| Error::from_reason(format!("spawn tap writer: {e}")))?;
+        Ok(NativeIo { sh, family: 0, port: 0, tx: Some(tx), threads: vec![r, w], closed: false, last_send_errno: 0, send_addrs: Vec::new() })
+    }
+
+    /// Opens a non-blocking UDP socket (family 4 or 6; IPv6 sockets are v6-only), sets the
+    /// buffer sizes (forced when permitted), binds it and starts its reader thread.
+    #[napi(factory, ts_args_type = "family: number, addr: string, port: number, bufBytes: number, onBatch: (kind: number, data: Buffer) => void")]
+    pub fn udp(family: u32, addr: String, port: u32, buf_bytes: u32, on_batch: Function<FnArgs<(u32, Buffer)>, ()>) -> Result<NativeIo> {
+        let fam = if family == 6 { libc::AF_INET6 } else { libc::AF_INET };
+        let ip: IpAddr = if addr.is_empty() {
+            if fam == libc::AF_INET6 { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) }
+        } else {
+            addr.parse().map_err(|_| Error::from_reason(format!("listen address {addr:?} is not a numeric IP address")))?
+        };
+        let mut ab = [0u8; 16];
+        match (ip, fam) {
+            (IpAddr::V4(a), libc::AF_INET) => ab[..4].copy_from_slice(&a.octets()),
+            (IpAddr::V6(a), libc::AF_INET6) => ab.copy_from_slice(&a.octets()),
+            _ => return Err(Error::from_reason(format!("listen address {addr} is not IPv{family}"))),
+        }
+        if port > 65535 {
+            return Err(Error::from_reason(format!("port {port} out of range")));
+        }
+        // SAFETY: socket(2).
+        let fd = unsafe { libc::socket(fam, libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, 0) };
+        if fd < 0 {
+            return Err(Error::from_reason(format!("socket(IPv{family}): {}", io::Error::last_os_error())));
+        }
+        let fail = |what: String| {
+            let e = io::Error::last_os_error();
+            // SAFETY: our fd.
+            unsafe { libc::close(fd) };
+            Error::from_reason(format!("{what}: {e}"))
+        };
+        let setopt = |level: i32, name: i32, v: i32| -> i32 {
+            // SAFETY: setsockopt with a valid int.
+            unsafe { libc::setsockopt(fd, level, name, &v as *const i32 as *const libc::c_void, mem::size_of::<i32>() as libc::socklen_t) }
+        };
+        if fam == libc::AF_INET6 && setopt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY, 1) < 0 {
+            return Err(fail("setsockopt(IPV6_V6ONLY)".into()));
+        }
+        if buf_bytes > 0 {
+            let b = buf_bytes.min(i32::MAX as u32) as i32;
+            if setopt(libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, b) < 0 {
+                setopt(libc::SOL_SOCKET, libc::SO_RCVBUF, b);
+            }
+            if setopt(libc::SOL_SOCKET, libc::SO_SNDBUFFORCE, b) < 0 {
+                setopt(libc::SOL_SOCKET, libc::SO_SNDBUF, b);
+            }
+        }
+        let (sa, sl) = sockaddr_from(fam, port as u16, &ab);
+        // SAFETY: bind with a valid sockaddr of length sl.
+        if unsafe { libc::bind(fd, &sa as *const _ as *const libc::sockaddr, sl) } < 0 {
+            return Err(fail(format!("bind {addr}:{port}")));
+        }
+        // SAFETY: zeroed storage, getsockname fills it.
+        let mut got: libc::sockaddr_storage = unsafe { mem::zeroed() };
+        let mut gl = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
+        if unsafe { libc::getsockname(fd, &mut got as *mut _ as *mut libc::sockaddr, &mut gl) } < 0 {
+            return Err(fail("getsockname".into()));
+        }
+        let bound = sockaddr_to(&got).map(|x| x.0).unwrap_or(0) as u32;
+        let sh = match new_shared(fd) {
+            Ok(s) => s,
+            Err(e) => {
+                // SAFETY: our fd.
+                unsafe { libc::close(fd) };
+                return Err(e);
+            }
+        };
+        let tsfn = make_tsfn(on_batch, &sh)?;
+        let s1 = sh.clone();
+        let r = std::thread::Builder::new()
+            .name("eg-udp-read".into())
+            .spawn(move || {
+                let mut arena = RecvArena::new();
+                reader_loop(s1, tsfn, "udp", move |sh, out, count| arena.fill(sh, out, count))
+            })
+            .map_err(|e| Error::from_reason(format!("spawn udp reader: {e}")))?;
+        Ok(NativeIo { sh, family: fam, port: bound, tx: None, threads: vec![r], closed: false, last_send_errno: 0, send_addrs: Vec::new() })
+    }
+
+    #[napi(getter)]
+    pub fn fd(&self) -> i32 {
+        if self.closed { -1 } else { self.sh.fd }
+    }
+
+    #[napi(getter)]
+    pub fn port(&self) -> u32 {
+        self.port
+    }
+
+    /// TAP: writes one frame now. False when the kernel refused it (EAGAIN) or after close.
+    #[napi]
+    pub fn write(&self, frame: &[u8]) -> Result<bool> {
+        if self.closed {
+            return Ok(false);
+        }
+        // SAFETY: writing from a valid slice to our open fd.
+        let n = unsafe { libc::write(self.sh.fd, frame.as_ptr() as *const libc::c_void, frame.len()) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::WouldBlock {
+                return Ok(false);
+            }
+            return Err(Error::from_reason(format!("write to tap fd {}: {e}", self.sh.fd)));
+        }
+        Ok(true)
+    }
+
+    /// TAP: queues `[len u16][frame]...` for the writer thread (copied). False when the queue
+    /// is full or the device is closed: the caller counts the whole batch as dropped.
+    #[napi]
+    pub fn write_batch(&self, batch: &[u8]) -> bool {
+        match &self.tx {
+            Some(tx) if !self.closed => !matches!(tx.try_send(batch.to_vec()), Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_))),
+            _ => false,
+        }
+    }
+
+    /// TAP: frames the writer thread failed to write since the last call, and the last errno
+    /// text (empty when none).
+    #[napi]
+    pub fn take_write_drops(&self) -> (u32, String) {
+        let n = self.sh.write_drops.swap(0, Ordering::Relaxed);
+        let e = self.sh.write_errno.load(Ordering::Relaxed);
+        (n.min(u32::MAX as u64) as u32, if n > 0 && e != 0 { errno_str(e) } else { String::new() })
+    }
+
+    /// UDP: sends `[len u16][port u16][addr 16][payload]...` (the first `count` records) with
+    /// sendmmsg. Returns the number of datagrams the kernel did not take (0 = all sent); see
+    /// lastSendError for why.
+    #[napi]
+    pub fn send_batch(&mut self, batch: &[u8], count: u32) -> u32 {
+        if self.closed || self.family == 0 {
+            return count;
+        }
+        let mut iov: [libc::iovec; MMSG] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MMSG];
+        // SAFETY: zeroed mmsghdr is valid.
+        let mut hdrs: [libc::mmsghdr; MMSG] = unsafe { mem::zeroed() };
+        if self.send_addrs.len() < MMSG {
+            // SAFETY: zeroed sockaddr_storage is valid.
+            self.send_addrs.resize(MMSG, (unsafe { mem::zeroed() }, 0));
+        }
+        let mut off = 0usize;
+        let mut left = count as usize;
+        let mut failed = 0u32;
+        while left > 0 {
+            let mut k = 0usize;
+            while k < MMSG && left > 0 && off + UDP_HDR <= batch.len() {
+                let len = u16::from_be_bytes([batch[off], batch[off + 1]]) as usize;
+                let port = u16::from_be_bytes([batch[off + 2], batch[off + 3]]);
+                let p = off + UDP_HDR;
+                if p + len > batch.len() {
+                    left = 0;
+                    break;
+                }
+                self.send_addrs[k] = sockaddr_from(self.family, port, &batch[off + 4..off + 20]);
+                iov[k] = libc::iovec { iov_base: batch[p..].as_ptr() as *mut libc::c_void, iov_len: len };
+                k += 1;
+                left -= 1;
+                off = p + len;
+            }
+            if k == 0 {
+                break;
+            }
+            for i in 0..k {
+                let h = &mut hdrs[i].msg_hdr;
+                h.msg_name = &mut self.send_addrs[i].0 as *mut _ as *mut libc::c_void;
+                h.msg_namelen = self.send_addrs[i].1;
+                h.msg_iov = &mut iov[i];
+                h.msg_iovlen = 1;
+            }
+            let mut at = 0usize;
+            while at < k {
+                // SAFETY: hdrs[at..k] point at live iovecs, addresses and the borrowed batch.
+                let n = unsafe { libc::sendmmsg(self.sh.fd, hdrs[at..].as_mut_ptr(), (k - at) as libc::c_uint, 0) };
+                if n < 0 {
+                    let e = io::Error::last_os_error();
+                    if e.kind() == io::ErrorKind::Interrupted {
+                        continue;
+                    }
+                    self.last_send_errno = e.raw_os_error().unwrap_or(libc::EIO);
+                    if e.kind() == io::ErrorKind::WouldBlock {
+                        // The send buffer is full: the rest of this batch is dropped.
+                        failed += (k - at) as u32 + left as u32;
+                        return failed;
+                    }
+                    // This datagram failed (e.g. unreachable); carry on with the next.
+                    failed += 1;
+                    at += 1;
+                    continue;
+                }
+                at += n as usize;
+            }
+        }
+        failed
+    }
+
+    /// Text of the errno behind the last failed sendBatch datagram.
+    #[napi]
+    pub fn last_send_error(&self) -> String {
+        if self.last_send_errno == 0 { String::new() } else { errno_str(self.last_send_errno) }
+    }
+
+    /// Stops the threads and closes the fd (idempotent). Returns within a few ms.
+    #[napi]
+    pub fn close(&mut self) {
+        if self.closed {
+            return;
+        }
+        self.closed = true;
+        self.tx = None; // the writer drains what is queued and exits
+        self.sh.stop.store(true, Ordering::Release);
+        let one: u64 = 1;
+        // SAFETY: eventfd write of 8 bytes.
+        unsafe { libc::write(self.sh.wake, &one as *const u64 as *const libc::c_void, 8) };
+        {
+            let _g = self.sh.inflight.lock().unwrap();
+            self.sh.cv.notify_all();
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        // SAFETY: both fds are ours and no thread uses them any more.
+        unsafe {
+            libc::close(self.sh.fd);
+            libc::close(self.sh.wake);
+        }
+    }
+}
+
+impl Drop for NativeIo {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
