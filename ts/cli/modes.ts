@@ -2,6 +2,8 @@
 import { modes } from './main.js';
 import { solveMode } from '../solve/mode.js';
 import { edgeMode } from '../edge/mode.js';
+import { superMode } from '../super/mode.js';
 
 modes.solve = solveMode;
 modes.edge = edgeMode;
+modes.super = superMode;

@@ -1,0 +1,117 @@
+// Typed wrapper over the WASM route engine's stateful graph (crates/eg-wasm/src/route.rs,
+// docs/routing.md): the supernode (and later P2P edges) feed it pongs and ask it to solve.
+// Tables come back keyed by NodeID; "no route" (65532) and infinity are kept out of the maps.
+import { wasm } from './wasm.js';
+
+export const NO_ROUTE = 65532;
+export const WILDCARD = 65535;
+
+type RawGraph = InstanceType<ReturnType<typeof wasm>['RouteGraph']>;
+
+export class RouteGraphError extends Error {}
+
+export interface RecalculateSetting {
+  /** ms */
+  jitterToleranceMs: number;
+  multiplier: number;
+  /** s */
+  cooldownS: number;
+}
+
+/** The last solution as flat row-major arrays over `ids` (ascending). */
+export interface Solution {
+  ids: number[];
+  /** n*n next hops, NO_ROUTE where none (the diagonal included). */
+  next: Uint16Array;
+  /** n*n seconds including AdditionalCost, Infinity = unreachable. */
+  dist: Float64Array;
+  /** n*n seconds, latency only, along the chosen routes. */
+  distNoAc: Float64Array;
+}
+
+function wrap<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw new RouteGraphError(e instanceof Error ? e.message : String(e));
+  }
+}
+
+export class RouteGraph {
+  private readonly g: RawGraph;
+  private sol?: Solution;
+
+  constructor(s?: RecalculateSetting) {
+    this.g = new (wasm().RouteGraph)();
+    if (s) this.setRecalculateSetting(s);
+  }
+
+  setRecalculateSetting(s: RecalculateSetting): void {
+    this.g.setRecalculateSetting(s.jitterToleranceMs, s.multiplier, s.cooldownS);
+  }
+
+  addNode(id: number): void {
+    wrap(() => this.g.addNode(id));
+  }
+
+  removeNode(id: number): void {
+    this.g.removeNode(id);
+  }
+
+  /**
+   * Latency Src→Dst measured by Dst, in seconds. `acMs` is the AC of Dst in ms (negative =
+   * use `ownAcMs`); the edge expires `timeToAlive` seconds after `now`.
+   */
+  applyPong(src: number, dst: number, latencyS: number, acMs: number, ownAcMs: number, timeToAlive: number, now: number): void {
+    wrap(() => this.g.applyPong(src, dst, latencyS, acMs, ownAcMs, timeToAlive, now));
+  }
+
+  /** Replaces every ManualLatency override: table[src][dst] = ms, 65535 = wildcard. */
+  setManualLatency(table: Record<string, Record<string, number>>): void {
+    this.g.clearManualLatency();
+    for (const [s, row] of Object.entries(table)) for (const [d, ms] of Object.entries(row ?? {})) this.g.setManualLatency(Number(s), Number(d), ms);
+  }
+
+  recalcNeeded(now: number): boolean {
+    return this.g.recalcNeeded(now);
+  }
+
+  /** Solves; returns whether the next-hop table changed. Throws RouteGraphError on a negative cycle. */
+  solve(now: number): boolean {
+    const changed = wrap(() => this.g.solve(now));
+    this.sol = {
+      ids: [...this.g.nodeIds()],
+      next: this.g.nextHops(),
+      dist: this.g.dist(),
+      distNoAc: this.g.distNoAc(),
+    };
+    return changed;
+  }
+
+  /** The last successful solution, if any. */
+  solution(): Solution | undefined {
+    return this.sol;
+  }
+
+  /** The last solution's next hops as `{"src": {"dst": next}}`, rows/entries without a route left out. */
+  nextHopTable(): Record<string, Record<string, number>> {
+    const out: Record<string, Record<string, number>> = {};
+    const s = this.sol;
+    if (!s) return out;
+    const n = s.ids.length;
+    for (let i = 0; i < n; i++) {
+      let row: Record<string, number> | undefined;
+      for (let j = 0; j < n; j++) {
+        const h = s.next[i * n + j];
+        if (i === j || h === NO_ROUTE) continue;
+        (row ??= {})[String(s.ids[j])] = h;
+      }
+      if (row) out[String(s.ids[i])] = row;
+    }
+    return out;
+  }
+
+  free(): void {
+    this.g.free();
+  }
+}

@@ -1,0 +1,190 @@
+// The supernode's routing state: the WASM route graph fed with pongs, the published next-hop
+// table with its hash, and the numbers /manage/super/state shows (Edges, Edges_Nh, Dist, ...).
+// In StaticMode the configured NextHopTable is published as is and nothing is solved.
+import type { GraphRecalculateSetting, NodeIdTable } from '../config/index.js';
+import { RouteGraph, WILDCARD } from '../core/graph.js';
+import { stateHash } from './state.js';
+
+export const INFINITY = 99999;
+
+type Table = Record<string, Record<string, number>>;
+
+interface EdgeMirror {
+  latency: number;
+  acS: number;
+  validUntil: number;
+}
+
+const fin = (x: number): number => (Number.isFinite(x) && x < INFINITY ? x : INFINITY);
+
+export interface RouteView {
+  Edges: Table;
+  Edges_Nh: Table;
+  NhTable: Table;
+  Dist: Table;
+  Dist_noAC: Table;
+}
+
+export class RouteState {
+  private readonly graph?: RouteGraph;
+  /** Vertices: configured edges plus anything a pong introduced (always configured edges). */
+  private readonly nodes = new Set<number>();
+  private readonly edges = new Map<string, EdgeMirror>();
+  private readonly manual = new Map<string, number>();
+  /** Weights (with AC) as the last solve saw them. */
+  private nhWeights = new Map<string, number>();
+  private table: NodeIdTable = {};
+  private json = '{}';
+  hash: string;
+
+  constructor(
+    g: GraphRecalculateSetting,
+    staticTable: NodeIdTable,
+    private readonly salt: string,
+    private readonly onError: (msg: string) => void,
+  ) {
+    if (g.StaticMode) {
+      this.table = staticTable;
+      this.json = JSON.stringify(staticTable);
+    } else {
+      this.graph = new RouteGraph({ jitterToleranceMs: g.JitterTolerance, multiplier: g.JitterToleranceMultiplier, cooldownS: g.RecalculateCoolDown });
+      this.graph.setManualLatency(g.ManualLatency);
+      for (const [s, row] of Object.entries(g.ManualLatency)) for (const [d, ms] of Object.entries(row)) this.manual.set(`${s},${d}`, ms / 1000);
+    }
+    this.hash = stateHash(this.json, salt);
+  }
+
+  get staticMode(): boolean {
+    return this.graph === undefined;
+  }
+
+  get nhJson(): string {
+    return this.json;
+  }
+
+  get nhTable(): NodeIdTable {
+    return this.table;
+  }
+
+  addNode(id: number): void {
+    this.nodes.add(id);
+    this.graph?.addNode(id);
+  }
+
+  removeNode(id: number): void {
+    this.nodes.delete(id);
+    this.graph?.removeNode(id);
+    for (const k of [...this.edges.keys()]) {
+      const [s, d] = k.split(',').map(Number);
+      if (s === id || d === id) this.edges.delete(k);
+    }
+    if (this.staticMode) {
+      const t: NodeIdTable = {};
+      for (const [s, row] of Object.entries(this.table)) {
+        if (Number(s) === id) continue;
+        t[s] = Object.fromEntries(Object.entries(row).filter(([d]) => Number(d) !== id));
+      }
+      this.setStatic(t);
+    }
+  }
+
+  /** StaticMode: a new table (peer/add); returns whether it changed. */
+  setStatic(t: NodeIdTable): boolean {
+    const json = JSON.stringify(t);
+    if (json === this.json) return false;
+    this.table = t;
+    this.json = json;
+    this.hash = stateHash(json, this.salt);
+    return true;
+  }
+
+  /** A latency Src→Dst (s) measured by Dst, with Dst's AdditionalCost already resolved (ms). */
+  applyPong(src: number, dst: number, latency: number, acMs: number, ttl: number, now: number): void {
+    if (!this.graph) return;
+    this.nodes.add(src);
+    this.nodes.add(dst);
+    this.graph.applyPong(src, dst, latency, acMs, 0, ttl, now);
+    this.edges.set(`${src},${dst}`, { latency, acS: acMs > 0 ? acMs / 1000 : 0, validUntil: now + ttl });
+  }
+
+  /** Solves if the hysteresis says so; returns true when the published table (and hash) changed. */
+  check(now: number): boolean {
+    const g = this.graph;
+    if (!g || !g.recalcNeeded(now)) return false;
+    let changed: boolean;
+    try {
+      changed = g.solve(now);
+    } catch (e) {
+      this.onError(`route solve failed, keeping the previous table: ${(e as Error).message}`);
+      return false;
+    }
+    const w = new Map<string, number>();
+    for (const k of this.edges.keys()) {
+      const [s, d] = k.split(',').map(Number);
+      const l = this.latency(s, d, now);
+      if (l < INFINITY) w.set(k, l + (this.edges.get(k)?.acS ?? 0));
+    }
+    this.nhWeights = w;
+    if (!changed) return false;
+    return this.setTable(g.nextHopTable());
+  }
+
+  private setTable(t: NodeIdTable): boolean {
+    const json = JSON.stringify(t);
+    if (json === this.json) return false;
+    this.table = t;
+    this.json = json;
+    this.hash = stateHash(json, this.salt);
+    return true;
+  }
+
+  /** Effective latency (s) without AC at `now`: ManualLatency applied, INFINITY if none/expired. */
+  latency(src: number, dst: number, now: number): number {
+    const e = this.edges.get(`${src},${dst}`);
+    if (!e || now > e.validUntil || !(e.latency < INFINITY)) return INFINITY;
+    const W = WILDCARD;
+    for (const k of [`${src},${dst}`, `${src},${W}`, `${W},${dst}`, `${W},${W}`]) {
+      const m = this.manual.get(k);
+      if (m !== undefined) return fin(m);
+    }
+    return fin(e.latency);
+  }
+
+  view(now: number): RouteView {
+    const ids = [...this.nodes].sort((a, b) => a - b);
+    const Edges: Table = {};
+    const Edges_Nh: Table = {};
+    for (const s of ids) {
+      const row: Record<string, number> = {};
+      const rowNh: Record<string, number> = {};
+      for (const d of ids) {
+        if (s === d) continue;
+        row[d] = this.latency(s, d, now);
+        rowNh[d] = this.nhWeights.get(`${s},${d}`) ?? INFINITY;
+      }
+      Edges[s] = row;
+      Edges_Nh[s] = rowNh;
+    }
+    const Dist: Table = {};
+    const Dist_noAC: Table = {};
+    const sol = this.graph?.solution();
+    if (sol) {
+      const n = sol.ids.length;
+      for (let i = 0; i < n; i++) {
+        const r: Record<string, number> = {};
+        const rn: Record<string, number> = {};
+        for (let j = 0; j < n; j++) {
+          r[sol.ids[j]] = fin(sol.dist[i * n + j]);
+          rn[sol.ids[j]] = fin(sol.distNoAc[i * n + j]);
+        }
+        Dist[sol.ids[i]] = r;
+        Dist_noAC[sol.ids[i]] = rn;
+      }
+    }
+    return { Edges, Edges_Nh, NhTable: this.table, Dist, Dist_noAC };
+  }
+
+  free(): void {
+    this.graph?.free();
+  }
+}

@@ -1,0 +1,505 @@
+// The supernode (`-mode super`): two WireGuard hosts on one UDP port (IPv4 with PrivKeyV4, IPv6
+// with PrivKeyV6) that accept only Register and Pong from configured edges, the route graph,
+// the state hashes and their push loop, and the HTTP edge/manage APIs. It never relays data.
+import type { FastifyInstance } from 'fastify';
+import { isIP } from 'node:net';
+import type { SuperConfig, SuperPeerInfo } from '../config/index.js';
+import { publicKeyOf } from '../config/index.js';
+import { keyFromBase64, type WgTimers } from '../core/wg.js';
+import { HEADER_LEN, Kind, NODE_SUPER, isSpecial, readHeader } from '../edge/ids.js';
+import type { Logger } from '../edge/log.js';
+import { postScriptEnv, runPostScript } from '../edge/postscript.js';
+import { PACKAGE_VERSION } from '../paths.js';
+import { Action, decode, ProtoError, type NodeInfoReport, type PeerInfoBody, type PongMsg, type RegisterMsg, type SuperParamsBody } from '../proto/control.js';
+import { startUapi, type UapiHandle } from '../uapi/server.js';
+import { systemClock, type Clock } from '../wgnode/clock.js';
+import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
+import { WgHost } from '../wgnode/host.js';
+import type { Peer } from '../wgnode/peers.js';
+import { AuthLimiter } from './auth.js';
+import { ConfigWriter } from './config-rewrite.js';
+import { registerEdgeApi } from './http-edge.js';
+import { registerManageApi } from './http-manage.js';
+import { makeApp, normPrefix, parseListen, sameListen, type Listen } from './http.js';
+import { pendingUpdates, serverUpdateFrame } from './push.js';
+import { INFINITY, RouteState } from './routes.js';
+import {
+  effectiveAcMs, newEdgeRec, newSalt, PairPsks, peerInfoFor, publicEdges, stateHash, superParamsFor, versionCore,
+  type EdgeRec, type PublicEdge,
+} from './state.js';
+
+export interface SupernodeOptions {
+  /** The config file, rewritten after manage-API changes (none: changes stay in memory). */
+  configPath?: string;
+  log: Logger;
+  clock?: Clock;
+  /** Open the `${NodeName}_v4` / `_v6` UAPI sockets (default true). */
+  uapi?: boolean;
+  timers?: WgTimers;
+  /** Shutdown notices on peer/del: how many and how far apart (default 10 × 100 ms). */
+  shutdownNotices?: { count: number; intervalMs: number };
+}
+
+/** GET {prefix}/manage/super/state. */
+export interface HttpState {
+  /** NodeID → name and the wall-clock time of its last Register / report (ISO 8601, "" = never). */
+  PeerInfo: Record<string, { Name: string; LastSeen: string }>;
+  Infinity: number;
+  /** Edges[src][dst]: current one-way latency (s) without AC, 99999 if none or expired. */
+  Edges: Record<string, Record<string, number>>;
+  /** Weights (s, with AC) the last route solve used. */
+  Edges_Nh: Record<string, Record<string, number>>;
+  NhTable: Record<string, Record<string, number>>;
+  Dist: Record<string, Record<string, number>>;
+  Dist_noAC: Record<string, Record<string, number>>;
+  /** Our addition: per-edge status. */
+  Status: Record<string, PeerStatus>;
+}
+
+export interface PeerStatus {
+  Alive: boolean;
+  /** Seconds since LastSeen, -1 = never. */
+  LastSeenAgo: number;
+  ExternalV4: string;
+  ExternalV6: string;
+  LocalV4s: Record<string, number>;
+  LocalV6s: Record<string, number>;
+  /** Whether the edge holds the current PeerInfo / NhTable / SuperParams state. */
+  Synced: { PeerInfo: boolean; NhTable: boolean; SuperParams: boolean };
+}
+
+const FAMILIES = [4, 6] as const;
+type Fam = (typeof FAMILIES)[number];
+
+export class Supernode {
+  readonly log: Logger;
+  readonly clock: Clock;
+  readonly edges = new Map<number, EdgeRec>();
+  readonly routes: RouteState;
+  readonly psks = new PairPsks();
+  readonly limiter = new AuthLimiter();
+  readonly writer: ConfigWriter;
+  readonly prefix: string;
+  private readonly salt = newSalt();
+  private readonly hosts: { 4?: WgHost; 6?: WgHost } = {};
+  private readonly ownPubs: { 4: string; 6: string };
+  private apps: FastifyInstance[] = [];
+  private edgeUrl = '';
+  private manageUrl = '';
+  private timers: NodeJS.Timeout[] = [];
+  private uapis: UapiHandle[] = [];
+  private lastForce = 0;
+  private lastPeerHash = '';
+  private stateCache?: { at: number; state: HttpState };
+  private started = false;
+  private stopped = false;
+
+  constructor(
+    readonly cfg: SuperConfig,
+    private readonly o: SupernodeOptions,
+  ) {
+    this.log = o.log;
+    this.clock = o.clock ?? systemClock();
+    this.prefix = normPrefix(cfg.API_Prefix);
+    this.writer = new ConfigWriter(o.configPath, (m) => this.log.error(m));
+    this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, this.salt, (m) => this.log.error(m));
+    this.ownPubs = {
+      4: this.famEnabled(4) ? publicKeyOf(cfg.PrivKeyV4) : '',
+      6: this.famEnabled(6) ? publicKeyOf(cfg.PrivKeyV6) : '',
+    };
+  }
+
+  famEnabled(f: Fam): boolean {
+    const key = f === 4 ? this.cfg.PrivKeyV4 : this.cfg.PrivKeyV6;
+    return !this.cfg.DisabledAf[f === 4 ? 'IPv4' : 'IPv6'] && key !== '';
+  }
+
+  /** The supernode's public keys per family ("" when that family is off). */
+  publicKeys(): { 4: string; 6: string } {
+    return { ...this.ownPubs };
+  }
+
+  // ---- lifecycle ----------------------------------------------------------------------------
+
+  async start(): Promise<void> {
+    if (this.started) throw new Error('already started');
+    this.started = true;
+    const cfg = this.cfg;
+    if (!this.famEnabled(4) && !this.famEnabled(6)) throw new Error('both address families are disabled (or have no private key)');
+    let port = cfg.ListenPort;
+    for (const f of FAMILIES) {
+      if (!this.famEnabled(f)) continue;
+      const h = new WgHost({
+        privateKey: f === 4 ? cfg.PrivKeyV4 : cfg.PrivKeyV6,
+        port,
+        v4: f === 4,
+        v6: f === 6,
+        listenV4: cfg.DisabledAf.ListenIPv4,
+        listenV6: cfg.DisabledAf.ListenIPv6,
+        fwmark: cfg.FwMark,
+        clock: this.clock,
+        timers: this.o.timers,
+        log: {
+          internal: (m, x) => this.log.cat('internal', m, { af: f, ...x }),
+          error: (m, x) => this.log.error(m, { af: f, ...x }),
+          debug: (m, x) => this.log.debug(m, { af: f, ...x }),
+          drop: (r, x) => this.log.drop(r, { af: f, ...x }),
+        },
+        onPlaintext: (plain, from) => this.onUdp(f, plain, from),
+      });
+      this.hosts[f] = h;
+      try {
+        await h.open();
+      } catch (e) {
+        throw new Error(`cannot bind UDP port ${port} (IPv${f}): ${(e as Error).message}`);
+      }
+      port = h.port; // ListenPort 0 (tests): the second family takes the first one's port
+    }
+    for (const p of cfg.Peers) await this.addEdge(p);
+    this.routes.check(this.clock.now());
+
+    await this.startHttp();
+
+    if (this.o.uapi !== false) {
+      for (const f of FAMILIES) {
+        const h = this.hosts[f];
+        if (h) this.uapis.push(await startUapi(`${cfg.NodeName}_v${f}`, h.uapiDevice(cfg.FwMark), (m) => this.log.error(m)));
+      }
+    }
+    if (cfg.PostScript) runPostScript(cfg.PostScript, postScriptEnv('super', cfg.NodeName, NODE_SUPER));
+
+    this.every(1, () => this.pushAll());
+    this.every(cfg.GraphRecalculateSetting.TimeoutCheckInterval, () => this.checkRoutes());
+    if (cfg.ResetEndPointInterval > 0.01) this.every(cfg.ResetEndPointInterval, () => void this.reresolve());
+    this.lastForce = this.clock.now();
+    this.log.info(`supernode ${cfg.NodeName} up: udp port ${this.udpPort}, edge API ${this.edgeUrl}${this.manageUrl ? `, manage API ${this.manageUrl}` : ''}, ${this.edges.size} peer(s)`);
+  }
+
+  private every(sec: number, f: () => void): void {
+    const t = setInterval(() => {
+      if (!this.stopped) f();
+    }, Math.max(sec, 0.01) * 1000);
+    t.unref();
+    this.timers.push(t);
+  }
+
+  get udpPort(): number {
+    return (this.hosts[4] ?? this.hosts[6])?.port ?? 0;
+  }
+
+  /** Base URL of the edge API server (without API_Prefix), e.g. http://127.0.0.1:3000. */
+  httpAddress(): string {
+    return this.edgeUrl;
+  }
+
+  /** Base URL of the manage API server ("" when it is disabled). */
+  manageAddress(): string {
+    return this.manageUrl;
+  }
+
+  private async startHttp(): Promise<void> {
+    const cfg = this.cfg;
+    const scheme = cfg.HttpTLS ? 'https' : 'http';
+    const onInternal = (e: Error) => this.log.error(`HTTP handler failed: ${e.stack ?? e.message}`);
+    const listen = async (app: FastifyInstance, l: Listen): Promise<string> => {
+      let addr: string;
+      if (l.host !== undefined) addr = await app.listen({ port: l.port, host: l.host });
+      else {
+        try {
+          addr = await app.listen({ port: l.port, host: '::' });
+        } catch {
+          addr = await app.listen({ port: l.port, host: '0.0.0.0' });
+        }
+      }
+      const a = app.server.address();
+      if (a && typeof a === 'object') {
+        const host = a.address === '::' || a.address === '0.0.0.0' ? '127.0.0.1' : a.address;
+        return `${scheme}://${isIP(host) === 6 ? `[${host}]` : host}:${a.port}`;
+      }
+      return addr;
+    };
+    const edgeApp = makeApp(cfg.HttpTLS, onInternal);
+    registerEdgeApi(edgeApp, this.prefix, this);
+    this.apps.push(edgeApp);
+    let manageApp: FastifyInstance | undefined;
+    const m = cfg.ListenPort_ManageAPI;
+    if (m !== '') {
+      if (sameListen(m, cfg.ListenPort_EdgeAPI)) manageApp = edgeApp;
+      else {
+        manageApp = makeApp(cfg.HttpTLS, onInternal);
+        this.apps.push(manageApp);
+      }
+      registerManageApi(manageApp, this.prefix, this);
+      await this.mountPlayground(manageApp);
+    }
+    this.edgeUrl = await listen(edgeApp, parseListen(cfg.ListenPort_EdgeAPI));
+    if (manageApp === edgeApp) this.manageUrl = this.edgeUrl;
+    else if (manageApp) this.manageUrl = await listen(manageApp, parseListen(m));
+  }
+
+  private async mountPlayground(app: FastifyInstance): Promise<void> {
+    try {
+      const { servePlayground } = await import('../webserve/serve.js');
+      await servePlayground(app, `${this.prefix}/playground`);
+    } catch (e) {
+      this.log.debug(`route playground not mounted: ${(e as Error).message}`);
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearInterval(t);
+    await Promise.all(this.apps.map((a) => a.close().catch(() => undefined)));
+    for (const u of this.uapis) await u.close().catch(() => undefined);
+    for (const f of FAMILIES) this.hosts[f]?.close();
+    await this.writer.flush();
+    this.routes.free();
+  }
+
+  // ---- edges --------------------------------------------------------------------------------
+
+  /** Adds a configured edge (start, peer/add): WG peers on both hosts, graph vertex. */
+  async addEdge(conf: SuperPeerInfo): Promise<EdgeRec> {
+    const rec = newEdgeRec(conf);
+    const pub = keyFromBase64(conf.PubKey);
+    const psk = conf.PSKey ? keyFromBase64(conf.PSKey) : undefined;
+    for (const f of FAMILIES) {
+      const h = this.hosts[f];
+      if (!h) continue;
+      const p = h.addPeer(conf.NodeID, pub, psk, { endpoint: conf.EndPoint || undefined, isStatic: conf.EndPoint !== '' });
+      rec.wg[f] = p;
+    }
+    this.edges.set(conf.NodeID, rec);
+    this.routes.addNode(conf.NodeID);
+    if (conf.EndPoint) await this.resolveStatic(rec);
+    return rec;
+  }
+
+  private async resolveStatic(rec: EdgeRec): Promise<void> {
+    for (const f of FAMILIES) {
+      const p = rec.wg[f];
+      if (!p || !rec.conf.EndPoint) continue;
+      try {
+        p.endpoint = await resolveEndpoint(rec.conf.EndPoint, f, { v4: f === 4, v6: f === 6 });
+      } catch (e) {
+        this.log.debug(`peer ${rec.conf.NodeID}: EndPoint ${rec.conf.EndPoint} has no IPv${f} address: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private async reresolve(): Promise<void> {
+    for (const rec of this.edges.values()) if (rec.conf.EndPoint && !this.alive(rec)) await this.resolveStatic(rec);
+  }
+
+  /**
+   * Removes an edge (peer/del): Shutdown notices first (Code 2, ENOENT), then its WG peers, its
+   * graph vertex and its pair PSKs. The record leaves the API at once.
+   */
+  async removeEdge(id: number): Promise<boolean> {
+    const rec = this.edges.get(id);
+    if (!rec || rec.removing) return false;
+    rec.removing = true;
+    const n = this.o.shutdownNotices ?? { count: 10, intervalMs: 100 };
+    const frame = serverUpdateFrame(id, Action.Shutdown, 2, "You've been removed from supernode.");
+    for (let i = 0; i < n.count && !this.stopped; i++) {
+      this.sendBoth(rec, frame);
+      if (i + 1 < n.count) await new Promise((r) => setTimeout(r, n.intervalMs));
+    }
+    for (const f of FAMILIES) {
+      const p = rec.wg[f];
+      if (p) this.hosts[f]?.removePeer(p);
+    }
+    this.edges.delete(id);
+    this.routes.removeNode(id);
+    this.psks.drop(id);
+    const i = this.cfg.Peers.findIndex((p) => p.NodeID === id);
+    if (i >= 0) this.cfg.Peers.splice(i, 1);
+    this.stateCache = undefined;
+    this.checkRoutes();
+    this.pushAll();
+    return true;
+  }
+
+  alive(rec: EdgeRec): boolean {
+    return this.clock.now() - rec.lastSeen < this.cfg.PeerAliveTimeout;
+  }
+
+  /** Sends on every session of the edge that has an endpoint. */
+  private sendBoth(rec: EdgeRec, plain: Uint8Array): void {
+    for (const f of FAMILIES) {
+      const p = rec.wg[f];
+      if (p?.endpoint) this.hosts[f]?.sendTo(p, plain);
+    }
+  }
+
+  // ---- state hashes -------------------------------------------------------------------------
+
+  /** The global peer list and its hash. */
+  peerState(): { hash: string; edges: PublicEdge[] } {
+    const edges = publicEdges(this.edges.values(), (r) => this.alive(r));
+    return { hash: stateHash(JSON.stringify(edges), this.salt), edges };
+  }
+
+  peerInfoBody(rec: EdgeRec, edges: PublicEdge[]): PeerInfoBody {
+    return peerInfoFor(rec.conf, edges, this.cfg.UsePSKForInterEdge ? (a, b) => this.psks.get(a, b) : undefined);
+  }
+
+  paramsState(rec: EdgeRec): { hash: string; body: SuperParamsBody } {
+    const body = superParamsFor(this.cfg, rec.conf);
+    return { hash: stateHash(JSON.stringify(body), this.salt), body };
+  }
+
+  // ---- push ---------------------------------------------------------------------------------
+
+  private pushEdge(rec: EdgeRec, peerHash: string, forceNh: boolean): void {
+    if (rec.removing || !this.alive(rec)) return;
+    for (const u of pendingUpdates(rec, { peer: peerHash, nh: this.routes.hash, params: this.paramsState(rec).hash }, forceNh)) {
+      this.sendBoth(rec, serverUpdateFrame(rec.conf.NodeID, u.action, 0, u.hash));
+    }
+  }
+
+  /** The 1-s loop (and after changes): notices to alive edges that lack a state; forced NhTable every RePushConfigInterval. */
+  pushAll(): void {
+    if (this.stopped) return;
+    const now = this.clock.now();
+    const force = now - this.lastForce >= this.cfg.RePushConfigInterval;
+    if (force) this.lastForce = now;
+    const peerHash = this.peerState().hash;
+    this.lastPeerHash = peerHash;
+    for (const rec of this.edges.values()) this.pushEdge(rec, peerHash, force);
+  }
+
+  /** Re-solves when the hysteresis asks for it (also expiry); pushes a changed table. */
+  checkRoutes(): void {
+    if (this.stopped) return;
+    if (this.routes.check(this.clock.now())) {
+      this.log.cat('control', 'next-hop table changed', { hash: this.routes.hash });
+      this.pushAll();
+    }
+  }
+
+  /** After SuperParams changes (peer/update, super/update). */
+  paramsChanged(): void {
+    this.stateCache = undefined;
+    this.pushAll();
+  }
+
+  // ---- UDP ----------------------------------------------------------------------------------
+
+  private onUdp(fam: Fam, plain: Uint8Array, from: Peer): void {
+    const h = readHeader(plain);
+    if (!h) return this.log.drop('malformed Etherguard header', { from: from.nodeId, af: fam });
+    if (h.dst !== NODE_SUPER || (h.kind !== Kind.Register && h.kind !== Kind.Pong)) {
+      return this.log.drop(`supernode accepts only Register/Pong to ${NODE_SUPER}`, { kind: h.kind, dst: h.dst, from: from.nodeId });
+    }
+    if (h.src !== from.nodeId) return this.log.drop(`header src ${h.src} is not the sending peer ${from.nodeId}`, { kind: h.kind });
+    const rec = this.edges.get(from.nodeId);
+    if (!rec || rec.removing) return this.log.drop('message from a removed peer', { from: from.nodeId });
+    const payload = plain.slice(HEADER_LEN, HEADER_LEN + h.len);
+    try {
+      if (h.kind === Kind.Register) this.onRegister(fam, rec, decode.register(payload), from);
+      else this.onPong(rec, decode.pong(payload));
+    } catch (e) {
+      if (e instanceof ProtoError) return this.log.drop(`bad control message: ${e.message}`, { from: from.nodeId, kind: h.kind });
+      throw e;
+    }
+  }
+
+  private onRegister(fam: Fam, rec: EdgeRec, m: RegisterMsg, from: Peer): void {
+    const id = rec.conf.NodeID;
+    if (m.NodeID !== id) return this.log.drop(`Register claims NodeID ${m.NodeID} but came from peer ${id}`, { from: id });
+    if (versionCore(m.Version) !== versionCore(PACKAGE_VERSION)) {
+      this.log.error(`peer ${id}: version mismatch (edge ${m.Version}, supernode ${PACKAGE_VERSION})`);
+      this.hosts[fam]?.sendTo(from, serverUpdateFrame(id, Action.ThrowError, 38, `version mismatch: edge ${m.Version}, supernode ${PACKAGE_VERSION}`));
+      return;
+    }
+    const secret = Buffer.from(m.JWTSecret, 'base64');
+    if (secret.length !== 32) return this.log.drop('Register JWTSecret is not 32 bytes', { from: id });
+    const now = this.clock.now();
+    const wasAlive = this.alive(rec);
+    rec.lastSeen = now;
+    rec.lastSeenWall = this.clock.wallMs();
+    // A new secret is a new edge process (counts restart); the same one never lowers the floor.
+    rec.postCount = rec.secret && rec.secret.equals(secret) ? Math.max(rec.postCount, m.HttpPostCount) : m.HttpPostCount;
+    rec.secret = secret;
+    rec.acked = { peer: m.PeerStateHash, nh: m.NhStateHash, params: m.SuperParamStateHash };
+    const ep = from.endpoint ? formatEndpoint(from.endpoint) : undefined;
+    if (ep !== rec.ext[fam]) {
+      this.log.cat('control', 'edge endpoint', { node: id, af: fam, endpoint: ep ?? '' });
+      rec.ext[fam] = ep;
+    }
+    if (!wasAlive) this.log.cat('control', 'edge registered', { node: id, version: m.Version });
+    this.stateCache = undefined;
+    // A changed peer list goes to everyone at once; otherwise only this edge gets what it lacks.
+    const peerHash = this.peerState().hash;
+    if (peerHash !== this.lastPeerHash) this.pushAll();
+    else this.pushEdge(rec, peerHash, false);
+  }
+
+  /** Applies one pong (UDP, or one entry of a report) measured by `rec`. */
+  private applyPong(rec: EdgeRec, p: Pick<PongMsg, 'Src' | 'Dst' | 'Timediff' | 'TimeToAlive' | 'AdditionalCost'>, now: number): boolean {
+    const id = rec.conf.NodeID;
+    if (p.Dst !== id) return false;
+    const src = this.edges.get(p.Src);
+    if (p.Src === id || isSpecial(p.Src) || !src || src.removing) return false;
+    this.routes.applyPong(p.Src, p.Dst, p.Timediff, effectiveAcMs(rec.conf.AdditionalCost, p.AdditionalCost), p.TimeToAlive, now);
+    return true;
+  }
+
+  private onPong(rec: EdgeRec, m: PongMsg): void {
+    const id = rec.conf.NodeID;
+    if (m.Dst !== id) return this.log.drop(`Pong claims measurer ${m.Dst} but came from peer ${id}`, { from: id });
+    if (!this.applyPong(rec, m, this.clock.now())) return this.log.drop(`Pong from ${id} names unknown source ${m.Src}`, { from: id });
+    this.log.cat('control', 'pong', { src: m.Src, dst: m.Dst, latency: m.Timediff });
+    this.stateCache = undefined;
+    this.checkRoutes();
+  }
+
+  /** An accepted, verified report (http-edge.ts has checked everything). */
+  applyReport(rec: EdgeRec, postCount: number, r: NodeInfoReport): void {
+    const now = this.clock.now();
+    rec.postCount = postCount + 1;
+    rec.lastSeen = now;
+    rec.lastSeenWall = this.clock.wallMs();
+    rec.local4 = { ...r.LocalV4s };
+    rec.local6 = { ...r.LocalV6s };
+    for (const p of r.Pongs) this.applyPong(rec, p, now);
+    this.stateCache = undefined;
+    this.checkRoutes();
+    this.pushAll();
+  }
+
+  // ---- state --------------------------------------------------------------------------------
+
+  /** The manage API's state document (cached for up to 1 s). */
+  state(): HttpState {
+    const now = this.clock.now();
+    if (this.stateCache && now - this.stateCache.at < 1) return this.stateCache.state;
+    const PeerInfo: HttpState['PeerInfo'] = {};
+    const Status: HttpState['Status'] = {};
+    const cur = { peer: this.peerState().hash, nh: this.routes.hash };
+    for (const [id, r] of [...this.edges].sort((a, b) => a[0] - b[0])) {
+      if (r.removing) continue;
+      PeerInfo[id] = { Name: r.conf.Name, LastSeen: r.lastSeenWall ? new Date(r.lastSeenWall).toISOString() : '' };
+      Status[id] = {
+        Alive: this.alive(r),
+        LastSeenAgo: Number.isFinite(r.lastSeen) ? Math.max(0, now - r.lastSeen) : -1,
+        ExternalV4: r.ext[4] ?? '',
+        ExternalV6: r.ext[6] ?? '',
+        LocalV4s: { ...r.local4 },
+        LocalV6s: { ...r.local6 },
+        Synced: { PeerInfo: r.acked.peer === cur.peer, NhTable: r.acked.nh === cur.nh, SuperParams: r.acked.params === this.paramsState(r).hash },
+      };
+    }
+    const v = this.routes.view(now);
+    const state: HttpState = { PeerInfo, Infinity: INFINITY, ...v, Status };
+    this.stateCache = { at: now, state };
+    return state;
+  }
+
+  /** Drops the cached state document (tests, after changes). */
+  invalidateState(): void {
+    this.stateCache = undefined;
+  }
+}
