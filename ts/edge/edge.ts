@@ -175,7 +175,8 @@ export class Edge {
     const d = decide(h, this.me, from.nodeId, from.isSuper, this.routes);
     if (d.drop) this.drop(d.drop, { src: h.src, dst: h.dst, kind: h.kind, from: from.nodeId });
     const payload = plain.subarray(HEADER_LEN, HEADER_LEN + h.len);
-    if (h.dst === NODE_SPREAD && (d.flood || d.control || d.deliver)) {
+    // Pings (TTL 0, one hop, timestamped) are measurements, not floods: never deduplicated.
+    if (h.dst === NODE_SPREAD && h.kind !== Kind.Ping && (d.flood || d.control || d.deliver)) {
       // A duplicate flood is dropped whole: neither processed again nor forwarded again.
       if (this.dedup.check(h.kind, h.src, payload, this.clock.now())) return this.drop('duplicate flood message', { src: h.src, kind: h.kind });
     }

@@ -1,16 +1,22 @@
 // tap: a Linux TAP device through the native addon. Configured at open: MAC, MTU (default
 // 1404), IPv4 by ioctl, up; then IPv6 link-local (flushing the kernel's own first, as upstream)
-// and IPv6 with the `ip` command. Frames are read in batches on libuv's pool (poll timeout
-// 200 ms, so close() returns within that), written with one non-blocking write each.
+// and IPv6 with the `ip` command. I/O goes through a native NativeIo: a persistent reader thread
+// hands JS one batch of frames per call (no per-batch pool task), and the frames written during
+// one event-loop turn go to a writer thread as one batch (the kernel's receive path, which runs
+// inside write() on a TAP, then overlaps with the main thread). close() joins both threads.
 // Up/down and MTU changes are found by polling the device once a second (upstream listened on
 // netlink) and emitted as 'up' / 'down' / 'mtu'.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { BaseInterface, Waker, errorOf } from './base.js';
+import { BaseInterface, errorOf } from './base.js';
 import { MAX_FRAME, splitBatch } from './framing.js';
-import { READ_MAX_BYTES, READ_TIMEOUT_MS } from './unixmsg.js';
 import type { InterfaceOptions } from './types.js';
 import { native, type Native } from '../native/index.js';
+
+type NativeIo = InstanceType<Native['NativeIo']>;
+
+/** Bytes of frames gathered for one writer-thread batch (flushed earlier when full). */
+const WRITE_BATCH_BYTES = 256 << 10;
 
 const run = promisify(execFile);
 
@@ -29,8 +35,15 @@ async function ip(args: string[]): Promise<void> {
 export class TapInterface extends BaseInterface {
   private curMtu: number;
   private isUp = true;
-  private loop: Promise<void> | undefined;
-  private readonly waker = new Waker();
+  private io: NativeIo | undefined;
+  private wbuf: Buffer = Buffer.allocUnsafe(WRITE_BATCH_BYTES);
+  private wused = 0;
+  private wframes = 0;
+  private flushQueued = false;
+  private readonly flushNow = () => {
+    this.flushQueued = false;
+    this.flush();
+  };
   private poller: NodeJS.Timeout | undefined;
   private stateFailed = false;
 
@@ -86,6 +99,7 @@ export class TapInterface extends BaseInterface {
 
   private pollState(): void {
     if (this.closed) return;
+    this.reportWriteDrops();
     let st;
     try {
       st = this.n.ifState(this.name);
@@ -108,25 +122,35 @@ export class TapInterface extends BaseInterface {
   }
 
   protected started(): void {
-    this.loop = this.run();
+    this.io = this.n.NativeIo.tap(this.fd, (kind, data) => this.onBatch(kind, data));
   }
 
-  private async run(): Promise<void> {
-    while (!this.closed) {
-      let b: Buffer;
-      try {
-        b = (await this.n.tapReadBatch(this.fd, READ_TIMEOUT_MS, READ_MAX_BYTES)) as Buffer;
-      } catch (e) {
-        this.fail('read', e);
-        await this.waker.sleep(1000);
-        continue;
-      }
-      if (b.length > 0) this.deliver(splitBatch(b, []));
-    }
+  private onBatch(kind: number, data: Buffer): void {
+    if (this.closed) return;
+    if (kind !== 0) return this.fail('read', new Error(data.toString()));
+    this.deliver(splitBatch(data, []));
   }
 
+  /** Queues the frame for the writer thread (sent at the end of this event-loop turn). */
   write(frame: Uint8Array): boolean {
     if (this.closed || frame.length > MAX_FRAME) return false;
+    if (!this.io) return this.writeNow(frame);
+    if (this.wused + 2 + frame.length > this.wbuf.length) this.flush();
+    const b = this.wbuf;
+    const at = this.wused;
+    b[at] = frame.length >>> 8;
+    b[at + 1] = frame.length & 0xff;
+    b.set(frame, at + 2);
+    this.wused = at + 2 + frame.length;
+    this.wframes++;
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      setImmediate(this.flushNow);
+    }
+    return true;
+  }
+
+  private writeNow(frame: Uint8Array): boolean {
     try {
       return this.n.tapWrite(this.fd, frame);
     } catch (e) {
@@ -135,10 +159,43 @@ export class TapInterface extends BaseInterface {
     }
   }
 
+  /** Hands the gathered frames to the writer thread. */
+  flush(): void {
+    if (this.wused === 0 || !this.io) return;
+    const n = this.wframes;
+    if (n === 1) {
+      // A lone frame (light traffic, pings): write it now rather than wake the writer thread.
+      const frame = this.wbuf.subarray(2, this.wused);
+      this.wused = 0;
+      this.wframes = 0;
+      try {
+        if (!this.io.write(frame)) this.log('error', `tap ${this.name}: 1 frame dropped: the device queue is full`);
+      } catch (e) {
+        this.log('error', `tap ${this.name}: 1 frame dropped: ${errorOf(e).message}`);
+      }
+      return;
+    }
+    const ok = this.io.writeBatch(this.wbuf.subarray(0, this.wused));
+    this.wused = 0;
+    this.wframes = 0;
+    if (!ok && !this.closed) this.log('error', `tap ${this.name}: ${n} frame(s) dropped: the writer queue is full`);
+  }
+
+  private reportWriteDrops(): void {
+    if (!this.io) return;
+    const [n, err] = this.io.takeWriteDrops();
+    if (n > 0) this.log('error', `tap ${this.name}: ${n} frame(s) dropped: write failed: ${err}`);
+  }
+
   protected async shutdown(): Promise<void> {
     if (this.poller) clearInterval(this.poller);
-    this.waker.wake();
-    await this.loop; // returns within one read timeout; then no pool thread uses the fd
-    this.n.tapClose(this.fd);
+    if (this.io) {
+      this.flush();
+      this.io.close(); // joins the reader and writer threads (they wake at once), closes the fd
+      this.reportWriteDrops();
+      this.io = undefined;
+    } else {
+      this.n.tapClose(this.fd);
+    }
   }
 }

@@ -97,7 +97,11 @@ function route(
   const h = (req: FastifyRequest, reply: FastifyReply) => handler(params(req), req, reply);
   // Upstream takes any method; GET (query) and POST (query and/or form / JSON body) here.
   app.route({ method: 'GET', url, schema: { querystring: s, response }, preValidation, handler: h });
-  app.route({ method: 'POST', url, schema: { querystring: s, body: s, response }, preValidation, handler: h });
+  // A POST with everything in the query (upstream's clients do that) has no body: validate it as {}.
+  const emptyBody = async (req: FastifyRequest) => {
+    if (req.body === undefined || req.body === null) req.body = {};
+  };
+  app.route({ method: 'POST', url, schema: { querystring: s, body: s, response }, preValidation: [emptyBody, preValidation], handler: h });
 }
 
 /** -1 (the edge's own) or >= 0; returns the problem. */

@@ -13,5 +13,9 @@ export interface Clock {
  */
 export function systemClock(): Clock {
   const off = process.env.EG_TEST === '1' ? Number(process.env.EG_TEST_CLOCK_OFFSET_MS ?? 0) || 0 : 0;
-  return { now: monotonicSeconds, wallMs: off ? () => Date.now() + off : Date.now };
+  // Sub-millisecond wall clock: the process's wall-clock origin plus the monotonic clock, so
+  // one-way latencies are not quantised to Date.now()'s whole milliseconds. Any constant error of
+  // the origin is a per-node clock offset, which routing is immune to.
+  const origin = performance.timeOrigin + off;
+  return { now: monotonicSeconds, wallMs: () => origin + performance.now() };
 }

@@ -39,6 +39,8 @@ export class WgHost {
   private tickTimer?: NodeJS.Timeout;
   private tickAt = Infinity;
   private stopped = false;
+  /** addrKey bytes per Endpoint object (the transport reuses one object per sender). */
+  private readonly keys = new WeakMap<Endpoint, Uint8Array>();
 
   constructor(private readonly o: HostOptions) {
     this.wg = new WgDevice(keyFromBase64(o.privateKey), { clock: o.clock.now, wallClock: o.clock.wallMs });
@@ -51,6 +53,7 @@ export class WgHost {
       listenV6: o.listenV6,
       fwmark: o.fwmark,
       onMessage: (m, from) => this.onDatagram(m, from),
+      onBatchEnd: () => this.kick(),
       onError: (e) => o.log.error(`udp: ${e.message}`),
     });
   }
@@ -94,7 +97,12 @@ export class WgHost {
   private onDatagram(msg: Buffer, from: Endpoint): void {
     if (this.stopped) return;
     const wg = this.wg;
-    const code = wg.handleRaw(msg, addrKey(from.address, from.port), this.o.clock.now(), false);
+    let key = this.keys.get(from);
+    if (!key) {
+      key = addrKey(from.address, from.port);
+      this.keys.set(from, key);
+    }
+    const code = wg.handleRaw(msg, key, this.o.clock.now(), false);
     const peer = this.peers.wg(wg.raw.lastPeer());
     switch (code) {
       case Verdict.Data:
@@ -112,13 +120,14 @@ export class WgHost {
       case Verdict.WriteToNetwork:
       case Verdict.CookieReply:
       case Verdict.SessionReady: {
-        const out = wg.outputView().slice();
+        const out = wg.outputView();
         if (peer) {
           this.touch(peer, from, msg.length);
           if (code !== Verdict.CookieReply) peer.lastHandshakeMs = this.o.clock.wallMs();
         }
-        this.transport.send(out, from);
-        if (peer) peer.txBytes += out.length;
+        const len = out.length;
+        this.transport.send(out, from); // copies out of WASM memory
+        if (peer) peer.txBytes += len;
         if (code === Verdict.SessionReady && peer) {
           this.flush(peer);
           this.o.onSession?.(peer);
@@ -128,7 +137,7 @@ export class WgHost {
       default:
         this.o.log.drop(`wireguard: ${Reason[code & 0x7f] ?? code & 0x7f}`, { from: formatEndpoint(from), len: msg.length });
     }
-    this.kick();
+    // kick() and the send flush follow once per received batch (onBatchEnd).
   }
 
   private touch(p: Peer, from: Endpoint, bytes: number): void {
@@ -149,8 +158,9 @@ export class WgHost {
     const r = this.wg.raw.encapsulate(p.wgId, plain, this.o.clock.now());
     if (r === 0) {
       const out = this.wg.outputView();
-      this.transport.send(out.slice(), p.endpoint);
-      p.txBytes += out.length;
+      const len = out.length;
+      this.transport.send(out, p.endpoint); // copies out of WASM memory
+      p.txBytes += len;
       return;
     }
     if ((r & 0x7f) === Reason.NoSession) {
@@ -171,6 +181,7 @@ export class WgHost {
   /** Re-arms the timer at the core's next deadline (the core decides when, we only wait). */
   kick(): void {
     if (this.stopped) return;
+    this.transport.flush(); // the datagrams of this batch leave together
     const d = this.wg.nextDeadline();
     if (d === undefined) return;
     if (d >= this.tickAt && this.tickTimer) return;

@@ -1,8 +1,18 @@
 // The UDP sockets of an edge: one IPv4 and one IPv6 socket on the same port (upstream's
 // ListenPort semantics; 0 = random, and the v6 socket then takes the v4 one's port).
+//
+// With the native addon the sockets are native (NativeIo): a reader thread receives with
+// recvmmsg and hands JS one batch per call (onMessage per datagram, then onBatchEnd), and sends
+// are gathered into one buffer per socket and go out with one sendmmsg per batch (flush(), or
+// at the end of the event-loop turn). Both sockets get SOCKET_BUF_BYTES of buffer. Without the
+// addon (or with EG_NATIVE_UDP=0) node:dgram is used, one datagram per call.
 import { createSocket, Socket, RemoteInfo } from 'node:dgram';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { Endpoint } from './endpoint.js';
-import { loadNative } from '../native/index.js';
+import { loadNative, type Native } from '../native/index.js';
+
+type NativeIo = InstanceType<Native['NativeIo']>;
 
 export interface TransportOptions {
   port: number;
@@ -11,18 +21,51 @@ export interface TransportOptions {
   listenV4?: string;
   listenV6?: string;
   fwmark?: number;
+  /** A datagram; `msg` is only valid during the call. */
   onMessage: (msg: Buffer, from: Endpoint) => void;
+  /** After the last onMessage of a received batch. */
+  onBatchEnd?: () => void;
   onError: (e: Error) => void;
+}
+
+/** SO_RCVBUF / SO_SNDBUF of native sockets (forced past rmem_max/wmem_max when permitted). */
+export const SOCKET_BUF_BYTES = 4 << 20;
+/** Bytes gathered per socket before a send batch is flushed early. */
+const SEND_BATCH_BYTES = 256 << 10;
+/** Per-datagram record header in native batches: len u16, port u16, address 16 bytes. */
+const REC = 20;
+
+interface NSock {
+  family: 4 | 6;
+  io: NativeIo;
+  buf: Buffer;
+  used: number;
+  count: number;
+  /** The endpoint of the last datagram received, and its 18 raw bytes (port + address). */
+  last?: Endpoint;
+  lastRaw: Buffer;
+  cache: Map<string, Endpoint>;
 }
 
 export class Transport {
   private s4?: Socket;
   private s6?: Socket;
+  private n4?: NSock;
+  private n6?: NSock;
+  private closed = false;
+  private flushQueued = false;
+  private readonly hdrs = new WeakMap<Endpoint, Uint8Array>();
+  private readonly flushNow = () => {
+    this.flushQueued = false;
+    this.flush();
+  };
   port = 0;
 
   constructor(private readonly o: TransportOptions) {}
 
   async open(): Promise<void> {
+    const n = loadNative();
+    if (n.ok && typeof n.mod.NativeIo?.udp === 'function' && process.env.EG_NATIVE_UDP !== '0') return this.openNative(n.mod);
     const bind = (s: Socket, port: number, addr: string) =>
       new Promise<number>((res, rej) => {
         s.once('error', rej);
@@ -44,8 +87,40 @@ export class Transport {
     if (this.o.fwmark) this.applyMark(this.o.fwmark);
   }
 
+  private async openNative(mod: Native): Promise<void> {
+    const numeric = async (a: string | undefined, family: 4 | 6): Promise<string> => {
+      if (!a) return '';
+      if (isIP(a)) return a;
+      return (await lookup(a, { family })).address;
+    };
+    const mk = (family: 4 | 6, addr: string, port: number): NSock => {
+      const s: NSock = { family, io: undefined as unknown as NativeIo, buf: Buffer.allocUnsafe(SEND_BATCH_BYTES), used: 0, count: 0, lastRaw: Buffer.alloc(18), cache: new Map() };
+      s.io = mod.NativeIo.udp(family, addr, port, SOCKET_BUF_BYTES, (kind, data) => this.onBatch(s, kind, data));
+      return s;
+    };
+    let port = this.o.port;
+    try {
+      if (this.o.v4) {
+        this.n4 = mk(4, await numeric(this.o.listenV4, 4), port);
+        port = this.n4.io.port;
+      }
+      if (this.o.v6) {
+        this.n6 = mk(6, await numeric(this.o.listenV6, 6), port);
+        port = this.n6.io.port;
+      }
+      this.port = port;
+      if (this.o.fwmark) this.applyMark(this.o.fwmark);
+    } catch (e) {
+      this.close();
+      throw e;
+    }
+  }
+
   private wire(s: Socket, family: 4 | 6): Socket {
-    s.on('message', (msg: Buffer, r: RemoteInfo) => this.o.onMessage(msg, { address: r.address, port: r.port, family }));
+    s.on('message', (msg: Buffer, r: RemoteInfo) => {
+      this.o.onMessage(msg, { address: r.address, port: r.port, family });
+      this.o.onBatchEnd?.();
+    });
     s.on('error', (e) => this.o.onError(e));
     return s;
   }
@@ -58,20 +133,192 @@ export class Transport {
       const fd = (s as unknown as { _handle?: { fd?: number } } | undefined)?._handle?.fd;
       if (s && typeof fd === 'number' && fd >= 0) n.mod.setSocketMark(fd, mark);
     }
+    for (const s of [this.n4, this.n6]) if (s) n.mod.setSocketMark(s.io.fd, mark);
   }
 
+  private onBatch(s: NSock, kind: number, data: Buffer): void {
+    if (this.closed) return;
+    if (kind !== 0) return this.o.onError(new Error(data.toString()));
+    let off = 0;
+    while (off + REC <= data.length) {
+      const end = off + REC + ((data[off] << 8) | data[off + 1]);
+      if (end > data.length) break;
+      this.o.onMessage(data.subarray(off + REC, end), this.endpointAt(s, data, off + 2));
+      off = end;
+    }
+    this.o.onBatchEnd?.();
+  }
+
+  /** The Endpoint of the port+address bytes at `at`; the same object for the same sender. */
+  private endpointAt(s: NSock, data: Buffer, at: number): Endpoint {
+    const n = s.family === 4 ? 6 : 18;
+    const raw = s.lastRaw;
+    if (s.last) {
+      let i = 0;
+      while (i < n && data[at + i] === raw[i]) i++;
+      if (i === n) return s.last;
+    }
+    const key = data.toString('latin1', at, at + n);
+    let ep = s.cache.get(key);
+    if (!ep) {
+      const port = (data[at] << 8) | data[at + 1];
+      const a = data.subarray(at + 2, at + 18);
+      ep = { address: s.family === 4 ? `${a[0]}.${a[1]}.${a[2]}.${a[3]}` : formatV6(a), port, family: s.family };
+      if (s.cache.size >= 4096) s.cache.clear();
+      s.cache.set(key, ep);
+    }
+    data.copy(raw, 0, at, at + n);
+    s.last = ep;
+    return ep;
+  }
+
+  /** Port + address bytes of a send record for `to` (cached per Endpoint object). */
+  private hdrOf(to: Endpoint): Uint8Array {
+    let h = this.hdrs.get(to);
+    if (!h) {
+      h = new Uint8Array(18);
+      h[0] = to.port >>> 8;
+      h[1] = to.port & 0xff;
+      h.set(to.family === 6 ? parseV6(to.address) : parseV4(to.address), 2);
+      this.hdrs.set(to, h);
+    }
+    return h;
+  }
+
+  /** Sends (native: gathers; the batch leaves at flush() or at the end of this turn). `data` may be reused afterwards. */
   send(data: Uint8Array, to: Endpoint): void {
+    if (this.closed) return;
+    const ns = to.family === 6 ? this.n6 : this.n4;
+    if (ns) {
+      let h: Uint8Array;
+      try {
+        h = this.hdrOf(to);
+      } catch (e) {
+        return this.o.onError(new Error(`udp: cannot send to ${to.address}: ${(e as Error).message}`));
+      }
+      if (REC + data.length > ns.buf.length) return this.o.onError(new Error(`udp: datagram of ${data.length} bytes to ${to.address} is too large`));
+      if (ns.used + REC + data.length > ns.buf.length) this.flushSock(ns);
+      const b = ns.buf;
+      const at = ns.used;
+      b[at] = data.length >>> 8;
+      b[at + 1] = data.length & 0xff;
+      b.set(h, at + 2);
+      b.set(data, at + REC);
+      ns.used = at + REC + data.length;
+      ns.count++;
+      if (!this.flushQueued) {
+        this.flushQueued = true;
+        setImmediate(this.flushNow);
+      }
+      return;
+    }
     const s = to.family === 6 ? this.s6 : this.s4;
     if (!s) {
       this.o.onError(new Error(`no IPv${to.family} socket (address family disabled) for ${to.address}`));
       return;
     }
-    s.send(data, to.port, to.address);
+    s.send(data.slice(), to.port, to.address);
+  }
+
+  /** Sends what send() gathered. */
+  flush(): void {
+    if (this.n4?.count) this.flushSock(this.n4);
+    if (this.n6?.count) this.flushSock(this.n6);
+  }
+
+  private flushSock(s: NSock): void {
+    if (s.count === 0) return;
+    const count = s.count;
+    const failed = s.io.sendBatch(s.buf.subarray(0, s.used), count);
+    s.used = 0;
+    s.count = 0;
+    if (failed > 0 && !this.closed) this.o.onError(new Error(`udp: ${failed} of ${count} datagram(s) not sent (dropped): ${s.io.lastSendError()}`));
   }
 
   close(): void {
+    if (!this.closed) this.flush();
+    this.closed = true;
     this.s4?.close();
     this.s6?.close();
     this.s4 = this.s6 = undefined;
+    this.n4?.io.close();
+    this.n6?.io.close();
+    this.n4 = this.n6 = undefined;
   }
+}
+
+function parseV4(a: string): Uint8Array {
+  const p = a.split('.');
+  const out = new Uint8Array(16);
+  if (p.length !== 4) throw new Error(`${a} is not an IPv4 address`);
+  for (let i = 0; i < 4; i++) {
+    const v = Number(p[i]);
+    if (!(v >= 0 && v <= 255) || p[i] === '') throw new Error(`${a} is not an IPv4 address`);
+    out[i] = v;
+  }
+  return out;
+}
+
+/** 16 bytes of a numeric IPv6 address (with `::`, an embedded IPv4 tail; a %zone is ignored). */
+export function parseV6(addr: string): Uint8Array {
+  const a = addr.replace(/%.*$/, '');
+  const bad = () => new Error(`${addr} is not an IPv6 address`);
+  const groups = (s: string): number[] => {
+    if (s === '') return [];
+    const out: number[] = [];
+    const parts = s.split(':');
+    parts.forEach((g, i) => {
+      if (i === parts.length - 1 && g.includes('.')) {
+        const v4 = parseV4(g);
+        out.push((v4[0] << 8) | v4[1], (v4[2] << 8) | v4[3]);
+      } else {
+        if (!/^[0-9a-fA-F]{1,4}$/.test(g)) throw bad();
+        out.push(parseInt(g, 16));
+      }
+    });
+    return out;
+  };
+  const dbl = a.indexOf('::');
+  let g: number[];
+  if (dbl >= 0) {
+    const head = groups(a.slice(0, dbl));
+    const tail = groups(a.slice(dbl + 2));
+    if (head.length + tail.length > 7) throw bad();
+    g = [...head, ...new Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+  } else {
+    g = groups(a);
+  }
+  if (g.length !== 8) throw bad();
+  const out = new Uint8Array(16);
+  g.forEach((v, i) => {
+    out[2 * i] = v >>> 8;
+    out[2 * i + 1] = v & 0xff;
+  });
+  return out;
+}
+
+/** The canonical (RFC 5952) text of 16 address bytes, as node:dgram reports it. */
+export function formatV6(b: Uint8Array): string {
+  const g: number[] = [];
+  for (let i = 0; i < 16; i += 2) g.push((b[i] << 8) | b[i + 1]);
+  // IPv4-mapped (::ffff:a.b.c.d) is printed with a dotted tail, as inet_ntop does.
+  if (g.slice(0, 5).every((x) => x === 0) && g[5] === 0xffff) return `::ffff:${b[12]}.${b[13]}.${b[14]}.${b[15]}`;
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (xs: number[]) => xs.map((x) => x.toString(16)).join(':');
+  if (bestAt < 0) return hex(g);
+  return `${hex(g.slice(0, bestAt))}::${hex(g.slice(bestAt + bestLen))}`;
 }
