@@ -1,0 +1,27 @@
+// The README's main command runs this demo; it must keep working.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from '../ts/paths.js';
+
+describe('demo (local mesh on loopback, --once)', function () {
+  this.timeout(90_000);
+  it('converges, shows the asymmetric route, carries frames across the mesh and exits 0', async () => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist/demo/main.js'), '--once'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0, out + err);
+    assert.match(out, /Routes converged after [\d.]+ s/);
+    assert.match(out, /Measured one-way latency, ms/);
+    // ManualLatency makes 1→4 slow in that direction only: relayed one way, direct the other.
+    const row1 = out.split('\n').find((l) => /^1\s+-\s+\d/.test(l))!;
+    assert.ok(row1, out);
+    assert.notEqual(row1.trim().split(/\s+/)[4], '4', `1→4 should take a relay: ${row1}`);
+    assert.match(out, /Broadcast from host 1 arrived at hosts 2, 3, 4\./);
+    assert.match(out, /Unicast 4→1 arrived at host 1: "hello host 1, from host 4 \(unicast\)" \(path 4→1: 4→1; path 1→4: 1→[23]→4\)/);
+    assert.match(out, /State API: +http:\/\/127\.0\.0\.1:\d+\/eg_api\/manage\/super\/state\?Password=/);
+  });
+});
