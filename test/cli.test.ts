@@ -55,4 +55,11 @@ describe('CLI', () => {
   it('-mode x and positional x are the same; conflicting ones are refused', () => {
     assert.match(cli('edge', '-mode', 'super').err, /mode given twice/);
   });
+
+  it('a mode not built yet exits 1 with a clear message and no stack trace', () => {
+    const r = cli('-mode', 'gencfg', '-cfgmode', 'static', '-config', 'x.yaml');
+    assert.equal(r.code, 1);
+    assert.match(r.err, /mode gencfg is not implemented yet: the config generator/);
+    assert.doesNotMatch(r.err, /\n\s+at /);
+  });
 });

@@ -85,16 +85,16 @@ Modes:
   edge     run an edge node            (-config edge.yaml; -example prints an example config)
   super    run the supernode           (-config super.yaml; -example prints an example config)
   solve    best routes for a latency matrix (-config matrix.txt; -example prints the 6-node matrix)
-  gencfg   generate a set of configs   (-cfgmode super|static|p2p -config gen.yaml)
+  gencfg   generate a set of configs   (not implemented yet)
 
 Flags (one or two dashes; -flag value or -flag=value):
   -config PATH    config file for the mode
   -mode MODE      the mode, as above
   -example        print an example config (or matrix) for the mode and exit
   -cfgmode MODE   for gencfg: super, static or p2p
-  -bind KIND      UDP socket implementation: linux (default) or std; both use Node's dgram here
+  -bind KIND      accepted for compatibility (linux or std); both use the same sockets here
   -no-uapi        do not open the wg-compatible UAPI socket (EG_UAPI_DIR, default /var/run/wireguard)
-  -json           solve: machine-readable JSON output instead of YAML + table
+  -json           solve: JSON output instead of YAML + table; edge/super: logs as JSON lines
   -version        print versions (program, WASM core, native addon) and exit
   -help           print this help and exit
 
