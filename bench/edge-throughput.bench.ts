@@ -397,7 +397,7 @@ async function main(): Promise<void> {
   console.log(`\nper round (Mbit/s): A->B eg ${per(R.egFwd)}, wg ${per(R.wgFwd)}; B->A eg ${per(R.egRev)}, wg ${per(R.wgRev)}`);
   console.log(`ping avg per round (ms): eg ${R.egPing.map((x) => fmt(x.avgMs, 3)).join(' / ')}, wg ${R.wgPing.map((x) => fmt(x.avgMs, 3)).join(' / ')}`);
   console.log(`\nthreads during A->B (% of one core): edge1 [${threadLine(egFwd, egPids[0])}]; edge2 [${threadLine(egFwd, egPids[1])}]`);
-  console.log(`  ('main' = JS event loop incl. its syscalls; 'node' = libuv pool (TAP reads) + V8 helper threads)`);
+  console.log(`  ('main' = JS event loop incl. its syscalls; 'eg-*' = native I/O threads (TAP read/write, UDP recvmmsg); 'node' = libuv pool + V8 helper threads)`);
   const drops = (r: IperfResult) =>
     Object.entries(r.counters)
       .filter(([, v]) => v !== 0)
