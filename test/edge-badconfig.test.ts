@@ -215,7 +215,7 @@ describe('edge: bad configs through the CLI', function () {
       const file = join(dir, 'port-in-use.yaml');
       writeFileSync(file, base().replace('ListenPort: 0', `ListenPort: ${port}`));
       const r = await cli(['edge', '-config', file, '-no-uapi']);
-      check(r, { says: [new RegExp(`cannot start edge badcfg1: cannot bind UDP port ${port}: .*EADDRINUSE`)] }, file);
+      check(r, { says: [new RegExp(`cannot start edge badcfg1: cannot bind UDP port ${port}: .*(EADDRINUSE|Address already in use)`)] }, file);
     } finally {
       await new Promise<void>((r) => s.close(() => r()));
     }

@@ -32,7 +32,8 @@ describe('UAPI: the real wg(8) talks to our socket', function () {
         publicKey: peer.pub,
         presharedKey: psk,
         endpoint: '192.0.2.7:3001',
-        lastHandshake: { sec: Math.floor(Date.now() / 1000) - 5, nsec: 0 },
+        // Fractional inputs (sub-ms clocks) must still come out as integers.
+        lastHandshake: { sec: Date.now() / 1000 - 5, nsec: 123456.789 },
         rxBytes: 123456n,
         txBytes: 654321n,
         persistentKeepalive: 25,

@@ -35,10 +35,12 @@ export function renderGet(dev: UapiDevice): string {
     if (p.presharedKey) out.push(`preshared_key=${hex(p.presharedKey)}`);
     out.push('protocol_version=1');
     if (p.endpoint) out.push(`endpoint=${p.endpoint}`);
+    // wg(8) parses these as unsigned integers and rejects the whole reply otherwise.
+    const int = (v: number | bigint) => (typeof v === 'bigint' ? v : BigInt(Math.max(0, Math.floor(v))));
     const hs = p.lastHandshake ?? { sec: 0, nsec: 0 };
-    out.push(`last_handshake_time_sec=${hs.sec}`, `last_handshake_time_nsec=${hs.nsec}`);
-    out.push(`tx_bytes=${p.txBytes}`, `rx_bytes=${p.rxBytes}`);
-    out.push(`persistent_keepalive_interval=${p.persistentKeepalive}`);
+    out.push(`last_handshake_time_sec=${int(hs.sec)}`, `last_handshake_time_nsec=${int(hs.nsec)}`);
+    out.push(`tx_bytes=${int(p.txBytes)}`, `rx_bytes=${int(p.rxBytes)}`);
+    out.push(`persistent_keepalive_interval=${int(p.persistentKeepalive)}`);
     // Routing is Etherguard's, not AllowedIPs': every peer may carry any frame (as upstream reports).
     out.push('allowed_ip=0.0.0.0/0', 'allowed_ip=::/0');
   }
