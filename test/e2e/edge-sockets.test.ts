@@ -27,6 +27,7 @@ import { Readable, Writable } from 'node:stream';
 import { buildConfigs } from '../helpers/mesh.js';
 import { loadNative, type Native } from '../../ts/native/index.js';
 import { ROOT } from '../../ts/paths.js';
+import { Unframer } from '../helpers/unframer.js';
 
 // ---- processes --------------------------------------------------------------------------------
 
@@ -113,20 +114,6 @@ function framed(f: Buffer): Buffer {
   return b;
 }
 
-class Unframer {
-  private buf: Buffer = Buffer.alloc(0);
-  push(chunk: Buffer, out: Buffer[]): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    let off = 0;
-    while (off + 2 <= this.buf.length) {
-      const len = this.buf.readUInt16BE(off);
-      if (off + 2 + len > this.buf.length) break;
-      out.push(Buffer.from(this.buf.subarray(off + 2, off + 2 + len)));
-      off += 2 + len;
-    }
-    this.buf = Buffer.from(this.buf.subarray(off));
-  }
-}
 
 /** The native addon's batch layout: u16 BE length + message, back to back. */
 function splitNative(b: Buffer, out: Buffer[]): void {

@@ -18,6 +18,7 @@ import { isRoot } from '../helpers/netns.js';
 import { buildConfigs, MeshSpec } from '../helpers/mesh.js';
 import { buildStar, Topo } from '../helpers/topo.js';
 import { ROOT } from '../../ts/paths.js';
+import { Unframer } from '../helpers/unframer.js';
 
 const IDS = [1, 2, 3, 4];
 const PORT = 3001;
@@ -25,20 +26,6 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // ---- edge processes with a stdio interface -----------------------------------------------------
 
-class Unframer {
-  private buf: Buffer = Buffer.alloc(0);
-  push(chunk: Buffer, out: Buffer[]): void {
-    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
-    let off = 0;
-    while (off + 2 <= this.buf.length) {
-      const len = this.buf.readUInt16BE(off);
-      if (off + 2 + len > this.buf.length) break;
-      out.push(Buffer.from(this.buf.subarray(off + 2, off + 2 + len)));
-      off += 2 + len;
-    }
-    this.buf = Buffer.from(this.buf.subarray(off));
-  }
-}
 
 interface Node {
   id: number;

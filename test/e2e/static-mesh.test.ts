@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { isRoot, sh } from '../helpers/netns.js';
 import { buildConfigs, jsonLines, Proc, startEdge, stopAll, waitFor } from '../helpers/mesh.js';
-import { buildStar, Topo } from '../helpers/topo.js';
+import { buildStar, pingFrom, Topo } from '../helpers/topo.js';
 
 const run = promisify(execFile);
 const IDS = [1, 2, 3, 4, 5, 6];
@@ -23,17 +23,7 @@ const TABLE = {
 };
 const tapIp = (id: number) => `192.168.76.${id}`;
 
-async function ping(ns: string, ip: string, tries = 4): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    try {
-      await run('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', ip]);
-      return true;
-    } catch {
-      /* retry: the first one pays for ARP and handshakes */
-    }
-  }
-  return false;
-}
+const ping = (ns: string, ip: string) => pingFrom(ns, ip, 4);
 
 describe('e2e: static mode over TAP in network namespaces', function () {
   this.timeout(120_000);

@@ -14,7 +14,7 @@ import { generateKeyPair, generatePSK } from '../../ts/config/index.js';
 import { addDelay, cutLink, DelayHandle } from '../helpers/delay.js';
 import { jsonLines, Proc, startEdge, stopAll } from '../helpers/mesh.js';
 import { isRoot } from '../helpers/netns.js';
-import { buildStar, Topo } from '../helpers/topo.js';
+import { buildStar, pingFrom, Topo } from '../helpers/topo.js';
 
 const run = promisify(execFile);
 const IDS = [1, 2, 3, 4];
@@ -30,17 +30,7 @@ interface State {
   PeerInfo: Record<string, { Name: string }>;
 }
 
-async function ping(ns: string, ip: string, tries = 5): Promise<boolean> {
-  for (let i = 0; i < tries; i++) {
-    try {
-      await run('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', ip]);
-      return true;
-    } catch {
-      /* first packets pay for ARP, hole punching and handshakes */
-    }
-  }
-  return false;
-}
+const ping = (ns: string, ip: string) => pingFrom(ns, ip, 5);
 
 describe('e2e: super mode (supernode + 4 edges in namespaces, TAP)', function () {
   this.timeout(180_000);

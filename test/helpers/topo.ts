@@ -1,6 +1,8 @@
 // A star of network namespaces: one hub namespace with a bridge, and one namespace per node
 // joined to it by a veth pair, addressed 10.<net>.0.<id>/24. Everything is removed by teardown()
 // (and by the netns helper's exit hook if a test crashes).
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { netnsAdd, netnsDel, sh } from './netns.js';
 
 export interface Topo {
@@ -39,4 +41,17 @@ export function buildStar(ids: number[], net = 77): Topo {
       netnsDel(hub);
     },
   };
+}
+
+/** Pings once per try (2 s timeout each) until one answer; the first ones pay for ARP and handshakes. */
+export async function pingFrom(ns: string, ip: string, tries = 5): Promise<boolean> {
+  for (let i = 0; i < tries; i++) {
+    try {
+      await promisify(execFile)('ip', ['netns', 'exec', ns, 'ping', '-c', '1', '-W', '2', ip]);
+      return true;
+    } catch {
+      /* retry */
+    }
+  }
+  return false;
 }
