@@ -24,16 +24,18 @@ build-ts:
 test:
     bash scripts/test.sh
 
-# the local mesh demo (for now: the route solver on its built-in example)
-demo:
-    bash scripts/demo.sh
+# the local mesh demo: a supernode and four edges on loopback (Ctrl-C stops it)
+demo *args:
+    bash scripts/demo.sh {{args}}
 
-# run an edge: just edge path/to/edge.yaml
+# run an edge: just edge path/to/edge.yaml (make one with: node dist/main.js edge -example > edge.yaml)
 edge config="edge.yaml":
+    @test -f {{config}} || { echo "no {{config}}: create one with: node dist/main.js edge -example > {{config}}" >&2; exit 1; }
     node dist/main.js edge -config {{config}}
 
-# run the supernode: just super path/to/super.yaml
+# run the supernode: just super path/to/super.yaml (make one with: node dist/main.js super -example > super.yaml)
 super config="super.yaml":
+    @test -f {{config}} || { echo "no {{config}}: create one with: node dist/main.js super -example > {{config}}" >&2; exit 1; }
     node dist/main.js super -config {{config}}
 
 # solve a latency matrix: just solve path/to/matrix.txt
