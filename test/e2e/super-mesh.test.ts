@@ -28,6 +28,7 @@ interface State {
   Edges: Record<string, Record<string, number>>;
   NhTable: Record<string, Record<string, number>>;
   PeerInfo: Record<string, { Name: string }>;
+  Status?: Record<string, { Synced?: { NhTable?: boolean } }>;
 }
 
 const ping = (ns: string, ip: string) => pingFrom(ns, ip, 5);
@@ -147,7 +148,9 @@ describe('e2e: super mode (supernode + 4 edges in namespaces, TAP)', function ()
     try {
       const { seconds } = await until('reroute around the cut', 15_000, (s) => s.NhTable['1']?.['2'] !== 2 && s.NhTable['2']?.['1'] !== 1);
       console.log(`      rerouted after ${seconds.toFixed(1)} s`);
-      assert.ok(await ping(topo!.ns.get(1)!, tapIp(2)), 'ping 1→2 over the relay');
+      // "In use": every edge has pulled the new table.
+      await until('edges synced to the new table', 10_000, (s) => IDS.every((id) => s.Status?.[id]?.Synced?.NhTable === true));
+      assert.ok(await pingFrom(topo!.ns.get(1)!, tapIp(2), 8), 'ping 1→2 over the relay');
     } finally {
       cut.restore();
     }
