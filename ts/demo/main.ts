@@ -29,12 +29,14 @@ const cfgs = buildMeshConfigs({
   edges: ids.map((id) => ({
     id,
     listenPort: edgePort(id),
+    // 50 ms per relay: loopback timing noise on a busy machine must not look like a better path.
+    additionalCost: 50,
     iface: { IType: 'udpsock', Name: `demo${id}`, RecvAddr: `127.0.0.1:${ifRecv(id)}`, SendAddr: `127.0.0.1:${ifSend(id)}` },
   })),
-  timing: { SendPingInterval: 1, HttpPostInterval: 3, PeerAliveTimeout: 10, DampingFilterRadius: 1, RecalculateCoolDown: 1, TimeoutCheckInterval: 1 },
-  // Loopback latencies are all ~0; pretend the direct path 1→4 is slow (80 ms) in that
+  timing: { SendPingInterval: 1, HttpPostInterval: 3, PeerAliveTimeout: 10, DampingFilterRadius: 2, RecalculateCoolDown: 1, TimeoutCheckInterval: 1 },
+  // Loopback latencies are all ~0; pretend the direct path 1→4 is slow (200 ms) in that
   // direction only, so the demo shows an asymmetric route: 1→4 via a relay, 4→1 direct.
-  manualLatency: { 1: { 4: 80 } },
+  manualLatency: { 1: { 4: 200 } },
 });
 
 const dir = mkdtempSync(join(tmpdir(), 'egdemo-'));
@@ -118,7 +120,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 500));
   }
   console.log(`\nRoutes converged after ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
-  console.log('Measured one-way latency, ms (row = from, column = to; loopback, plus ManualLatency 1→4 = 80 ms):');
+  console.log('Measured one-way latency, ms (row = from, column = to; loopback, plus ManualLatency 1→4 = 200 ms):');
   console.log(table('from\\to', (r, c) => ms(st!.Edges[r]?.[c])));
   console.log('\nNext-hop table (row = at node, column = destination):');
   console.log(table('at\\dst', (r, c) => String(st!.NhTable[r]?.[c] ?? '?')));
