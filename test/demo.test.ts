@@ -24,4 +24,18 @@ describe('demo (local mesh on loopback, --once)', function () {
     assert.match(out, /Unicast 4→1 arrived at host 1: "hello host 1, from host 4 \(unicast\)" \(path 4→1: 4(→[23])?→1; path 1→4: 1→[23]→4\)/);
     assert.match(out, /State API: +http:\/\/127\.0\.0\.1:\d+\/eg_api\/manage\/super\/state\?Password=/);
   });
+
+  it('--tap (root): TAP devices in namespaces, and a real ping crosses the mesh', async function () {
+    if (process.getuid?.() !== 0) this.skip();
+    const child = spawn(process.execPath, [join(ROOT, 'dist/demo/main.js'), '--tap', '--once'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    assert.equal(code, 0, out + err);
+    assert.match(out, /TAP devices in network namespaces/);
+    assert.match(out, /ping from node 1 \(192\.168\.79\.1\) to node 4 \(192\.168\.79\.4\), path 1→4: 1→[23]→4/);
+    assert.match(out, /3 packets transmitted, [123] received/);
+  });
 });

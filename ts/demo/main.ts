@@ -2,16 +2,29 @@
 // needed), generated configs, real processes. Waits for the routes to converge, prints the
 // measured one-way latency matrix and the next-hop table, sends a frame across the mesh, and
 // points at the state API and the playground. Ctrl-C stops everything. `--once` exits after
-// printing (used by the test suite).
-import { ChildProcess, spawn } from 'node:child_process';
+// printing (used by the test suite). `--tap` (root only): every node in its own network
+// namespace with a real TAP device, and real pings cross the mesh.
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { createSocket, Socket } from 'node:dgram';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isRoot } from '../netns/netns.js';
+import { buildStar, Topo } from '../netns/topo.js';
 import { ROOT } from '../paths.js';
 import { buildMeshConfigs } from './meshcfg.js';
 
 const once = process.argv.includes('--once');
+const tap = process.argv.includes('--tap');
+if (tap && !isRoot()) {
+  console.error('demo: --tap needs root (network namespaces and TAP devices); without it the demo runs on loopback');
+  process.exit(2);
+}
+const SUPER_NS = 100;
+const topo: Topo | undefined = tap ? buildStar([1, 2, 3, 4, SUPER_NS], 79) : undefined;
+topo?.joinRoot(254);
+const superHost = topo ? topo.addr(SUPER_NS) : '127.0.0.1';
+const tapIp = (id: number) => `192.168.79.${id}`;
 const N = 4;
 const base = 20000 + Math.floor(Math.random() * 20000);
 const superPort = base;
@@ -23,7 +36,7 @@ const ifSend = (id: number) => base + 30 + id; // the edge writes frames to its 
 const ids = Array.from({ length: N }, (_, i) => i + 1);
 const cfgs = buildMeshConfigs({
   name: 'demo',
-  superHost: '127.0.0.1',
+  superHost,
   superPort,
   httpPort,
   edges: ids.map((id) => ({
@@ -31,7 +44,9 @@ const cfgs = buildMeshConfigs({
     listenPort: edgePort(id),
     // 50 ms per relay: loopback timing noise on a busy machine must not look like a better path.
     additionalCost: 50,
-    iface: { IType: 'udpsock', Name: `demo${id}`, RecvAddr: `127.0.0.1:${ifRecv(id)}`, SendAddr: `127.0.0.1:${ifSend(id)}` },
+    iface: tap
+      ? { IType: 'tap', Name: `egd${id}`, IPv4CIDR: '192.168.79.0/24' }
+      : { IType: 'udpsock', Name: `demo${id}`, RecvAddr: `127.0.0.1:${ifRecv(id)}`, SendAddr: `127.0.0.1:${ifSend(id)}` },
   })),
   timing: { SendPingInterval: 1, HttpPostInterval: 3, PeerAliveTimeout: 10, DampingFilterRadius: 2, RecalculateCoolDown: 1, TimeoutCheckInterval: 1 },
   // Loopback latencies are all ~0; pretend the direct path 1→4 is slow (200 ms) in that
@@ -44,8 +59,11 @@ writeFileSync(join(dir, 'super.yaml'), cfgs.superYaml, { mode: 0o600 });
 for (const [id, y] of cfgs.edgeYaml) writeFileSync(join(dir, `edge${id}.yaml`), y, { mode: 0o600 });
 
 const children: ChildProcess[] = [];
-function run(name: string, args: string[]): ChildProcess {
-  const c = spawn(process.execPath, [join(ROOT, 'dist/main.js'), ...args, '-no-uapi'], { stdio: ['ignore', 'ignore', 'pipe'] });
+function run(name: string, args: string[], ns?: string): ChildProcess {
+  const argv = [join(ROOT, 'dist/main.js'), ...args, '-no-uapi'];
+  const c = ns
+    ? spawn('ip', ['netns', 'exec', ns, process.execPath, ...argv], { stdio: ['ignore', 'ignore', 'pipe'] })
+    : spawn(process.execPath, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
   c.stderr!.on('data', (d: Buffer) => process.stderr.write(d.toString().replace(/^(?=.)/gm, `[${name}] `)));
   c.on('exit', (code, sig) => {
     if (!stopping) {
@@ -65,6 +83,7 @@ async function shutdown(code: number): Promise<never> {
   await Promise.race([Promise.all(children.map((c) => (c.exitCode !== null ? null : new Promise((r) => c.once('exit', r))))), new Promise((r) => setTimeout(r, 3000))]);
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
   for (const h of hosts) h.close();
+  topo?.teardown();
   rmSync(dir, { recursive: true, force: true });
   process.exit(code);
 }
@@ -76,7 +95,7 @@ interface State {
   NhTable: Record<string, Record<string, number>>;
   Dist: Record<string, Record<string, number>>;
 }
-const stateUrl = `http://127.0.0.1:${httpPort}${cfgs.apiPrefix}/manage/super/state?Password=${cfgs.passwords.ShowState}`;
+const stateUrl = `http://${superHost}:${httpPort}${cfgs.apiPrefix}/manage/super/state?Password=${cfgs.passwords.ShowState}`;
 async function state(): Promise<State | undefined> {
   try {
     const r = await fetch(stateUrl, { signal: AbortSignal.timeout(2000) });
@@ -93,10 +112,10 @@ function table(title: string, rows: (id: number, col: number) => string): string
 }
 
 async function main(): Promise<void> {
-  console.log(`Etherguard demo: supernode on 127.0.0.1:${superPort} (HTTP ${httpPort}), ${N} edges; configs in ${dir}`);
-  run('super', ['super', '-config', join(dir, 'super.yaml')]);
+  console.log(`Etherguard demo${tap ? ' (TAP devices in network namespaces)' : ''}: supernode on ${superHost}:${superPort} (HTTP ${httpPort}), ${N} edges; configs in ${dir}`);
+  run('super', ['super', '-config', join(dir, 'super.yaml')], topo?.ns.get(SUPER_NS));
   await new Promise((r) => setTimeout(r, 500));
-  for (const id of ids) run(`edge${id}`, ['edge', '-config', join(dir, `edge${id}.yaml`)]);
+  for (const id of ids) run(`edge${id}`, ['edge', '-config', join(dir, `edge${id}.yaml`)], topo?.ns.get(id));
 
   // The demo plays each edge's local host: frames in on RecvAddr, out on SendAddr.
   const received = new Map<number, Buffer[]>(ids.map((id) => [id, []]));
@@ -125,6 +144,19 @@ async function main(): Promise<void> {
   console.log('\nNext-hop table (row = at node, column = destination):');
   console.log(table('at\\dst', (r, c) => String(st!.NhTable[r]?.[c] ?? '?')));
 
+  if (topo) {
+    // Real frames: the kernel in node 1's namespace pings node 4's TAP address across the mesh.
+    await new Promise((r) => setTimeout(r, 1500)); // let the edges pull the final table
+    try {
+      const out = execFileSync('ip', ['netns', 'exec', topo.ns.get(1)!, 'ping', '-c', '3', '-i', '0.3', '-W', '2', tapIp(4)], { encoding: 'utf8' });
+      console.log(`\nping from node 1 (${tapIp(1)}) to node 4 (${tapIp(4)}), path 1→4: ${path(st!, 1, 4)}, back: ${path(st!, 4, 1)}:`);
+      console.log(out.trim().split('\n').map((l) => '  ' + l).join('\n'));
+    } catch (e) {
+      console.error(`demo: ping across the mesh failed: ${(e as Error).message}`);
+      return void shutdown(1);
+    }
+    return finish();
+  }
   // A frame across the mesh: host 1 broadcasts, then host 4 answers host 1 by unicast.
   const mac = (id: number) => Buffer.from([0xaa, 0xbb, 0xcc, 0xdd, 0x00, id]);
   const frame = (dst: Buffer, src: Buffer, text: string) => Buffer.concat([dst, src, Buffer.from([0x88, 0xb5]), Buffer.from(text.padEnd(46, ' '))]);
@@ -139,8 +171,12 @@ async function main(): Promise<void> {
   const got = received.get(1)![0];
   console.log(`Unicast 4→1 arrived at host 1: "${got?.subarray(14).toString().trim()}" (path 4→1: ${path(st!, 4, 1)}; path 1→4: ${path(st!, 1, 4)})`);
 
+  finish();
+}
+
+function finish(): void {
   console.log(`\nState API:   ${stateUrl}`);
-  console.log(`Playground:  http://127.0.0.1:${httpPort}${cfgs.apiPrefix}/playground/  (or: npx just playground)`);
+  console.log(`Playground:  http://${superHost}:${httpPort}${cfgs.apiPrefix}/playground/  (or: npx just playground)`);
   if (once) return void shutdown(0);
   console.log('\nRunning. Ctrl-C stops the supernode and the edges.');
 }
