@@ -15,12 +15,14 @@
 //! and [`super::naive::solve_naive`] (integer triple loop) agree exactly.
 //!
 //! `dist` and `dist_no_ac` are then the plain `f64` sums of the original (unquantised) weights
-//! and latencies along the chosen route, added from the destination backwards.
+//! and latencies along the chosen route, added from the destination backwards. [`solve`]
+//! computes them on first access (routing only needs the next hops).
 //!
 //! A negative cycle (any `dist[i][i] < 0` on the quantised weights) is reported as
 //! [`RouteError::NegativeCycle`]; nothing is patched.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use super::fw::floyd_warshall_blocked;
 use super::ids::{is_usable, normalize_latency, NodeId, INVALID};
@@ -168,9 +170,9 @@ impl Prepared {
     }
 
     /// Builds the solution from the kernel's final keys (see [`super::key`]): next hops and
-    /// hop counts come out of the keys; distances are summed in increasing hop order, so
-    /// `dist[u][j] = weight[u][v] + dist[v][j]` (`v` = next hop) always finds `dist[v][j]`
-    /// done. Same values as [`Prepared::finish`], row-major, without transposes.
+    /// hop counts come out of the keys and are checked for consistency (every multi-hop pair's
+    /// next hop is one hop closer). The distances are left to [`KeyDist::tables`], computed on
+    /// first access.
     pub(crate) fn finish_keys(self, d: &[f64]) -> Result<Solution, RouteError> {
         let n = self.ids.len();
         let ks = self.space;
@@ -188,79 +190,46 @@ impl Prepared {
         let mut next = vec![INVALID; nn];
         let mut nidx = vec![0u16; nn];
         let mut hops = vec![0u16; nn];
-        let mut dist = vec![f64::INFINITY; nn];
-        let mut dna = vec![f64::INFINITY; nn];
-        // count[h] = pairs with h >= 2 hops.
-        let mut count = vec![0u32; n + 1];
         for i in 0..n {
             let row = i * n..(i + 1) * n;
             let (krow, nrow) = (&d[row.clone()], &mut next[row.clone()]);
-            let (xrow, hrow) = (&mut nidx[row.clone()], &mut hops[row.clone()]);
-            let (drow, arow) = (&mut dist[row.clone()], &mut dna[row.clone()]);
-            let (wrow, lrow) = (&self.weight[row.clone()], &self.latency[row]);
+            let (xrow, hrow) = (&mut nidx[row.clone()], &mut hops[row]);
             for j in 0..n {
                 let key = krow[j];
-                if j == i {
-                    drow[j] = 0.0;
-                    arow[j] = 0.0;
-                    continue;
-                }
-                if key == f64::INFINITY {
+                if j == i || key == f64::INFINITY {
                     continue;
                 }
                 let r = (key as i64).rem_euclid(hm);
                 let (h, v) = ((r >> bits) as usize, (r & mask) as usize);
-                if h == 0 || h >= n || v >= n {
+                if h == 0 || h >= n || v >= n || (h == 1 && v != j) {
                     return Err(RouteError::Inconsistent);
                 }
                 nrow[j] = self.ids[v];
                 xrow[j] = v as u16;
                 hrow[j] = h as u16;
-                if h == 1 {
-                    if v != j {
-                        return Err(RouteError::Inconsistent);
-                    }
-                    // As in `finish`: weight of the hop plus dist[v][j] (= 0).
-                    drow[j] = wrow[j] + 0.0;
-                    arow[j] = lrow[j] + 0.0;
-                } else {
-                    count[h] += 1;
+            }
+        }
+        // hops[v][j] + 1 == hops[u][j] for every multi-hop pair (v = next hop): what the
+        // distance pass relies on, checked here so that it cannot fail later.
+        for u in 0..n {
+            let row = u * n..(u + 1) * n;
+            for (j, (&h, &v)) in hops[row.clone()].iter().zip(&nidx[row]).enumerate() {
+                if h >= 2 && hops[v as usize * n + j] + 1 != h {
+                    return Err(RouteError::Inconsistent);
                 }
             }
         }
-        // Counting sort of the multi-hop pairs by hop count (row-major within a count).
-        let mut start = vec![0usize; n + 1];
-        let mut acc = 0usize;
-        for h in 2..=n {
-            start[h] = acc;
-            acc += count[h] as usize;
-        }
-        let mut order = vec![0u32; acc];
-        for i in 0..n {
-            for (j, &h) in hops[i * n..(i + 1) * n].iter().enumerate() {
-                if h >= 2 {
-                    let s = &mut start[h as usize];
-                    order[*s] = ((i as u32) << 16) | j as u32;
-                    *s += 1;
-                }
-            }
-        }
-        for &pair in &order {
-            let (u, j) = ((pair >> 16) as usize, (pair & 0xffff) as usize);
-            let p = u * n + j;
-            let v = nidx[p] as usize;
-            let q = v * n + j;
-            if hops[q] + 1 != hops[p] {
-                return Err(RouteError::Inconsistent);
-            }
-            dist[p] = self.weight[u * n + v] + dist[q];
-            dna[p] = self.latency[u * n + v] + dna[q];
-        }
+        let src = KeyDist {
+            weight: self.weight,
+            latency: self.latency,
+            nidx,
+            hops,
+        };
         Ok(Solution {
             ids: self.ids,
             next,
-            dist,
-            dist_no_ac: dna,
+            lazy: Some(Arc::new(src)),
+            dist: OnceLock::new(),
         })
     }
 
@@ -314,25 +283,134 @@ impl Prepared {
                 }
             })
             .collect();
-        Ok(Solution {
-            ids: self.ids,
-            next: next_ids,
-            dist: transpose(&dist_t, n, f64::INFINITY),
-            dist_no_ac: transpose(&dna_t, n, f64::INFINITY),
-        })
+        Ok(Solution::with_dist(
+            self.ids,
+            next_ids,
+            transpose(&dist_t, n, f64::INFINITY),
+            transpose(&dna_t, n, f64::INFINITY),
+        ))
+    }
+}
+
+/// What [`Prepared::finish_keys`] keeps to derive the distances later: the dense weights and
+/// the next-hop index and hop count of every pair (already checked for consistency).
+struct KeyDist {
+    weight: Vec<f64>,
+    latency: Vec<f64>,
+    nidx: Vec<u16>,
+    hops: Vec<u16>,
+}
+
+/// `(dist, dist_no_ac)`, row-major `n * n`.
+type DistTables = (Vec<f64>, Vec<f64>);
+
+impl KeyDist {
+    /// Distances summed in increasing hop order (a counting sort of the pairs, row-major
+    /// within a count), so `dist[u][j] = weight[u][v] + dist[v][j]` (`v` = next hop) always
+    /// finds `dist[v][j]` done. Same values as [`Prepared::finish`], without transposes.
+    fn tables(&self, n: usize) -> DistTables {
+        let nn = n * n;
+        let (hops, nidx) = (&self.hops, &self.nidx);
+        let mut dist = vec![f64::INFINITY; nn];
+        let mut dna = vec![f64::INFINITY; nn];
+        // count[h] = pairs with h >= 2 hops.
+        let mut count = vec![0u32; n + 1];
+        for i in 0..n {
+            let row = i * n..(i + 1) * n;
+            let (drow, arow) = (&mut dist[row.clone()], &mut dna[row.clone()]);
+            let (wrow, lrow) = (&self.weight[row.clone()], &self.latency[row.clone()]);
+            for (j, &h) in hops[row].iter().enumerate() {
+                if j == i {
+                    drow[j] = 0.0;
+                    arow[j] = 0.0;
+                } else if h == 1 {
+                    // As in `finish`: weight of the hop plus dist[v][j] (= 0).
+                    drow[j] = wrow[j] + 0.0;
+                    arow[j] = lrow[j] + 0.0;
+                } else if h >= 2 {
+                    count[h as usize] += 1;
+                }
+            }
+        }
+        let mut start = vec![0usize; n + 1];
+        let mut acc = 0usize;
+        for h in 2..=n {
+            start[h] = acc;
+            acc += count[h] as usize;
+        }
+        let mut order = vec![0u32; acc];
+        for i in 0..n {
+            for (j, &h) in hops[i * n..(i + 1) * n].iter().enumerate() {
+                if h >= 2 {
+                    let s = &mut start[h as usize];
+                    order[*s] = ((i as u32) << 16) | j as u32;
+                    *s += 1;
+                }
+            }
+        }
+        for &pair in &order {
+            let (u, j) = ((pair >> 16) as usize, (pair & 0xffff) as usize);
+            let p = u * n + j;
+            let v = nidx[p] as usize;
+            let q = v * n + j;
+            dist[p] = self.weight[u * n + v] + dist[q];
+            dna[p] = self.latency[u * n + v] + dna[q];
+        }
+        (dist, dna)
     }
 }
 
 /// The result of a solve: a shared next-hop table plus distances, over sorted node ids.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// The distance tables of [`solve`] are derived on first access (most solves only need the
+/// next hops); the values do not depend on when that happens.
+#[derive(Clone)]
 pub struct Solution {
     ids: Vec<NodeId>,
     next: Vec<NodeId>,
-    dist: Vec<f64>,
-    dist_no_ac: Vec<f64>,
+    /// Source of the distances when `dist` is not filled in yet.
+    lazy: Option<Arc<KeyDist>>,
+    dist: OnceLock<DistTables>,
+}
+
+impl fmt::Debug for Solution {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Solution")
+            .field("ids", &self.ids)
+            .field("next", &self.next)
+            .field("dist", &self.dist_table())
+            .field("dist_no_ac", &self.dist_no_ac_table())
+            .finish()
+    }
+}
+
+impl PartialEq for Solution {
+    fn eq(&self, other: &Self) -> bool {
+        self.ids == other.ids
+            && self.next == other.next
+            && self.dist_table() == other.dist_table()
+            && self.dist_no_ac_table() == other.dist_no_ac_table()
+    }
 }
 
 impl Solution {
+    fn with_dist(ids: Vec<NodeId>, next: Vec<NodeId>, dist: Vec<f64>, dna: Vec<f64>) -> Self {
+        Solution {
+            ids,
+            next,
+            lazy: None,
+            dist: OnceLock::from((dist, dna)),
+        }
+    }
+
+    /// The distance tables, computed on first call.
+    fn tables(&self) -> &DistTables {
+        self.dist.get_or_init(|| match &self.lazy {
+            Some(src) => src.tables(self.len()),
+            None => unreachable!("Solution without distances or their source"),
+        })
+    }
+
     /// The node ids, ascending. Row/column `r` of every table is `ids()[r]`.
     pub fn ids(&self) -> &[NodeId] {
         &self.ids
@@ -365,7 +443,7 @@ impl Solution {
     /// unreachable or unknown.
     pub fn dist(&self, src: NodeId, dst: NodeId) -> f64 {
         match (self.index_of(src), self.index_of(dst)) {
-            (Some(i), Some(j)) => self.dist[i * self.len() + j],
+            (Some(i), Some(j)) => self.tables().0[i * self.len() + j],
             _ => f64::INFINITY,
         }
     }
@@ -373,7 +451,7 @@ impl Solution {
     /// Pure latency sum along the chosen route (no AdditionalCost).
     pub fn dist_no_ac(&self, src: NodeId, dst: NodeId) -> f64 {
         match (self.index_of(src), self.index_of(dst)) {
-            (Some(i), Some(j)) => self.dist_no_ac[i * self.len() + j],
+            (Some(i), Some(j)) => self.tables().1[i * self.len() + j],
             _ => f64::INFINITY,
         }
     }
@@ -402,12 +480,12 @@ impl Solution {
 
     /// Row-major `n * n` distances including AdditionalCost (infinity = unreachable).
     pub fn dist_table(&self) -> &[f64] {
-        &self.dist
+        &self.tables().0
     }
 
     /// Row-major `n * n` latency-only distances along the chosen routes.
     pub fn dist_no_ac_table(&self) -> &[f64] {
-        &self.dist_no_ac
+        &self.tables().1
     }
 
     /// The distinct next hops in `me`'s row, ascending (the targets of `me`'s own broadcast).
@@ -529,6 +607,11 @@ impl Solution {
                 next[i * n + j] = h;
             }
         }
-        Ok(Solution { ids, next, dist: vec![f64::NAN; n * n], dist_no_ac: vec![f64::NAN; n * n] })
+        Ok(Solution::with_dist(
+            ids,
+            next,
+            vec![f64::NAN; n * n],
+            vec![f64::NAN; n * n],
+        ))
     }
 }
