@@ -441,20 +441,7 @@ impl Device {
                     None => Err(Reason::BadPeer),
                 }
             };
-            match r {
-                Ok(n) => {
-                    put32(slot, batch::LEN_OFFSET, n as u32);
-                    st.ok += 1;
-                }
-                Err(e) => {
-                    put32(
-                        slot,
-                        batch::LEN_OFFSET,
-                        batch::STATUS_ERROR | e.code() as u32,
-                    );
-                    st.failed += 1;
-                }
-            }
+            record_slot(slot, r, &mut st);
         }
         Ok(st)
     }
@@ -502,20 +489,7 @@ impl Device {
                 batch::PEER_OFFSET,
                 peer.map_or(batch::NO_PEER, |p| p as u32),
             );
-            match r {
-                Ok(n) => {
-                    put32(slot, batch::LEN_OFFSET, n as u32);
-                    st.ok += 1;
-                }
-                Err(e) => {
-                    put32(
-                        slot,
-                        batch::LEN_OFFSET,
-                        batch::STATUS_ERROR | e.code() as u32,
-                    );
-                    st.failed += 1;
-                }
-            }
+            record_slot(slot, r, &mut st);
         }
         Ok(st)
     }
@@ -634,5 +608,19 @@ impl Tunnel {
         now: f64,
     ) -> Result<BatchStats, Reason> {
         self.dev.open_batch(buf, stride, count, now)
+    }
+}
+
+/// Writes a batch slot's outcome into its length/status field and counts it.
+fn record_slot(slot: &mut [u8], r: Result<usize, Reason>, st: &mut BatchStats) {
+    match r {
+        Ok(n) => {
+            put32(slot, batch::LEN_OFFSET, n as u32);
+            st.ok += 1;
+        }
+        Err(e) => {
+            put32(slot, batch::LEN_OFFSET, batch::STATUS_ERROR | e.code() as u32);
+            st.failed += 1;
+        }
     }
 }
