@@ -97,8 +97,17 @@ describe('e2e: super mode (supernode + 4 edges in namespaces, TAP)', function ()
   });
 
   it('all edges register and the supernode state shows the full one-way matrix and table', async () => {
-    const { seconds } = await until('full matrix', 40_000, (s) => full(s));
+    const { seconds } = await until('full matrix', 40_000, (x) => full(x));
     console.log(`      converged in ${seconds.toFixed(1)} s`);
+    // Edges offer their underlay addresses, never their TAP (VPN) addresses: WireGuard over the
+    // tunnel itself would keep a cut link looking alive.
+    const locals = (x: State, id: number) => Object.keys((x.Status?.[id] as { LocalV4s?: Record<string, number> } | undefined)?.LocalV4s ?? {});
+    const { state: s } = await until('local addresses reported', 15_000, (x) => IDS.every((id) => locals(x, id).length > 0));
+    for (const id of IDS) {
+      const local = locals(s, id);
+      assert.ok(local.some((a) => a.startsWith(`${topo!.addr(id)}:`)), `edge ${id} reports its veth address: ${local.join(', ')}`);
+      assert.ok(!local.some((a) => a.startsWith('192.168.77.')), `edge ${id} reports a VPN address: ${local.join(', ')}`);
+    }
   });
 
   it('every pair of edges pings over TAP', async () => {

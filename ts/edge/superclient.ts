@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { EdgeConfig } from '../config/index.js';
+import { parseCidr, parseIPv4, parseIPv6 } from '../config/ip.js';
 import { MedianFilter } from '../core/filter.js';
 import { StaticRoutes } from '../core/table.js';
 import { keyFromBase64, keyToBase64 } from '../core/wg.js';
@@ -205,15 +206,37 @@ export class SuperClient {
     }
   }
 
+  /**
+   * Whether an address belongs to the VPN itself (our interface's subnets). WireGuard traffic
+   * sent there would travel inside the tunnel it is meant to carry: a dead direct link would look
+   * alive through a relay, and routes could never move off it.
+   */
+  private insideVpn(address: string): boolean {
+    const ic = this.cfg.Interface;
+    const v4 = parseIPv4(address);
+    const v6 = v4 === null ? parseIPv6(address.replace(/^\[|\]$/g, '')) : null;
+    for (const c of [ic.IPv4CIDR, ic.IPv6CIDR, ic.IPv6LLPrefix]) {
+      if (!c) continue;
+      const n = parseCidr(c);
+      if (typeof n === 'string') continue;
+      const bits = n.family === 4 ? 32 : 128;
+      const a = n.family === 4 ? (v4 === null ? null : BigInt(v4)) : v6;
+      if (a !== null && a >> BigInt(bits - n.prefixLen) === n.network >> BigInt(bits - n.prefixLen)) return true;
+    }
+    return false;
+  }
+
   private localAddrs(): { LocalV4s: Record<string, number>; LocalV6s: Record<string, number> } {
     const sn = this.cfg.DynamicRoute.SuperNode;
     const v4: Record<string, number> = {};
     const v6: Record<string, number> = {};
     if (!sn.SkipLocalIP) {
       const port = this.edge.host.port;
-      for (const list of Object.values(networkInterfaces())) {
+      for (const [ifname, list] of Object.entries(networkInterfaces())) {
+        // Never offer the VPN's own interface as an underlay address (see insideVpn).
+        if (ifname === this.edge.iface?.name) continue;
         for (const a of list ?? []) {
-          if (a.internal || (a.family === 'IPv6' && a.address.startsWith('fe80'))) continue;
+          if (a.internal || (a.family === 'IPv6' && a.address.startsWith('fe80')) || this.insideVpn(a.address)) continue;
           if (a.family === 'IPv4' && !this.cfg.DisabledAf.IPv4) v4[`${a.address}:${port}`] = 100;
           if (a.family === 'IPv6' && !this.cfg.DisabledAf.IPv6) v6[`[${a.address}]:${port}`] = 100;
         }
@@ -316,6 +339,17 @@ export class SuperClient {
         if (local && sn.SkipLocalIP) return;
         for (const [url, prio] of Object.entries(m)) {
           const fam = url.startsWith('[') ? 6 : 4;
+          let host: string;
+          try {
+            host = parseHostPort(url).host;
+          } catch {
+            this.edge.log.cat('internal', 'ignoring a malformed candidate endpoint', { node: e.NodeID, url });
+            continue;
+          }
+          if (this.insideVpn(host)) {
+            this.edge.log.cat('internal', 'ignoring a candidate endpoint inside the VPN', { node: e.NodeID, url });
+            continue;
+          }
           if ((fam === 4 && this.cfg.DisabledAf.IPv4) || (fam === 6 && this.cfg.DisabledAf.IPv6)) continue;
           urls.push({ url, priority: prio - (fam === prefer ? 10000 : 0), lastTry: 0 });
         }
