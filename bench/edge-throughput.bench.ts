@@ -43,6 +43,7 @@ import {
   vethPair,
   waitPing,
   waitUntil,
+  guardTeardown,
 } from './lib/netbench.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
@@ -85,20 +86,7 @@ async function cleanup(): Promise<void> {
   cleanupSync();
 }
 
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    note(`${sig}: tearing down`);
-    cleanupSync();
-    process.exit(130);
-  });
-}
-process.on('exit', cleanupSync);
-const deadline = setTimeout(() => {
-  note(`time limit (${LIMIT_MS / 1000} s) reached: tearing down`);
-  cleanupSync();
-  process.exit(2);
-}, LIMIT_MS);
-deadline.unref();
+guardTeardown(cleanupSync, LIMIT_MS, note);
 
 // ---- etherguard -------------------------------------------------------------------------------
 

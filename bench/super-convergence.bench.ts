@@ -26,7 +26,7 @@
 //      BENCH_CPU_WINDOW (seconds, default 10).
 import { addDelay, cutLink, CutHandle, DelayHandle, ensureEgdelay } from '../test/helpers/delay.js';
 import { isRoot } from '../test/helpers/netns.js';
-import { cpuSeconds } from './lib/netbench.js';
+import { cpuSeconds, guardTeardown } from './lib/netbench.js';
 import { allSynced, buildSuperMesh, EDGE_PORT, fullTable, INF, indirectPairs, SuperMesh, SuperState, Timing } from './lib/super.js';
 
 const TIMING: Timing = { SendPingInterval: 1, HttpPostInterval: 2, PeerAliveTimeout: 5, DampingFilterRadius: 1, RecalculateCoolDown: 1, TimeoutCheckInterval: 1, JitterTolerance: 20, JitterToleranceMultiplier: 1.01 };
@@ -55,20 +55,7 @@ function cleanupSync(): void {
   mesh?.teardownSync();
   mesh = undefined;
 }
-for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-  process.on(sig, () => {
-    note(`${sig}: tearing down`);
-    cleanupSync();
-    process.exit(130);
-  });
-}
-process.on('exit', cleanupSync);
-const deadline = setTimeout(() => {
-  note(`time limit (${LIMIT_MS / 1000} s) reached: tearing down`);
-  cleanupSync();
-  process.exit(2);
-}, LIMIT_MS);
-deadline.unref();
+const deadline = guardTeardown(cleanupSync, LIMIT_MS, note);
 
 // ---- polling ----------------------------------------------------------------------------------
 

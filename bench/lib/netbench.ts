@@ -420,3 +420,25 @@ export function findProfile(dir: string): string | undefined {
   const f = readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'));
   return f.length ? `${dir}/${f.sort().at(-1)}` : undefined;
 }
+
+/**
+ * Benchmarks must leave nothing behind: runs `cleanup` on SIGINT/SIGTERM/SIGHUP, on exit, and
+ * when the time limit passes (then exits 2).
+ */
+export function guardTeardown(cleanup: () => void, limitMs: number, note: (m: string) => void): NodeJS.Timeout {
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(sig, () => {
+      note(`${sig}: tearing down`);
+      cleanup();
+      process.exit(130);
+    });
+  }
+  process.on('exit', cleanup);
+  const deadline = setTimeout(() => {
+    note(`time limit (${limitMs / 1000} s) reached: tearing down`);
+    cleanup();
+    process.exit(2);
+  }, limitMs);
+  deadline.unref();
+  return deadline;
+}
