@@ -2,42 +2,20 @@
 // on SIGINT/SIGTERM (interface removed, sockets closed, UAPI socket deleted).
 import { CliArgs } from '../cli/args.js';
 import { CliError } from '../cli/errors.js';
-import { ConfigError, EdgeConfig, exampleEdgeConfig, loadEdgeConfig } from '../config/index.js';
+import { exampleEdgeConfig, loadEdgeConfig } from '../config/index.js';
+import { loadConfig, untilSignal } from '../cli/lifecycle.js';
 import { StaticRoutes } from '../core/table.js';
 import { WasmNotBuiltError } from '../core/wasm.js';
 import { Edge } from './edge.js';
 import { Logger } from './log.js';
 import { SuperClient } from './superclient.js';
 
-export function loadOrExplain(path: string | undefined): EdgeConfig {
-  if (!path) throw new CliError('edge needs -config FILE (or -example to print an example config)', 2);
-  try {
-    return loadEdgeConfig(path);
-  } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`invalid config:\n${e.message}`);
-    throw e;
-  }
-}
-
-/** Resolves when the process should exit, with the exit code. */
-export function untilSignal(stop: () => Promise<void>): Promise<number> {
-  return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
-      void stop().then(() => resolve(0));
-    };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-  });
-}
-
 export async function edgeMode(a: CliArgs): Promise<number> {
   if (a.example) {
     process.stdout.write(exampleEdgeConfig());
     return 0;
   }
-  const cfg = loadOrExplain(a.config);
+  const cfg = loadConfig('edge', a.config, loadEdgeConfig);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
   if (cfg.DynamicRoute.P2P.UseP2P) {
     throw new CliError('P2P mode is not implemented yet (issue area: p2p mode)');
@@ -66,7 +44,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     client?.stop();
     await edge.stop();
   };
-  if (!client) return untilSignal(stop);
+  if (!client) return untilSignal(stop, log);
   // The supernode may end us (Shutdown → its code, e.g. 2 when removed; ThrowError → its code).
-  return Promise.race([untilSignal(stop), client.exited.then(async (code) => (await stop(), code))]);
+  return Promise.race([untilSignal(stop, log), client.exited.then(async (code) => (await stop(), code))]);
 }
