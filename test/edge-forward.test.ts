@@ -186,6 +186,71 @@ describe('edge: StaticRoutes as the RouteView', () => {
   });
 });
 
+describe('edge: a frame whose source is this node', () => {
+  /** Every node forwards by its own row of one shared static table (what static mode does). */
+  const tableView = (t: Record<number, Record<number, number>>): RouteView => ({
+    nextHop: (s, d) => t[s]?.[d],
+    broadcastTargets: () => [],
+    forwardSet: () => [],
+  });
+
+  /**
+   * Sends one frame from `src` into a mesh where every node runs decide(), and counts the
+   * transmissions per link ("a>b") and the drops per (node, reason).
+   */
+  function simulate(t: Record<number, Record<number, number>>, src: number, dst: number, ttl: number) {
+    const routes = tableView(t);
+    const links = new Map<string, number>();
+    const drops: string[] = [];
+    const delivered: number[] = [];
+    const queue: { at: number; from: number; h: Header }[] = [];
+    const send = (a: number, b: number, h: Header) => {
+      links.set(`${a}>${b}`, (links.get(`${a}>${b}`) ?? 0) + 1);
+      queue.push({ at: b, from: a, h });
+    };
+    send(src, routes.nextHop(src, dst)!, { kind: Kind.Normal, ttl, dst, src, len: 60 });
+    while (queue.length > 0 && queue.length < 10_000) {
+      const { at, from, h } = queue.shift()!;
+      const d = decide(h, at, from, false, routes);
+      if (d.drop) drops.push(`${at}: ${d.drop}`);
+      if (d.deliver) delivered.push(at);
+      for (const nh of d.forward) send(at, nh, { ...h, ttl: h.ttl - 1 });
+    }
+    return { links: Object.fromEntries(links), drops, delivered };
+  }
+
+  // Frames from 1 to 4 go 1→2→3→1 (NextHopTable[3][4] = 1).
+  const LOOP: Record<number, Record<number, number>> = { 1: { 2: 2, 3: 3, 4: 2 }, 2: { 1: 1, 3: 3, 4: 3 }, 3: { 1: 1, 2: 2, 4: 1 }, 4: { 1: 3, 2: 3, 3: 3 } };
+
+  it('a unicast that comes back to its source is dropped there: one copy per link, not one per TTL step', () => {
+    const r = simulate(LOOP, 1, 4, 200);
+    assert.deepEqual(r.links, { '1>2': 1, '2>3': 1, '3>1': 1 });
+    assert.deepEqual(r.drops, ['1: message from this node (NodeID 1) came back: a routing loop, or another node uses the same NodeID']);
+    assert.deepEqual(r.delivered, []);
+  });
+
+  it('a loop that does not pass the source still ends by TTL (decide() alone cannot see it)', () => {
+    // 5 is outside the cycle 1→2→3→1 for destination 4.
+    const t = { ...LOOP, 5: { 4: 1 } };
+    const r = simulate(t, 5, 4, 9);
+    assert.equal(Object.values(r.links).reduce((a, b) => a + b, 0), 10);
+    assert.deepEqual(r.drops, ['1: TTL expired']);
+  });
+
+  it('a message of any kind with this node as header source is neither delivered, processed nor forwarded', () => {
+    for (const [kind, dst] of [
+      [Kind.Normal, 4], [Kind.Normal, ME], [Kind.Normal, NODE_BROADCAST], [Kind.Normal, NODE_SPREAD],
+      [Kind.Ping, ME], [Kind.Pong, 4], [Kind.QueryPeer, NODE_SPREAD], [Kind.BroadcastPeer, NODE_SPREAD],
+    ] as const) {
+      const r = routes();
+      const d = decide(hdr({ kind, dst, src: ME, ttl: 5 }), ME, 1, false, r);
+      assert.deepEqual({ ...d }, { deliver: false, control: false, forward: [], flood: false, drop: d.drop }, `kind ${kind} dst ${dst}`);
+      assert.match(d.drop ?? '', /this node \(NodeID 2\) came back/);
+      assert.deepEqual(r.calls, []);
+    }
+  });
+});
+
 // ---- L2Fib ------------------------------------------------------------------------------------
 
 function frame(dst: string, src: string, len = 60): Uint8Array {

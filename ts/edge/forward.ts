@@ -33,6 +33,10 @@ export function decide(h: Header, me: number, from: number, fromSuper: boolean, 
     forward: NONE,
     flood: false,
   };
+  // A node never needs its own message back. One that returns went round a routing loop: forwarding
+  // it again would repeat the loop until the TTL runs out (one frame becoming DefaultTTL copies),
+  // and delivering it would echo our own frame into our interface.
+  if (h.src === me) return { ...d, drop: `message from this node (NodeID ${me}) came back: a routing loop, or another node uses the same NodeID` };
   const forMe = h.dst === me || h.dst === NODE_BROADCAST || h.dst === NODE_SPREAD;
   switch (h.kind) {
     case Kind.Normal:

@@ -5,6 +5,7 @@ import { publicKeyOf } from '../keys.js';
 import type { Segment } from '../problems.js';
 import type { EdgeConfig } from '../schema/edge.js';
 import { Ctx, checkEndpoint, checkListenIPs, checkUnique } from './ctx.js';
+import { nextHopTableRule } from './nexthop.js';
 
 const SOCK_TYPES = new Set(['udpsock', 'tcpsock', 'unixsock', 'unixgramsock', 'unixpacketsock']);
 const IP_SOCK_TYPES = new Set(['udpsock', 'tcpsock']);
@@ -151,5 +152,6 @@ export function edgeRules(ctx: Ctx, c: EdgeConfig): void {
   checkListenIPs(ctx, c.DisabledAf);
   checkDynamic(ctx, c);
   ctx.nodeTableKeys(['NextHopTable'], c.NextHopTable, false);
+  nextHopTableRule(ctx, c);
   checkPeers(ctx, c, ownPub);
 }

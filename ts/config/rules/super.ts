@@ -4,6 +4,7 @@ import { parseIPv4, parseIPv6 } from '../ip.js';
 import type { Segment } from '../problems.js';
 import type { SuperConfig } from '../schema/super.js';
 import { Ctx, checkEndpoint, checkListenIPs, checkUnique, endpointProblem } from './ctx.js';
+import { nextHopTableRule } from './nexthop.js';
 
 /** `3000`, `:3000` (upstream's forms) or, our extension, `host:3000` to bind one address. */
 function listenProblem(v: string): string | null {
@@ -98,4 +99,5 @@ export function superRules(ctx: Ctx, c: SuperConfig): void {
   ctx.nodeTableKeys(['GraphRecalculateSetting', 'ManualLatency'], c.GraphRecalculateSetting.ManualLatency, true);
   checkPeers(ctx, c, ownPubs);
   checkStaticTable(ctx, c);
+  nextHopTableRule(ctx, c);
 }

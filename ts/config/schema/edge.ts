@@ -92,6 +92,8 @@ export interface EdgeConfig {
   LogLevel: LoggerInfo;
   DynamicRoute: DynamicRouteInfo;
   NextHopTable: NodeIdTable;
+  /** Our key: load a NextHopTable with routing loops (docs/config.md). */
+  AllowNextHopLoops: boolean;
   ResetEndPointInterval: number;
   Peers: PeerInfo[];
 }
@@ -216,6 +218,7 @@ export const edgeSchema: JSONSchemaType<EdgeConfig> = {
     LogLevel: loggerInfoSchema,
     DynamicRoute: dynamicRouteSchema,
     NextHopTable: nextHopTable(),
+    AllowNextHopLoops: bool(false),
     ResetEndPointInterval: num(600),
     Peers: { type: 'array', items: peerSchema, default: [] },
   },

@@ -51,6 +51,8 @@ export interface SuperConfig {
   Passwords: Passwords;
   GraphRecalculateSetting: GraphRecalculateSetting;
   NextHopTable: NodeIdTable;
+  /** Our key: load a StaticMode NextHopTable with routing loops (docs/config.md). */
+  AllowNextHopLoops: boolean;
   EdgeTemplate: string;
   UsePSKForInterEdge: boolean;
   ResetEndPointInterval: number;
@@ -107,6 +109,7 @@ export const superSchema: JSONSchemaType<SuperConfig> = {
     Passwords: passwordsSchema,
     GraphRecalculateSetting: graphSchema(30, 1.01, '0 makes the supernode timeout check spin in a busy loop'),
     NextHopTable: nextHopTable(),
+    AllowNextHopLoops: bool(false),
     EdgeTemplate: str(),
     UsePSKForInterEdge: bool(true),
     ResetEndPointInterval: num(600),
