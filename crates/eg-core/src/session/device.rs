@@ -126,7 +126,10 @@ impl Device {
         self.sh.config = config;
     }
 
-    /// Add a peer. `persistent_keepalive` in seconds, 0 for off.
+    /// Add a peer. `persistent_keepalive` in seconds, 0 for off; a nonzero interval makes
+    /// the first keepalive (so, without a session, a handshake initiation) due at the next
+    /// [`Device::tick`]. Errors: `BadPeer` if the key is already a peer, `BadKey` if it is
+    /// a low-order point.
     pub fn add_peer(
         &mut self,
         public: [u8; 32],
@@ -154,13 +157,13 @@ impl Device {
         true
     }
 
-    /// Set a peer's persistent keepalive interval (0 = off).
+    /// Set a peer's persistent keepalive interval in seconds (0, negative or NaN = off).
+    /// Turning it on (0 → n) makes a keepalive due at the next [`Device::tick`] — a
+    /// handshake initiation if there is no session — as wireguard-go does for a UAPI
+    /// `persistent_keepalive_interval` change; n → m only changes the next interval.
+    /// Errors: `BadPeer` for an unknown id.
     pub fn set_persistent_keepalive(&mut self, id: PeerId, secs: f64) -> Result<(), Reason> {
-        let p = self.peer_mut(id)?;
-        p.persistent_keepalive = secs.max(0.0);
-        if p.persistent_keepalive == 0.0 {
-            p.timers.persistent_at = None;
-        }
+        self.peer_mut(id)?.set_persistent_keepalive(secs);
         Ok(())
     }
 

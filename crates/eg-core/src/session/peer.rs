@@ -12,7 +12,7 @@ use rand_core::CryptoRngCore;
 use zeroize::Zeroize;
 
 use super::keypair::Keypair;
-use super::timers::{due, min_opt, Config, TimerState};
+use super::timers::{Config, TimerState};
 use crate::noise::cookie::{CookieChecker, CookieState};
 use crate::noise::handshake::{
     consume_initiation_timestamp, consume_response, create_initiation, create_response,
@@ -143,8 +143,8 @@ pub struct Peer {
     pub(crate) previous: Option<Box<Keypair>>,
     pub(crate) next: Option<Box<Keypair>>,
     pub(crate) timers: TimerState,
-    last_handshake: Option<f64>,
-    stats: PeerStats,
+    pub(crate) last_handshake: Option<f64>,
+    pub(crate) stats: PeerStats,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -155,10 +155,12 @@ enum Slot {
 }
 
 impl Peer {
+    /// A peer with the given persistent keepalive interval (seconds, 0 = off); a nonzero
+    /// interval makes the first keepalive due at once (see `set_persistent_keepalive`).
     pub(crate) fn new(remote: Remote, persistent_keepalive: f64) -> Peer {
-        Peer {
+        let mut p = Peer {
             remote,
-            persistent_keepalive,
+            persistent_keepalive: 0.0,
             pending: None,
             last_timestamp: None,
             last_init_consumed: None,
@@ -169,7 +171,9 @@ impl Peer {
             timers: TimerState::default(),
             last_handshake: None,
             stats: PeerStats::default(),
-        }
+        };
+        p.set_persistent_keepalive(persistent_keepalive);
+        p
     }
 
     // ----- read-only accessors -----
@@ -231,56 +235,6 @@ impl Peer {
         self.last_timestamp
     }
 
-    // ----- timer hooks -----
-
-    fn on_auth_sent(&mut self, now: f64) {
-        self.timers.keepalive_at = None;
-        self.on_traversal(now);
-    }
-    fn on_auth_received(&mut self, now: f64) {
-        self.timers.new_handshake_at = None;
-        self.on_traversal(now);
-    }
-    fn on_traversal(&mut self, now: f64) {
-        if self.persistent_keepalive > 0.0 {
-            self.timers.persistent_at = Some(now + self.persistent_keepalive);
-        }
-    }
-    fn on_data_sent(&mut self, now: f64, cfg: &Config) {
-        if self.timers.new_handshake_at.is_none() {
-            self.timers.new_handshake_at = Some(now + cfg.keepalive_timeout + cfg.rekey_timeout);
-        }
-    }
-    fn on_data_received(&mut self, now: f64, cfg: &Config) {
-        if self.timers.keepalive_at.is_none() {
-            self.timers.keepalive_at = Some(now + cfg.keepalive_timeout);
-        } else {
-            self.timers.need_another_keepalive = true;
-        }
-    }
-    fn on_session_derived(&mut self, now: f64, cfg: &Config) {
-        self.timers.zero_keys_at = Some(now + cfg.zero_key_material_after);
-    }
-    fn on_handshake_complete(&mut self, now: f64) {
-        self.timers.retransmit_at = None;
-        self.timers.attempt_started = None;
-        self.timers.sent_lastminute = false;
-        self.timers.want_handshake = false;
-        self.last_handshake = Some(now);
-        self.stats.handshakes += 1;
-    }
-    fn request_handshake(&mut self) {
-        if self.pending.is_none() {
-            self.timers.want_handshake = true;
-        }
-    }
-    fn can_send_handshake(&self, now: f64, cfg: &Config) -> bool {
-        match self.timers.last_sent_handshake {
-            None => true,
-            Some(t) => now - t >= cfg.rekey_timeout || now < t,
-        }
-    }
-
     // ----- handshake -----
 
     pub(crate) fn initiate(
@@ -313,13 +267,7 @@ impl Peer {
         let max_age = sh.config.cookie_refresh_time - sh.config.rekey_timeout;
         self.cookie
             .add_macs(&self.remote, &mut out[..INITIATION_LEN], now, max_age);
-        let jitter = sh.jitter();
-        let t = &mut self.timers;
-        t.last_sent_handshake = Some(now);
-        t.retransmit_at = Some(now + sh.config.rekey_timeout + jitter);
-        t.attempt_started.get_or_insert(now);
-        t.want_handshake = false;
-        self.on_auth_sent(now);
+        self.on_handshake_initiated(sh, now);
         Ok(INITIATION_LEN)
     }
 
@@ -368,10 +316,9 @@ impl Peer {
         let max_age = sh.config.cookie_refresh_time - sh.config.rekey_timeout;
         self.cookie
             .add_macs(&self.remote, &mut out[..RESPONSE_LEN], now, max_age);
-        self.timers.last_sent_handshake = Some(now);
+        self.on_authenticated_received(now);
         self.on_session_derived(now, &sh.config);
-        self.on_auth_received(now);
-        self.on_auth_sent(now);
+        self.on_response_sent(now);
         Verdict::WriteToNetwork(RESPONSE_LEN)
     }
 
@@ -405,9 +352,10 @@ impl Peer {
             sh.drop_kp(old_prev);
         }
         self.current = Some(kp);
-        self.on_handshake_complete(now);
+        self.on_authenticated_received(now);
         self.on_session_derived(now, &sh.config);
-        self.on_auth_received(now);
+        self.on_handshake_complete(now);
+        // The initiator confirms the keypair at once (wireguard-go: SendKeepalive).
         match self.seal_transport(sh, out, 0, now) {
             Ok(n) => Verdict::SessionReady(n),
             Err(r) => Verdict::Err(r),
@@ -431,24 +379,19 @@ impl Peer {
         plen: usize,
         now: f64,
     ) -> Result<usize, Reason> {
-        let cfg = &sh.config;
-        let usable = self.has_session(now, cfg);
+        let usable = self.has_session(now, &sh.config);
         let Some(kp) = self.current.as_deref_mut().filter(|_| usable) else {
+            // wireguard-go: a staged packet (or keepalive) without a keypair initiates.
             self.request_handshake();
             return Err(Reason::NoSession);
         };
-        let n = kp.seal_in_place(msg, plen, cfg.reject_after_messages)?;
-        let refresh = kp.send_counter > cfg.rekey_after_messages
-            || (kp.initiator && now - kp.created >= cfg.rekey_after_time);
+        let n = kp.seal_in_place(msg, plen, sh.config.reject_after_messages)?;
         self.stats.tx_bytes += n as u64;
-        self.on_auth_sent(now);
+        self.on_authenticated_sent(now);
         if plen > 0 {
-            let cfg = sh.config.clone();
-            self.on_data_sent(now, &cfg);
+            self.on_data_sent(sh, now);
         }
-        if refresh {
-            self.request_handshake();
-        }
+        self.keep_key_fresh_sending(now, &sh.config);
         Ok(n)
     }
 
@@ -496,7 +439,6 @@ impl Peer {
         }
         let n = kp.open_in_place(msg, cfg.reject_after_messages)?;
         self.stats.rx_bytes += msg.len() as u64;
-        self.on_auth_received(now);
         if slot == Slot::Next {
             // The initiator confirmed the keypair: rotate it in.
             let old_prev = std::mem::replace(&mut self.previous, self.current.take());
@@ -507,20 +449,10 @@ impl Peer {
             }
             self.on_handshake_complete(now);
         }
+        self.keep_key_fresh_receiving(now, &cfg);
+        self.on_authenticated_received(now);
         if n > 0 {
             self.on_data_received(now, &cfg);
-            if slot == Slot::Current {
-                if let Some(kp) = self.current.as_deref() {
-                    let age = now - kp.created;
-                    if kp.initiator
-                        && !self.timers.sent_lastminute
-                        && age >= cfg.reject_after_time - cfg.keepalive_timeout - cfg.rekey_timeout
-                    {
-                        self.timers.sent_lastminute = true;
-                        self.request_handshake();
-                    }
-                }
-            }
         }
         Ok(n)
     }
@@ -541,121 +473,26 @@ impl Peer {
         self.seal_transport(sh, out, plaintext.len(), now)
     }
 
-    // ----- timers -----
+    // ----- key erasure (the timers themselves are in timers.rs) -----
 
-    fn zero_all(&mut self, sh: &mut Shared) {
+    /// Erase keypairs past REJECT_AFTER_TIME: they can neither seal nor open any more.
+    pub(crate) fn drop_expired_keypairs(&mut self, sh: &mut Shared, now: f64) {
+        let reject = sh.config.reject_after_time;
+        for slot in [&mut self.current, &mut self.previous, &mut self.next] {
+            if slot.as_ref().is_some_and(|k| now - k.created >= reject) {
+                sh.drop_kp(slot.take());
+            }
+        }
+    }
+
+    /// Erase every keypair and the initiation in flight, freeing their indices.
+    pub(crate) fn zero_all(&mut self, sh: &mut Shared) {
         for kp in [self.current.take(), self.previous.take(), self.next.take()] {
             sh.drop_kp(kp);
         }
         if let Some(p) = self.pending.take() {
             sh.release(p.local_index);
         }
-    }
-
-    pub(crate) fn tick(
-        &mut self,
-        sh: &mut Shared,
-        id: PeerId,
-        now: f64,
-        wall: Tai64N,
-    ) -> Vec<Action> {
-        let cfg = sh.config.clone();
-        let mut actions = Vec::new();
-
-        // Keypairs past REJECT_AFTER_TIME are useless: erase them now.
-        for slot in [&mut self.current, &mut self.previous, &mut self.next] {
-            if slot
-                .as_ref()
-                .is_some_and(|k| now - k.created >= cfg.reject_after_time)
-            {
-                sh.drop_kp(slot.take());
-            }
-        }
-
-        if due(self.timers.zero_keys_at, now) {
-            self.timers.zero_keys_at = None;
-            self.zero_all(sh);
-            actions.push(Action::KeysZeroed);
-        }
-
-        if due(self.timers.retransmit_at, now) {
-            self.timers.retransmit_at = None;
-            let started = self.timers.attempt_started.unwrap_or(now);
-            if now - started >= cfg.rekey_attempt_time {
-                if let Some(p) = self.pending.take() {
-                    sh.release(p.local_index);
-                }
-                self.timers.attempt_started = None;
-                self.timers.keepalive_at = None;
-                self.timers.want_handshake = false;
-                if self.timers.zero_keys_at.is_none() {
-                    self.timers.zero_keys_at = Some(now + cfg.zero_key_material_after);
-                }
-                actions.push(Action::HandshakeGaveUp);
-            } else {
-                let mut buf = vec![0u8; INITIATION_LEN];
-                if self.initiate(sh, id, now, wall, &mut buf).is_ok() {
-                    actions.push(Action::SendInitiation(buf));
-                }
-            }
-        }
-
-        if due(self.timers.keepalive_at, now) {
-            self.timers.keepalive_at = None;
-            let mut buf = vec![0u8; TRANSPORT_MIN_LEN];
-            if let Ok(n) = self.seal_transport(sh, &mut buf, 0, now) {
-                buf.truncate(n);
-                actions.push(Action::SendKeepalive(buf));
-                if self.timers.need_another_keepalive {
-                    self.timers.need_another_keepalive = false;
-                    self.timers.keepalive_at = Some(now + cfg.keepalive_timeout);
-                }
-            }
-        }
-
-        if due(self.timers.new_handshake_at, now) {
-            self.timers.new_handshake_at = None;
-            self.request_handshake();
-        }
-
-        if due(self.timers.persistent_at, now) {
-            self.timers.persistent_at = None;
-            if self.persistent_keepalive > 0.0 {
-                let mut buf = vec![0u8; TRANSPORT_MIN_LEN];
-                if let Ok(n) = self.seal_transport(sh, &mut buf, 0, now) {
-                    buf.truncate(n);
-                    actions.push(Action::SendKeepalive(buf));
-                }
-            }
-        }
-
-        if self.timers.want_handshake && self.can_send_handshake(now, &cfg) {
-            self.timers.attempt_started = Some(now);
-            let mut buf = vec![0u8; INITIATION_LEN];
-            if self.initiate(sh, id, now, wall, &mut buf).is_ok() {
-                actions.push(Action::SendInitiation(buf));
-            }
-        }
-        actions
-    }
-
-    pub(crate) fn next_deadline(&self, cfg: &Config) -> Option<f64> {
-        let t = &self.timers;
-        let mut d = min_opt(t.retransmit_at, t.keepalive_at);
-        d = min_opt(d, t.new_handshake_at);
-        d = min_opt(d, t.zero_keys_at);
-        d = min_opt(d, t.persistent_at);
-        for kp in [&self.current, &self.previous, &self.next]
-            .into_iter()
-            .flatten()
-        {
-            d = min_opt(d, Some(kp.created + cfg.reject_after_time));
-        }
-        if t.want_handshake {
-            let at = t.last_sent_handshake.map_or(0.0, |l| l + cfg.rekey_timeout);
-            d = min_opt(d, Some(at));
-        }
-        d
     }
 
     pub(crate) fn release_all(&mut self, sh: &mut Shared) {
