@@ -41,6 +41,7 @@ export enum Reason {
   NotTransport = 18,
   BadPeer = 19,
   UnexpectedCookie = 20,
+  FrameTooLarge = 21,
 }
 
 /** Kind of a timer record returned by WgDevice.tick. */
@@ -106,6 +107,33 @@ export const BATCH = {
 export const TRANSPORT_HEADER_LEN = 16;
 export const TAG_LEN = 16;
 
+/** Length limits of the data path in bytes (docs/wire.md §5), read from the core. */
+export interface Limits {
+  /** 65,507: IPv4 total length (16 bits) − 20 IPv4 header − 8 UDP header. */
+  maxUdpPayloadV4: number;
+  /** 65,527: IPv6 payload length (16 bits) − 8 UDP header (no jumbograms). */
+  maxUdpPayloadV6: number;
+  /** Largest transport message ever sealed: one datagram over either family (= the IPv4 limit). */
+  maxTransport: number;
+  /** Largest plaintext whose padded transport message fits maxTransport (65,472). */
+  maxPlaintext: number;
+  /** Etherguard header (8). */
+  headerLen: number;
+  /** Largest Etherguard payload (Ethernet frame or control message) that is sent: 65,464. */
+  maxFrame: number;
+}
+
+let limitsCache: Limits | undefined;
+
+/** The core's length limits (docs/wire.md §5); larger plaintexts are refused with FrameTooLarge. */
+export function limits(): Limits {
+  if (!limitsCache) {
+    const [maxUdpPayloadV4, maxUdpPayloadV6, maxTransport, maxPlaintext, headerLen, maxFrame] = wasm().wgLimits();
+    limitsCache = { maxUdpPayloadV4, maxUdpPayloadV6, maxTransport, maxPlaintext, headerLen, maxFrame };
+  }
+  return limitsCache;
+}
+
 export function padded(len: number): number {
   return (len + 15) & ~15;
 }
@@ -139,7 +167,7 @@ export function reasonName(code: number): string {
 }
 
 function isReason(code: number): code is Reason {
-  return code >= Reason.Truncated && code <= Reason.UnexpectedCookie;
+  return typeof Reason[code] === 'string';
 }
 
 function toReason(code: number): Reason {

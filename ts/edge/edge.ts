@@ -2,7 +2,7 @@
 // forwarding of Etherguard frames by the next-hop table. The WASM core seals/opens and runs the
 // timers; this module performs the I/O and the per-packet routing decision (forward.ts).
 import { EdgeConfig, ipv4ForNode, ipv6ForNode, ipv6LLForNode, macForNode, NodeAddr } from '../config/index.js';
-import { keyFromBase64, WgTimers } from '../core/wg.js';
+import { keyFromBase64, limits, WgTimers } from '../core/wg.js';
 import { L2Interface, openInterface } from '../itype/index.js';
 import { startUapi, UapiHandle } from '../uapi/server.js';
 import { Clock, systemClock } from '../wgnode/clock.js';
@@ -50,7 +50,14 @@ export class Edge {
   private reresolve?: NodeJS.Timeout;
   private stopped = false;
   readonly stats: EdgeStats = { delivered: 0, sentFromIface: 0, forwarded: 0, drops: {} };
-  private readonly scratch = new Uint8Array(HEADER_LEN + 65535);
+  /**
+   * Largest Etherguard payload that is sent (bytes; 65,464, docs/wire.md §5): header + payload,
+   * padded and sealed, must fit one UDP datagram. Anything longer is dropped before sealing as
+   * "frame too large" — the 16-bit lengths further down (batch records, the header's length
+   * field) would otherwise wrap it into a 0- or 16-byte datagram.
+   */
+  readonly maxFrame = limits().maxFrame;
+  private readonly scratch = new Uint8Array(HEADER_LEN + this.maxFrame);
 
   constructor(
     readonly cfg: EdgeConfig,
@@ -116,7 +123,14 @@ export class Edge {
     this.iface.on('error', (e) => this.log.error(`interface ${this.iface.name}: ${e.message}`));
     this.iface.on('down', () => this.log.info(`interface ${this.iface.name} is down`));
     this.iface.on('up', () => this.log.info(`interface ${this.iface.name} is up`));
-    this.iface.on('mtu', (m) => this.log.info(`interface ${this.iface.name} MTU is now ${m}`));
+    this.iface.on('mtu', (m) => {
+      this.log.info(`interface ${this.iface.name} MTU is now ${m}`);
+      this.checkMtu(m);
+    });
+    this.iface.on('drop', (reason, count, fields) => {
+      for (let i = 0; i < count; i++) this.drop(reason, { iface: this.iface.name, ...fields });
+    });
+    if (this.iface.type === 'tap') this.checkMtu(this.iface.mtu());
 
     try {
       await this.host.open();
@@ -195,6 +209,9 @@ export class Edge {
       else this.drop(`control message kind ${h.kind} in static mode`, { src: h.src });
     }
     if (d.forward.length === 0 && !d.flood) return;
+    // A peer may send us more than we may send (an IPv6 datagram holds 20 bytes more than an
+    // IPv4 one): such a frame is delivered above but not relayed, since sealing would fail.
+    if (h.len > this.maxFrame) return this.drop('frame too large', { len: h.len, max: this.maxFrame, src: h.src, dst: h.dst, from: from.nodeId });
     // Forward with TTL−1. Copy out of WASM memory first: sealing may grow it.
     const out = plain.slice(0, HEADER_LEN + h.len);
     out[1] = h.ttl - 1;
@@ -217,8 +234,8 @@ export class Edge {
         this.drop('frame from interface shorter than an Ethernet header', { len: f.length });
         continue;
       }
-      if (f.length > 65535 - HEADER_LEN) {
-        this.drop('frame from interface too large', { len: f.length });
+      if (f.length > this.maxFrame) {
+        this.drop('frame too large', { len: f.length, max: this.maxFrame, iface: this.iface.name });
         continue;
       }
       const dst = this.fib.lookup(f, now) ?? NODE_BROADCAST;
@@ -240,6 +257,7 @@ export class Edge {
 
   /** Sends a control message (kind != Normal) to one direct peer. */
   sendControl(p: Peer, kind: Kind, dst: number, ttl: number, payload: Uint8Array): void {
+    if (payload.length > this.maxFrame) return this.drop('frame too large', { len: payload.length, max: this.maxFrame, kind, node: p.nodeId });
     const plain = new Uint8Array(HEADER_LEN + payload.length);
     writeHeader(plain, { kind, ttl, dst, src: this.me, len: payload.length });
     plain.set(payload, HEADER_LEN);
@@ -250,6 +268,13 @@ export class Edge {
     const p = this.peers.node(nodeId);
     if (!p) return this.drop(`next hop ${nodeId} is not a peer`, { node: nodeId });
     this.host.sendTo(p, plain);
+  }
+
+  /** A TAP MTU whose frames (MTU + 14 Ethernet + 4 VLAN tag) cannot all be carried. */
+  private checkMtu(mtu: number): void {
+    if (mtu + 18 > this.maxFrame) {
+      this.log.info(`interface ${this.iface.name}: MTU ${mtu} allows frames larger than ${this.maxFrame} bytes, the largest one UDP datagram carries; such frames are dropped ("frame too large")`);
+    }
   }
 
   private housekeep(): void {

@@ -39,7 +39,7 @@ export class Waker {
 }
 
 export abstract class BaseInterface implements L2Interface {
-  private readonly handlers: Handlers = { up: [], down: [], mtu: [], error: [] };
+  private readonly handlers: Handlers = { up: [], down: [], mtu: [], error: [], drop: [] };
   protected onFrames: ((frames: Uint8Array[]) => void) | undefined;
   protected closed = false;
   private closing: Promise<void> | undefined;
@@ -96,6 +96,13 @@ export abstract class BaseInterface implements L2Interface {
     const wrapped = new Error(`${this.type} ${this.name}: ${what}: ${err.message}`, { cause: err });
     this.log('error', wrapped.message);
     this.emit('error', wrapped);
+  }
+
+  /** Reports frames discarded on the way in (counted by the edge); logged at debug here. */
+  protected dropped(reason: string, count: number, fields?: Record<string, unknown>): void {
+    if (count <= 0) return;
+    this.log('debug', `${this.type} ${this.name}: ${count} dropped: ${reason}`);
+    this.emit('drop', reason, count, fields);
   }
 
   protected deliver(frames: Uint8Array[]): void {

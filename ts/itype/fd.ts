@@ -98,6 +98,7 @@ export class FdInterface extends BaseInterface {
         await this.waker.sleep(1000);
         continue;
       }
+      this.dropped(`message longer than ${MAX_FRAME} bytes`, b.dropped);
       this.deliver(splitBatch(b.data, []));
       if (b.hup) {
         this.log('info', `fd ${this.name}: EG_FD_RX was closed by the peer`);

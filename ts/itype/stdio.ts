@@ -123,7 +123,7 @@ export class StdioInterface extends BaseInterface {
     } else {
       const lines: Uint8Array[] = [];
       const dropped = this.lines.push(bytes, lines);
-      if (dropped) this.log('debug', `stdio ${this.name}: dropped ${dropped} over-long line(s)`);
+      this.dropped(`line longer than ${MAX_FRAME} bytes`, dropped);
       for (const l of lines) {
         if (this.mode === 'noL2') {
           frames.push(noL2Parse(l, this.mac));

@@ -15,6 +15,9 @@ import { native, type Native } from '../native/index.js';
 
 type NativeIo = InstanceType<Native['NativeIo']>;
 
+/** NativeIo callback kind: `[count u32 BE][reason UTF-8]`, frames the reader thread discarded. */
+export const NATIVE_DROPS = 2;
+
 /** Bytes of frames gathered for one writer-thread batch (flushed earlier when full). */
 const WRITE_BATCH_BYTES = 256 << 10;
 
@@ -127,6 +130,7 @@ export class TapInterface extends BaseInterface {
 
   private onBatch(kind: number, data: Buffer): void {
     if (this.closed) return;
+    if (kind === NATIVE_DROPS) return this.dropped(data.toString('utf8', 4), data.readUInt32BE(0));
     if (kind !== 0) return this.fail('read', new Error(data.toString()));
     this.deliver(splitBatch(data, []));
   }

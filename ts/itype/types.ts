@@ -30,6 +30,11 @@ export interface InterfaceEvents {
   down(): void;
   mtu(mtu: number): void;
   error(e: Error): void;
+  /**
+   * `count` frames or messages were discarded on the way in, for `reason` (e.g. longer than the
+   * 16-bit length of a batch record): the edge counts each one as a drop.
+   */
+  drop(reason: string, count: number, fields?: Record<string, unknown>): void;
 }
 
 export interface L2Interface {

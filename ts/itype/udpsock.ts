@@ -4,13 +4,14 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { BaseInterface, errorOf } from './base.js';
 import { parseHostPort, resolveHost } from './addr.js';
-import { MAX_FRAME } from './framing.js';
+import { limits } from '../core/wg.js';
 import type { InterfaceOptions } from './types.js';
 
 /** Bytes the socket may have queued in the kernel-bound send queue before write() drops. */
 const UDP_QUEUE_LIMIT = 4 << 20;
 
 export class UdpInterface extends BaseInterface {
+  private family: 4 | 6 = 4;
   private peerAddr = '';
   private peerPort = 0;
   private batch: Uint8Array[] = [];
@@ -61,6 +62,7 @@ export class UdpInterface extends BaseInterface {
       throw new Error(`udpsock ${o.Name}: bind ${o.RecvAddr || ':0'}: ${errorOf(e).message}`);
     });
     const itf = new UdpInterface(o, sock, send !== undefined);
+    itf.family = family === 6 ? 6 : 4;
     if (send) {
       itf.peerAddr = send.address;
       itf.peerPort = send.port;
@@ -81,7 +83,11 @@ export class UdpInterface extends BaseInterface {
   protected started(): void {}
 
   write(frame: Uint8Array): boolean {
-    if (this.closed || this.peerPort === 0 || frame.length > MAX_FRAME) return false;
+    // One datagram = one frame, so the family's UDP limit (65,507 / 65,527) is the frame limit;
+    // node:dgram would only fail later, asynchronously, as a socket error.
+    const l = limits();
+    const max = this.family === 6 ? l.maxUdpPayloadV6 : l.maxUdpPayloadV4;
+    if (this.closed || this.peerPort === 0 || frame.length > max) return false;
     if (this.sock.getSendQueueSize() > UDP_QUEUE_LIMIT) return false;
     try {
       // dgram keeps the buffer until the send completes: send a copy.

@@ -100,6 +100,7 @@ export class UnixMsgInterface extends BaseInterface {
         await this.waker.sleep(1000);
         continue;
       }
+      this.dropped(`message longer than ${MAX_FRAME} bytes`, b.dropped);
       if (b.data.length > 0) {
         if (b.from) this.lastFrom = b.from;
         // Views into the batch buffer, which is fresh for every task.

@@ -55,6 +55,7 @@ export class WgHost {
       onMessage: (m, from) => this.onDatagram(m, from),
       onBatchEnd: () => this.kick(),
       onError: (e) => o.log.error(`udp: ${e.message}`),
+      onDrop: (reason, f) => o.log.drop(`udp: ${reason}`, f),
     });
   }
 

@@ -11,6 +11,7 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { Endpoint } from './endpoint.js';
 import { loadNative, type Native } from '../native/index.js';
+import { limits } from '../core/wg.js';
 
 type NativeIo = InstanceType<Native['NativeIo']>;
 
@@ -26,6 +27,8 @@ export interface TransportOptions {
   /** After the last onMessage of a received batch. */
   onBatchEnd?: () => void;
   onError: (e: Error) => void;
+  /** A datagram not sent or not received, with the reason (counted by the caller). */
+  onDrop?: (reason: string, fields: Record<string, unknown>) => void;
 }
 
 /** SO_RCVBUF / SO_SNDBUF of native sockets (forced past rmem_max/wmem_max when permitted). */
@@ -34,6 +37,8 @@ export const SOCKET_BUF_BYTES = 4 << 20;
 const SEND_BATCH_BYTES = 256 << 10;
 /** Per-datagram record header in native batches: len u16, port u16, address 16 bytes. */
 const REC = 20;
+/** NativeIo callback kind for reads the native side discarded: `[count u32 BE][reason]`. */
+const NATIVE_DROPS = 2;
 
 interface NSock {
   family: 4 | 6;
@@ -138,6 +143,10 @@ export class Transport {
 
   private onBatch(s: NSock, kind: number, data: Buffer): void {
     if (this.closed) return;
+    if (kind === NATIVE_DROPS) {
+      for (let i = data.readUInt32BE(0); i > 0; i--) this.drop(data.toString('utf8', 4), {});
+      return;
+    }
     if (kind !== 0) return this.o.onError(new Error(data.toString()));
     let off = 0;
     while (off + REC <= data.length) {
@@ -188,6 +197,10 @@ export class Transport {
   /** Sends (native: gathers; the batch leaves at flush() or at the end of this turn). `data` may be reused afterwards. */
   send(data: Uint8Array, to: Endpoint): void {
     if (this.closed) return;
+    // The native record's length is a u16 and the kernel's limit is below it: a longer datagram
+    // would wrap (65,536 → 0) rather than fail, so it is refused here, by name.
+    const max = to.family === 6 ? limits().maxUdpPayloadV6 : limits().maxUdpPayloadV4;
+    if (data.length > max) return this.drop('datagram too large', { len: data.length, max, to: to.address });
     const ns = to.family === 6 ? this.n6 : this.n4;
     if (ns) {
       let h: Uint8Array;
@@ -218,6 +231,11 @@ export class Transport {
       return;
     }
     s.send(data.slice(), to.port, to.address);
+  }
+
+  private drop(reason: string, fields: Record<string, unknown>): void {
+    if (this.o.onDrop) this.o.onDrop(reason, fields);
+    else this.o.onError(new Error(`${reason} ${JSON.stringify(fields)}`));
   }
 
   /** Sends what send() gathered. */

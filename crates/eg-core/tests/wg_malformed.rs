@@ -311,5 +311,6 @@ fn reason_codes_roundtrip() {
     assert_eq!(Reason::from_code(1), Some(Reason::Truncated));
     assert_eq!(Reason::from_code(20), Some(Reason::UnexpectedCookie));
     assert_eq!(Reason::from_code(0), None);
-    assert_eq!(Reason::from_code(21), None);
+    assert_eq!(Reason::from_code(21), Some(Reason::FrameTooLarge));
+    assert_eq!(Reason::from_code(22), None);
 }

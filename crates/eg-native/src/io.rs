@@ -15,7 +15,13 @@
 //! - UDP, both directions: `[len u16][port u16][addr 16 bytes][payload]` repeated; IPv4
 //!   addresses take the first 4 address bytes.
 //!
-//! JS callback: `(kind, data)`: kind 0 = a batch, 1 = an error (data = UTF-8 message).
+//! Every length in these layouts is a u16, so a frame or datagram longer than 65,535 bytes is
+//! never put in a batch: the reader discards it and counts it (a TAP read of an oversize frame
+//! returns the frame's full length although only the buffer was filled, so the length, not the
+//! buffer, decides). UDP datagrams are at most 65,527 bytes (IPv6) and always fit.
+//!
+//! JS callback: `(kind, data)`: kind 0 = a batch, 1 = an error (data = UTF-8 message), 2 = reads
+//! discarded since the last report (data = `[count u32 BE][reason UTF-8]`).
 //! close() wakes the threads through an eventfd, joins them (they never block for long) and
 //! then closes the fd, so the fd number is never reused under a running thread; batches still
 //! queued for JS after close() are delivered and must be ignored by the caller.
@@ -43,8 +49,13 @@ const BATCH_PACKETS: usize = 256;
 const WRITE_QUEUE: usize = 64;
 /// recvmmsg / sendmmsg vector length.
 const MMSG: usize = 32;
-/// Receive slot size: the largest UDP payload.
+/// Receive slot size: more than the largest UDP payload (65,527) and than a u16 length, so a
+/// read of SLOT bytes or more is always one that cannot be carried.
 const SLOT: usize = 65536;
+/// Largest frame or datagram a batch record describes (its length is a u16).
+const MAX_RECORD: usize = u16::MAX as usize;
+/// Callback kind for counted read drops.
+const KIND_DROPS: u32 = 2;
 pub const UDP_HDR: usize = 20;
 
 struct Msg {
@@ -62,6 +73,8 @@ struct Shared {
     cv: Condvar,
     write_drops: AtomicU64,
     write_errno: AtomicI32,
+    /// Frames / datagrams the reader discarded since the last report to JS.
+    read_drops: AtomicU64,
 }
 
 impl Shared {
@@ -144,7 +157,8 @@ fn deliver(sh: &Shared, tsfn: &Tsfn, kind: u32, data: Vec<u8>) -> bool {
 
 /// The shared reader loop: `fill` appends what is queued to the batch and returns
 /// Ok(false) when the kernel queue is drained.
-fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, mut fill: impl FnMut(&Shared, &mut Vec<u8>, &mut usize) -> io::Result<bool>) {
+/// `drop_reason` names what `read_drops` counts, for the kind-2 report.
+fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'static str, mut fill: impl FnMut(&Shared, &mut Vec<u8>, &mut usize) -> io::Result<bool>) {
     while !sh.stopped() {
         match sh.wait_readable(1000) {
             Ok(false) => continue,
@@ -168,6 +182,12 @@ fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, mut fill: impl F
                 }
             }
         }
+        let dropped = sh.read_drops.swap(0, Ordering::Relaxed);
+        if dropped > 0 {
+            let mut m = (dropped.min(u32::MAX as u64) as u32).to_be_bytes().to_vec();
+            m.extend_from_slice(drop_reason.as_bytes());
+            deliver(&sh, &tsfn, KIND_DROPS, m);
+        }
         if !out.is_empty() && !deliver(&sh, &tsfn, 0, out) {
             continue;
         }
@@ -183,7 +203,7 @@ fn tap_fill(sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<boo
     out.reserve(2 + SLOT);
     let at = out.len();
     // SAFETY: reading into reserved, uninitialised capacity; only the bytes read are exposed.
-    let n = unsafe { libc::read(sh.fd, out.as_mut_ptr().add(at + 2) as *mut libc::c_void, SLOT - 1) };
+    let n = unsafe { libc::read(sh.fd, out.as_mut_ptr().add(at + 2) as *mut libc::c_void, SLOT) };
     if n < 0 {
         let e = io::Error::last_os_error();
         return match e.kind() {
@@ -195,7 +215,13 @@ fn tap_fill(sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<boo
     if n == 0 {
         return Ok(false);
     }
-    // SAFETY: at..at+2+n is within capacity; the length bytes are written right below.
+    if n > MAX_RECORD {
+        // tun returns the frame's length even when it filled only our SLOT bytes.
+        sh.read_drops.fetch_add(1, Ordering::Relaxed);
+        return Ok(true);
+    }
+    // SAFETY: at..at+2+n is within capacity (n <= MAX_RECORD < SLOT); the length bytes are
+    // written right below.
     unsafe { out.set_len(at + 2 + n) };
     out[at..at + 2].copy_from_slice(&(n as u16).to_be_bytes());
     *count += 1;
@@ -207,7 +233,6 @@ struct RecvArena {
     iov: Vec<libc::iovec>,
     addrs: Vec<libc::sockaddr_storage>,
     hdrs: Vec<libc::mmsghdr>,
-    truncated: u64,
 }
 
 impl RecvArena {
@@ -218,7 +243,6 @@ impl RecvArena {
             iov: vec![unsafe { mem::zeroed() }; MMSG],
             addrs: vec![unsafe { mem::zeroed() }; MMSG],
             hdrs: vec![unsafe { mem::zeroed() }; MMSG],
-            truncated: 0,
         }
     }
 
@@ -249,8 +273,8 @@ impl RecvArena {
         for i in 0..n {
             let h = &self.hdrs[i];
             let len = h.msg_len as usize;
-            if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || len > u16::MAX as usize {
-                self.truncated += 1;
+            if h.msg_hdr.msg_flags & libc::MSG_TRUNC != 0 || len > MAX_RECORD {
+                sh.read_drops.fetch_add(1, Ordering::Relaxed);
                 continue;
             }
             let (port, addr) = match sockaddr_to(&self.addrs[i]) {
@@ -348,6 +372,7 @@ fn new_shared(fd: i32) -> Result<Arc<Shared>> {
         cv: Condvar::new(),
         write_drops: AtomicU64::new(0),
         write_errno: AtomicI32::new(0),
+        read_drops: AtomicU64::new(0),
     }))
 }
 
@@ -380,7 +405,7 @@ impl NativeIo {
         let s1 = sh.clone();
         let r = std::thread::Builder::new()
             .name("eg-tap-read".into())
-            .spawn(move || reader_loop(s1, tsfn, "tap", tap_fill))
+            .spawn(move || reader_loop(s1, tsfn, "tap", "frame from the TAP longer than 65535 bytes", tap_fill))
             .map_err(|e| Error::from_reason(format!("spawn tap reader: {e}")))?;
         let s2 = sh.clone();
         let w = std::thread::Builder::new()
@@ -462,7 +487,7 @@ impl NativeIo {
             .name("eg-udp-read".into())
             .spawn(move || {
                 let mut arena = RecvArena::new();
-                reader_loop(s1, tsfn, "udp", move |sh, out, count| arena.fill(sh, out, count))
+                reader_loop(s1, tsfn, "udp", "UDP datagram truncated (longer than the receive slot)", move |sh, out, count| arena.fill(sh, out, count))
             })
             .map_err(|e| Error::from_reason(format!("spawn udp reader: {e}")))?;
         Ok(NativeIo { sh, family: fam, port: bound, tx: None, threads: vec![r], closed: false, last_send_errno: 0, send_addrs: Vec::new() })
@@ -540,6 +565,9 @@ impl NativeIo {
                 let port = u16::from_be_bytes([batch[off + 2], batch[off + 3]]);
                 let p = off + UDP_HDR;
                 if p + len > batch.len() {
+                    // A record running past the buffer: it and the rest are not sent, and
+                    // say so.
+                    failed += left as u32;
                     left = 0;
                     break;
                 }
@@ -582,7 +610,8 @@ impl NativeIo {
                 at += n as usize;
             }
         }
-        failed
+        // Records announced by `count` but missing from the buffer are not sent either.
+        failed + left as u32
     }
 
     /// Text of the errno behind the last failed sendBatch datagram.

@@ -277,6 +277,9 @@ pub struct UnixBatch {
     pub accepted: i32,
     /// The connection on `fd` ended (EOF, reset or hang-up); the caller closes it.
     pub hup: bool,
+    /// Messages discarded because they were longer than 65,535 bytes (the u16 length of a
+    /// record in `data`); the caller counts them as drops.
+    pub dropped: u32,
 }
 
 pub struct UnixRead {
@@ -291,6 +294,7 @@ pub struct UnixReadOut {
     from: Option<Vec<u8>>,
     accepted: i32,
     hup: bool,
+    dropped: u32,
 }
 
 impl UnixRead {
@@ -363,8 +367,11 @@ impl UnixRead {
                 }
                 continue; // an empty datagram carries no frame
             }
-            if n > buf.len() || n > u16::MAX as usize {
-                continue; // truncated (MSG_TRUNC reports the real size): not a frame we can carry
+            if n > u16::MAX as usize {
+                // Too long for a record (MSG_TRUNC makes n the real size even when the buffer
+                // held less): not a frame we can carry, and counted rather than cut.
+                out.dropped = out.dropped.saturating_add(1);
+                continue;
             }
             out.data.extend_from_slice(&(n as u16).to_be_bytes());
             out.data.extend_from_slice(&buf[..n]);
@@ -383,7 +390,7 @@ impl Task for UnixRead {
     /// Waits up to timeout_ms for `fd` to be readable (or `listen_fd` to have a connection),
     /// then drains what is queued, up to about max_bytes.
     fn compute(&mut self) -> Result<UnixReadOut> {
-        let mut out = UnixReadOut { data: Vec::new(), from: None, accepted: -1, hup: false };
+        let mut out = UnixReadOut { data: Vec::new(), from: None, accepted: -1, hup: false, dropped: 0 };
         // poll() ignores entries with a negative fd, so either may be -1.
         let mut pfds = [
             libc::pollfd { fd: self.fd, events: libc::POLLIN, revents: 0 },
@@ -420,7 +427,7 @@ impl Task for UnixRead {
     }
 
     fn resolve(&mut self, _env: Env, o: UnixReadOut) -> Result<UnixBatch> {
-        Ok(UnixBatch { data: o.data.into(), from: o.from.map(Into::into), accepted: o.accepted, hup: o.hup })
+        Ok(UnixBatch { data: o.data.into(), from: o.from.map(Into::into), accepted: o.accepted, hup: o.hup, dropped: o.dropped })
     }
 }
 

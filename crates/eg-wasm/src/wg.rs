@@ -86,6 +86,25 @@ pub fn wg_reason_name(code: u32) -> String {
     }
 }
 
+/// The length limits of the data path, from the core's constants so that JS never keeps its
+/// own copy (docs/wire.md §5), in bytes: `[max UDP payload IPv4, max UDP payload IPv6, max
+/// transport message, max plaintext, Etherguard header, max Etherguard payload]`.
+#[wasm_bindgen(js_name = wgLimits)]
+pub fn wg_limits() -> Vec<u32> {
+    use eg_core::noise::wire;
+    [
+        wire::MAX_UDP_PAYLOAD_V4,
+        wire::MAX_UDP_PAYLOAD_V6,
+        wire::MAX_TRANSPORT_LEN,
+        wire::MAX_PLAINTEXT_LEN,
+        eg_core::frame::HEADER_LEN,
+        eg_core::frame::MAX_FRAME_PAYLOAD,
+    ]
+    .iter()
+    .map(|&n| n as u32)
+    .collect()
+}
+
 /// The module's linear memory (for views on `outputPtr` / `batchPtr`). Views must be
 /// recreated after any call that may grow memory.
 #[wasm_bindgen(js_name = wgMemory)]

@@ -15,10 +15,17 @@
 
 use core::fmt;
 
+use crate::noise::wire::MAX_PLAINTEXT_LEN;
+
 /// Length of the Etherguard header.
 pub const HEADER_LEN: usize = 8;
-/// Largest payload the 16-bit length field can describe.
+/// Largest payload the 16-bit length field can describe (what [`parse`] accepts).
 pub const MAX_PAYLOAD: usize = u16::MAX as usize;
+/// Largest payload (Ethernet frame or control message) that is ever sent: header + payload,
+/// padded to 16 and sealed, must fit one UDP datagram over IPv4 or IPv6
+/// ([`MAX_PLAINTEXT_LEN`] = 65,472), so 65,464 bytes. Tighter than the length field
+/// ([`MAX_PAYLOAD`]); [`encode`] and [`write_header`] refuse anything longer. docs/wire.md §5.
+pub const MAX_FRAME_PAYLOAD: usize = MAX_PLAINTEXT_LEN - HEADER_LEN;
 
 /// Message usage (byte 0). Codes 0..=3 are never used so that a header can not be
 /// mistaken for a WireGuard message type.
@@ -91,7 +98,8 @@ pub enum FrameError {
     },
     /// 16 or more bytes follow the payload, or a padding byte is not zero.
     BadPadding,
-    /// Encoding: payload longer than 65535 bytes.
+    /// Encoding: payload longer than [`MAX_FRAME_PAYLOAD`] (65,464 bytes), the most one sealed
+    /// transport message in one UDP datagram carries.
     PayloadTooLarge(usize),
     /// Encoding: output buffer too small.
     BufferTooSmall {
@@ -162,9 +170,10 @@ pub fn parse(plaintext: &[u8]) -> Result<(Header, &[u8]), FrameError> {
 
 /// Write header + payload into `out` (no padding: the WireGuard layer pads to 16).
 /// `header.len` is overwritten with the payload length. Returns bytes written.
+/// Errors: `PayloadTooLarge` above [`MAX_FRAME_PAYLOAD`], `BufferTooSmall`.
 pub fn encode(header: Header, payload: &[u8], out: &mut [u8]) -> Result<usize, FrameError> {
     let need = HEADER_LEN + payload.len();
-    if payload.len() > MAX_PAYLOAD {
+    if payload.len() > MAX_FRAME_PAYLOAD {
         return Err(FrameError::PayloadTooLarge(payload.len()));
     }
     if out.len() < need {
@@ -176,13 +185,14 @@ pub fn encode(header: Header, payload: &[u8], out: &mut [u8]) -> Result<usize, F
 }
 
 /// Write only the header for a payload of `payload_len` bytes that the caller already
-/// placed at `out[8..]` (zero-copy framing inside a batch slot).
+/// placed at `out[8..]` (zero-copy framing inside a batch slot). Errors as [`encode`]; the
+/// length check is what keeps the u16 field from wrapping.
 pub fn write_header(
     mut header: Header,
     payload_len: usize,
     out: &mut [u8],
 ) -> Result<(), FrameError> {
-    if payload_len > MAX_PAYLOAD {
+    if payload_len > MAX_FRAME_PAYLOAD {
         return Err(FrameError::PayloadTooLarge(payload_len));
     }
     if out.len() < HEADER_LEN {

@@ -47,6 +47,9 @@ pub enum Reason {
     BadPeer = 19,
     /// A cookie reply arrived although we have no outstanding mac1 to match it to.
     UnexpectedCookie = 20,
+    /// The plaintext's transport message would exceed one UDP datagram
+    /// (`wire::MAX_TRANSPORT_LEN`); refused before anything is sealed or queued.
+    FrameTooLarge = 21,
 }
 
 impl Reason {
@@ -58,7 +61,7 @@ impl Reason {
     /// Inverse of [`Reason::code`].
     pub fn from_code(code: u8) -> Option<Reason> {
         use Reason::*;
-        const ALL: [Reason; 20] = [
+        const ALL: [Reason; 21] = [
             Truncated,
             BadType,
             BadLength,
@@ -79,6 +82,7 @@ impl Reason {
             NotTransport,
             BadPeer,
             UnexpectedCookie,
+            FrameTooLarge,
         ];
         ALL.iter().copied().find(|r| r.code() == code)
     }

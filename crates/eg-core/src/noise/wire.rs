@@ -24,6 +24,21 @@ pub const TRANSPORT_MIN_LEN: usize = TRANSPORT_HEADER_LEN + TAG_LEN;
 /// WireGuard pads transport plaintext to a multiple of this.
 pub const PADDING_MULTIPLE: usize = 16;
 
+/// Largest UDP payload over IPv4: 65,535 (IPv4 total length, 16 bits) − 20 (IPv4 header)
+/// − 8 (UDP header). RFC 791, RFC 768.
+pub const MAX_UDP_PAYLOAD_V4: usize = 65_507;
+/// Largest UDP payload over IPv6 without jumbograms: 65,535 (payload length, 16 bits) − 8
+/// (UDP header). RFC 8200, RFC 2675 (jumbograms, not used).
+pub const MAX_UDP_PAYLOAD_V6: usize = 65_527;
+/// Largest transport message that is ever sealed: one UDP datagram over *either* family,
+/// because a relay may forward over IPv4 what arrived over IPv6. Longer plaintexts are
+/// refused with [`Reason::FrameTooLarge`](super::Reason::FrameTooLarge) before sealing.
+pub const MAX_TRANSPORT_LEN: usize = MAX_UDP_PAYLOAD_V4;
+/// Largest plaintext whose padded transport message fits [`MAX_TRANSPORT_LEN`]: 65,472 bytes
+/// (16 header + 65,472 + 16 tag = 65,504 ≤ 65,507; 65,473 would pad to 65,488 → 65,520).
+pub const MAX_PLAINTEXT_LEN: usize =
+    (MAX_TRANSPORT_LEN - TRANSPORT_HEADER_LEN - TAG_LEN) & !(PADDING_MULTIPLE - 1);
+
 /// Transport message size for a plaintext of `plaintext_len` bytes (after padding).
 pub const fn transport_len(plaintext_len: usize) -> usize {
     TRANSPORT_HEADER_LEN + padded_len(plaintext_len) + TAG_LEN

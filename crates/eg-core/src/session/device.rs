@@ -434,7 +434,9 @@ impl Device {
         for slot in buf.chunks_exact_mut(stride).take(count) {
             let plen = le32(slot, batch::LEN_OFFSET) as usize;
             let id = le32(slot, batch::PEER_OFFSET) as usize;
-            let r = if plen > stride - batch::PLAINTEXT_OFFSET {
+            let r = if plen > MAX_PLAINTEXT_LEN {
+                Err(Reason::FrameTooLarge)
+            } else if plen > stride - batch::PLAINTEXT_OFFSET {
                 Err(Reason::BufferTooSmall)
             } else {
                 match self.peers.get_mut(id).and_then(Option::as_mut) {

@@ -379,6 +379,11 @@ impl Peer {
         plen: usize,
         now: f64,
     ) -> Result<usize, Reason> {
+        // Before the session check: an unsendable plaintext must neither be queued for a
+        // handshake nor start one.
+        if plen > MAX_PLAINTEXT_LEN {
+            return Err(Reason::FrameTooLarge);
+        }
         let usable = self.has_session(now, &sh.config);
         let Some(kp) = self.current.as_deref_mut().filter(|_| usable) else {
             // wireguard-go: a staged packet (or keepalive) without a keypair initiates.
@@ -465,6 +470,9 @@ impl Peer {
         now: f64,
         out: &mut [u8],
     ) -> Result<usize, Reason> {
+        if plaintext.len() > MAX_PLAINTEXT_LEN {
+            return Err(Reason::FrameTooLarge);
+        }
         if out.len() < transport_len(plaintext.len()) {
             return Err(Reason::BufferTooSmall);
         }
