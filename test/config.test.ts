@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { JSONSchemaType } from 'ajv';
 import { ROOT } from '../ts/paths.js';
 import {
-  AddrError, ConfigError, exampleEdgeConfig, exampleSuperConfig, ipv4ForNode, ipv6ForNode, ipv6LLForNode, keyProblem,
+  AddrError, ConfigError, exampleEdgeConfig, generatePSK, exampleSuperConfig, ipv4ForNode, ipv6ForNode, ipv6LLForNode, keyProblem,
   loadEdgeConfig, loadEdgeConfigDocument, loadSuperConfig, macForNode, parseEdgeConfig, parseSuperConfig, publicKeyOf,
   writeConfigAtomic, type EdgeConfig, type Problem,
 } from '../ts/config/index.js';
@@ -98,7 +98,8 @@ describe('config: error reporting', () => {
 
   it('rejects a peer using the own public key and a SuperNode key that is not 32 bytes', () => {
     const pub = publicKeyOf('ALxoLrfQCyy96hPjth0/d/0nLZHtOdtroo/36No8Lmw=');
-    const { problems } = problemsOf(() => parseEdgeConfig(`${MINIMAL}DynamicRoute: {SuperNode: {PSKey: "AAAA"}}\nPeers: [{NodeID: 2, PubKey: "${pub}"}]\n`, 'e'));
+    const sn = `{UseSuperNode: true, PSKey: "AAAA", EndpointV4: "127.0.0.1:3000", PubKeyV4: "${publicKeyOf(generatePSK())}", EndpointEdgeAPIUrl: "http://127.0.0.1:3000/eg_api"}`;
+    const { problems } = problemsOf(() => parseEdgeConfig(`${MINIMAL}DynamicRoute: {SuperNode: ${sn}}\nPeers: [{NodeID: 2, PubKey: "${pub}"}]\n`, 'e'));
     assert.deepEqual(problems.map((p) => p.path), ['DynamicRoute.SuperNode.PSKey', 'Peers[0].PubKey']);
     assert.match(problems[1]!.message, /own public key/);
   });

@@ -1,12 +1,12 @@
 // Public API of the config module: load/parse edge and supernode YAML (validated, defaults
 // applied), example configs, per-node address derivation and atomic rewrites.
 import { readFileSync } from 'node:fs';
-import { ConfigError } from './problems.js';
+import { ConfigError, formatWarning, type Problem } from './problems.js';
 import type { EdgeConfig } from './schema/edge.js';
 import type { SuperConfig } from './schema/super.js';
 import { parseEdge, parseSuper, type Parsed } from './validate.js';
 
-export { ConfigError, formatProblem, type Problem } from './problems.js';
+export { ConfigError, formatProblem, formatWarning, type Problem } from './problems.js';
 export type { Parsed } from './validate.js';
 export type {
   EdgeConfig, InterfaceConf, IType, L2HeaderMode, DynamicRouteInfo, SuperInfo, P2PInfo, NTPInfo, PeerInfo,
@@ -16,7 +16,9 @@ export type { DisabledAf, GraphRecalculateSetting, LoggerInfo, LogLevelName, Nod
 export { edgeSchema, ITYPES } from './schema/edge.js';
 export { superSchema } from './schema/super.js';
 export { AddrError, NODE_ID_MAX, macForNode, ipv4ForNode, ipv6ForNode, ipv6LLForNode, type NodeAddr } from './addr.js';
-export { generateKeyPair, generatePSK, publicKeyOf, keyProblem, type KeyPair } from './keys.js';
+export { generateKeyPair, generatePSK, publicKeyOf, keyProblem, cleanKey, type KeyPair } from './keys.js';
+export { parseEndpoint, endpointProblem, formatParsedEndpoint, type ParsedEndpoint, type EndpointOptions, type EndpointResult } from './endpoint.js';
+export { uapiNameProblem, ifNameProblem, envValueProblem, unixPathProblem } from './names.js';
 export { exampleEdgeConfig, exampleSuperConfig } from './examples.js';
 export { writeConfigAtomic } from './atomic.js';
 
@@ -29,24 +31,37 @@ function readText(path: string): string {
   }
 }
 
-export function parseEdgeConfig(text: string, name: string): EdgeConfig {
-  return parseEdge(text, name).config;
+/**
+ * Receives each warning of a config that loads (values upstream would also leave unused, see
+ * docs/config.md): the formatted line and the problem. The default prints the line to stderr.
+ */
+export type WarningSink = (line: string, p: Problem) => void;
+
+const toStderr: WarningSink = (line) => process.stderr.write(line + '\n');
+
+function report<T>(p: Parsed<T>, name: string, warn: WarningSink): Parsed<T> {
+  for (const w of p.warnings) warn(formatWarning(name, w), w);
+  return p;
 }
 
-export function parseSuperConfig(text: string, name: string): SuperConfig {
-  return parseSuper(text, name).config;
+export function parseEdgeConfig(text: string, name: string, warn: WarningSink = toStderr): EdgeConfig {
+  return report(parseEdge(text, name), name, warn).config;
 }
 
-/** Throws ConfigError listing every problem, each prefixed with `path` (and line:column). */
-export function loadEdgeConfig(path: string): EdgeConfig {
-  return parseEdge(readText(path), path).config;
+export function parseSuperConfig(text: string, name: string, warn: WarningSink = toStderr): SuperConfig {
+  return report(parseSuper(text, name), name, warn).config;
 }
 
-export function loadSuperConfig(path: string): SuperConfig {
-  return parseSuper(readText(path), path).config;
+/** Throws ConfigError listing every problem, each prefixed with `path` (and line:column); warnings go to `warn`. */
+export function loadEdgeConfig(path: string, warn: WarningSink = toStderr): EdgeConfig {
+  return report(parseEdge(readText(path), path), path, warn).config;
 }
 
-/** Config plus its YAML Document, for code that rewrites the file (e.g. SaveNewPeers). */
+export function loadSuperConfig(path: string, warn: WarningSink = toStderr): SuperConfig {
+  return report(parseSuper(readText(path), path), path, warn).config;
+}
+
+/** Config plus its YAML Document, for code that rewrites the file (e.g. SaveNewPeers); warnings are in `.warnings`, not printed. */
 export function loadEdgeConfigDocument(path: string): Parsed<EdgeConfig> {
   return parseEdge(readText(path), path);
 }

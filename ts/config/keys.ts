@@ -1,16 +1,49 @@
 // WireGuard-style keys: standard base64 of exactly 32 bytes (Curve25519 keys and PSKs alike).
 import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
 
-/** Returns why `s` is not a key, or null when it is one. */
+const B64 = /[A-Za-z0-9+/]/;
+// With 32 bytes the 43rd character carries 4 data bits and 2 bits that must be zero.
+const LAST_CANONICAL = 'AEIMQUYcgkosw048';
+
+/**
+ * A key as written in a config file, cleaned the way the tools that read keys do: surrounding
+ * whitespace goes (a YAML block scalar `|` ends the key with a newline; `wg` key files end in
+ * one too) and so do line breaks inside (etherguard-go's Go base64 decoder skips '\r' and '\n'
+ * anywhere, so a key wrapped in a literal block loads there). Spaces and tabs inside stay, so
+ * that keyProblem can name them: Go refuses them too.
+ */
+export function cleanKey(s: string): string {
+  return s.replace(/[\r\n]+/g, '').trim();
+}
+
+/**
+ * Why `s` (exactly as given) is not a WireGuard key, or null when it is one: 44 characters of
+ * standard base64 encoding 32 bytes, ending in '=' with the unused low bits zero, as printed by
+ * `wg genkey` / `wg pubkey` / `wg genpsk` and accepted by wireguard-tools' key_from_base64.
+ * Each refusal names the cause: whitespace (with its position), the length, a character
+ * outside the alphabet (with its position), misplaced '=', non-canonical last character.
+ */
 export function keyProblem(s: string): string | null {
-  // Buffer.from(…, 'base64') silently skips bad characters, so the text is checked first and
-  // the decoded bytes re-encoded to refuse non-canonical forms.
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) {
-    return 'is not valid base64 (expected 44 characters of A-Z a-z 0-9 + / ending in =, as printed by `wg genkey`)';
+  const ws = /\s/.exec(s);
+  if (ws) {
+    const where = ws.index === 0 ? 'before the key' : s.slice(ws.index).trim() === '' ? 'after the key' : 'inside the key';
+    const what = ws[0] === ' ' ? 'a space' : ws[0] === '\t' ? 'a tab' : ws[0] === '\n' || ws[0] === '\r' ? 'a line break' : 'whitespace';
+    return `contains whitespace ${where} (${what} at position ${ws.index + 1}); a key is 44 characters with nothing between them`;
   }
-  const raw = Buffer.from(s, 'base64');
-  if (raw.toString('base64') !== s) return 'is not valid base64 (non-canonical padding)';
-  if (raw.length !== 32) return `must decode to a 32-byte key, got ${raw.length} bytes`;
+  if (/^[0-9a-fA-F]{64}$/.test(s)) return 'has 64 hex digits (the UAPI form); write the key in base64, as `wg genkey` prints it (44 characters)';
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (B64.test(c) || c === '=') continue;
+    const hint = c === '-' || c === '_' ? ' (URL-safe base64? use + and / instead of - and _)' : '';
+    return `character ${JSON.stringify(c)} at position ${i + 1} is not in the base64 alphabet (A-Z a-z 0-9 + /, ending in =)${hint}`;
+  }
+  if (s.length !== 44) return `has ${s.length} characters; a key has 44 (43 base64 characters and a final '=')`;
+  const eq = s.indexOf('=');
+  if (eq !== 43) return `has '=' at position ${eq + 1}; a 32-byte key has exactly one '=', at the end (position 44)`;
+  if (!LAST_CANONICAL.includes(s[42]!)) {
+    const raw = Buffer.from(s, 'base64');
+    return `is not canonical base64: character ${JSON.stringify(s[42])} at position 43 sets bits that a 32-byte key does not have (wg refuses it); the canonical spelling is ${raw.toString('base64')}`;
+  }
   return null;
 }
 

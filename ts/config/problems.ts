@@ -23,11 +23,19 @@ export function formatProblem(file: string, p: Problem): string {
   return p.path === '' ? `${where}: ${p.message}` : `${where}: ${p.path}: ${p.message}`;
 }
 
+/** `file:line:col: warning: path: message`, the form compilers use for warnings. */
+export function formatWarning(file: string, p: Problem): string {
+  const where = p.line !== undefined ? `${file}:${p.line}:${p.col ?? 1}` : file;
+  return p.path === '' ? `${where}: warning: ${p.message}` : `${where}: warning: ${p.path}: ${p.message}`;
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
   constructor(
     readonly file: string,
     readonly problems: readonly Problem[],
+    /** Warnings found in the same pass (not part of the message). */
+    readonly warnings: readonly Problem[] = [],
   ) {
     super(problems.map((p) => formatProblem(file, p)).join('\n'));
   }

@@ -2,6 +2,7 @@
 // defaults) → cross-field rules → located problems or a typed config.
 import type { Document } from 'yaml';
 import { compile, translate, type RawProblem } from './ajv.js';
+import { cleanKey } from './keys.js';
 import { ConfigError, formatPath, type Problem } from './problems.js';
 import { Ctx } from './rules/ctx.js';
 import { edgeRules } from './rules/edge.js';
@@ -14,6 +15,33 @@ export interface Parsed<T> {
   config: T;
   /** The YAML document as written (no defaults added), for rewriting with comments kept. */
   doc: Document.Parsed;
+  /** Values that load but are not used (or not as written), located like errors; see docs/config.md. */
+  warnings: Problem[];
+}
+
+type Data = Record<string, unknown>;
+
+/** Applies `f` to the string at `path` (`*` = every item of a list) where it exists. */
+function mapStrings(d: unknown, path: readonly string[], f: (s: string) => string): void {
+  if (d === null || typeof d !== 'object') return;
+  const [head, ...rest] = path;
+  if (head === '*') {
+    if (Array.isArray(d)) for (const item of d) mapStrings(item, rest, f);
+    return;
+  }
+  if (Array.isArray(d) || head === undefined || !Object.hasOwn(d, head)) return;
+  const o = d as Data;
+  if (rest.length > 0) mapStrings(o[head], rest, f);
+  else if (typeof o[head] === 'string') o[head] = f(o[head]);
+}
+
+// Key fields get the whitespace clean-up wg and upstream apply (keys.ts cleanKey), so a key in a
+// YAML block scalar or with a trailing space loads; what remains wrong is then named precisely.
+const EDGE_KEYS = [['PrivKey'], ['Peers', '*', 'PubKey'], ['Peers', '*', 'PSKey'], ...['PSKey', 'PubKeyV4', 'PubKeyV6'].map((k) => ['DynamicRoute', 'SuperNode', k])];
+const SUPER_KEYS = [['PrivKeyV4'], ['PrivKeyV6'], ['Peers', '*', 'PubKey'], ['Peers', '*', 'PSKey']];
+
+function cleanKeys(d: Data, paths: readonly (readonly string[])[]): void {
+  for (const p of paths) mapStrings(d, p, cleanKey);
 }
 
 interface Kind<T> {
@@ -23,11 +51,12 @@ interface Kind<T> {
   rules: (ctx: Ctx, config: T) => void;
 }
 
-const EDGE: Kind<EdgeConfig> = { validate: compile(edgeSchema), rules: edgeRules };
+const EDGE: Kind<EdgeConfig> = { validate: compile(edgeSchema), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
 const SUPER: Kind<SuperConfig> = {
   validate: compile(superSchema),
   // Upstream writes these ports as strings ("3000") but a hand-written `3000` is the same thing.
   normalize: (d) => {
+    cleanKeys(d, SUPER_KEYS);
     for (const k of ['ListenPort_EdgeAPI', 'ListenPort_ManageAPI']) if (typeof d[k] === 'number') d[k] = String(d[k]);
   },
   rules: superRules,
@@ -55,8 +84,9 @@ function run<T>(kind: Kind<T>, text: string, name: string): Parsed<T> {
   // The rules guard every access with ctx.ok(), so they are safe on data ajv rejected.
   kind.rules(ctx, data as T);
   const all = [...ajvProblems, ...ctx.problems];
-  if (all.length > 0) throw new ConfigError(name, located(src, all));
-  return { config: data as T, doc: src.doc };
+  const warnings = located(src, ctx.warnings);
+  if (all.length > 0) throw new ConfigError(name, located(src, all), warnings);
+  return { config: data as T, doc: src.doc, warnings };
 }
 
 export const parseEdge = (text: string, name: string): Parsed<EdgeConfig> => run(EDGE, text, name);

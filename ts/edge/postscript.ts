@@ -27,6 +27,12 @@ export function postScriptEnv(mode: 'edge' | 'super', name: string, id: number, 
 }
 
 export function runPostScript(cmd: string, env: Record<string, string>): void {
+  // The loader refuses NUL in every value that gets here (ts/config/names.ts); checked again
+  // because a NUL would make spawnSync throw a TypeError that names neither key nor rule.
+  if (cmd.includes('\0')) throw new Error(`PostScript ${JSON.stringify(cmd)} contains a NUL character`);
+  for (const [k, v] of Object.entries(env)) {
+    if (v.includes('\0')) throw new Error(`PostScript: the value of ${k} contains a NUL character, which cannot be passed in the environment`);
+  }
   const parts = parse(cmd);
   const argv: string[] = [];
   for (const p of parts) {

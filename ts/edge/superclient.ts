@@ -12,7 +12,7 @@ import { keyFromBase64, keyToBase64 } from '../core/wg.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import { Action, decode, encode, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, PongMsg, SuperParamsBody } from '../proto/control.js';
 import { bodyHash, signReport } from '../proto/jwt.js';
-import { parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
+import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import { Peer } from '../wgnode/peers.js';
 import { Edge } from './edge.js';
 import { Header, Kind, NODE_SPREAD, NODE_SUPER } from './ids.js';
@@ -193,7 +193,7 @@ export class SuperClient {
       if (!x || !this.alive(p) || !Number.isFinite(x.latency)) continue;
       pongs.push({ Src: p.nodeId, Dst: this.edge.me, Timediff: x.latency, TimeToAlive: Math.max(0, this.params.PeerAliveTimeout - (now - p.lastRx)), AdditionalCost: this.ownAC });
     }
-    const report: NodeInfoReport = { v: 1, Pongs: pongs, ...this.localAddrs() };
+    const report: NodeInfoReport = { v: 1, Pongs: pongs, ...(await this.localAddrs()) };
     const body = Buffer.from(JSON.stringify(report));
     const jwt = signReport(this.secret, { PostCount: this.postCount, BodyHash: bodyHash(body) });
     const url = `${this.base}/edge/post/nodeinfo?${this.ident()}&JWTSig=${encodeURIComponent(jwt)}`;
@@ -226,7 +226,7 @@ export class SuperClient {
     return false;
   }
 
-  private localAddrs(): { LocalV4s: Record<string, number>; LocalV6s: Record<string, number> } {
+  private async localAddrs(): Promise<{ LocalV4s: Record<string, number>; LocalV6s: Record<string, number> }> {
     const sn = this.cfg.DynamicRoute.SuperNode;
     const v4: Record<string, number> = {};
     const v6: Record<string, number> = {};
@@ -242,7 +242,22 @@ export class SuperClient {
         }
       }
     }
-    for (const extra of sn.AdditionalLocalIP) (extra.startsWith('[') ? v6 : v4)[extra] = 50;
+    // As upstream: each entry is resolved in each family and reported as ip:port (the supernode
+    // takes only numeric addresses); one that resolves nowhere is skipped with an error.
+    for (const extra of sn.AdditionalLocalIP) {
+      let found = false;
+      for (const fam of [4, 6] as const) {
+        if (fam === 4 ? this.cfg.DisabledAf.IPv4 : this.cfg.DisabledAf.IPv6) continue;
+        try {
+          const ep = await resolveEndpoint(extra, fam, { v4: fam === 4, v6: fam === 6 });
+          (fam === 4 ? v4 : v6)[formatEndpoint(ep)] = 50;
+          found = true;
+        } catch {
+          /* no address in this family */
+        }
+      }
+      if (!found) this.edge.log.error(`AdditionalLocalIP ${extra}: no address in an enabled family, not reported`);
+    }
     return { LocalV4s: v4, LocalV6s: v6 };
   }
 

@@ -2,6 +2,7 @@
 // string form used in logs, UAPI and the supernode's peer lists.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { parseEndpoint } from '../config/endpoint.js';
 
 export interface Endpoint {
   address: string; // numeric
@@ -9,12 +10,11 @@ export interface Endpoint {
   family: 4 | 6;
 }
 
+/** Host (no brackets) and port of an endpoint, by the one parser the config loader uses too. */
 export function parseHostPort(s: string): { host: string; port: number } {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(s) ?? /^([^:]+):(\d+)$/.exec(s);
-  if (!m) throw new Error(`endpoint ${JSON.stringify(s)} is not host:port (IPv6 as [addr]:port)`);
-  const port = Number(m[2]);
-  if (!(port > 0 && port < 65536)) throw new Error(`endpoint ${JSON.stringify(s)}: port ${m[2]} out of range`);
-  return { host: m[1], port };
+  const r = parseEndpoint(s);
+  if (!r.ok) throw new Error(`endpoint ${r.problem}`);
+  return { host: r.value.host, port: r.value.port };
 }
 
 export function formatEndpoint(e: Endpoint): string {

@@ -6,18 +6,43 @@ import { formatPath, type Segment } from '../problems.js';
 import type { RawProblem } from '../ajv.js';
 import { parseIPv4, parseIPv6 } from '../ip.js';
 import { NODE_ID_MAX } from '../addr.js';
+import { parseEndpoint, type EndpointHostKind } from '../endpoint.js';
 
 export class Ctx {
   readonly problems: RawProblem[] = [];
+  /** Findings that do not stop the load: values upstream would also leave unused (docs/config.md). */
+  readonly warnings: RawProblem[] = [];
   private readonly bad: string[];
+  private unusedBecause: string | undefined;
 
   constructor(ajvProblems: readonly RawProblem[]) {
     // Unknown keys do not make the values next to them untrustworthy.
     this.bad = ajvProblems.filter((p) => !p.message.startsWith('unknown key')).map((p) => formatPath(p.segs));
   }
 
+  /** An error, or a warning while inside `unused()`. */
   add(segs: Segment[], message: string): void {
-    this.problems.push({ segs, message });
+    if (this.unusedBecause !== undefined) this.warnings.push({ segs, message: `${message} (ignored: ${this.unusedBecause})` });
+    else this.problems.push({ segs, message });
+  }
+
+  warn(segs: Segment[], message: string): void {
+    this.warnings.push({ segs, message });
+  }
+
+  /**
+   * Runs checks on values this config never uses (`reason` says why, e.g. "UseSuperNode is
+   * false"): what they find is reported as warnings, because etherguard-go loads and runs such a
+   * config, so we must too.
+   */
+  unused(reason: string, checks: () => void): void {
+    const outer = this.unusedBecause;
+    this.unusedBecause = outer ?? reason;
+    try {
+      checks();
+    } finally {
+      this.unusedBecause = outer;
+    }
   }
 
   /** True when no ajv error sits at any of these paths or above them. */
@@ -57,53 +82,21 @@ export class Ctx {
   }
 }
 
-const HOST_LABEL = /^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$/;
-
-function isHostname(h: string): boolean {
-  return h.length <= 253 && h.split('.').every((l) => HOST_LABEL.test(l)) && !/^[0-9.]+$/.test(h);
-}
-
-export type HostKind = 'v4' | 'v6' | 'name' | 'any';
+export type HostKind = EndpointHostKind;
 
 /**
- * Why `s` is not `host:port` (IPv6 in brackets), or null. `emptyHost` allows `:port` for listen
- * addresses. Returns the host kind through `kind` so callers can check the address family.
+ * Checks an endpoint (see ../endpoint.ts for the accepted forms); `listen` allows `:port` and
+ * port 0. Returns the host kind so callers can check the address family, or undefined when the
+ * value is empty, already refused by ajv, or refused here.
  */
-export function endpointProblem(s: string, opts: { emptyHost?: boolean; kind?: { v: HostKind } } = {}): string | null {
-  const m = /^(.*):([0-9]{1,5})$/.exec(s);
-  if (!m) return `"${s}" is not host:port (write IPv6 addresses in brackets, like [2001:db8::1]:3000)`;
-  const host = m[1]!;
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) return `"${s}" has port ${port}, outside 1..65535`;
-  let kind: HostKind;
-  if (host === '') {
-    if (!opts.emptyHost) return `"${s}" has no host before the port`;
-    kind = 'any';
-  } else if (host.startsWith('[') && host.endsWith(']')) {
-    if (parseIPv6(host.slice(1, -1)) === null) return `"${s}" has an invalid IPv6 address in brackets`;
-    kind = 'v6';
-  } else if (parseIPv6(host) !== null) {
-    return `"${s}": an IPv6 address must be written in brackets, like [${host}]:${port}`;
-  } else if (parseIPv4(host) !== null) {
-    kind = 'v4';
-  } else if (isHostname(host)) {
-    kind = 'name';
-  } else {
-    return `"${s}" has an invalid host "${host}" (expected an IPv4 address, [IPv6] or a DNS name)`;
-  }
-  if (opts.kind) opts.kind.v = kind;
-  return null;
-}
-
-export function checkEndpoint(ctx: Ctx, segs: Segment[], value: string, opts: { emptyHost?: boolean } = {}): HostKind | undefined {
+export function checkEndpoint(ctx: Ctx, segs: Segment[], value: string, opts: { listen?: boolean } = {}): HostKind | undefined {
   if (!ctx.ok(segs) || value === '') return undefined;
-  const kind = { v: 'any' as HostKind };
-  const why = endpointProblem(value, { ...opts, kind });
-  if (why !== null) {
-    ctx.add(segs, why);
+  const r = parseEndpoint(value, opts);
+  if (!r.ok) {
+    ctx.add(segs, r.problem);
     return undefined;
   }
-  return kind.v;
+  return r.value.kind;
 }
 
 export function checkListenIPs(ctx: Ctx, af: { IPv4: boolean; IPv6: boolean; ListenIPv4: string; ListenIPv6: string }): void {

@@ -5,6 +5,7 @@ import { publicKeyOf } from '../keys.js';
 import type { Segment } from '../problems.js';
 import type { EdgeConfig } from '../schema/edge.js';
 import { Ctx, checkEndpoint, checkListenIPs, checkUnique } from './ctx.js';
+import { envValueProblem, ifNameProblem, uapiNameProblem, uapiNameWarning, unixPathProblem } from '../names.js';
 import { nextHopTableRule } from './nexthop.js';
 
 const SOCK_TYPES = new Set(['udpsock', 'tcpsock', 'unixsock', 'unixgramsock', 'unixpacketsock']);
@@ -26,21 +27,27 @@ function checkInterface(ctx: Ctx, c: EdgeConfig): void {
   const it = i.IType;
   if (ctx.ok([...I, 'IType'])) {
     if (it === 'vpp') ctx.add([...I, 'IType'], 'IType vpp is not supported yet');
-    if (it === 'tap' && ctx.ok([...I, 'Name'])) {
-      const len = Buffer.byteLength(i.Name);
-      if (len === 0) ctx.add([...I, 'Name'], 'must name the TAP device for IType tap');
-      else if (len >= 16) ctx.add([...I, 'Name'], `"${i.Name}" is ${len} bytes; Linux interface names must be shorter than 16 bytes`);
-      else if (/[\s/:]/.test(i.Name)) ctx.add([...I, 'Name'], `"${i.Name}" contains a space, '/' or ':', which Linux interface names cannot`);
+    if (ctx.ok([...I, 'Name'])) {
+      // tap: the kernel interface name (also EG_INTERFACE_NAME for PostScript); other types only
+      // pass it to PostScript.
+      const why = it === 'tap' ? (i.Name === '' ? 'must name the TAP device for IType tap' : ifNameProblem(i.Name)) : envValueProblem(i.Name);
+      if (why !== null) ctx.add([...I, 'Name'], why);
     }
     if (it !== 'stdio' && ctx.ok([...I, 'L2HeaderMode']) && i.L2HeaderMode !== 'nochg' && i.L2HeaderMode !== '') {
-      ctx.add([...I, 'L2HeaderMode'], `${i.L2HeaderMode} only applies to IType stdio (IType is ${it}); remove it or use nochg`);
+      // Upstream reads L2HeaderMode only for stdio.
+      ctx.warn([...I, 'L2HeaderMode'], `${i.L2HeaderMode} only applies to IType stdio (IType is ${it}), so it is ignored`);
     }
     if (SOCK_TYPES.has(it) && ctx.ok([...I, 'RecvAddr'], [...I, 'SendAddr'])) {
       if (i.RecvAddr === '' && i.SendAddr === '') {
         ctx.add([...I, 'RecvAddr'], `IType ${it} needs RecvAddr (to listen) or SendAddr (to connect), or both`);
       } else if (IP_SOCK_TYPES.has(it)) {
-        checkEndpoint(ctx, [...I, 'RecvAddr'], i.RecvAddr, { emptyHost: true });
+        checkEndpoint(ctx, [...I, 'RecvAddr'], i.RecvAddr, { listen: true });
         checkEndpoint(ctx, [...I, 'SendAddr'], i.SendAddr);
+      } else {
+        for (const k of ['RecvAddr', 'SendAddr'] as const) {
+          const why = i[k] === '' ? null : unixPathProblem(i[k]);
+          if (why !== null) ctx.add([...I, k], why);
+        }
       }
     }
   }
@@ -52,9 +59,92 @@ function checkInterface(ctx: Ctx, c: EdgeConfig): void {
     ['IPv6CIDR', ipv6ForNode],
     ['IPv6LLPrefix', ipv6LLForNode],
   ];
-  for (const [k, f] of cidrs) {
-    const v = i[k];
-    if (ctx.ok([...I, k]) && typeof v === 'string' && v !== '') addrRule(ctx, [...I, k], () => f(v, id));
+  // Only a TAP device gets these addresses (upstream ignores them for every other IType).
+  const addrs = () => {
+    for (const [k, f] of cidrs) {
+      const v = i[k];
+      if (ctx.ok([...I, k]) && typeof v === 'string' && v !== '') addrRule(ctx, [...I, k], () => f(v, id));
+    }
+  };
+  if (it === 'tap') addrs();
+  else ctx.unused(`only IType tap assigns addresses, IType is ${it}`, addrs);
+}
+
+/** NodeName names the UAPI socket `<EG_UAPI_DIR>/<NodeName>.sock` and is PostScript's EG_NODE_NAME. */
+export function checkNodeName(ctx: Ctx, segs: Segment[], name: string): void {
+  if (!ctx.ok(segs)) return;
+  const bytes = Buffer.byteLength(name);
+  // Upstream counts bytes (Go len) where the schema counts characters.
+  const why = uapiNameProblem(name) ?? (bytes > 32 ? `"${name}" is ${bytes} bytes; at most 32 (upstream refuses longer names)` : null);
+  if (why !== null) ctx.add(segs, why);
+  else {
+    const w = uapiNameWarning(name);
+    if (w !== null) ctx.warn(segs, w);
+  }
+}
+
+// The supernode section, rule by rule against etherguard-go's main_edge.go (docs/config.md,
+// "Supernode sessions"): upstream makes the IPv4 session when EndpointV4 is set and IPv4 is
+// enabled (same for IPv6) and then needs PubKeyVx and PSKey; it reads nothing of SuperNode
+// unless UseSuperNode is true. Values it never reads only warn here.
+function checkSuperNode(ctx: Ctx, c: EdgeConfig, superOn: boolean): void {
+  const S = ['DynamicRoute', 'SuperNode'];
+  const s = c.DynamicRoute.SuperNode;
+  const af = ctx.ok(['DisabledAf', 'IPv4'], ['DisabledAf', 'IPv6']) ? c.DisabledAf : { IPv4: false, IPv6: false };
+  const fams = [
+    { fam: 'V4', n: 4, key: s.PubKeyV4, ep: s.EndpointV4, off: af.IPv4 },
+    { fam: 'V6', n: 6, key: s.PubKeyV6, ep: s.EndpointV6, off: af.IPv6 },
+  ].filter((f) => ctx.ok([...S, `PubKey${f.fam}`], [...S, `Endpoint${f.fam}`]));
+  const used = new Set<string>();
+  for (const f of fams) {
+    const K = [...S, `PubKey${f.fam}`];
+    const E = [...S, `Endpoint${f.fam}`];
+    const check = () => {
+      const kind = checkEndpoint(ctx, E, f.ep);
+      if (kind === 'v6' && f.n === 4) ctx.add(E, `"${f.ep}" is an IPv6 address; put it in EndpointV6`);
+      if (kind === 'v4' && f.n === 6) ctx.add(E, `"${f.ep}" is an IPv4 address; put it in EndpointV4`);
+      if (f.key === '') {
+        if (f.ep !== '') ctx.add(K, `is required because Endpoint${f.fam} is set`);
+      } else {
+        ctx.key(K, f.key, true);
+      }
+    };
+    if (!superOn) ctx.unused('UseSuperNode is false', check);
+    else if (f.off) ctx.unused(`DisabledAf.IPv${f.n} is true`, check);
+    else if (f.ep === '') {
+      // What upstream's generator writes for a supernode without IPv6: no session is made.
+      if (f.key !== '') ctx.warn(K, `is set but Endpoint${f.fam} is empty, so no IPv${f.n} supernode session is made and the key is not used`);
+      ctx.unused(`Endpoint${f.fam} is empty`, check);
+    } else {
+      check();
+      used.add(f.fam);
+    }
+  }
+  const rest = () => {
+    ctx.key([...S, 'PSKey'], s.PSKey, true);
+    if (ctx.ok([...S, 'AdditionalLocalIP'])) {
+      s.AdditionalLocalIP.forEach((a, n) => {
+        if (a === '') ctx.add([...S, 'AdditionalLocalIP', n], 'must not be empty');
+        else checkEndpoint(ctx, [...S, 'AdditionalLocalIP', n], a);
+      });
+    }
+    if (ctx.ok([...S, 'EndpointEdgeAPIUrl']) && (superOn || s.EndpointEdgeAPIUrl !== '')) {
+      const why = urlProblem(s.EndpointEdgeAPIUrl);
+      if (why !== null) ctx.add([...S, 'EndpointEdgeAPIUrl'], why);
+    }
+  };
+  if (!superOn) {
+    ctx.unused('UseSuperNode is false', rest);
+    return;
+  }
+  rest();
+  if (fams.length === 2 && used.size === 0) {
+    const complete = fams.filter((f) => f.key !== '' && f.ep !== '');
+    if (complete.length > 0) {
+      ctx.add(['DisabledAf'], `disables IPv${complete.map((f) => f.n).join(' and IPv')}, the only supernode address family configured`);
+    } else {
+      ctx.add([...S, 'EndpointV4'], 'super mode needs a supernode session: EndpointV4 + PubKeyV4, or EndpointV6 + PubKeyV6, in an enabled address family');
+    }
   }
 }
 
@@ -63,50 +153,12 @@ function checkDynamic(ctx: Ctx, c: EdgeConfig): void {
   if (!ctx.ok(D)) return;
   const S = [...D, 'SuperNode'];
   const P = [...D, 'P2P'];
-  const s = c.DynamicRoute.SuperNode;
-  const superOn = ctx.ok([...S, 'UseSuperNode']) && s.UseSuperNode;
+  const superOn = ctx.ok([...S, 'UseSuperNode']) && c.DynamicRoute.SuperNode.UseSuperNode;
   const p2pOn = ctx.ok([...P, 'UseP2P']) && c.DynamicRoute.P2P.UseP2P;
   if (superOn && p2pOn) {
     ctx.add([...P, 'UseP2P'], 'UseSuperNode and UseP2P cannot both be true; pick super mode or P2P mode');
   }
-  if (ctx.ok(S)) {
-    ctx.key([...S, 'PubKeyV4'], s.PubKeyV4, true);
-    ctx.key([...S, 'PubKeyV6'], s.PubKeyV6, true);
-    ctx.key([...S, 'PSKey'], s.PSKey, true);
-    const v4ep = checkEndpoint(ctx, [...S, 'EndpointV4'], s.EndpointV4);
-    const v6ep = checkEndpoint(ctx, [...S, 'EndpointV6'], s.EndpointV6);
-    if (v4ep === 'v6') ctx.add([...S, 'EndpointV4'], `"${s.EndpointV4}" is an IPv6 address; put it in EndpointV6`);
-    if (v6ep === 'v4') ctx.add([...S, 'EndpointV6'], `"${s.EndpointV6}" is an IPv4 address; put it in EndpointV4`);
-    if (ctx.ok([...S, 'AdditionalLocalIP'])) {
-      s.AdditionalLocalIP.forEach((a, n) => { if (a === '') ctx.add([...S, 'AdditionalLocalIP', n], 'must not be empty'); else checkEndpoint(ctx, [...S, 'AdditionalLocalIP', n], a); });
-    }
-    if (superOn) {
-      const af = ctx.ok(['DisabledAf', 'IPv4'], ['DisabledAf', 'IPv6']) ? c.DisabledAf : { IPv4: false, IPv6: false };
-      // A key without its endpoint (or the reverse) is a half-configured session: refuse it
-      // rather than silently using only the other family.
-      const fams = [
-        { fam: 'V4', key: s.PubKeyV4, ep: s.EndpointV4, off: af.IPv4 },
-        { fam: 'V6', key: s.PubKeyV6, ep: s.EndpointV6, off: af.IPv6 },
-      ].filter((f) => ctx.ok([...S, `PubKey${f.fam}`], [...S, `Endpoint${f.fam}`]));
-      for (const f of fams) {
-        if (f.key !== '' && f.ep === '') ctx.add([...S, `Endpoint${f.fam}`], `is required because PubKey${f.fam} is set`);
-        if (f.ep !== '' && f.key === '') ctx.add([...S, `PubKey${f.fam}`], `is required because Endpoint${f.fam} is set`);
-      }
-      const complete = fams.filter((f) => f.key !== '' && f.ep !== '');
-      if (fams.length === 2 && fams.every((f) => f.key === '' && f.ep === '')) {
-        ctx.add([...S, 'PubKeyV4'], 'super mode needs the supernode PubKeyV4 + EndpointV4, or PubKeyV6 + EndpointV6, or both');
-      } else if (complete.length > 0 && complete.every((f) => f.off)) {
-        ctx.add(['DisabledAf'], `disables IPv${complete.map((f) => f.fam.slice(1)).join(' and IPv')}, the only supernode address family configured`);
-      }
-      if (ctx.ok([...S, 'EndpointEdgeAPIUrl'])) {
-        const why = urlProblem(s.EndpointEdgeAPIUrl);
-        if (why !== null) ctx.add([...S, 'EndpointEdgeAPIUrl'], why);
-      }
-    } else if (ctx.ok([...S, 'EndpointEdgeAPIUrl']) && s.EndpointEdgeAPIUrl !== '') {
-      const why = urlProblem(s.EndpointEdgeAPIUrl);
-      if (why !== null) ctx.add([...S, 'EndpointEdgeAPIUrl'], why);
-    }
-  }
+  if (ctx.ok(S)) checkSuperNode(ctx, c, superOn);
   const G = [...P, 'GraphRecalculateSetting', 'ManualLatency'];
   if (ctx.ok(G)) ctx.nodeTableKeys(G, c.DynamicRoute.P2P.GraphRecalculateSetting.ManualLatency, true);
 }
@@ -131,7 +183,13 @@ function checkPeers(ctx: Ctx, c: EdgeConfig, ownPub: string | undefined): void {
     const at = (k: string): Segment[] => ['Peers', n, k];
     if (ctx.ok(at('NodeID'), ['NodeID']) && p.NodeID === c.NodeID) ctx.add(at('NodeID'), `is this node's own NodeID ${c.NodeID}`);
     if (ctx.key(at('PubKey'), p.PubKey, false) && p.PubKey === ownPub) ctx.add(at('PubKey'), "is this node's own public key (derived from PrivKey)");
-    ctx.key(at('PSKey'), p.PSKey, true);
+    // etherguard-go never reads Peers[].PSKey (main_edge.go sets no pair PSK), so a broken one
+    // must not stop the load; we use a valid one, and run without one otherwise.
+    if (ctx.ok(at('PSKey')) && p.PSKey !== '') {
+      let valid = true;
+      ctx.unused('upstream never reads Peers[].PSKey; this peer runs without a pre-shared key', () => { valid = ctx.key(at('PSKey'), p.PSKey, true); });
+      if (!valid) p.PSKey = '';
+    }
     checkEndpoint(ctx, at('EndPoint'), p.EndPoint);
   });
   checkUnique(ctx, c.Peers, 'NodeID', ['Peers'], 'NodeID');
@@ -147,6 +205,11 @@ function safePub(priv: string): string | undefined {
 }
 
 export function edgeRules(ctx: Ctx, c: EdgeConfig): void {
+  checkNodeName(ctx, ['NodeName'], c.NodeName);
+  if (ctx.ok(['PostScript'])) {
+    const why = envValueProblem(c.PostScript);
+    if (why !== null) ctx.add(['PostScript'], why.replace(' in its environment', ' as a command'));
+  }
   checkInterface(ctx, c);
   const ownPub = ctx.key(['PrivKey'], c.PrivKey, false) ? safePub(c.PrivKey) : undefined;
   checkListenIPs(ctx, c.DisabledAf);

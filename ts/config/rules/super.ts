@@ -3,25 +3,35 @@ import { publicKeyOf } from '../keys.js';
 import { parseIPv4, parseIPv6 } from '../ip.js';
 import type { Segment } from '../problems.js';
 import type { SuperConfig } from '../schema/super.js';
-import { Ctx, checkEndpoint, checkListenIPs, checkUnique, endpointProblem } from './ctx.js';
+import { Ctx, checkEndpoint, checkListenIPs, checkUnique } from './ctx.js';
+import { endpointProblem } from '../endpoint.js';
+import { envValueProblem, uapiNameProblem } from '../names.js';
+import { checkNodeName } from './edge.js';
 import { nextHopTableRule } from './nexthop.js';
 
 /** `3000`, `:3000` (upstream's forms) or, our extension, `host:3000` to bind one address. */
 function listenProblem(v: string): string | null {
   if (/^[0-9]{1,5}$/.test(v)) return Number(v) >= 1 && Number(v) <= 65535 ? null : `port ${v} is outside 1..65535`;
-  return endpointProblem(v, { emptyHost: true });
+  const why = endpointProblem(v, { listen: true });
+  if (why === null && /:0+$/.test(v)) return `"${v}" has port 0; the edges need a fixed port for this API`;
+  return why;
 }
 
 function checkKeys(ctx: Ctx, c: SuperConfig): Set<string> {
   const own = new Set<string>();
   const D = 'DisabledAf';
-  for (const fam of ['4', '6'] as const) {
-    const k = `PrivKeyV${fam}` as const;
-    const off = ctx.ok([D, `IPv${fam}`]) && c.DisabledAf[`IPv${fam}`];
+  const fams = (['4', '6'] as const).map((fam) => ({ fam, k: `PrivKeyV${fam}` as const, off: ctx.ok([D, `IPv${fam}`]) && c.DisabledAf[`IPv${fam}`] }));
+  const present = fams.filter((f) => ctx.ok([f.k]) && c[f.k] !== '' && !f.off);
+  for (const { fam, k, off } of fams) {
     if (!ctx.ok([k])) continue;
-    // A disabled family's key is ignored (upstream blanks it), so it may be empty.
     if (c[k] === '') {
-      if (!off) ctx.add([k], `is required while IPv${fam} is enabled (set DisabledAf.IPv${fam}: true to run without it)`);
+      // Upstream makes no session for a family without a key (main_super.go), so one family is
+      // enough; with none the supernode could talk to no edge.
+      if (!off && present.length > 0) ctx.warn([k], `is empty, so the supernode has no IPv${fam} session (set DisabledAf.IPv${fam}: true to say so)`);
+      else if (!off) ctx.add([k], `is required while IPv${fam} is enabled and no other address family has a key (set DisabledAf.IPv${fam}: true to run without IPv${fam})`);
+    } else if (off) {
+      // A disabled family's key is blanked by upstream, so a broken one only warns.
+      ctx.unused(`DisabledAf.IPv${fam} is true`, () => ctx.key([k], c[k], false));
     } else if (ctx.key([k], c[k], false)) {
       own.add(publicKeyOf(c[k]));
     }
@@ -36,9 +46,14 @@ function checkPeers(ctx: Ctx, c: SuperConfig, ownPubs: Set<string>): void {
     const at = (k: string): Segment[] => ['Peers', n, k];
     if (ctx.key(at('PubKey'), p.PubKey, false) && ownPubs.has(p.PubKey)) ctx.add(at('PubKey'), "is the supernode's own public key");
     ctx.key(at('PSKey'), p.PSKey, true);
-    checkEndpoint(ctx, at('EndPoint'), p.EndPoint);
+    // Upstream only logs an EndPoint it cannot use and waits for the edge to connect; so do we.
+    ctx.unused('the supernode waits for this edge to connect instead', () => checkEndpoint(ctx, at('EndPoint'), p.EndPoint));
     if (ctx.ok(at('ExternalIP')) && p.ExternalIP !== '' && parseIPv4(p.ExternalIP) === null && parseIPv6(p.ExternalIP) === null) {
-      ctx.add(at('ExternalIP'), `"${p.ExternalIP}" is not an IP address`);
+      ctx.warn(at('ExternalIP'), `"${p.ExternalIP}" is not an IP address, so it is ignored and the observed address is published`);
+    }
+    if (ctx.ok(at('Name'))) {
+      const why = uapiNameProblem(p.Name);
+      if (why !== null) ctx.warn(at('Name'), `${why} (the edge config peer/add returns uses Name as its NodeName, which would be refused)`);
     }
     if (ctx.ok(at('AdditionalCost')) && p.AdditionalCost < 0 && p.AdditionalCost !== -1) {
       ctx.add(at('AdditionalCost'), `must be -1 (use the edge's own value) or at least 0, got ${p.AdditionalCost}`);
@@ -54,7 +69,8 @@ function checkTimers(ctx: Ctx, c: SuperConfig): void {
     ctx.add(['HttpPostInterval'], `must be at most PeerAliveTimeout (${c.PeerAliveTimeout}), got ${c.HttpPostInterval}`);
   }
   if (ctx.ok(['SendPingInterval'], ['PeerAliveTimeout']) && c.SendPingInterval >= c.PeerAliveTimeout) {
-    ctx.add(['SendPingInterval'], `must be less than PeerAliveTimeout (${c.PeerAliveTimeout}), got ${c.SendPingInterval}; otherwise peers time out between pings`);
+    // Upstream only requires > 0 and runs such a config, so this warns.
+    ctx.warn(['SendPingInterval'], `is not less than PeerAliveTimeout (${c.PeerAliveTimeout}), got ${c.SendPingInterval}; healthy edges will be seen as dead between pings`);
   }
 }
 
@@ -81,6 +97,12 @@ function checkStaticTable(ctx: Ctx, c: SuperConfig): void {
 }
 
 export function superRules(ctx: Ctx, c: SuperConfig): void {
+  // The UAPI sockets are <NodeName>_v4.sock and <NodeName>_v6.sock.
+  checkNodeName(ctx, ['NodeName'], c.NodeName);
+  if (ctx.ok(['PostScript'])) {
+    const why = envValueProblem(c.PostScript);
+    if (why !== null) ctx.add(['PostScript'], why.replace(' in its environment', ' as a command'));
+  }
   checkListenIPs(ctx, c.DisabledAf);
   const ownPubs = checkKeys(ctx, c);
   if (ctx.ok(['ListenPort_EdgeAPI'])) {
