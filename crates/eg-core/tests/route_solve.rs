@@ -58,11 +58,11 @@ fn reserved_ids_and_infinite_inputs() {
         solve(&[65535], &[]).unwrap_err(),
         RouteError::InvalidNodeId(65535)
     );
-    // >= 99999, infinity and NaN are "no edge".
+    // Infinity and NaN are "no edge"; 99999 and beyond are measurements (clock offsets).
     let sol = solve(
         &[],
         &[
-            e(1, 2, 99999.0),
+            e(1, 2, f64::NEG_INFINITY),
             e(2, 1, f64::INFINITY),
             e(1, 3, f64::NAN),
             e(3, 1, 99998.0),
@@ -73,6 +73,8 @@ fn reserved_ids_and_infinite_inputs() {
     assert_eq!(sol.next_hop(2, 1), INVALID);
     assert_eq!(sol.next_hop(1, 3), INVALID);
     assert_eq!(sol.next_hop(3, 1), 1);
+    let sol = solve(&[], &[e(1, 2, 99999.0), e(2, 1, 250000.0)]).unwrap();
+    assert_eq!((sol.next_hop(1, 2), sol.next_hop(2, 1)), (2, 1));
     // Later duplicates win.
     let sol = solve(&[], &[e(1, 2, 0.5), e(1, 2, 0.25)]).unwrap();
     assert_eq!(sol.dist(1, 2), 0.25);

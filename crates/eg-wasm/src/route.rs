@@ -68,7 +68,8 @@ impl RouteGraph {
         self.graph.remove_node(id);
     }
 
-    /// Stores one edge: latency (s, >= 99999 = down), AC of `dst` (s), absolute expiry (s).
+    /// Stores one edge: latency (s, any finite value; Infinity or NaN = down), AC of `dst` (s),
+    /// absolute expiry (s).
     #[wasm_bindgen(js_name = setEdge)]
     pub fn set_edge(
         &mut self,

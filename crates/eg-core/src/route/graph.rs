@@ -1,15 +1,17 @@
 //! The measured graph: directed edges with latency, AdditionalCost and expiry.
 //!
 //! An edge's effective latency at time `now` is:
-//! * infinity if `now > valid_until` (expired) or the stored latency is `>= 99999`;
-//! * else the `ManualLatency` override for `(src, dst)` if one applies;
-//! * else the measured latency (negative values are normal: clock offsets).
+//! * infinity if `now > valid_until` (expired) or the stored latency is not finite ("down");
+//! * else the `ManualLatency` override for `(src, dst)` if one applies (an override `>= 99999` s
+//!   means "down", upstream's config meaning);
+//! * else the measured latency. Any finite value is a measurement: negative values and values
+//!   far beyond upstream's 99999 are normal, they carry the clock offset between the two nodes.
 //!
 //! Its weight is the effective latency plus the AdditionalCost of the node it enters.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::ids::{is_usable, normalize_latency, NodeId};
+use super::ids::{is_usable, normalize_latency, normalize_upstream_latency, NodeId};
 use super::manual::ManualLatency;
 use super::solve::{solve, RouteError, Solution, WeightedEdge};
 
@@ -85,8 +87,9 @@ impl Graph {
         self.edges.retain(|&(s, d), _| s != id && d != id);
     }
 
-    /// Stores the edge `src -> dst` (adding both vertices). `latency` in seconds (`>= 99999`
-    /// = infinity), `additional_cost` in seconds (negative counts as 0), `valid_until` absolute.
+    /// Stores the edge `src -> dst` (adding both vertices). `latency` in seconds, any finite
+    /// value (a non-finite one stores the edge as down), `additional_cost` in seconds (negative
+    /// counts as 0), `valid_until` absolute seconds.
     pub fn set_edge(
         &mut self,
         src: NodeId,
@@ -188,7 +191,10 @@ impl Graph {
         if now > e.valid_until || e.latency == f64::INFINITY {
             return f64::INFINITY;
         }
-        normalize_latency(self.manual.apply(src, dst, e.latency))
+        match self.manual.lookup(src, dst) {
+            Some(m) => normalize_upstream_latency(m),
+            None => e.latency,
+        }
     }
 
     /// The finite edges at `now`, as solver input.

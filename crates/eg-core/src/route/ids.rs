@@ -16,7 +16,10 @@ pub const BROADCAST: NodeId = 65535;
 /// In `ManualLatency`, 65535 is the "any node" wildcard.
 pub const WILDCARD: NodeId = 65535;
 
-/// Upstream's infinity: any latency at or above this many seconds means "no edge".
+/// Upstream's infinity, `99999` seconds. It survives only where upstream's *formats* use it: the
+/// latency-matrix text (`solve`, see [`super::matrix`]) and a configured `ManualLatency`
+/// override (see [`super::graph`]). A measured latency is never compared with it: a constant
+/// clock offset of more than 27.8 h makes an ordinary measurement exceed it.
 pub const INFINITY_THRESHOLD: f64 = 99999.0;
 
 /// Whether `id` may name a real node (not one of the reserved ids).
@@ -25,17 +28,25 @@ pub fn is_usable(id: NodeId) -> bool {
     id <= MAX_NODE_ID
 }
 
-/// Maps a raw latency (seconds) to the engine's representation: finite values below
-/// [`INFINITY_THRESHOLD`] pass through (negative values included, they come from clock
-/// offsets), everything else (`>= 99999`, `+inf`, NaN) becomes `f64::INFINITY`.
+/// Maps a measured latency (seconds) to the engine's representation: every finite value is a
+/// measurement and passes through unchanged, whatever its size or sign (a one-way value
+/// contains the clock offset between the two nodes, which may be years); `+inf`, `-inf` and NaN
+/// become `f64::INFINITY`, "no edge".
 #[inline]
 pub fn normalize_latency(x: f64) -> f64 {
-    if x.is_nan() || x >= INFINITY_THRESHOLD {
+    if x.is_finite() {
+        x
+    } else {
         f64::INFINITY
-    } else if x == f64::NEG_INFINITY {
-        // A clock offset can make a value negative, never infinitely so: treat as garbage.
+    }
+}
+
+/// Upstream's format rule (matrix text, `ManualLatency`): non-finite or `>= 99999` is "no edge".
+#[inline]
+pub fn normalize_upstream_latency(x: f64) -> f64 {
+    if x >= INFINITY_THRESHOLD {
         f64::INFINITY
     } else {
-        x
+        normalize_latency(x)
     }
 }

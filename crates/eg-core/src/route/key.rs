@@ -12,6 +12,9 @@
 //!   30 (about 0.93 ns) and is lowered only when the graph's largest |weight| times `n - 1`
 //!   would not fit (see [`KeySpace::new`]). On that grid every sum is exact, so equal costs
 //!   are *exactly* equal and comparison is transitive (an epsilon comparison is not).
+//!   When clock offsets make the weights large, the solver first shifts every edge by integer
+//!   tick potentials (`solve.rs`, `reduce`), which changes no path order, so that the grid
+//!   is chosen for the small offset-free values rather than for the offsets.
 //! * Adding two keys adds ticks and hops; the next-hop field of a candidate `i -> k -> j`
 //!   must be the one of `i -> k`, so the solver adds the *stripped* key of `k -> j`
 //!   (next-hop field cleared, [`KeySpace::strip`]).
@@ -45,6 +48,12 @@ impl KeySpace {
     /// `Q = min(30, 50 - 2B - ceil(log2((n-1) * max_abs)))`, which keeps the sum of any two
     /// simple-path keys below 2^52.
     pub fn new(n: usize, max_abs: f64) -> Self {
+        Self::with_max_exponent(n, max_abs, MAX_TICK_EXPONENT)
+    }
+
+    /// [`KeySpace::new`] with `Q` also at most `q_max` (the solver's reduced weights are
+    /// integers on a grid of `2^-q_max` s and cannot get finer).
+    pub fn with_max_exponent(n: usize, max_abs: f64, q_max: i32) -> Self {
         let mut bits = 1u32;
         while (1usize << bits) < n {
             bits += 1;
@@ -52,9 +61,9 @@ impl KeySpace {
         let span = (n.saturating_sub(1).max(1) as f64) * max_abs;
         let q = if span > 0.0 && span.is_finite() {
             let l = span.log2().ceil() as i32;
-            (50 - 2 * bits as i32 - l).min(MAX_TICK_EXPONENT)
+            (50 - 2 * bits as i32 - l).min(q_max)
         } else {
-            MAX_TICK_EXPONENT
+            q_max
         };
         let m = (1u64 << bits) as f64;
         KeySpace {

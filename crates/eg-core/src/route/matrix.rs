@@ -12,7 +12,7 @@
 
 use std::fmt;
 
-use super::ids::{is_usable, normalize_latency, NodeId};
+use super::ids::{is_usable, normalize_upstream_latency, NodeId};
 use super::solve::{solve, RouteError, Solution, WeightedEdge};
 
 /// The 6-node example of upstream's `solve -example` / `path.txt`.
@@ -217,7 +217,7 @@ pub fn parse_matrix(text: &str) -> Result<LatencyMatrix, MatrixError> {
         }
         for (t, &dst) in values.iter().zip(cols.iter()) {
             let v = parse_value(line, t)?;
-            if dst == src || normalize_latency(v) == f64::INFINITY {
+            if dst == src || normalize_upstream_latency(v) == f64::INFINITY {
                 continue;
             }
             edges.push(WeightedEdge::new(src, dst, v, 0.0));

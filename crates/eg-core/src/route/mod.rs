@@ -1,7 +1,8 @@
 //! Route engine: everything Etherguard needs to turn measured one-way latencies into a
 //! shared next-hop table, as pure functions over explicit state.
 //!
-//! * [`ids`]: NodeId and the reserved ids, latency normalisation (`>= 99999` is infinity).
+//! * [`ids`]: NodeId and the reserved ids, latency normalisation (only non-finite is "no edge";
+//!   upstream's `>= 99999` lives on in the matrix format and `ManualLatency` only).
 //! * [`manual`]: `ManualLatency` overrides with the 65535 wildcard.
 //! * [`graph`]: directed edges `{latency, additional_cost, valid_until}` with expiry.
 //! * [`solve`] (+ [`fw`], [`naive`], [`key`]): all-pairs shortest paths with deterministic ties.
@@ -32,8 +33,8 @@ pub use format::{format_solve_json, format_solve_text};
 pub use graph::{resolve_additional_cost, EdgeState, Graph, Measurement};
 pub use hysteresis::{Hysteresis, RecalculateSetting};
 pub use ids::{
-    normalize_latency, NodeId, BROADCAST, INFINITY_THRESHOLD, INVALID, MAX_NODE_ID, SPREAD,
-    SUPER_NODE, WILDCARD,
+    normalize_latency, normalize_upstream_latency, NodeId, BROADCAST, INFINITY_THRESHOLD, INVALID,
+    MAX_NODE_ID, SPREAD, SUPER_NODE, WILDCARD,
 };
 pub use manual::ManualLatency;
 pub use matrix::{parse_matrix, LatencyMatrix, MatrixError, EXAMPLE_MATRIX};

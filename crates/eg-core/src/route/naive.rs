@@ -14,9 +14,9 @@ pub fn solve_naive(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Solution,
     let mut d: Vec<Option<(i128, u64, usize)>> = vec![None; n * n];
     for i in 0..n {
         for j in 0..n {
-            let w = prep.weight[i * n + j];
-            if w != f64::INFINITY {
-                d[i * n + j] = Some((prep.space.ticks(w) as i128, 1, j));
+            let t = prep.ticks(i * n + j);
+            if t != f64::INFINITY {
+                d[i * n + j] = Some((t as i128, 1, j));
             }
         }
         d[i * n + i] = Some((0, 0, usize::MAX));

@@ -28,8 +28,9 @@ use super::fw::floyd_warshall_blocked;
 use super::ids::{is_usable, normalize_latency, NodeId, INVALID};
 use super::key::KeySpace;
 
-/// One directed edge as the solver sees it. `latency` may be negative; `>= 99999`, NaN or
-/// infinity means "no edge". `additional_cost` is the AC (seconds) of `dst`, the node entered;
+/// One directed edge as the solver sees it. `latency` is any finite number of seconds (negative
+/// values and values of years are normal: they carry clock offsets); NaN or infinity means
+/// "no edge". `additional_cost` is the AC (seconds) of `dst`, the node entered;
 /// negative or NaN values count as 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct WeightedEdge {
@@ -94,7 +95,19 @@ pub(crate) struct Prepared {
     /// Row-major `n * n` edge latencies.
     pub latency: Vec<f64>,
     pub space: KeySpace,
+    /// Row-major `n * n` offset-reduced integer ticks (infinity = no edge) when clock offsets
+    /// made the weights too large for a fine grid (see [`reduce`]); `None`: the ticks are
+    /// `space.ticks(weight)`.
+    pub reduced: Option<Vec<f64>>,
 }
+
+/// A graph whose raw weights fit a grid of `2^-20` s (≈ 0.95 µs, about the resolution of an
+/// edge's one-way measurement, a difference of two f64 millisecond timestamps near 1.7e12) is
+/// quantised directly, exactly as without offsets; a coarser grid, i.e. weights inflated by
+/// large clock offsets, goes through [`reduce`] first. So clock offsets never make the grid
+/// coarser than this. (Reducing every graph would cost about 8 ms at N = 1000 for nothing
+/// when the latencies themselves set the grid.)
+const RAW_MIN_EXPONENT: i32 = 20;
 
 fn transpose<T: Copy>(src: &[T], n: usize, fill: T) -> Vec<T> {
     const T_BLOCK: usize = 32;
@@ -160,13 +173,36 @@ impl Prepared {
             .iter()
             .filter(|w| w.is_finite())
             .fold(0.0f64, |m, w| m.max(w.abs()));
-        let space = KeySpace::new(n, max_abs);
+        let raw = KeySpace::new(n, max_abs);
+        let (space, reduced) = if raw.q >= RAW_MIN_EXPONENT {
+            (raw, None)
+        } else {
+            let (ks, t) = reduce(&weight, n, max_abs);
+            (ks, Some(t))
+        };
         Ok(Prepared {
             ids,
             weight,
             latency,
             space,
+            reduced,
         })
+    }
+
+    /// The integer ticks of the edge at row-major position `p` (infinity = no edge): the
+    /// solver's cost of that edge, up to the potentials, which change no path order.
+    pub(crate) fn ticks(&self, p: usize) -> f64 {
+        match &self.reduced {
+            Some(t) => t[p],
+            None => {
+                let w = self.weight[p];
+                if w == f64::INFINITY {
+                    w
+                } else {
+                    self.space.ticks(w)
+                }
+            }
+        }
     }
 
     /// Builds the solution from the kernel's final keys (see [`super::key`]): next hops and
@@ -512,24 +548,44 @@ pub fn solve(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Solution, Route
     let prep = Prepared::new(nodes, edges)?;
     let n = prep.ids.len();
     let ks = prep.space;
-    let pot = potentials(&prep.weight, n, &ks);
+    // Raw weights become ticks on the fly (`ticks_fast`, the same value as `ticks`); reduced
+    // ones are ticks already.
+    let mut d = match &prep.reduced {
+        None => initial_keys(&prep.weight, 2f64.powi(ks.q), n, &ks, |w| ks.ticks_fast(w)),
+        Some(t) => initial_keys(t, 1.0, n, &ks, |t| t),
+    };
+    floyd_warshall_blocked(&mut d, n, &ks);
+    prep.finish_keys(&d)
+}
+
+/// The kernel's starting keys: one-hop keys of every edge on reduced ticks, the diagonal key.
+/// `values` are edge costs (infinity = none), `tick_of` turns one into integer ticks and
+/// `scale` is ticks per unit of `values` (for [`potentials`]).
+#[inline(always)]
+fn initial_keys(
+    values: &[f64],
+    scale: f64,
+    n: usize,
+    ks: &KeySpace,
+    tick_of: impl Fn(f64) -> f64,
+) -> Vec<f64> {
+    let pot = potentials(values, scale, n, ks);
     let hm = ks.hop_scale();
     let mut d = vec![f64::INFINITY; n * n];
     for ((i, drow), wrow) in d
         .chunks_exact_mut(n.max(1))
         .enumerate()
-        .zip(prep.weight.chunks_exact(n.max(1)))
+        .zip(values.chunks_exact(n.max(1)))
     {
         let pi = pot[i];
         for (j, ((dk, &w), &pj)) in drow.iter_mut().zip(wrow).zip(&pot).enumerate() {
             if w != f64::INFINITY {
-                *dk = (ks.ticks_fast(w) + (pi - pj)) * hm + ks.edge_tail(j);
+                *dk = (tick_of(w) + (pi - pj)) * hm + ks.edge_tail(j);
             }
         }
         drow[i] = ks.diag_key();
     }
-    floyd_warshall_blocked(&mut d, n, &ks);
-    prep.finish_keys(&d)
+    d
 }
 
 /// Integer tick potentials `P` for the solve: the kernel runs on the reduced ticks
@@ -540,7 +596,9 @@ pub fn solve(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Solution, Route
 /// `P(v)` estimates `v`'s clock offset as half the difference between the mean incoming
 /// and the mean outgoing weight: a measurement `u -> v` is `true + off(v) - off(u)`.
 /// All zero if the shifted keys might leave the exact range (see [`KeySpace::new`]).
-fn potentials(weight: &[f64], n: usize, ks: &KeySpace) -> Vec<f64> {
+/// `values` are the edge costs (infinity = none) in units of `1 / scale` ticks: raw weights in
+/// seconds with `scale = 2^Q`, or the reduced ticks of [`reduce`] with `scale = 1`.
+fn potentials(weight: &[f64], scale: f64, n: usize, ks: &KeySpace) -> Vec<f64> {
     let mut pot = vec![0.0f64; n];
     if n < 3 {
         return pot;
@@ -569,18 +627,154 @@ fn potentials(weight: &[f64], n: usize, ks: &KeySpace) -> Vec<f64> {
         if in_cnt[v] > 0 && out_cnt[v] > 0 {
             let est = (in_sum[v] / in_cnt[v] as f64 - out_sum[v] / out_cnt[v] as f64) / 2.0;
             if est.is_finite() {
-                pot[v] = ks.ticks(est);
+                pot[v] = (est * scale).round();
                 max_p = max_p.max(pot[v].abs());
             }
         }
     }
     // Reduced simple-path ticks are bounded by L = (n-1) * max|t| + 2 * max|P|; the kernel
     // adds two keys below (L + 1) * H * M and needs the sum below 2^52.
-    let l = (n - 1) as f64 * (ks.ticks(max_abs).abs() + 1.0) + 2.0 * max_p;
+    let l = (n - 1) as f64 * ((max_abs * scale).round() + 1.0) + 2.0 * max_p;
     if (2.0 * l + 4.0) * ks.hop_scale() >= 2f64.powi(52) {
         pot.iter_mut().for_each(|p| *p = 0.0);
     }
     pot
+}
+
+/// Offset-free integer ticks for weights that clock offsets made large, and their key space.
+///
+/// A measured one-way weight is `w(u, v) = true(u, v) + off(v) - off(u)` (plus the AC of `v`),
+/// where `off` is a node's clock offset: hours for a wrong time zone, 56 years for a device
+/// whose clock starts at 1970. Quantising such weights directly would need a grid coarse
+/// enough for the offsets (`KeySpace::new`), losing the microseconds that tell real paths
+/// apart. Instead every edge is shifted by `P(u) - P(v)` for an integer potential `P`: each
+/// `i -> j` path then shifts by the same `P(i) - P(j)` and each cycle by 0, so the order of
+/// the paths of every pair, the next hops, the hop counts and the negative cycles are exactly
+/// those of the unshifted ticks `round(w * 2^Q)` — the potentials only make the numbers
+/// small enough for a fine grid.
+///
+/// `P` estimates `-off` (in ticks) along a spanning forest, deterministically (by index order,
+/// never by value or input order):
+/// 1. from the lowest unplaced node, breadth first over links measured in *both* directions:
+///    `P(v) = P(u) + floor((T(u, v) - T(v, u)) / 2)`, so the reduced tree edge is half the
+///    round trip, in which the offsets cancel;
+/// 2. when that is exhausted, the lowest unplaced node with a one-way edge to or from the tree
+///    joins it with that edge's reduced cost set to 0 (nothing better is known), and step 1
+///    continues from there; then the next tree.
+///
+/// The fine ticks `T = round(w * 2^q0)` use `q0 = min(30, 62 - ceil(log2 max|w|))`, so they
+/// fit in `i64` and hold every bit of a large `w` exactly; potentials and sums are `i128`.
+/// For inputs that differ by exact constant offsets the reduced ticks are identical, and so
+/// is the solution's next-hop table. Cost: three passes over the `n * n` matrix.
+fn reduce(weight: &[f64], n: usize, max_abs: f64) -> (KeySpace, Vec<f64>) {
+    let q0 = (62 - max_abs.log2().ceil() as i32).min(super::key::MAX_TICK_EXPONENT);
+    let scale0 = 2f64.powi(q0);
+    let fine = |w: f64| round_i64(w * scale0) as i128;
+    const NONE: usize = usize::MAX;
+    let mut pot = vec![0i128; n];
+    let mut placed = vec![false; n];
+    let mut link = vec![NONE; n];
+    let mut queue = std::collections::VecDeque::new();
+    for root in 0..n {
+        if placed[root] {
+            continue;
+        }
+        placed[root] = true;
+        queue.push_back(root);
+        loop {
+            while let Some(u) = queue.pop_front() {
+                for v in 0..n {
+                    if placed[v] {
+                        continue;
+                    }
+                    let (a, b) = (weight[u * n + v], weight[v * n + u]);
+                    if a != f64::INFINITY && b != f64::INFINITY {
+                        pot[v] = pot[u] + (fine(a) - fine(b)).div_euclid(2);
+                        placed[v] = true;
+                        queue.push_back(v);
+                    } else if (a != f64::INFINITY || b != f64::INFINITY) && link[v] == NONE {
+                        link[v] = u;
+                    }
+                }
+            }
+            let Some(v) = (0..n).find(|&v| !placed[v] && link[v] != NONE) else {
+                break;
+            };
+            let u = link[v];
+            let a = weight[u * n + v];
+            pot[v] = if a != f64::INFINITY {
+                pot[u] + fine(a)
+            } else {
+                pot[u] - fine(weight[v * n + u])
+            };
+            placed[v] = true;
+            queue.push_back(v);
+        }
+    }
+    // The grid for the reduced magnitudes (never finer than the fine ticks). |T| <= 2^62, so
+    // with |P| < 2^61 the sum cannot overflow i64 (the usual case, much faster than i128).
+    let max_r: i128 = if pot.iter().all(|p| p.abs() < 1 << 61) {
+        let p64: Vec<i64> = pot.iter().map(|&p| p as i64).collect();
+        let mut m = 0i64;
+        for (u, row) in weight.chunks_exact(n).enumerate() {
+            let pu = p64[u];
+            for (&w, &pv) in row.iter().zip(&p64) {
+                if w != f64::INFINITY {
+                    m = m.max((round_i64(w * scale0) + (pu - pv)).abs());
+                }
+            }
+        }
+        m as i128
+    } else {
+        let mut m = 0i128;
+        for (u, row) in weight.chunks_exact(n).enumerate() {
+            for (v, &w) in row.iter().enumerate() {
+                if w != f64::INFINITY {
+                    m = m.max((fine(w) + pot[u] - pot[v]).abs());
+                }
+            }
+        }
+        m
+    };
+    let ks = KeySpace::with_max_exponent(n, max_r as f64 / scale0, q0);
+    // Final ticks on that grid: round(w * 2^Q) plus the potentials rounded to the same grid,
+    // an exact integer shift. |round(w * 2^Q)| <= 2^62 (Q <= q0).
+    // The result is below 2^51 in magnitude, so wrapping i64 arithmetic on the potentials
+    // taken modulo 2^64 gives it exactly.
+    let shift = (q0 - ks.q) as u32;
+    let pq: Vec<i64> = pot
+        .iter()
+        .map(|&p| {
+            (if shift == 0 {
+                p
+            } else {
+                (p + (1i128 << (shift - 1))) >> shift
+            }) as i64
+        })
+        .collect();
+    let scale = 2f64.powi(ks.q);
+    let mut ticks = vec![f64::INFINITY; n * n];
+    for ((trow, row), &pu) in ticks
+        .chunks_exact_mut(n)
+        .zip(weight.chunks_exact(n))
+        .zip(&pq)
+    {
+        for ((t, &w), &pv) in trow.iter_mut().zip(row).zip(&pq) {
+            if w != f64::INFINITY {
+                *t = round_i64(w * scale).wrapping_add(pu.wrapping_sub(pv)) as f64;
+            }
+        }
+    }
+    (ks, ticks)
+}
+
+/// `x.round() as i64` (half away from zero) without the `round` libcall, as
+/// [`KeySpace::ticks_fast`]. Valid for `|x| < 2^62`.
+#[inline(always)]
+fn round_i64(x: f64) -> i64 {
+    let t = x as i64;
+    let frac = x - t as f64;
+    t + (frac >= 0.5) as i64 - (frac <= -0.5) as i64
 }
 
 impl Solution {
@@ -602,7 +796,10 @@ impl Solution {
         let n = ids.len();
         let mut next = vec![INVALID; n * n];
         for &(s, d, h) in rows {
-            let (i, j) = (ids.binary_search(&s).unwrap(), ids.binary_search(&d).unwrap());
+            let (i, j) = (
+                ids.binary_search(&s).unwrap(),
+                ids.binary_search(&d).unwrap(),
+            );
             if i != j {
                 next[i * n + j] = h;
             }
