@@ -253,13 +253,26 @@ export class WgDevice {
     );
   }
 
-  /** Adds a peer, returns its id. Throws on a bad key or a duplicate peer. */
+  /**
+   * Adds a peer, returns its id. Throws on a bad key or a duplicate peer. A nonzero
+   * `persistentKeepalive` (seconds) makes the first keepalive due at the next tick(): with no
+   * traffic at all, that starts the handshake.
+   */
   addPeer(publicKey: Uint8Array, opts: { psk?: Uint8Array; persistentKeepalive?: number } = {}): number {
     return this.raw.addPeer(publicKey, opts.psk, opts.persistentKeepalive ?? 0);
   }
 
   removePeer(peer: number): boolean {
     return this.raw.removePeer(peer);
+  }
+
+  /**
+   * Sets a peer's persistent keepalive interval in seconds (0 = off). Turning it on (0 → n)
+   * makes a keepalive — a handshake initiation if there is no session — due at the next tick(),
+   * as wireguard-go does; re-read nextDeadline() afterwards. Throws for an unknown peer.
+   */
+  setPersistentKeepalive(peer: number, seconds: number): void {
+    this.raw.setPersistentKeepalive(peer, seconds);
   }
 
   /** Peer id of a public key, or -1. */

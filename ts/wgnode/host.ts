@@ -39,6 +39,7 @@ export class WgHost {
   private tickTimer?: NodeJS.Timeout;
   private tickAt = Infinity;
   private stopped = false;
+  private opened = false;
   /** addrKey bytes per Endpoint object (the transport reuses one object per sender). */
   private readonly keys = new WeakMap<Endpoint, Uint8Array>();
 
@@ -59,8 +60,9 @@ export class WgHost {
     });
   }
 
-  open(): Promise<void> {
-    return this.transport.open();
+  async open(): Promise<void> {
+    await this.transport.open();
+    this.opened = true;
   }
 
   get port(): number {
@@ -86,7 +88,25 @@ export class WgHost {
     };
     this.peers.add(p);
     this.o.log.internal('peer added', { node: nodeId, endpoint: o.endpoint ?? '' });
+    // A persistent keepalive is due at once (wireguard-go sends one when such a peer is
+    // configured); before open() the owner kicks once the sockets and endpoints are ready.
+    if (p.keepalive > 0 && this.opened) this.kick();
     return p;
+  }
+
+  /**
+   * Changes a peer's persistent keepalive interval (seconds, integer 0..65535, 0 = off), as
+   * `wg set <dev> peer <key> persistent-keepalive <n>` does. Turning it on sends a keepalive (or
+   * starts a handshake) at once.
+   */
+  setPersistentKeepalive(p: Peer, seconds: number): void {
+    if (!Number.isInteger(seconds) || seconds < 0 || seconds > 65535) {
+      throw new RangeError(`persistent keepalive must be an integer number of seconds in 0..65535, got ${seconds}`);
+    }
+    this.wg.setPersistentKeepalive(p.wgId, seconds);
+    p.keepalive = seconds;
+    this.o.log.internal('persistent keepalive set', { node: p.nodeId, seconds });
+    this.kick();
   }
 
   removePeer(p: Peer): void {
@@ -216,6 +236,11 @@ export class WgHost {
           break;
         case TickKind.KeysZeroed:
           this.o.log.internal('session keys expired and zeroed', { node: p?.nodeId });
+          // Like wireguard-go's ZeroAndFlushAll: nothing may wait for keys that are gone.
+          if (p?.queue.length) {
+            this.o.log.drop(`keys of peer ${p.nodeId} zeroed; ${p.queue.length} queued packet(s) dropped`, { node: p.nodeId });
+            p.queue = [];
+          }
           break;
       }
     }
@@ -237,7 +262,43 @@ export class WgHost {
           txBytes: p.txBytes,
           persistentKeepalive: p.keepalive,
         })),
+      set: (ops) => this.uapiSet(ops),
     };
+  }
+
+  /**
+   * `wg set` on an edge: only a peer's persistent keepalive may change at run time (peers,
+   * keys and endpoints come from the config and the supernode). All-or-nothing: changes
+   * nothing unless every line is acceptable. Returns the value of the reply's `errno=` line
+   * the way wireguard-go writes it (device/uapi.go, ipc.IpcError*): 0, or a *negated* errno —
+   * -EINVAL for a malformed value, -EPERM for anything else or an unknown peer — so that wg(8)
+   * prints "Invalid argument" / "Operation not permitted".
+   */
+  private uapiSet(ops: [string, string][]): number {
+    const EPERM = -1;
+    const EINVAL = -22;
+    const changes: [Peer, number][] = [];
+    let peer: Peer | undefined;
+    for (const [k, v] of ops) {
+      if (k === 'public_key') {
+        if (!/^[0-9a-f]{64}$/i.test(v)) return EINVAL;
+        const key = Buffer.from(v, 'hex');
+        peer = [...this.peers.every()].find((p) => Buffer.from(p.publicKey).equals(key));
+        if (!peer) {
+          this.o.log.error(`uapi: peer ${key.toString('base64')} is not configured; peers cannot be added at run time`);
+          return EPERM;
+        }
+      } else if (k === 'persistent_keepalive_interval' && peer) {
+        // wireguard-go: strconv.ParseUint(value, 10, 16)
+        if (!/^[0-9]{1,5}$/.test(v) || Number(v) > 65535) return EINVAL;
+        changes.push([peer, Number(v)]);
+      } else {
+        this.o.log.error(`uapi: '${k}' cannot be changed at run time (only a peer's persistent_keepalive_interval)`);
+        return EPERM;
+      }
+    }
+    for (const [p, n] of changes) this.setPersistentKeepalive(p, n);
+    return 0;
   }
 
   close(): void {

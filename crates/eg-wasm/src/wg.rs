@@ -171,7 +171,8 @@ impl WgDevice {
         self.dev.public_key().to_vec()
     }
 
-    /// Add a peer; returns its id. `psk` may be undefined; keepalive 0 = off.
+    /// Add a peer; returns its id. `psk` may be undefined; keepalive in seconds, 0 = off
+    /// (nonzero: the first keepalive, or a handshake initiation, is due at the next `tick`).
     #[wasm_bindgen(js_name = addPeer)]
     pub fn add_peer(
         &mut self,
@@ -194,6 +195,16 @@ impl WgDevice {
     #[wasm_bindgen(js_name = removePeer)]
     pub fn remove_peer(&mut self, peer: u32) -> bool {
         self.dev.remove_peer(peer as usize)
+    }
+
+    /// Set a peer's persistent keepalive interval in seconds (0 = off). Turning it on
+    /// (0 → n) makes a keepalive — or, without a session, a handshake initiation — due at
+    /// the next `tick` (re-read `nextDeadline`). Throws for an unknown peer.
+    #[wasm_bindgen(js_name = setPersistentKeepalive)]
+    pub fn set_persistent_keepalive(&mut self, peer: u32, secs: f64) -> Result<(), JsError> {
+        self.dev
+            .set_persistent_keepalive(peer as usize, secs)
+            .map_err(|r| JsError::new(&format!("{r:?}")))
     }
 
     /// Peer id of a public key, or -1.
