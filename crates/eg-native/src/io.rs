@@ -16,9 +16,10 @@
 //!   addresses take the first 4 address bytes.
 //!
 //! Every length in these layouts is a u16, so a frame or datagram longer than 65,535 bytes is
-//! never put in a batch: the reader discards it and counts it (a TAP read of an oversize frame
-//! returns the frame's full length although only the buffer was filled, so the length, not the
-//! buffer, decides). UDP datagrams are at most 65,527 bytes (IPv6) and always fit.
+//! never put in a batch: the reader discards it and counts it. A TAP read copies what fits the
+//! buffer and silently loses the rest of the frame, so reads get one byte more than a record can
+//! describe: a read that long was, or may have been, cut. UDP datagrams are at most 65,527 bytes
+//! (IPv6) and always fit.
 //!
 //! JS callback: `(kind, data)`: kind 0 = a batch, 1 = an error (data = UTF-8 message), 2 = reads
 //! discarded since the last report (data = `[count u32 BE][reason UTF-8]`).
@@ -216,7 +217,8 @@ fn tap_fill(sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<boo
         return Ok(false);
     }
     if n > MAX_RECORD {
-        // tun returns the frame's length even when it filled only our SLOT bytes.
+        // 65,536 bytes or more (a VLAN-tagged frame at MTU 65,521 is 65,539): possibly cut by the
+        // read, and too long for the record's u16 either way.
         sh.read_drops.fetch_add(1, Ordering::Relaxed);
         return Ok(true);
     }
