@@ -6,10 +6,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { parseDocument, parse as parseYaml } from 'yaml';
 import { generateKeyPair, generatePSK, parseEdgeConfig, parseSuperConfig, publicKeyOf, type SuperConfig } from '../ts/config/index.js';
+import { parseEdge, parseSuper } from '../ts/config/validate.js';
+import { StaticRoutes } from '../ts/core/table.js';
 import { keyFromBase64 } from '../ts/core/wg.js';
+import { Edge } from '../ts/edge/edge.js';
 import { HEADER_LEN, Kind, NODE_SUPER, readHeader, writeHeader } from '../ts/edge/ids.js';
+import { SuperClient } from '../ts/edge/superclient.js';
 import { Logger } from '../ts/edge/log.js';
 import { PACKAGE_VERSION } from '../ts/paths.js';
 import { Action, decode, encode, type ServerUpdateMsg } from '../ts/proto/control.js';
@@ -91,7 +95,15 @@ interface Fixture {
   base: string;
 }
 
-async function startSuper(n = 2, extra = '', graphExtra = ''): Promise<Fixture> {
+/** Where the test supernode listens (the config file itself says 3000; free ports are picked). */
+interface ListenAt {
+  edgeApi?: string;
+  manageApi?: string;
+  /** DisabledAf.ListenIPv4: "" = every address. */
+  udpV4?: string;
+}
+
+async function startSuper(n = 2, extra = '', graphExtra = '', at: ListenAt = {}): Promise<Fixture> {
   const dir = mkdtempSync(join(tmpdir(), 'eg-super-'));
   const path = join(dir, 'super.yaml');
   const v4 = generateKeyPair();
@@ -100,9 +112,9 @@ async function startSuper(n = 2, extra = '', graphExtra = ''): Promise<Fixture> 
   writeFileSync(path, superYaml(v4.privateKey, v6.privateKey, edges, extra, graphExtra));
   const cfg = parseSuperConfig(readFileSync(path, 'utf8'), path);
   cfg.ListenPort = 0;
-  cfg.ListenPort_EdgeAPI = '127.0.0.1:0';
-  cfg.ListenPort_ManageAPI = '127.0.0.1:0';
-  cfg.DisabledAf.ListenIPv4 = '127.0.0.1';
+  cfg.ListenPort_EdgeAPI = at.edgeApi ?? '127.0.0.1:0';
+  cfg.ListenPort_ManageAPI = at.manageApi ?? '127.0.0.1:0';
+  cfg.DisabledAf.ListenIPv4 = at.udpV4 ?? '127.0.0.1';
   const sn = new Supernode(cfg, { configPath: path, log: quiet(), uapi: false });
   await sn.start();
   return { dir, path, cfg, sn, edges, v4pub: v4.publicKey, base: sn.httpAddress() + '/eg_api' };
@@ -222,7 +234,7 @@ async function until<T>(f: () => T | undefined | false | Promise<T | undefined |
 
 async function getState(f: Fixture): Promise<HttpState> {
   f.sn.invalidateState();
-  const r = await fetch(`${f.base}/manage/super/state?Password=${PW.ShowState}`);
+  const r = await fetch(`${f.sn.manageAddress()}/eg_api/manage/super/state?Password=${PW.ShowState}`);
   assert.equal(r.status, 200, await r.clone().text());
   return (await r.json()) as HttpState;
 }
@@ -461,7 +473,7 @@ describe('supernode over WireGuard and HTTP', function () {
     r = await upd('super/update', PW.UpdateSuper, { PeerAliveTimeout: '0' });
     assert.equal(r.status, 400);
     assert.match(await r.text(), /PeerAliveTimeout/);
-    r = await upd('super/update', PW.UpdateSuper, { SendPingInterval: '80' });
+    r = await upd('super/update', PW.UpdateSuper, { SendPingInterval: '0' });
     assert.equal(r.status, 400);
     assert.match(await r.text(), /SendPingInterval/);
     r = await upd('super/update', PW.UpdateSuper, { HttpPostInterval: '71', SendPingInterval: '10' });
@@ -616,4 +628,235 @@ describe('supernode in StaticMode', function () {
       e2.close();
     }
   });
+
+  it('peer/add refuses a table with a routing loop; peer/del of a relay needs the table without it', async () => {
+    const post = (path: string, pw: string, q: Record<string, string>) => manage(f.base, path, pw, q);
+    const k = mkEdge(4);
+    const q = { NodeID: '4', Name: k.name, PubKey: k.pub, AdditionalCost: '0' };
+    // Frames from 1 to 4 would go 1→2→3→1→… until their TTL runs out.
+    const loop = { 1: { 2: 2, 3: 3, 4: 2 }, 2: { 1: 1, 3: 3, 4: 3 }, 3: { 1: 1, 2: 2, 4: 1 }, 4: { 1: 3, 2: 3, 3: 3 } };
+    let before = frozen(f);
+    let r = await post('peer/add', PW.AddPeer, { ...q, NextHopTable: JSON.stringify(loop) });
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /NextHopTable: frames 1→4 loop 1→2→3→1/);
+    assert.deepEqual(frozen(f), before);
+    // 3 relays between 4 and the others.
+    const relayed = { 1: { 2: 2, 3: 3, 4: 3 }, 2: { 1: 1, 3: 3, 4: 3 }, 3: { 1: 1, 2: 2, 4: 4 }, 4: { 1: 3, 2: 3, 3: 3 } };
+    r = await post('peer/add', PW.AddPeer, { ...q, NextHopTable: JSON.stringify(relayed) });
+    assert.equal(r.status, 200, await r.clone().text());
+    // Deleting 3 alone would leave next hops pointing at it.
+    before = frozen(f);
+    r = await post('peer/del', PW.DelPeer, { NodeID: '3' });
+    assert.equal(r.status, 400);
+    assert.match(await r.text(), /next hop 3 is not a configured peer.*pass NextHopTable/);
+    assert.deepEqual(frozen(f), before);
+    const without3 = { 1: { 2: 2, 4: 2 }, 2: { 1: 1, 4: 4 }, 4: { 1: 2, 2: 2 } };
+    r = await post('peer/del', PW.DelPeer, { NodeID: '3', NextHopTable: JSON.stringify(without3) });
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.deepEqual(parseSuper(readFileSync(f.path, 'utf8'), f.path).config.NextHopTable, without3);
+    assert.deepEqual((await getState(f)).NhTable, without3);
+  });
+});
+
+// ---- what the writing manage APIs accept and write ---------------------------------------------
+
+const manage = (base: string, path: string, pw: string, q: Record<string, string>) =>
+  fetch(`${base}/manage/${path}`, { method: 'POST', headers: { authorization: `Bearer ${pw}` }, body: new URLSearchParams(q) });
+
+/** Everything a refused change must leave alone: the file byte for byte, and the running supernode. */
+function frozen(f: Fixture): unknown {
+  return {
+    file: readFileSync(f.path, 'utf8'),
+    peers: structuredClone(f.cfg.Peers),
+    params: [f.cfg.PeerAliveTimeout, f.cfg.SendPingInterval, f.cfg.HttpPostInterval, f.cfg.DampingFilterRadius],
+    edges: [...f.sn.edges.entries()].map(([id, r]) => [id, { ...r.conf }, r.removing]),
+    nh: f.sn.routes.nhJson,
+  };
+}
+
+describe('manage API: a change is checked by the config loader before anything changes', function () {
+  this.timeout(30000);
+  let f: Fixture;
+  before(async () => {
+    f = await startSuper(2);
+  });
+  after(() => stopSuper(f));
+
+  const fresh = () => {
+    const k = mkEdge(3);
+    return { NodeID: '3', Name: k.name, PubKey: k.pub, AdditionalCost: '7' };
+  };
+  const cases: [string, string, string, () => Record<string, string>, RegExp][] = [
+    ['peer/add', PW.AddPeer, 'AdditionalCost: 1e400', () => ({ ...fresh(), AdditionalCost: '1e400' }), /^AdditionalCost must be a finite number, got Infinity/],
+    ['peer/add', PW.AddPeer, 'AdditionalCost: -5', () => ({ ...fresh(), AdditionalCost: '-5' }), /^AdditionalCost: must be at least -1, got -5/],
+    ['peer/add', PW.AddPeer, 'AdditionalCost: -0.5', () => ({ ...fresh(), AdditionalCost: '-0.5' }), /^AdditionalCost: must be -1 \(use the edge's own value\) or at least 0, got -0.5/],
+    ['peer/add', PW.AddPeer, 'PubKey: not-a-key', () => ({ ...fresh(), PubKey: 'not-a-key' }), /^PubKey: /],
+    ['peer/add', PW.AddPeer, 'PSKey: c2hvcnQ=', () => ({ ...fresh(), PSKey: 'c2hvcnQ=' }), /^PSKey: /],
+    ['peer/add', PW.AddPeer, "PubKey: the supernode's own key", () => ({ ...fresh(), PubKey: f.v4pub }), /^PubKey: is the supernode's own public key/],
+    ['peer/add', PW.AddPeer, 'NodeID: 65532', () => ({ ...fresh(), NodeID: '65532' }), /NodeID must be <= 65531/],
+    ['peer/add', PW.AddPeer, 'Name of 33 characters', () => ({ ...fresh(), Name: 'x'.repeat(33) }), /Name must NOT have more than 32 characters/],
+    ['peer/add', PW.AddPeer, 'EndPoint (no such parameter)', () => ({ ...fresh(), EndPoint: '[::1]:99999' }), /unknown parameter "EndPoint"/],
+    ['peer/update', PW.UpdatePeer, 'NodeID: 1, AdditionalCost: 1e400', () => ({ NodeID: '1', AdditionalCost: '1e400' }), /^AdditionalCost must be a finite number, got Infinity/],
+    ['peer/update', PW.UpdatePeer, 'NodeID: 1, AdditionalCost: NaN', () => ({ NodeID: '1', AdditionalCost: 'NaN' }), /AdditionalCost must be number/],
+    ['peer/update', PW.UpdatePeer, 'NodeID: 1, AdditionalCost: -2', () => ({ NodeID: '1', AdditionalCost: '-2' }), /^AdditionalCost: must be at least -1/],
+    ['peer/update', PW.UpdatePeer, 'NodeID: 1, SkipLocalIP: maybe', () => ({ NodeID: '1', SkipLocalIP: 'maybe' }), /SkipLocalIP must be boolean/],
+    ['peer/update', PW.UpdatePeer, 'NodeID: 1, Foo: 1', () => ({ NodeID: '1', Foo: '1' }), /unknown parameter "Foo"/],
+    ['super/update', PW.UpdateSuper, 'PeerAliveTimeout: 1e400', () => ({ PeerAliveTimeout: '1e400' }), /^PeerAliveTimeout must be a finite number, got Infinity/],
+    ['super/update', PW.UpdateSuper, 'PeerAliveTimeout: 0', () => ({ PeerAliveTimeout: '0' }), /^PeerAliveTimeout: must be greater than 0/],
+    ['super/update', PW.UpdateSuper, 'DampingFilterRadius: 1e20', () => ({ DampingFilterRadius: '1e20' }), /^DampingFilterRadius: must be at most 1000/],
+    ['super/update', PW.UpdateSuper, 'DampingFilterRadius: 1.5', () => ({ DampingFilterRadius: '1.5' }), /^DampingFilterRadius: must be an integer/],
+    ['super/update', PW.UpdateSuper, 'HttpPostInterval: -1', () => ({ HttpPostInterval: '-1' }), /^HttpPostInterval: must be at least 0/],
+    // Cross-field, against the values after the update: 10 s alive timeout < HttpPostInterval 50.
+    ['super/update', PW.UpdateSuper, 'PeerAliveTimeout: 10, SendPingInterval: 5', () => ({ PeerAliveTimeout: '10', SendPingInterval: '5' }), /^HttpPostInterval: must be at most PeerAliveTimeout \(10\), got 50/],
+    ['peer/del', PW.DelPeer, 'NodeID: 1e400', () => ({ NodeID: '1e400' }), /^NodeID must be a finite number, got Infinity/],
+    ['peer/del', PW.DelPeer, 'PrivKey: AAAA', () => ({ PrivKey: 'AAAA' }), /PrivKey/],
+  ];
+  for (const [path, pw, what, q, want] of cases) {
+    it(`${path} ${what} → 400 naming the parameter and the rule; file and running state unchanged`, async () => {
+      const before = frozen(f);
+      const r = await manage(f.base, path, pw, q());
+      const body = (await r.json()) as { message: string };
+      assert.equal(r.status, 400, body.message);
+      assert.match(body.message, want);
+      assert.deepEqual(frozen(f), before);
+    });
+  }
+
+  it('peer/update of a peer that was removed from the file by hand → 409, nothing changed', async () => {
+    const text = readFileSync(f.path, 'utf8');
+    try {
+      writeFileSync(f.path, text.replace(/ {2}# edge 2\n(?: {4}.*\n| {2}- .*\n)+/, ''));
+      const before = frozen(f);
+      const r = await manage(f.base, 'peer/update', PW.UpdatePeer, { NodeID: '2', AdditionalCost: '3' });
+      assert.equal(r.status, 409, await r.clone().text());
+      assert.match(await r.text(), /not in the config file/);
+      assert.deepEqual(frozen(f), before);
+    } finally {
+      writeFileSync(f.path, text);
+    }
+  });
+
+  it('a config file broken by hand since the start → 409 naming its problem; nothing written', async () => {
+    const text = readFileSync(f.path, 'utf8');
+    try {
+      writeFileSync(f.path, text.replace('DampingFilterRadius: 4', 'DampingFilterRadius: four'));
+      const before = frozen(f);
+      const r = await manage(f.base, 'super/update', PW.UpdateSuper, { HttpPostInterval: '20' });
+      assert.equal(r.status, 409);
+      assert.match(await r.text(), /does not load as it is now.*DampingFilterRadius: must be an integer/);
+      assert.deepEqual(frozen(f), before);
+    } finally {
+      writeFileSync(f.path, text);
+    }
+  });
+
+  it('every writing API writes a file the loader loads again, and the supernode restarts from it', async () => {
+    const k = mkEdge(3);
+    // The loader the next start runs (parseSuper: the same checks, without printing warnings).
+    const reload = () => parseSuper(readFileSync(f.path, 'utf8'), f.path).config;
+    let r = await manage(f.base, 'peer/add', PW.AddPeer, { NodeID: '3', Name: k.name, PubKey: k.pub, PSKey: k.psk, AdditionalCost: '7.5', SkipLocalIP: 'true' });
+    assert.equal(r.status, 200, await r.clone().text());
+    let c = reload();
+    assert.deepEqual(c.Peers.find((p) => p.NodeID === 3), { NodeID: 3, Name: k.name, PubKey: k.pub, PSKey: k.psk, AdditionalCost: 7.5, SkipLocalIP: true, EndPoint: '', ExternalIP: '' });
+    assert.deepEqual(f.cfg.Peers.find((p) => p.NodeID === 3), c.Peers.find((p) => p.NodeID === 3));
+
+    r = await manage(f.base, 'peer/update', PW.UpdatePeer, { NodeID: '3', AdditionalCost: '-1', SkipLocalIP: 'false' });
+    assert.equal(r.status, 200, await r.clone().text());
+    assert.equal(await r.text(), 'NodeID: 3 updated: AdditionalCost=-1, SkipLocalIP=false');
+    c = reload();
+    assert.equal(c.Peers.find((p) => p.NodeID === 3)!.AdditionalCost, -1);
+    assert.equal(f.sn.edges.get(3)!.conf.AdditionalCost, -1);
+
+    r = await manage(f.base, 'super/update', PW.UpdateSuper, { PeerAliveTimeout: '90', SendPingInterval: '20', HttpPostInterval: '80', DampingFilterRadius: '0' });
+    assert.equal(r.status, 200, await r.clone().text());
+    c = reload();
+    assert.deepEqual([c.PeerAliveTimeout, c.SendPingInterval, c.HttpPostInterval, c.DampingFilterRadius], [90, 20, 80, 0]);
+    assert.deepEqual([f.cfg.PeerAliveTimeout, f.cfg.SendPingInterval, f.cfg.HttpPostInterval, f.cfg.DampingFilterRadius], [90, 20, 80, 0]);
+
+    r = await manage(f.base, 'peer/del', PW.DelPeer, { NodeID: '3' });
+    assert.equal(r.status, 200, await r.clone().text());
+    c = reload();
+    assert.deepEqual(c.Peers.map((p) => p.NodeID), [1, 2]);
+    assert.match(readFileSync(f.path, 'utf8'), /# supernode under test/);
+
+    // The next start reads what was written.
+    c.ListenPort = 0;
+    c.ListenPort_EdgeAPI = '127.0.0.1:0';
+    c.ListenPort_ManageAPI = '127.0.0.1:0';
+    c.DisabledAf.ListenIPv4 = '127.0.0.1';
+    const again = new Supernode(c, { log: quiet(), uapi: false });
+    try {
+      await again.start();
+      assert.deepEqual([...again.edges.keys()], [1, 2]);
+    } finally {
+      await again.stop();
+    }
+  });
+});
+
+// ---- peer/add's edge config: addresses the supernode really listens on ---------------------------
+
+/** Runs an edge (IType dummy, any free port) from an edge config as `-mode edge` would; returns its stop. */
+async function runEdge(yaml: string, priv: string): Promise<() => Promise<void>> {
+  const doc = parseDocument(yaml);
+  doc.set('PrivKey', priv);
+  doc.setIn(['Interface', 'IType'], 'dummy');
+  doc.set('ListenPort', 0);
+  const cfg = parseEdge(doc.toString(), 'edge under test').config;
+  let client: SuperClient | undefined;
+  const edge = new Edge(cfg, { log: quiet(), routes: new StaticRoutes(cfg.NextHopTable), uapi: false, onControl: (h, p, from) => client?.onControl(h, p, from) });
+  client = new SuperClient(edge, cfg);
+  client.addSuperPeers();
+  await edge.start();
+  client.start();
+  return async () => {
+    client!.stop();
+    await edge.stop();
+  };
+}
+
+describe('peer/add: the edge config loads and runs, whatever address the manage API was called on', function () {
+  this.timeout(40000);
+  // IPv6 is disabled on this supernode (superYaml: DisabledAf.IPv6: true).
+  const variants: [string, ListenAt][] = [
+    ['edge API on 127.0.0.1 only; manage API and UDP on every address', { edgeApi: '127.0.0.1:0', manageApi: ':0', udpV4: '' }],
+    ['one HTTP server on every address; UDP on 127.0.0.1', { edgeApi: ':0', manageApi: ':0', udpV4: '127.0.0.1' }],
+  ];
+  for (const [title, at] of variants) {
+    describe(title, () => {
+      let f: Fixture;
+      let id = 10;
+      before(async () => {
+        f = await startSuper(1, '', '', at);
+      });
+      after(() => stopSuper(f));
+
+      for (const host of ['[::1]', '127.0.0.1']) {
+        it(`called at http://${host}:PORT: loads, and an edge run from it registers and pulls its state`, async () => {
+          const k = mkEdge(++id);
+          const port = new URL(f.sn.manageAddress()).port;
+          const r = await manage(`http://${host}:${port}/eg_api`, 'peer/add', PW.AddPeer, { NodeID: String(k.id), Name: k.name, PubKey: k.pub, PSKey: k.psk, AdditionalCost: '0' });
+          const yaml = await r.text();
+          assert.equal(r.status, 200, yaml);
+          // As returned, with only the placeholder key replaced, it loads.
+          const cfg = parseEdge(yaml.replace('Your_Private_Key', k.priv), 'returned').config;
+          const s = cfg.DynamicRoute.SuperNode;
+          assert.equal(s.PubKeyV4, f.v4pub);
+          assert.match(s.EndpointV4, new RegExp(`^127\\.0\\.0\\.1:${f.sn.udpPort}$`));
+          assert.deepEqual([s.PubKeyV6, s.EndpointV6], ['', ''], 'IPv6 is off on the supernode');
+          assert.equal(new URL(s.EndpointEdgeAPIUrl).port, new URL(f.sn.httpAddress()).port);
+          const stop = await runEdge(yaml, k.priv);
+          try {
+            // Registered over UDP at EndpointV4, and pulled its parameters from EndpointEdgeAPIUrl.
+            await until(async () => {
+              const st = (await getState(f)).Status[String(k.id)];
+              return st?.Alive && st.Synced.SuperParams && st.Synced.PeerInfo;
+            }, 15000);
+          } finally {
+            await stop();
+          }
+        });
+      }
+    });
+  }
 });

@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { parse as parseYaml, parseDocument } from 'yaml';
 import { generateKeyPair, type SuperConfig, type SuperPeerInfo } from '../ts/config/index.js';
 import { AuthLimiter, passwordMatches, presentedPassword } from '../ts/super/auth.js';
-import { addPeerToDoc, delPeerFromDoc, edgeConfigYaml, updatePeerInDoc } from '../ts/super/config-rewrite.js';
-import { staticTableProblem, superUpdate } from '../ts/super/http-manage.js';
+import { addPeerToDoc, checkEdit, delPeerFromDoc, edgeConfigYaml, setNextHopTable, setTopLevel, updatePeerInDoc } from '../ts/super/config-rewrite.js';
+import { superUpdate } from '../ts/super/http-manage.js';
 import { normPrefix, parseListen, sameListen } from '../ts/super/http.js';
 import { pendingUpdates, serverUpdateFrame } from '../ts/super/push.js';
 import { INFINITY, RouteState } from '../ts/super/routes.js';
@@ -165,25 +165,43 @@ describe('supernode auth', () => {
 });
 
 describe('supernode manage validation', () => {
-  const cur = { PeerAliveTimeout: 70, DampingFilterRadius: 4, SendPingInterval: 15, HttpPostInterval: 50 };
+  // A manage-API change is the config file plus the edit, loaded by the config loader.
+  const KEY = generateKeyPair();
+  const base = (extra = '') =>
+    `NodeName: S\nPrivKeyV4: ${KEY.privateKey}\nDisabledAf: {IPv6: true}\nPeerAliveTimeout: 70\nSendPingInterval: 15\nHttpPostInterval: 50\n${extra}` +
+    `Peers:\n  - {NodeID: 1, Name: a, PubKey: ${generateKeyPair().publicKey}}\n  - {NodeID: 2, Name: b, PubKey: ${generateKeyPair().publicKey}}\n`;
+  const sup = (text: string, p: Record<string, unknown>) => checkEdit(text, 's.yaml', (d) => setTopLevel(d, superUpdate(p)));
+  const why = (r: ReturnType<typeof checkEdit>) => (r.ok ? '' : r.introduced.map((x) => `${x.path}: ${x.message}`).join('; '));
 
   it('super/update: each parameter by its own rule, against the values after the update', () => {
-    assert.deepEqual(superUpdate(cur, {}), {});
-    assert.deepEqual(superUpdate(cur, { HttpPostInterval: 0 }), { HttpPostInterval: 0 });
-    assert.match(superUpdate(cur, { PeerAliveTimeout: 0 }) as string, /PeerAliveTimeout must be > 0/);
-    assert.match(superUpdate(cur, { PeerAliveTimeout: 10 }) as string, /SendPingInterval.*< PeerAliveTimeout \(10\)/);
-    assert.match(superUpdate(cur, { HttpPostInterval: 71 }) as string, /HttpPostInterval/);
+    assert.deepEqual(superUpdate({}), {});
+    assert.equal(sup(base(), { HttpPostInterval: 0 }).ok, true);
+    assert.match(why(sup(base(), { PeerAliveTimeout: 0 })), /PeerAliveTimeout: must be greater than 0/);
+    assert.match(why(sup(base(), { PeerAliveTimeout: 10, SendPingInterval: 5 })), /HttpPostInterval: must be at most PeerAliveTimeout \(10\)/);
+    assert.match(why(sup(base(), { HttpPostInterval: 71 })), /HttpPostInterval/);
     // Upstream bug #12 checked HttpPostInterval with SendPingInterval's value: 60 > 15 is fine here.
-    assert.deepEqual(superUpdate(cur, { HttpPostInterval: 60 }), { HttpPostInterval: 60 });
-    assert.match(superUpdate(cur, { DampingFilterRadius: -1 }) as string, /DampingFilterRadius/);
-    assert.match(superUpdate(cur, { SendPingInterval: 0 }) as string, /SendPingInterval/);
+    assert.equal(sup(base(), { HttpPostInterval: 60 }).ok, true);
+    assert.match(why(sup(base(), { DampingFilterRadius: -1 })), /DampingFilterRadius/);
+    assert.match(why(sup(base(), { SendPingInterval: 0 })), /SendPingInterval/);
+    assert.match(why(sup(base(), { SendPingInterval: Infinity })), /SendPingInterval: must be a number, got number Infinity/);
+    const ok = sup(base(), { HttpPostInterval: 20 });
+    assert.ok(ok.ok && ok.config.HttpPostInterval === 20 && /^HttpPostInterval: 20$/m.test(ok.text));
   });
 
-  it('StaticMode tables must cover every pair through configured peers', () => {
-    assert.equal(staticTableProblem({ 1: { 2: 2 }, 2: { 1: 1 } }, [1, 2]), null);
-    assert.match(staticTableProblem({ 1: { 2: 2 } }, [1, 2]) ?? '', /missing 2->1/);
-    assert.match(staticTableProblem({ 1: { 2: 9 }, 2: { 1: 1 } }, [1, 2]) ?? '', /not a configured peer/);
-    assert.match(staticTableProblem([], [1]) ?? '', /JSON object/);
+  it('problems the file had before the edit are reported apart from the ones the edit adds', () => {
+    const r = sup(base('DampingFilterRadius: four\n'), { HttpPostInterval: 99 });
+    assert.equal(r.ok, false);
+    assert.ok(!r.ok && r.before.length === 1 && r.before[0]!.path === 'DampingFilterRadius');
+    assert.ok(!r.ok && r.introduced.length === 1 && r.introduced[0]!.path === 'HttpPostInterval');
+  });
+
+  it('StaticMode tables must cover every pair through configured peers, without loops', () => {
+    const st = (t: unknown) => checkEdit(base('GraphRecalculateSetting: {StaticMode: true}\n'), 's.yaml', (d) => setNextHopTable(d, t));
+    assert.equal(st({ 1: { 2: 2 }, 2: { 1: 1 } }).ok, true);
+    assert.match(why(st({ 1: { 2: 2 } })), /missing 2->1/);
+    assert.match(why(st({ 1: { 2: 9 }, 2: { 1: 1 } })), /not a configured peer/);
+    assert.match(why(st({ 1: { 2: 1 }, 2: { 1: 1 } })), /NextHopTable: frames 1→2 loop 1→1/);
+    assert.match(why(st([])), /NextHopTable: must be a mapping/);
   });
 
   it('listen addresses: upstream forms and host:port', () => {

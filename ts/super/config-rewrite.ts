@@ -1,23 +1,88 @@
 // Rewriting the supernode's YAML after manage-API changes, and the edge YAML peer/add returns.
 // The file is re-read and edited through the `yaml` Document API, so comments, key order and
-// anything edited by hand meanwhile survive; writes are atomic and serialised.
+// anything edited by hand meanwhile survive; writes are atomic and serialised. A change is a
+// transaction: the edited file must load with the config loader before the running supernode
+// changes and before anything is written.
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
-import { exampleEdgeConfig, writeConfigAtomic, type SuperPeerInfo } from '../config/index.js';
+import { ConfigError, exampleEdgeConfig, formatProblem, generateKeyPair, writeConfigAtomic, type Problem, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
+import { parseEdge, parseSuper } from '../config/validate.js';
+
+/** A manage-API change refused before anything changed: the HTTP status and a message naming the parameter and the rule. */
+export class Refused {
+  constructor(
+    readonly status: number,
+    readonly message: string,
+  ) {}
+}
+
+export type EditCheck =
+  | { ok: true; text: string; config: SuperConfig }
+  /** `introduced`: problems the edit adds; `before`: problems the unedited text already has (both located in their text). */
+  | { ok: false; introduced: Problem[]; before: Problem[] };
+
+const sameProblem = (a: Problem, b: Problem) => a.path === b.path && a.message === b.message;
+
+function problemsOf(text: string, name: string): Problem[] {
+  try {
+    parseSuper(text, name);
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
+}
+
+/**
+ * Applies `edit` to the supernode config YAML `base` and loads the result with the config loader
+ * (ts/config/validate.ts parseSuper: the schema and every cross-field rule the supernode's start
+ * applies), so a change is accepted exactly when the file it writes would load. `name` prefixes
+ * the problems. Pure apart from `edit`; never throws for bad YAML or bad values (they are
+ * problems), only for a failing `edit`.
+ */
+export function checkEdit(base: string, name: string, edit: (doc: Document) => void): EditCheck {
+  const doc = parseDocument(base, { keepSourceTokens: false });
+  if (doc.errors.length > 0) return { ok: false, introduced: [], before: problemsOf(base, name) };
+  edit(doc);
+  const text = doc.toString({ lineWidth: 0 });
+  try {
+    return { ok: true, text, config: parseSuper(text, name).config };
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    const before = problemsOf(base, name);
+    return { ok: false, introduced: e.problems.filter((p) => !before.some((b) => sameProblem(p, b))), before };
+  }
+}
+
+/**
+ * How a problem of the edited config reads in an API answer: a peer's key as the parameter of
+ * the same name (`AdditionalCost: must be ... (config key Peers[2].AdditionalCost)`), anything
+ * else by its config path.
+ */
+export function apiProblem(p: Problem): string {
+  const m = /^Peers\[\d+\]\.(\w+)$/.exec(p.path);
+  return m ? `${m[1]}: ${p.message} (config key ${p.path})` : p.path === '' ? p.message : `${p.path}: ${p.message}`;
+}
 
 export class ConfigWriter {
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly path: string | undefined,
     private readonly onError: (msg: string) => void,
   ) {}
 
+  private enqueue<T>(run: () => Promise<T>): Promise<T> {
+    const p = this.chain.then(run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
   /** Applies `edit` to the file's current document and writes it back; never rejects. */
   update(what: string, edit: (doc: Document) => void): Promise<void> {
     const path = this.path;
     if (!path) return Promise.resolve();
-    const run = async () => {
+    return this.enqueue(async () => {
       try {
         const doc = parseDocument(await readFile(path, 'utf8'), { keepSourceTokens: false });
         if (doc.errors.length > 0) throw new Error(doc.errors[0].message);
@@ -26,14 +91,52 @@ export class ConfigWriter {
       } catch (e) {
         this.onError(`cannot rewrite ${path} (${what}): ${(e as Error).message}`);
       }
-    };
-    this.chain = this.chain.then(run);
-    return this.chain;
+    });
+  }
+
+  /**
+   * One manage-API change as a transaction, serialised with every other rewrite. The config file
+   * as it is now (or `snapshot()`, the running config as YAML, when there is no file) with `edit`
+   * applied must load with the config loader (checkEdit); otherwise the answer is a Refused 400
+   * listing the problems the edit introduced (409 when the file did not load even before). Then
+   * `apply(next)` gets the loaded new config and changes the running supernode (it may still
+   * return a Refused, before changing anything), and the new text is written. A failed write is
+   * logged; the running change stays.
+   */
+  change<T>(what: string, edit: (doc: Document) => void, snapshot: () => string, apply: (next: SuperConfig) => Promise<T | Refused> | T | Refused): Promise<T | Refused> {
+    const path = this.path;
+    return this.enqueue(async () => {
+      let base: string;
+      try {
+        base = path ? await readFile(path, 'utf8') : snapshot();
+      } catch (e) {
+        return new Refused(500, `cannot read the config file ${path}: ${(e as Error).message}; nothing changed`);
+      }
+      const name = path ?? 'running config';
+      const r = checkEdit(base, name, edit);
+      if (!r.ok) {
+        if (r.before.length > 0 && (path !== undefined || r.introduced.length === 0)) {
+          const where = path ? `the config file ${path} does not load as it is now (edited by hand?)` : 'the running config does not load as it is now';
+          return new Refused(409, `${where}, so no change is made; fix it first: ${r.before.map((p) => formatProblem(name, p)).join('; ')}`);
+        }
+        return new Refused(400, r.introduced.map(apiProblem).join('; '));
+      }
+      const out = await apply(r.config);
+      if (out instanceof Refused) return out;
+      if (path) {
+        try {
+          await writeConfigAtomic(path, r.text);
+        } catch (e) {
+          this.onError(`cannot rewrite ${path} (${what}): ${(e as Error).message}`);
+        }
+      }
+      return out;
+    });
   }
 
   /** Resolves once every queued rewrite is done. */
-  flush(): Promise<void> {
-    return this.chain;
+  async flush(): Promise<void> {
+    await this.chain;
   }
 }
 
@@ -55,24 +158,39 @@ export function addPeerToDoc(doc: Document, p: SuperPeerInfo): void {
   }
 }
 
-export function delPeerFromDoc(doc: Document, id: number): void {
+/** Returns whether the file had that peer. */
+export function delPeerFromDoc(doc: Document, id: number): boolean {
   const i = peerIndex(doc, id);
   if (i >= 0) doc.deleteIn(['Peers', i]);
+  return i >= 0;
 }
 
-export function updatePeerInDoc(doc: Document, id: number, fields: Partial<SuperPeerInfo>): void {
+/** Returns whether the file had that peer. */
+export function updatePeerInDoc(doc: Document, id: number, fields: Partial<SuperPeerInfo>): boolean {
   const i = peerIndex(doc, id);
-  if (i < 0) return;
+  if (i < 0) return false;
   for (const [k, v] of Object.entries(fields)) doc.setIn(['Peers', i, k], v);
+  return true;
 }
 
 export function setTopLevel(doc: Document, fields: Record<string, unknown>): void {
   for (const [k, v] of Object.entries(fields)) doc.set(k, doc.createNode(v));
 }
 
-/** NextHopTable with integer keys, as upstream and our example write it. */
-export function setNextHopTable(doc: Document, t: Record<string, Record<string, number>>): void {
-  const m = new Map(Object.entries(t).map(([s, row]) => [Number(s), new Map(Object.entries(row).map(([d, h]) => [Number(d), h]))]));
+const isPlain = (x: unknown): x is Record<string, unknown> => typeof x === 'object' && x !== null && !Array.isArray(x);
+/** A decimal key as the integer upstream writes (`1:`), anything else as it is (for the loader to name). */
+const intKey = (k: string): string | number => (/^(0|[1-9][0-9]{0,8})$/.test(k) ? Number(k) : k);
+
+/**
+ * Sets NextHopTable with integer keys, as upstream and our example write it. `t` comes from an
+ * API parameter and is written as it is where it is not a table, so the loader reports it.
+ */
+export function setNextHopTable(doc: Document, t: unknown): void {
+  if (!isPlain(t)) {
+    doc.set('NextHopTable', doc.createNode(t));
+    return;
+  }
+  const m = new Map(Object.entries(t).map(([s, row]) => [intKey(s), isPlain(row) ? new Map(Object.entries(row).map(([d, h]) => [intKey(d), h])) : row]));
   doc.set('NextHopTable', doc.createNode(m));
 }
 
@@ -90,11 +208,15 @@ export interface EdgeFill {
   SkipLocalIP: boolean;
 }
 
+/** What peer/add writes for the private key the new edge's admin fills in (as upstream). */
+export const PRIVKEY_PLACEHOLDER = 'Your_Private_Key';
+
 /**
  * The edge config peer/add hands out: the template (or our example edge config) with this
- * edge's identity and the supernode's keys filled in, static-mode parts emptied.
+ * edge's identity and the supernode's keys filled in, static-mode parts emptied. Throws when
+ * the template is not YAML or not a mapping.
  */
-export function edgeConfigYaml(template: string | undefined, f: EdgeFill): string {
+export function edgeConfigYaml(template: string | undefined, f: EdgeFill, privKey = PRIVKEY_PLACEHOLDER): string {
   const doc = parseDocument(template ?? exampleEdgeConfig());
   if (doc.errors.length > 0) throw new Error(`EdgeTemplate: ${doc.errors[0].message}`);
   if (!isMap(doc.contents)) throw new Error('EdgeTemplate: the top level is not a mapping');
@@ -105,7 +227,7 @@ export function edgeConfigYaml(template: string | undefined, f: EdgeFill): strin
   };
   doc.set('NodeID', f.NodeID);
   doc.set('NodeName', f.NodeName);
-  doc.set('PrivKey', 'Your_Private_Key');
+  doc.set('PrivKey', privKey);
   doc.setIn([...SN, 'UseSuperNode'], true);
   doc.setIn(['DynamicRoute', 'P2P', 'UseP2P'], false);
   doc.setIn([...SN, 'PSKey'], f.PSKey);
@@ -126,4 +248,25 @@ export function edgeConfigYaml(template: string | undefined, f: EdgeFill): strin
   doc.set('NextHopTable', doc.createNode({}));
   doc.set('Peers', doc.createNode([]));
   return doc.toString({ lineWidth: 0 });
+}
+
+/**
+ * What the edge loader (ts/config/validate.ts parseEdge, as `-mode edge` runs it) says about the
+ * config edgeConfigYaml() builds, with a fresh private key in place of the placeholder; [] means
+ * it loads. A broken template shows up here rather than at the new edge.
+ */
+export function edgeConfigProblems(template: string | undefined, f: EdgeFill): Problem[] {
+  let text: string;
+  try {
+    text = edgeConfigYaml(template, f, generateKeyPair().privateKey);
+  } catch (e) {
+    return [{ path: '', message: (e as Error).message }];
+  }
+  try {
+    parseEdge(text, 'edge config');
+    return [];
+  } catch (e) {
+    if (e instanceof ConfigError) return [...e.problems];
+    throw e;
+  }
 }

@@ -2,13 +2,20 @@
 // GET or POST; parameters come from the query or a urlencoded / JSON body. Passwords: query or
 // body `Password`, or `Authorization: Bearer <pw>`; compared in constant time; an empty
 // configured password disables the endpoint (403); failures are rate-limited per client IP.
+// Every endpoint that writes runs as one ConfigWriter.change(): the config with the change must
+// load with the config loader before the running supernode changes or the file is written.
+import { lookup } from 'node:dns/promises';
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { networkInterfaces } from 'node:os';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { keyProblem, publicKeyOf, type NodeIdTable, type Passwords, type SuperPeerInfo } from '../config/index.js';
+import { stringify } from 'yaml';
+import { formatProblem, keyProblem, publicKeyOf, type NodeIdTable, type Passwords, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
 import { passwordMatches, presentedPassword } from './auth.js';
-import { addPeerToDoc, delPeerFromDoc, edgeConfigYaml, setNextHopTable, setTopLevel, updatePeerInDoc } from './config-rewrite.js';
-import { errorSchema, fail } from './http.js';
+import {
+  addPeerToDoc, delPeerFromDoc, edgeConfigProblems, edgeConfigYaml, Refused, setNextHopTable, setTopLevel, updatePeerInDoc, type EdgeFill,
+} from './config-rewrite.js';
+import { errorSchema, fail, parseListen } from './http.js';
 import type { Supernode } from './supernode.js';
 
 type Params = Record<string, unknown>;
@@ -104,21 +111,33 @@ function route(
   app.route({ method: 'POST', url, schema: { querystring: s, body: s, response }, preValidation: [emptyBody, preValidation], handler: h });
 }
 
-/** -1 (the edge's own) or >= 0; returns the problem. */
-const acProblem = (ac: number): string | null => (ac === -1 || ac >= 0 ? null : `AdditionalCost must be -1 (the edge's own value) or at least 0, got ${ac}`);
+/** The running config as YAML: what a change is checked against when there is no config file. */
+const snapshot = (cfg: SuperConfig) => () => stringify(cfg);
 
-/** StaticMode tables must give a next hop for every ordered pair, via configured peers. */
-export function staticTableProblem(t: unknown, ids: number[]): string | null {
-  if (!isObj(t)) return 'NextHopTable must be a JSON object {"src": {"dst": next}}';
-  const known = new Set(ids);
-  for (const [s, row] of Object.entries(t)) {
-    if (!isObj(row)) return `NextHopTable["${s}"] must be an object`;
-    for (const [d, h] of Object.entries(row)) {
-      if (!Number.isInteger(h) || !known.has(h as number)) return `NextHopTable["${s}"]["${d}"]: next hop ${JSON.stringify(h)} is not a configured peer`;
-    }
+/** A StaticMode NextHopTable parameter: JSON text → value for the loader to check, or the problem. */
+function tableParam(v: unknown): { table: unknown } | string {
+  try {
+    return { table: JSON.parse(v as string) as unknown };
+  } catch {
+    return 'NextHopTable is not valid JSON (expected {"src": {"dst": next}, ...})';
   }
-  for (const a of ids) for (const b of ids) if (a !== b && (t[a] as Params | undefined)?.[b] === undefined) return `NextHopTable is missing ${a}->${b}`;
-  return null;
+}
+
+/** The StaticMode table without node `id` (its row and its column). */
+function withoutNode(t: NodeIdTable, id: number): NodeIdTable {
+  const out: NodeIdTable = {};
+  for (const [s, row] of Object.entries(t)) {
+    if (Number(s) !== id) out[s] = Object.fromEntries(Object.entries(row).filter(([d]) => Number(d) !== id));
+  }
+  return out;
+}
+
+function answer<T>(reply: FastifyReply, out: T | Refused): out is T {
+  if (out instanceof Refused) {
+    void fail(reply, out.status, out.message);
+    return false;
+  }
+  return true;
 }
 
 export function registerManageApi(app: FastifyInstance, prefix: string, sn: Supernode): void {
@@ -146,49 +165,65 @@ export function registerManageApi(app: FastifyInstance, prefix: string, sn: Supe
       const id = p.NodeID as number;
       const name = p.Name as string;
       const pub = p.PubKey as string;
-      const psk = (p.PSKey as string | undefined) ?? '';
-      const ac = p.AdditionalCost as number;
-      const why = acProblem(ac) ?? (keyProblem(pub) ? `PubKey ${keyProblem(pub)}` : null) ?? (psk && keyProblem(psk) ? `PSKey ${keyProblem(psk)}` : null);
-      if (why) return fail(reply, 400, why);
-      const own = sn.publicKeys();
-      if (pub === own[4] || pub === own[6]) return fail(reply, 400, "PubKey is the supernode's own public key");
-      for (const q of cfg.Peers) {
-        if (q.NodeID === id) return fail(reply, 409, `NodeID ${id} already exists`);
-        if (q.Name === name) return fail(reply, 409, `Name ${name} already exists`);
-        if (q.PubKey === pub) return fail(reply, 409, `PubKey already exists (NodeID ${q.NodeID})`);
-      }
-      let nh: NodeIdTable | undefined;
+      const clash = (): Refused | null => {
+        for (const q of cfg.Peers) {
+          if (q.NodeID === id) return new Refused(409, `NodeID ${id} already exists`);
+          if (q.Name === name) return new Refused(409, `Name ${name} already exists`);
+          if (q.PubKey === pub) return new Refused(409, `PubKey already exists (NodeID ${q.NodeID})`);
+        }
+        return null;
+      };
+      const early = clash();
+      if (early) return fail(reply, early.status, early.message);
+      let nh: unknown;
       if (sn.routes.staticMode) {
         if (p.NextHopTable === undefined) return fail(reply, 400, 'NextHopTable is required in StaticMode (JSON covering every ordered pair of peers)');
-        let t: unknown;
-        try {
-          t = JSON.parse(p.NextHopTable as string);
-        } catch {
-          return fail(reply, 400, 'NextHopTable is not valid JSON');
-        }
-        const tp = staticTableProblem(t, [...cfg.Peers.map((q) => q.NodeID), id]);
-        if (tp) return fail(reply, 400, tp);
-        nh = t as NodeIdTable;
+        const t = tableParam(p.NextHopTable);
+        if (typeof t === 'string') return fail(reply, 400, t);
+        nh = t.table;
       }
-      const conf: SuperPeerInfo = { NodeID: id, Name: name, PubKey: pub, PSKey: psk, AdditionalCost: ac, SkipLocalIP: (p.SkipLocalIP as boolean | undefined) ?? false, EndPoint: '', ExternalIP: '' };
-      const template = cfg.EdgeTemplate ? await readFile(cfg.EdgeTemplate, 'utf8') : undefined;
-      const yaml = edgeConfigYaml(template, { ...edgeEndpoints(sn, req), NodeID: id, NodeName: name, PSKey: psk, PubKeyV4: own[4], PubKeyV6: own[6], AdditionalCost: ac, SkipLocalIP: conf.SkipLocalIP });
-      // Checked and built: now mutate (nothing above changed any state).
-      if (cfg.Peers.some((q) => q.NodeID === id || q.Name === name || q.PubKey === pub)) return fail(reply, 409, 'a peer with this NodeID, Name or PubKey was added meanwhile');
-      cfg.Peers.push(conf);
-      const added = sn.addEdge(conf);
-      if (nh) {
-        cfg.NextHopTable = nh;
-        sn.routes.setStatic(nh);
+      let template: string | undefined;
+      try {
+        template = cfg.EdgeTemplate ? await readFile(cfg.EdgeTemplate, 'utf8') : undefined;
+      } catch (e) {
+        return fail(reply, 500, `cannot read EdgeTemplate ${cfg.EdgeTemplate}: ${(e as Error).message}`);
       }
-      await added;
-      await sn.writer.update('peer/add', (doc) => {
-        addPeerToDoc(doc, conf);
-        if (nh) setNextHopTable(doc, nh);
-      });
+      const addrs = await edgeEndpoints(sn, req);
+      const own = sn.publicKeys();
+      // Written as given; the loader decides (schema, key format, own key, uniqueness, static table).
+      const entry = { NodeID: id, Name: name, PubKey: pub, PSKey: p.PSKey ?? '', AdditionalCost: p.AdditionalCost, SkipLocalIP: p.SkipLocalIP ?? false, EndPoint: '', ExternalIP: '' };
+      const out = await sn.writer.change(
+        'peer/add',
+        (doc) => {
+          addPeerToDoc(doc, entry as SuperPeerInfo);
+          if (nh !== undefined) setNextHopTable(doc, nh);
+        },
+        snapshot(cfg),
+        async (next) => {
+          const late = clash();
+          if (late) return late;
+          const conf = next.Peers.find((q) => q.NodeID === id)!;
+          const fill: EdgeFill = { ...addrs, NodeID: id, NodeName: conf.Name, PSKey: conf.PSKey, PubKeyV4: own[4], PubKeyV6: own[6], AdditionalCost: conf.AdditionalCost, SkipLocalIP: conf.SkipLocalIP };
+          const bad = edgeConfigProblems(template, fill);
+          if (bad.length > 0) {
+            const from = cfg.EdgeTemplate ? `EdgeTemplate ${cfg.EdgeTemplate}` : 'the example edge config';
+            return new Refused(500, `the edge config built from ${from} would not load, so nothing changed: ${bad.map((x) => formatProblem('edge config', x)).join('; ')}`);
+          }
+          const yaml = edgeConfigYaml(template, fill);
+          cfg.Peers.push(conf);
+          const added = sn.addEdge(conf);
+          if (nh !== undefined) {
+            cfg.NextHopTable = next.NextHopTable;
+            sn.routes.setStatic(next.NextHopTable);
+          }
+          await added;
+          return yaml;
+        },
+      );
+      if (!answer(reply, out)) return reply;
       sn.log.info(`peer added: NodeID ${id} (${name})`);
       sn.paramsChanged();
-      return reply.type('application/yaml').send(yaml);
+      return reply.type('application/yaml').send(out);
     },
   );
 
@@ -197,7 +232,7 @@ export function registerManageApi(app: FastifyInstance, prefix: string, sn: Supe
     `${prefix}/manage/peer/del`,
     sn,
     'DelPeer',
-    { NodeID: NODE_ID, PrivKey: text },
+    { NodeID: NODE_ID, PrivKey: text, NextHopTable: text },
     text,
     async (p, req, reply) => {
       let id = p.NodeID as number | undefined;
@@ -214,15 +249,39 @@ export function registerManageApi(app: FastifyInstance, prefix: string, sn: Supe
         }
         id = q.NodeID;
       }
-      if (!(await sn.removeEdge(id))) return fail(reply, 404, `NodeID ${id} not found`);
-      const nh = sn.routes.staticMode ? sn.routes.nhTable : undefined;
-      if (nh) cfg.NextHopTable = nh;
-      await sn.writer.update('peer/del', (doc) => {
-        delPeerFromDoc(doc, id);
-        if (nh) setNextHopTable(doc, nh);
-      });
-      sn.log.info(`peer deleted: NodeID ${id}`);
-      return reply.type('text/plain').send(`NodeID: ${id} deleted.`);
+      const gone = sn.edges.get(id);
+      if (!gone || gone.removing) return fail(reply, 404, `NodeID ${id} not found`);
+      let nh: unknown;
+      if (sn.routes.staticMode) {
+        if (p.NextHopTable !== undefined) {
+          const t = tableParam(p.NextHopTable);
+          if (typeof t === 'string') return fail(reply, 400, t);
+          nh = t.table;
+        } else nh = withoutNode(sn.routes.nhTable, id);
+      }
+      const del = id;
+      const out = await sn.writer.change(
+        'peer/del',
+        (doc) => {
+          delPeerFromDoc(doc, del);
+          if (nh !== undefined) setNextHopTable(doc, nh);
+        },
+        snapshot(cfg),
+        async (next) => {
+          if (!(await sn.removeEdge(del))) return new Refused(404, `NodeID ${del} not found`);
+          if (nh !== undefined) {
+            cfg.NextHopTable = next.NextHopTable;
+            sn.routes.setStatic(next.NextHopTable);
+          }
+          return true;
+        },
+      );
+      if (out instanceof Refused && out.status === 400 && nh !== undefined && p.NextHopTable === undefined) {
+        return fail(reply, 400, `${out.message}; NodeID ${del} is a next hop in the StaticMode NextHopTable, so pass NextHopTable (the full table without it)`);
+      }
+      if (!answer(reply, out)) return reply;
+      sn.log.info(`peer deleted: NodeID ${del}`);
+      return reply.type('text/plain').send(`NodeID: ${del} deleted.`);
     },
     true,
   );
@@ -239,19 +298,27 @@ export function registerManageApi(app: FastifyInstance, prefix: string, sn: Supe
       const id = p.NodeID as number;
       const rec = sn.edges.get(id);
       if (!rec || rec.removing) return fail(reply, 404, `NodeID ${id} not found`);
-      const upd: Partial<SuperPeerInfo> = {};
-      if (p.AdditionalCost !== undefined) {
-        const why = acProblem(p.AdditionalCost as number);
-        if (why) return fail(reply, 400, why);
-        upd.AdditionalCost = p.AdditionalCost as number;
-      }
-      if (p.SkipLocalIP !== undefined) upd.SkipLocalIP = p.SkipLocalIP as boolean;
-      const keys = Object.keys(upd);
+      const keys = (['AdditionalCost', 'SkipLocalIP'] as const).filter((k) => p[k] !== undefined);
       if (keys.length === 0) return reply.type('text/plain').send(`NodeID: ${id}: no parameter updated`);
-      Object.assign(rec.conf, upd);
-      await sn.writer.update('peer/update', (doc) => updatePeerInDoc(doc, id, upd));
+      const upd = Object.fromEntries(keys.map((k) => [k, p[k]])) as Partial<SuperPeerInfo>;
+      let inFile = true;
+      const out = await sn.writer.change(
+        'peer/update',
+        (doc) => {
+          inFile = updatePeerInDoc(doc, id, upd);
+        },
+        snapshot(cfg),
+        (next) => {
+          if (!inFile) return new Refused(409, `NodeID ${id} runs but is not in the config file (removed by hand?); nothing changed`);
+          if (rec.removing) return new Refused(404, `NodeID ${id} not found`);
+          const q = next.Peers.find((x) => x.NodeID === id)!;
+          for (const k of keys) (rec.conf as unknown as Record<string, unknown>)[k] = q[k];
+          return keys.map((k) => `${k}=${String(q[k])}`);
+        },
+      );
+      if (!answer(reply, out)) return reply;
       sn.paramsChanged();
-      return reply.type('text/plain').send(`NodeID: ${id} updated: ${keys.map((k) => `${k}=${String(upd[k as keyof SuperPeerInfo])}`).join(', ')}`);
+      return reply.type('text/plain').send(`NodeID: ${id} updated: ${out.join(', ')}`);
     },
   );
 
@@ -260,56 +327,99 @@ export function registerManageApi(app: FastifyInstance, prefix: string, sn: Supe
     `${prefix}/manage/super/update`,
     sn,
     'UpdateSuper',
-    { PeerAliveTimeout: { type: 'number' }, DampingFilterRadius: { type: 'integer' }, SendPingInterval: { type: 'number' }, HttpPostInterval: { type: 'number' } },
+    { PeerAliveTimeout: { type: 'number' }, DampingFilterRadius: { type: 'number' }, SendPingInterval: { type: 'number' }, HttpPostInterval: { type: 'number' } },
     text,
     async (p, _req, reply) => {
-      const upd = superUpdate(cfg, p);
-      if (typeof upd === 'string') return fail(reply, 400, upd);
-      const keys = Object.keys(upd);
+      const upd = superUpdate(p);
+      const keys = Object.keys(upd) as SuperParamsKey[];
       if (keys.length === 0) return reply.type('text/plain').send('no parameter updated');
-      Object.assign(cfg, upd);
-      await sn.writer.update('super/update', (doc) => setTopLevel(doc, upd));
+      const out = await sn.writer.change('super/update', (doc) => setTopLevel(doc, upd), snapshot(cfg), (next) => {
+        for (const k of keys) cfg[k] = next[k];
+        return keys.map((k) => `${k}=${next[k]}`);
+      });
+      if (!answer(reply, out)) return reply;
       sn.paramsChanged();
-      return reply.type('text/plain').send(`updated: ${keys.map((k) => `${k}=${upd[k as keyof typeof upd]}`).join(', ')}`);
+      return reply.type('text/plain').send(`updated: ${out.join(', ')}`);
     },
   );
 }
 
-type SuperParamsKeys = 'PeerAliveTimeout' | 'DampingFilterRadius' | 'SendPingInterval' | 'HttpPostInterval';
+type SuperParamsKey = 'PeerAliveTimeout' | 'DampingFilterRadius' | 'SendPingInterval' | 'HttpPostInterval';
 
-/** Validates every given parameter by its own rule (against the values after the update); nothing mutated. */
-export function superUpdate(cur: Record<SuperParamsKeys, number>, p: Params): Partial<Record<SuperParamsKeys, number>> | string {
-  const upd: Partial<Record<SuperParamsKeys, number>> = {};
+/**
+ * The super/update parameters that were given (nothing checked: the change is checked as a whole
+ * by the config loader, against the values after the update, so upstream bug #12 cannot recur).
+ */
+export function superUpdate(p: Params): Partial<Record<SuperParamsKey, number>> {
+  const upd: Partial<Record<SuperParamsKey, number>> = {};
   for (const k of ['PeerAliveTimeout', 'DampingFilterRadius', 'SendPingInterval', 'HttpPostInterval'] as const) {
     if (p[k] !== undefined) upd[k] = p[k] as number;
   }
-  const next = { ...cur, ...upd };
-  const problems: string[] = [];
-  if (!(next.PeerAliveTimeout > 0)) problems.push(`PeerAliveTimeout must be > 0, got ${next.PeerAliveTimeout}`);
-  if (!(Number.isInteger(next.DampingFilterRadius) && next.DampingFilterRadius >= 0 && next.DampingFilterRadius <= 1000)) {
-    problems.push(`DampingFilterRadius must be an integer in 0..1000, got ${next.DampingFilterRadius}`);
-  }
-  if (!(next.SendPingInterval > 0 && next.SendPingInterval < next.PeerAliveTimeout)) {
-    problems.push(`SendPingInterval must be > 0 and < PeerAliveTimeout (${next.PeerAliveTimeout}), got ${next.SendPingInterval}`);
-  }
-  if (!(next.HttpPostInterval >= 0 && next.HttpPostInterval <= next.PeerAliveTimeout)) {
-    problems.push(`HttpPostInterval must be in 0..PeerAliveTimeout (${next.PeerAliveTimeout}), got ${next.HttpPostInterval}`);
-  }
-  return problems.length ? problems.join('; ') : upd;
+  return upd;
 }
 
-/** Endpoints for the edge config peer/add returns, from the address the admin reached us at. */
-function edgeEndpoints(sn: Supernode, req: FastifyRequest): { EndpointV4: string; EndpointV6: string; EndpointEdgeAPIUrl: string } {
-  const host = req.hostname.replace(/^\[(.*)\]$/, '$1');
-  const fam = isIP(host);
-  const port = sn.udpPort;
-  const bracket = fam === 6 ? `[${host}]` : host;
-  const edge = new URL(sn.httpAddress());
-  const sameServer = sn.httpAddress() === sn.manageAddress();
-  const api = sameServer ? `${edge.protocol}//${req.host}${sn.prefix}` : `${edge.protocol}//${bracket}:${edge.port}${sn.prefix}`;
-  return {
-    EndpointV4: fam === 6 ? '' : `${host}:${port}`,
-    EndpointV6: fam === 4 ? '' : `${bracket}:${port}`,
-    EndpointEdgeAPIUrl: api,
+// ---- the supernode's addresses in the edge config peer/add returns ------------------------------
+
+/** An address as endpoints and URLs write it: IPv4-mapped IPv6 as IPv4, no zone index. */
+function plainAddress(a: string | undefined): string {
+  const s = (a ?? '').replace(/%.*$/, '');
+  const m = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(s);
+  return m ? m[1]! : s;
+}
+
+const UNSPECIFIED = new Set(['', '0.0.0.0', '::']);
+const hostPart = (h: string) => (isIP(h) === 6 ? `[${h}]` : h);
+
+/**
+ * An address of family `fam` on this host, taken from the interface that holds `near` (so the
+ * loopback IPv4 address for ::1, the LAN address for a LAN address), else from any interface,
+ * non-loopback first. IPv6 link-local addresses are skipped (they need a zone to be usable).
+ * `ifs` is os.networkInterfaces()'s shape. undefined when the host has none.
+ */
+export function localAddressOfFamily(near: string, fam: 4 | 6, ifs: ReturnType<typeof networkInterfaces> = networkInterfaces()): string | undefined {
+  const usable = (a: { address: string; family: string | number }) =>
+    (a.family === `IPv${fam}` || a.family === fam) && !(fam === 6 && /^fe[89ab]/i.test(a.address));
+  const lists = Object.keys(ifs).sort().map((n) => ifs[n] ?? []);
+  const own = lists.find((l) => l.some((a) => plainAddress(a.address) === near));
+  const pick = own?.find(usable) ?? lists.flat().filter(usable).sort((a, b) => Number(a.internal) - Number(b.internal))[0];
+  return pick ? plainAddress(pick.address) : undefined;
+}
+
+/** Whether the name the admin used resolves to the address the request arrived on (then it reaches us too). */
+async function nameReaches(name: string, local: string): Promise<boolean> {
+  if (name === '' || isIP(name) !== 0) return false;
+  try {
+    const found = await Promise.race([lookup(name, { all: true }), new Promise<never>((_, no) => setTimeout(() => no(new Error('timeout')), 2000).unref())]);
+    return found.some((a) => plainAddress(a.address) === local);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The supernode's UDP endpoints and edge API URL for the edge config peer/add returns, from
+ * where the supernode really listens: a bound address (DisabledAf.ListenIPv4/6, the host of
+ * ListenPort_EdgeAPI) as it is; for a wildcard bind, the local address the admin's request
+ * arrived on when it has that family, else an address of the other family on the same
+ * interface (127.0.0.1 for a request to [::1]). The Host name the admin used is kept only when
+ * it resolves to that local address. A family whose UDP socket is off stays empty.
+ */
+async function edgeEndpoints(sn: Supernode, req: FastifyRequest): Promise<{ EndpointV4: string; EndpointV6: string; EndpointEdgeAPIUrl: string }> {
+  const local = plainAddress(req.socket.localAddress);
+  const localFam = isIP(local);
+  const name = req.hostname.replace(/^\[(.*)\]$/, '$1');
+  const named = await nameReaches(name, local);
+  const show = (a: string) => hostPart(named && a === local ? name : a);
+  const udp = (fam: 4 | 6): string => {
+    if (!sn.famEnabled(fam)) return '';
+    const bound = plainAddress(sn.cfg.DisabledAf[`ListenIPv${fam}`]);
+    const a = !UNSPECIFIED.has(bound) ? bound : localFam === fam ? local : localAddressOfFamily(local, fam);
+    return a ? `${show(a)}:${sn.udpPort}` : '';
   };
+  const edge = new URL(sn.httpAddress());
+  const bound = plainAddress(parseListen(sn.cfg.ListenPort_EdgeAPI).host);
+  // "3000" binds "::" (both families) unless the host has no IPv6; "0.0.0.0:3000" binds IPv4 only.
+  const accepts = bound === '0.0.0.0' ? [4] : [4, 6];
+  const api = !UNSPECIFIED.has(bound) ? bound : accepts.includes(localFam) ? local : (localAddressOfFamily(local, 4) ?? '127.0.0.1');
+  return { EndpointV4: udp(4), EndpointV6: udp(6), EndpointEdgeAPIUrl: `${edge.protocol}//${show(api)}:${edge.port}${sn.prefix}` };
 }

@@ -62,6 +62,29 @@ export function fail(reply: FastifyReply, code: number, message: string): Fastif
   return reply.code(code).send({ statusCode: code, error: STATUS[code] ?? 'Error', message });
 }
 
+/** The part of an ajv error a parameter message needs. */
+interface ParamError {
+  instancePath: string;
+  keyword: string;
+  params: Record<string, unknown>;
+  message?: string;
+}
+
+/**
+ * A route-schema failure as a sentence naming the parameter: `unknown parameter "Foo"` (fastify's
+ * own text, "querystring must NOT have additional properties", names none), `AdditionalCost must
+ * be number`.
+ */
+export function validationMessage(errs: readonly ParamError[], where = 'request'): string {
+  return errs
+    .map((e) => {
+      if (e.keyword === 'additionalProperties') return `unknown parameter ${JSON.stringify(e.params.additionalProperty)} (in the ${where})`;
+      const name = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+      return `${name || where} ${e.message ?? `fails ${e.keyword}`}`;
+    })
+    .join('; ');
+}
+
 export function makeApp(tls: HttpTLS | undefined, onInternal: (e: Error) => void): FastifyInstance {
   const https = tls ? { cert: readFileSync(tls.CertFile), key: readFileSync(tls.KeyFile) } : null;
   const app = Fastify({
@@ -71,6 +94,16 @@ export function makeApp(tls: HttpTLS | undefined, onInternal: (e: Error) => void
     // Unknown parameters are refused, not silently removed; form strings become numbers/booleans.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
   }) as unknown as FastifyInstance;
+  // ajv's coercion turns "1e400" into Infinity after its type check (and JSON.parse does the same
+  // for a body), so "number" and even "integer" parameters could be infinite.
+  app.addHook('preHandler', async (req, reply) => {
+    for (const [where, v] of [['querystring', req.query], ['body', req.body]] as const) {
+      if (v === null || typeof v !== 'object') continue;
+      for (const [k, x] of Object.entries(v)) {
+        if (typeof x === 'number' && !Number.isFinite(x)) return fail(reply, 400, `${k} must be a finite number, got ${x} (in the ${where})`);
+      }
+    }
+  });
   app.decorateRequest('rawBody', undefined);
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (req, body, done) => {
@@ -94,7 +127,8 @@ export function makeApp(tls: HttpTLS | undefined, onInternal: (e: Error) => void
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; validationContext?: string; code?: string }, _req, reply) => {
     const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (code === 500) onInternal(err);
-    void reply.code(code).send({ statusCode: code, code: err.code, error: STATUS[code] ?? 'Error', message: code === 500 ? 'internal error' : err.message });
+    const message = code === 500 ? 'internal error' : Array.isArray(err.validation) ? validationMessage(err.validation as ParamError[], err.validationContext) : err.message;
+    void reply.code(code).send({ statusCode: code, code: err.code, error: STATUS[code] ?? 'Error', message });
   });
   return app;
 }
