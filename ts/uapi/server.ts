@@ -4,7 +4,9 @@
 // key=value lines and a final `errno=N\n\n`.
 import { chmodSync, existsSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, Server, Socket } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { parseEndpoint } from '../config/endpoint.js';
+import { SUN_PATH_MAX, uapiNameProblem } from '../config/names.js';
 
 export interface UapiPeer {
   publicKey: Uint8Array;
@@ -75,7 +77,20 @@ function serve(sock: Socket, dev: UapiDevice, log: (m: string) => void): void {
             bad = true;
             break;
           }
-          ops.push([line.slice(0, i), line.slice(i + 1)]);
+          const key = line.slice(0, i);
+          let value = line.slice(i + 1);
+          if (key === 'endpoint') {
+            // The same endpoint rules as the config (ts/config/endpoint.ts); wg resolves names
+            // before writing the line, so only IP literals arrive here.
+            const ep = parseEndpoint(value, { numeric: true });
+            if (!ep.ok) {
+              log(`uapi: set: endpoint ${ep.problem}`);
+              bad = true;
+              break;
+            }
+            value = ep.value.kind === 'v6' ? `[${ep.value.host}]:${ep.value.port}` : `${ep.value.host}:${ep.value.port}`;
+          }
+          ops.push([key, value]);
         }
         // EINVAL for malformed lines, EPERM when this device does not allow changes.
         const errno = bad ? 22 : dev.set ? dev.set(ops) : 1;
@@ -99,11 +114,26 @@ export function uapiDir(): string {
   return process.env.EG_UAPI_DIR ?? '/var/run/wireguard';
 }
 
+/**
+ * `<dir>/<name>.sock`, or an Error naming the rule when `name` could not be a socket file in
+ * `dir` that `wg show <name>` reaches (the config loader checks the same rule on NodeName; this
+ * is the check at the point of use, so no name can put the socket elsewhere).
+ */
+export function uapiSocketPath(dir: string, name: string): string {
+  const why = uapiNameProblem(name);
+  if (why !== null) throw new Error(`UAPI name ${JSON.stringify(name)}: ${why}`);
+  const path = join(dir, `${name}.sock`);
+  if (dirname(resolve(path)) !== resolve(dir)) throw new Error(`UAPI name ${JSON.stringify(name)} would put the socket outside ${dir}`);
+  const bytes = Buffer.byteLength(path);
+  if (bytes > SUN_PATH_MAX) throw new Error(`UAPI socket path ${path} is ${bytes} bytes; a unix socket path holds at most ${SUN_PATH_MAX} (shorten NodeName or EG_UAPI_DIR)`);
+  return path;
+}
+
 /** Listens on `<EG_UAPI_DIR>/<name>.sock` (mode 0600). Refuses to replace a live socket. */
 export async function startUapi(name: string, dev: UapiDevice, log: (m: string) => void = () => {}): Promise<UapiHandle> {
   const dir = uapiDir();
+  const path = uapiSocketPath(dir, name);
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const path = join(dir, `${name}.sock`);
   if (existsSync(path)) {
     const alive = await new Promise<boolean>((res) => {
       const c = new Socket();
