@@ -1,8 +1,9 @@
 // The static next-hop table checker (ts/config/rules/nexthop.ts): loops named with their
 // cycle, destinations a source cannot reach, and how the config loader applies it.
 import assert from 'node:assert/strict';
-import { ConfigError, exampleEdgeConfig, parseEdgeConfig } from '../ts/config/index.js';
-import { checkNextHopTable, describeLoop, describeUnreachable, nextHopWarnings } from '../ts/config/rules/nexthop.js';
+import { ConfigError, exampleEdgeConfig, generateKeyPair } from '../ts/config/index.js';
+import { checkNextHopTable, describeLoop, describeUnreachable } from '../ts/config/rules/nexthop.js';
+import { parseEdge, parseSuper } from '../ts/config/validate.js';
 
 type Table = Record<string, Record<string, number>>;
 
@@ -22,6 +23,8 @@ const LOOP_1_4: Table = { 1: { 2: 2, 3: 3, 4: 2 }, 2: { 1: 1, 3: 3, 4: 3 }, 3: {
 const KEY = 'ALxoLrfQCyy96hPjth0/d/0nLZHtOdtroo/36No8Lmw=';
 const edgeYaml = (table: Table, extra = '') =>
   `Interface:\n  IType: dummy\nNodeID: 1\nNodeName: n1\nPrivKey: ${KEY}\n${extra}NextHopTable: ${JSON.stringify(table)}\n`;
+/** The config loader's warnings about NextHopTable, as "path: message". */
+const tableWarnings = (text: string) => parseEdge(text, 'e.yaml').warnings.filter((w) => w.path === 'NextHopTable').map((w) => w.message);
 
 describe('NextHopTable checker', () => {
   it('the 6-node reference table has no loop and no unreachable pair', () => {
@@ -84,7 +87,7 @@ describe('NextHopTable checker', () => {
 describe('NextHopTable loops at config load', () => {
   it('a static-mode edge config with a loop is refused, naming the cycle and the key that allows it', () => {
     assert.throws(
-      () => parseEdgeConfig(edgeYaml(LOOP_1_4), 'e.yaml'),
+      () => parseEdge(edgeYaml(LOOP_1_4), 'e.yaml'),
       (e: unknown) => {
         assert.ok(e instanceof ConfigError);
         assert.deepEqual(e.problems.map((p) => p.path), ['NextHopTable']);
@@ -95,17 +98,32 @@ describe('NextHopTable loops at config load', () => {
   });
 
   it('AllowNextHopLoops: true loads it, and the loop is still reported as a warning', () => {
-    const c = parseEdgeConfig(edgeYaml(LOOP_1_4, 'AllowNextHopLoops: true\n'), 'e.yaml');
-    assert.equal(c.AllowNextHopLoops, true);
-    assert.deepEqual(nextHopWarnings(c), ['NextHopTable: frames 1→4 loop 1→2→3→1 (frames from 2, 3 to 4 end in the same loop) (allowed by AllowNextHopLoops)']);
+    const p = parseEdge(edgeYaml(LOOP_1_4, 'AllowNextHopLoops: true\n'), 'e.yaml');
+    assert.equal(p.config.AllowNextHopLoops, true);
+    assert.deepEqual(tableWarnings(edgeYaml(LOOP_1_4, 'AllowNextHopLoops: true\n')), [
+      'frames 1→4 loop 1→2→3→1 (frames from 2, 3 to 4 end in the same loop) (loaded because AllowNextHopLoops is true)',
+    ]);
   });
 
-  it('the example edge config (reference table) loads without warnings', () => {
-    assert.deepEqual(nextHopWarnings(parseEdgeConfig(exampleEdgeConfig(), 'example')), []);
+  it('a table that is not used (super mode) is not checked: a stale looping table loads silently', () => {
+    const sup = 'DynamicRoute:\n  SuperNode: {UseSuperNode: true, PubKeyV4: mM96uu1cTw180+fgnu+lsUTQGzlIZnmNxnDd6IjT6gg=, EndpointV4: "192.0.2.1:3000", EndpointEdgeAPIUrl: "http://192.0.2.1:3000/eg_api"}\n';
+    assert.deepEqual(tableWarnings(edgeYaml(LOOP_1_4, sup)), []);
+  });
+
+  it('the example edge config (reference table) loads without a NextHopTable warning', () => {
+    assert.deepEqual(tableWarnings(exampleEdgeConfig()), []);
   });
 
   it('a partial static table loads (as upstream), with its unreachable destinations as warnings', () => {
-    const c = parseEdgeConfig(edgeYaml({ 1: { 2: 2, 3: 2 }, 2: { 1: 1, 3: 3 } }), 'e.yaml');
-    assert.deepEqual(nextHopWarnings(c), ['NextHopTable: no route from 3 to 1, 2 (node 3 has no entry for them)']);
+    assert.deepEqual(tableWarnings(edgeYaml({ 1: { 2: 2, 3: 2 }, 2: { 1: 1, 3: 3 } })), ['no route from 3 to 1, 2 (node 3 has no entry for them)']);
+  });
+
+  it('a supernode in StaticMode refuses a looping table too', () => {
+    const pubs = [1, 2, 3].map(() => generateKeyPair().publicKey);
+    const text = `NodeName: S\nPrivKeyV4: ${KEY}\nDisabledAf: {IPv6: true}\nGraphRecalculateSetting: {StaticMode: true}\n` +
+      `NextHopTable: ${JSON.stringify({ 1: { 2: 2, 3: 2 }, 2: { 1: 1, 3: 1 }, 3: { 1: 1, 2: 2 } })}\n` +
+      `Peers:\n${[1, 2, 3].map((n) => `  - {NodeID: ${n}, Name: n${n}, PubKey: ${pubs[n - 1]}}\n`).join('')}`;
+    assert.throws(() => parseSuper(text, 's.yaml'), /NextHopTable: frames 1→3 loop 1→2→1/);
+    assert.doesNotThrow(() => parseSuper(text.replace('NodeName: S\n', 'NodeName: S\nAllowNextHopLoops: true\n'), 's.yaml'));
   });
 });

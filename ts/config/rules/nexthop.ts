@@ -168,28 +168,22 @@ function tableInUse(c: TableUse): boolean {
 }
 
 /**
- * Load-time rule for both config kinds: a NextHopTable in use must not loop, unless the config
- * sets `AllowNextHopLoops: true` (docs/config.md, "Routing loops in NextHopTable"). A table that
- * is not used (super or P2P mode edges, a supernode outside StaticMode) is not checked, so
- * upstream configs that carry a stale table still load. Unreachable destinations are not errors
- * here (a partial table is legal upstream): see nextHopWarnings().
+ * Load-time rule for both config kinds, for a NextHopTable in use (edge static mode, supernode
+ * StaticMode; an unused table is not checked, so upstream configs carrying a stale one load):
+ * a routing loop is an error naming the cycle, unless the config sets `AllowNextHopLoops: true`
+ * (then a warning); an edge's destinations that some source cannot reach are warnings (a partial
+ * table is legal upstream; such frames are dropped as "no route"). The supernode's coverage of
+ * every pair of peers is checkStaticTable's (super.ts). See docs/config.md, "Routing loops".
  */
 export function nextHopTableRule(ctx: Ctx, c: EdgeConfig | SuperConfig): void {
   const cfg: TableUse = c;
-  if (!ctx.ok(['NextHopTable'], ['DynamicRoute'], ['GraphRecalculateSetting'], ['AllowNextHopLoops'])) return;
-  if (cfg.NextHopTable === undefined || cfg.AllowNextHopLoops === true || !tableInUse(cfg)) return;
-  for (const l of checkNextHopTable(cfg.NextHopTable).loops) {
-    ctx.add(['NextHopTable'], `${describeLoop(l)}; each relay forwards it again until its TTL runs out (set AllowNextHopLoops: true to load it anyway)`);
+  if (!ctx.ok(['NextHopTable'], ['DynamicRoute'], ['GraphRecalculateSetting'], ['AllowNextHopLoops'], ['NodeID'])) return;
+  if (cfg.NextHopTable === undefined || !tableInUse(cfg)) return;
+  const edgeId = (c as Partial<EdgeConfig>).NodeID;
+  const r = checkNextHopTable(cfg.NextHopTable, edgeId === undefined ? [] : [edgeId]);
+  for (const l of r.loops) {
+    if (cfg.AllowNextHopLoops === true) ctx.warn(['NextHopTable'], `${describeLoop(l)} (loaded because AllowNextHopLoops is true)`);
+    else ctx.add(['NextHopTable'], `${describeLoop(l)}; each relay forwards it again until its TTL runs out (set AllowNextHopLoops: true to load it anyway)`);
   }
-}
-
-/**
- * Warnings for a loaded edge config in static mode: destinations some node cannot reach by the
- * table (a partial table loads, as upstream's does, but those frames are dropped as "no route").
- * Loops appear here only when AllowNextHopLoops let them load. Empty outside static mode.
- */
-export function nextHopWarnings(c: EdgeConfig): string[] {
-  if (!tableInUse(c)) return [];
-  const r = checkNextHopTable(c.NextHopTable, [c.NodeID]);
-  return [...r.loops.map((l) => `NextHopTable: ${describeLoop(l)} (allowed by AllowNextHopLoops)`), ...describeUnreachable(r.unreachable).map((s) => `NextHopTable: ${s}`)];
+  if (edgeId !== undefined) for (const line of describeUnreachable(r.unreachable)) ctx.warn(['NextHopTable'], line);
 }
