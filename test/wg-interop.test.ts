@@ -20,6 +20,8 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { addrKey, generatePrivateKey, keyToBase64, publicKey, TickKind, Verdict, WgDevice, WgTimers } from '../ts/core/wg.js';
 import { isRoot, netnsAdd, netnsDel, runIn, sh } from './helpers/netns.js';
+import { Proc, startEdge, stopAll, waitFor as waitUntil } from './helpers/mesh.js';
+import { stringify } from 'yaml';
 
 const WG_GO = '/usr/bin/wireguard-go';
 const WG = '/usr/bin/wg';
@@ -120,6 +122,7 @@ class TsPeer {
   readonly log: string[] = [];
   readonly errors: string[] = [];
   initiationsSent = 0;
+  keepalivesSent = 0;
   responsesSent = 0;
   sessionsReady: number[] = []; // times (ms) we completed a handshake as initiator
   readonly rxIndices = new Set<number>(); // our receiver index on incoming transport messages
@@ -129,10 +132,11 @@ class TsPeer {
   constructor(
     readonly theirPublic: Uint8Array,
     timers?: WgTimers,
+    persistentKeepalive = 0,
   ) {
     this.dev = new WgDevice(this.priv);
     if (timers) this.dev.setTimers(timers);
-    this.peer = this.dev.addPeer(theirPublic, { psk: this.psk });
+    this.peer = this.dev.addPeer(theirPublic, { psk: this.psk, persistentKeepalive });
   }
 
   get publicKey(): Uint8Array {
@@ -200,6 +204,7 @@ class TsPeer {
         this.log.push('tx initiation (timer)');
         if (this.endpoint) this.sendRaw(a.packet);
       } else if (a.kind === TickKind.SendKeepalive) {
+        this.keepalivesSent++;
         this.log.push('tx keepalive (timer)');
         if (this.endpoint) this.sendRaw(a.packet);
       } else if (a.kind === TickKind.HandshakeGaveUp) {
@@ -283,6 +288,7 @@ describe('WireGuard interop with wireguard-go (real UDP, netns)', function () {
   const theirPub = publicKey(theirPriv);
   let current: TsPeer | undefined;
   let configuredPeer: Uint8Array | undefined;
+  let edge: Proc | undefined;
 
   const wg = (...args: string[]): string => sh('ip', ['netns', 'exec', ns, WG, ...args]);
 
@@ -316,6 +322,7 @@ describe('WireGuard interop with wireguard-go (real UDP, netns)', function () {
   after(async () => {
     current?.close();
     current = undefined;
+    if (edge) await stopAll([edge]);
     if (wgGo && wgGo.exitCode === null) {
       const exited = new Promise<void>((r) => wgGo!.once('exit', () => r()));
       wgGo.kill('SIGTERM');
@@ -331,9 +338,10 @@ describe('WireGuard interop with wireguard-go (real UDP, netns)', function () {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  afterEach(function () {
+  afterEach(async function () {
     if (this.currentTest?.state === 'failed') {
       console.log(`--- our log:\n${current?.log.join('\n')}\n--- errors: ${current?.errors.join(', ')}`);
+      if (edge) console.log(`--- our edge:\n${edge.out.slice(-30).join('\n')}`);
       console.log(`--- wireguard-go log (tail):\n${wgGoLog.split('\n').slice(-40).join('\n')}`);
       try {
         console.log(wg('show', iface));
@@ -343,11 +351,13 @@ describe('WireGuard interop with wireguard-go (real UDP, netns)', function () {
     }
     current?.close();
     current = undefined;
+    if (edge) await stopAll([edge]);
+    edge = undefined;
   });
 
   /** A fresh TsPeer, configured as wireguard-go's only peer (PSK, allowed-ips, endpoint). */
-  async function freshPeer(timers?: WgTimers): Promise<TsPeer> {
-    const p = new TsPeer(theirPub, timers);
+  async function freshPeer(timers?: WgTimers, persistentKeepalive = 0): Promise<TsPeer> {
+    const p = new TsPeer(theirPub, timers, persistentKeepalive);
     current = p;
     await p.bind(rootAddr);
     p.endpoint = { address: nsAddr, port: WG_PORT };
@@ -362,6 +372,64 @@ describe('WireGuard interop with wireguard-go (real UDP, netns)', function () {
     );
     configuredPeer = p.publicKey;
     return p;
+  }
+
+  /**
+   * Our edge as a real process (`node dist/main.js edge`, IType dummy) with wireguard-go as its
+   * only peer (NodeID 2, static endpoint), and wireguard-go configured with the edge as its only
+   * peer. `ourKa` / `theirKa`: persistent keepalive (s) on each side. Nothing but WireGuard's own
+   * messages flows: the edge has no routes and the dummy interface delivers no frames.
+   */
+  async function freshEdge(ourKa: number, theirKa: number): Promise<{ name: string; pub: string }> {
+    const priv = generatePrivateKey();
+    const pub = keyToBase64(publicKey(priv));
+    const psk = keyToBase64(new Uint8Array(randomBytes(32)));
+    const port = 30000 + Math.floor(Math.random() * 5000);
+    const name = `egwgpk${tag}`;
+    const cfg = {
+      Interface: { IType: 'dummy', Name: `egwgpk${tag}`, MacAddrPrefix: 'AA:BB:CC:DD', MTU: 1404 },
+      NodeID: 1,
+      NodeName: name,
+      PrivKey: keyToBase64(priv),
+      ListenPort: port,
+      DisabledAf: { IPv6: true },
+      LogLevel: { LogLevel: 'error' },
+      NextHopTable: {},
+      Peers: [{ NodeID: 2, PubKey: keyToBase64(theirPub), PSKey: psk, EndPoint: `${nsAddr}:${WG_PORT}`, PersistentKeepalive: ourKa, Static: true }],
+    };
+    const file = join(tmp, 'edge.yaml');
+    writeFileSync(file, stringify(cfg));
+    if (configuredPeer) wg('set', iface, 'peer', keyToBase64(configuredPeer), 'remove');
+    const pskFile = join(tmp, 'psk');
+    writeFileSync(pskFile, psk + '\n', { mode: 0o600 });
+    // Each side knows the other before either may send: wireguard-go first (our edge's first
+    // initiation would otherwise be refused and retried only REKEY_TIMEOUT later), then our
+    // edge, then wireguard-go's keepalive (turning it on sends one at once, as our edge does).
+    wg(
+      'set', iface, 'peer', pub,
+      'preshared-key', pskFile,
+      'allowed-ips', `${OUR_INNER}/32`,
+      'endpoint', `${rootAddr}:${port}`,
+    );
+    configuredPeer = publicKey(priv);
+    edge = startEdge(file);
+    await waitUntil(() => edge!.out.some((l) => l.includes(' up: ')), 10000, `our edge up:\n${edge.out.join('\n')}`);
+    if (theirKa) wg('set', iface, 'peer', pub, 'persistent-keepalive', String(theirKa));
+    return { name, pub };
+  }
+
+  /** wireguard-go's view of its only peer: latest handshake (epoch s, 0 = never), rx and tx bytes. */
+  function theirView(): { handshake: number; rx: number; tx: number } {
+    const hs = wg('show', iface, 'latest-handshakes').trim().split(/\s+/);
+    const tr = wg('show', iface, 'transfer').trim().split(/\s+/);
+    return { handshake: Number(hs[1] ?? 0), rx: Number(tr[1] ?? 0), tx: Number(tr[2] ?? 0) };
+  }
+
+  /** Our edge's view of its only peer through its UAPI socket (the stock `wg show`). */
+  function ourView(name: string): { handshake: number; rx: number; tx: number } {
+    const hs = sh(WG, ['show', name, 'latest-handshakes']).trim().split(/\s+/);
+    const tr = sh(WG, ['show', name, 'transfer']).trim().split(/\s+/);
+    return { handshake: Number(hs[1] ?? 0), rx: Number(tr[1] ?? 0), tx: Number(tr[2] ?? 0) };
   }
 
   it('(1) we initiate, carry an ICMP echo request to the kernel behind the TUN, and decrypt the reply', async () => {
@@ -468,6 +536,46 @@ describe('WireGuard interop with wireguard-go (real UDP, netns)', function () {
     const after = [...replies.values()].filter((t) => t > second + 100).length;
     assert.ok(after >= 3, `replies after the rekey: ${after}`);
     assert.equal(replies.size, seq, `every echo answered (${replies.size}/${seq})`);
+    assert.deepEqual(p.errors, []);
+  });
+
+  it('(4) our edge with PersistentKeepalive 1 and no traffic handshakes with wireguard-go at once, then keeps sending keepalives', async function () {
+    this.timeout(20000);
+    const ours = await freshEdge(1, 0);
+    await waitUntil(() => theirView().handshake > 0, 3000, 'wireguard-go to report a handshake with our idle edge');
+    const before = theirView();
+    await sleep(3200);
+    const after = theirView();
+    // wireguard-go counts 32 bytes per keepalive; one a second arrives and nothing else flows
+    assert.ok(after.rx - before.rx >= 2 * 32, `wireguard-go received ${after.rx - before.rx} bytes in 3.2 s`);
+    assert.ok(after.rx - before.rx <= 5 * 32, `wireguard-go received ${after.rx - before.rx} bytes in 3.2 s`);
+    assert.equal(after.handshake, before.handshake, 'no further handshake was needed');
+    assert.ok(ourView(ours.name).handshake > 0, 'our edge reports the handshake too');
+  });
+
+  it('(5) wireguard-go with persistent-keepalive 1 toward our idle edge reaches a handshake with us', async function () {
+    this.timeout(20000);
+    const ours = await freshEdge(0, 1);
+    await waitUntil(() => theirView().handshake > 0 && ourView(ours.name).handshake > 0, 4000, 'a handshake initiated by wireguard-go');
+    const before = ourView(ours.name);
+    await sleep(3200);
+    const after = ourView(ours.name);
+    assert.ok(after.rx - before.rx >= 2 * 32, `our edge received ${after.rx - before.rx} bytes of wireguard-go's keepalives in 3.2 s`);
+    assert.equal(after.tx, before.tx, 'our edge (keepalive off) sends nothing back to keepalives');
+  });
+
+  it('(6) persistent keepalives alone carry a session and rekey it after rekey-after-time (WASM core, 2 s)', async function () {
+    this.timeout(20000);
+    // No explicit initiate() and no data: the keepalive due at configuration starts the session,
+    // the keepalives every second keep it, and the one sent after 2 s rekeys it.
+    const p = await freshPeer({ rekeyAfterTime: 2, rekeyTimeout: 1 }, 1);
+    await sleep(5500);
+    assert.ok(p.sessionsReady.length >= 2, `handshakes completed: ${p.sessionsReady.length}\n${p.log.join('\n')}`);
+    assert.ok(p.keepalivesSent >= 3, `keepalives sent: ${p.keepalivesSent}`);
+    assert.ok(p.rxIndices.size === 0, 'wireguard-go sent no transport data (nothing to answer)');
+    assert.ok(p.txIndices.size >= 2, `keepalives went out on ${p.txIndices.size} keypairs`);
+    const hs = wg('show', iface, 'latest-handshakes').trim().split(/\s+/);
+    assert.ok(Number(hs[1]) > 0);
     assert.deepEqual(p.errors, []);
   });
 });
