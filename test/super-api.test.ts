@@ -396,7 +396,7 @@ describe('supernode over WireGuard and HTTP', function () {
     // The real one, via the Authorization header.
     r = await post(body, good, true);
     assert.equal(r.status, 200, await r.clone().text());
-    assert.equal(await r.text(), 'OK');
+    assert.deepEqual(await r.json(), { Applied: 1, Refused: [] });
     const s1 = (await getState(f)) as HttpState;
     assert.deepEqual(s1.Status['1'].LocalV4s, { '10.0.0.1:3001': 100 });
     assert.equal(s1.Edges['2']['1'], 0.001);
@@ -418,6 +418,47 @@ describe('supernode over WireGuard and HTTP', function () {
     r = await post(bad, signReport(e.secret, { PostCount: 2, BodyHash: bodyHash(bad) }));
     assert.equal(r.status, 400);
     assert.deepEqual(await stableState(f), s0);
+  });
+
+  it('a report with bad items applies the good ones and names each refused item with its reason', async () => {
+    const e = edges[0];
+    const report = {
+      v: 1,
+      Pongs: [
+        { Src: 2, Dst: 1, Timediff: 2e13, TimeToAlive: 60, AdditionalCost: 0 }, // beyond any two clocks
+        { Src: 2, Dst: 1, Timediff: -7200.001, TimeToAlive: 60, AdditionalCost: 0 }, // node 2 is 2 h ahead: fine
+        { Src: 99, Dst: 1, Timediff: 0.001, TimeToAlive: 60, AdditionalCost: 0 },
+        { Src: 1, Dst: 2, Timediff: 0.001, TimeToAlive: 60, AdditionalCost: 0 },
+        'garbage',
+        { Src: 2, Dst: 1, Timediff: 0.001, TimeToAlive: 60, AdditionalCost: 0, Extra: 1 },
+      ],
+      LocalV4s: { '10.0.0.7:3001': 100, nonsense: 100 },
+      LocalV6s: {},
+    };
+    const body = Buffer.from(JSON.stringify(report));
+    const r = await fetch(`${f.base}/edge/post/nodeinfo?${e.ident()}`, {
+      method: 'POST',
+      body: new Uint8Array(body),
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${signReport(e.secret, { PostCount: 100, BodyHash: bodyHash(body) })}` },
+    });
+    assert.equal(r.status, 200, await r.clone().text());
+    const res = (await r.json()) as { Applied: number; Refused: { Item: string; Reason: string }[] };
+    assert.equal(res.Applied, 1);
+    const why = Object.fromEntries(res.Refused.map((x) => [x.Item, x.Reason]));
+    assert.deepEqual(Object.keys(why).sort(), ['LocalV4s/nonsense', 'Pongs/0', 'Pongs/2', 'Pongs/3', 'Pongs/4', 'Pongs/5']);
+    assert.match(why['Pongs/0'], /Timediff must be <= 17280000000000/);
+    assert.match(why['Pongs/2'], /Src 99 is not a peer/);
+    assert.match(why['Pongs/3'], /Dst 2 is not the reporting edge 1/);
+    assert.match(why['Pongs/4'], /must be object/);
+    assert.match(why['Pongs/5'], /additional properties/);
+    assert.match(why['LocalV4s/nonsense'], /not an IPv4 address with a port/);
+    const s = await getState(f);
+    assert.equal(s.Edges['2']['1'], -7200.001);
+    assert.deepEqual(s.Status['1'].LocalV4s, { '10.0.0.7:3001': 100 });
+    // Each refused item is a counted drop with its rule as the reason.
+    const drops = (f.sn.log as Logger).dropCounts();
+    assert.equal(drops['report item refused: Pong Src is not a peer'], 1);
+    assert.equal(drops['report item refused: bad local address'], 1);
   });
 
   it('oversized body → 413', async () => {

@@ -10,7 +10,9 @@ import { MedianFilter } from '../core/filter.js';
 import { StaticRoutes } from '../core/table.js';
 import { keyFromBase64, keyToBase64 } from '../core/wg.js';
 import { PACKAGE_VERSION } from '../paths.js';
-import { Action, decode, encode, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, PongMsg, SuperParamsBody } from '../proto/control.js';
+import {
+  Action, decode, decodeReportResult, encode, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, PongMsg, SuperParamsBody, TIMEDIFF_LIMIT_S,
+} from '../proto/control.js';
 import { bodyHash, signReport } from '../proto/jwt.js';
 import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import { Peer } from '../wgnode/peers.js';
@@ -171,7 +173,12 @@ export class SuperClient {
   private onPing(m: PingMsg, from: Peer): void {
     if (m.Src !== from.nodeId) return this.edge.drop(`ping claims source ${m.Src} but came from ${from.nodeId}`, { node: from.nodeId });
     const x = this.track(from);
+    // Our wall clock minus the pinger's: the one-way latency plus the clock offset between us,
+    // of any size (docs/routing.md). Only a difference no two Date-range clocks can have is garbage.
     const measured = (this.edge.clock.wallMs() - m.Time) / 1000;
+    if (!(Math.abs(measured) <= TIMEDIFF_LIMIT_S)) {
+      return this.edge.drop('ping time further from our clock than any two clocks can be', { node: from.nodeId, time: m.Time });
+    }
     const filtered = x.filter.push(measured, this.params.DampingFilterRadius);
     x.latency = filtered;
     const pong: PongMsg = { v: 1, Src: from.nodeId, Dst: this.edge.me, Timediff: filtered, TimeToAlive: this.params.PeerAliveTimeout, AdditionalCost: this.ownAC };
@@ -199,8 +206,20 @@ export class SuperClient {
     const url = `${this.base}/edge/post/nodeinfo?${this.ident()}&JWTSig=${encodeURIComponent(jwt)}`;
     try {
       const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-      if (r.ok) this.postCount++;
-      else this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${await r.text()}`);
+      if (!r.ok) return this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${await r.text()}`);
+      this.postCount++;
+      // Accepted; items the supernode could not use are listed (the others are in effect).
+      const text = await r.text();
+      let res;
+      try {
+        res = decodeReportResult(text);
+      } catch (e) {
+        return this.edge.log.debug(`report accepted; answer not understood: ${(e as Error).message}`);
+      }
+      if (res.Refused.length > 0) {
+        const list = res.Refused.slice(0, 8).map((x) => `${x.Item}: ${x.Reason}`).join('; ');
+        this.edge.log.error(`supernode refused ${res.Refused.length} item(s) of the report (${res.Applied} pong(s) applied): ${list}${res.Refused.length > 8 ? '; ...' : ''}`);
+      }
     } catch (e) {
       this.edge.log.error(`cannot post the report to ${this.base}: ${(e as Error).message}`);
     }

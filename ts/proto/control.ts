@@ -88,6 +88,18 @@ const pingSchema: JSONSchemaType<PingMsg> = {
   properties: { v: { type: 'integer', const: 1 }, Src: u16, Time: finite, RequestReply: { type: 'integer', minimum: 0, maximum: 16 } },
 };
 
+/**
+ * Largest |Timediff| accepted, seconds: 1.728e13 = twice the ECMAScript time-value range
+ * (±8.64e15 ms, 10^8 days, either side of 1970). A one-way measurement is the measurer's wall
+ * clock minus the pinger's (`Ping.Time`), so it contains the clock offset between the two
+ * nodes — hours for a wrong time zone, 56 years for a device whose clock starts at 1970 —
+ * and any constant offset must route exactly like none (docs/routing.md). Every difference of
+ * two clocks that a JavaScript `Date` can hold is accepted; a larger value cannot come from two
+ * clocks and is refused as garbage. (Upstream accepted anything and treated values >= 99999
+ * s, i.e. offsets beyond 27.8 h, as "no link"; this port refused < -3600 s.)
+ */
+export const TIMEDIFF_LIMIT_S = 1.728e13;
+
 /** The measured one-way latency Src → Dst, reported by Dst. Seconds; may be negative (clock offset). */
 export interface PongMsg {
   v: 1;
@@ -101,7 +113,7 @@ export interface PongMsg {
 const pongProps = {
   Src: u16,
   Dst: u16,
-  Timediff: { type: 'number', minimum: -3600, maximum: 99999 },
+  Timediff: { type: 'number', minimum: -TIMEDIFF_LIMIT_S, maximum: TIMEDIFF_LIMIT_S },
   TimeToAlive: { type: 'number', minimum: 0, maximum: 1e6 },
   AdditionalCost: { type: 'number', minimum: -1, maximum: 1e6 },
 } as const;
@@ -114,6 +126,7 @@ const pongSchema: JSONSchemaType<PongMsg> = {
 
 // ---- HTTP bodies -----------------------------------------------------------------------------
 
+/** One measurement in a report: Src → Dst latency (s), measured by Dst, the reporting edge. */
 export interface ReportPong {
   Src: number;
   Dst: number;
@@ -121,7 +134,13 @@ export interface ReportPong {
   TimeToAlive: number;
   AdditionalCost: number;
 }
-/** POST {prefix}/edge/post/nodeinfo body (JSON). */
+const reportPongSchema: JSONSchemaType<ReportPong> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['Src', 'Dst', 'Timediff', 'TimeToAlive', 'AdditionalCost'],
+  properties: pongProps,
+};
+/** POST {prefix}/edge/post/nodeinfo body (JSON), as an edge builds it. */
 export interface NodeInfoReport {
   v: 1;
   Pongs: ReportPong[];
@@ -129,20 +148,55 @@ export interface NodeInfoReport {
   LocalV4s: Record<string, number>;
   LocalV6s: Record<string, number>;
 }
+/**
+ * The same body as the supernode decodes it: only the frame is checked here (version, the three
+ * containers, their sizes). Each pong and each address is an *item* checked on its own
+ * (`decode.reportPong`, `splitLocalMap` in ts/super/state.ts), so one bad item is refused
+ * with its reason while the good ones are applied (docs/control.md).
+ */
+export interface NodeInfoReportIn {
+  v: 1;
+  Pongs: unknown[];
+  LocalV4s: Record<string, unknown>;
+  LocalV6s: Record<string, unknown>;
+}
 const addrMap = { type: 'object', maxProperties: 64, additionalProperties: { type: 'number' }, required: [] } as const;
-const nodeInfoSchema: JSONSchemaType<NodeInfoReport> = {
+const anyMap = { type: 'object', maxProperties: 64, required: [] } as const;
+const nodeInfoSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['v', 'Pongs', 'LocalV4s', 'LocalV6s'],
   properties: {
     v: { type: 'integer', const: 1 },
-    Pongs: {
+    Pongs: { type: 'array', maxItems: 65536, items: true },
+    LocalV4s: anyMap,
+    LocalV6s: anyMap,
+  },
+} as unknown as JSONSchemaType<NodeInfoReportIn>;
+
+/** One refused item of a report: where it is (`Pongs/3`, `LocalV4s/<key>`) and why. */
+export interface RefusedItem {
+  Item: string;
+  Reason: string;
+}
+/**
+ * 200 answer to an accepted report: how many pongs were applied and every refused item.
+ * An edge logs the refused ones (the rest of its report is in effect).
+ */
+export interface ReportResult {
+  Applied: number;
+  Refused: RefusedItem[];
+}
+const reportResultSchema: JSONSchemaType<ReportResult> = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['Applied', 'Refused'],
+  properties: {
+    Applied: { type: 'integer', minimum: 0 },
+    Refused: {
       type: 'array',
-      maxItems: 65536,
-      items: { type: 'object', additionalProperties: false, required: ['Src', 'Dst', 'Timediff', 'TimeToAlive', 'AdditionalCost'], properties: pongProps },
+      items: { type: 'object', additionalProperties: false, required: ['Item', 'Reason'], properties: { Item: { type: 'string' }, Reason: { type: 'string' } } },
     },
-    LocalV4s: addrMap,
-    LocalV6s: addrMap,
   },
 };
 
@@ -215,13 +269,27 @@ export const schemas = {
   ping: pingSchema,
   pong: pongSchema,
   nodeInfo: nodeInfoSchema,
+  reportPong: reportPongSchema,
+  reportResult: reportResultSchema,
   peerInfo: peerInfoSchema,
   nhTable: nhTableSchema,
   superParams: superParamsSchema,
 };
 
-function decoder<T>(name: string, schema: JSONSchemaType<T>): (bytes: Uint8Array | string) => T {
+/** Validates an already parsed value; throws ProtoError naming the path and the rule. */
+function checker<T>(name: string, schema: JSONSchemaType<T>): (obj: unknown) => T {
   const v: ValidateFunction<T> = ajv.compile(schema);
+  return (obj) => {
+    if (!v(obj)) {
+      const e = v.errors?.[0];
+      throw new ProtoError(`${name}: ${e ? `${e.instancePath || '(root)'} ${e.message}` : 'invalid'}`);
+    }
+    return obj;
+  };
+}
+
+function decoder<T>(name: string, schema: JSONSchemaType<T>): (bytes: Uint8Array | string) => T {
+  const check = checker(name, schema);
   return (bytes) => {
     let obj: unknown;
     try {
@@ -229,11 +297,7 @@ function decoder<T>(name: string, schema: JSONSchemaType<T>): (bytes: Uint8Array
     } catch {
       throw new ProtoError(`${name}: not valid JSON`);
     }
-    if (!v(obj)) {
-      const e = v.errors?.[0];
-      throw new ProtoError(`${name}: ${e ? `${e.instancePath || '(root)'} ${e.message}` : 'invalid'}`);
-    }
-    return obj;
+    return check(obj);
   };
 }
 
@@ -249,6 +313,11 @@ export const decode = {
   nhTable: decoder('NhTable', nhTableSchema),
   superParams: decoder('SuperParams', superParamsSchema),
 };
+
+/** One element of a decoded report's Pongs (parsed JSON); throws ProtoError naming the field and rule. */
+export const checkReportPong = checker('Pong', reportPongSchema);
+/** The supernode's answer to a report (edge side). */
+export const decodeReportResult = decoder('Report result', reportResultSchema);
 
 export function encode(msg: object): Uint8Array {
   return Buffer.from(JSON.stringify(msg), 'utf8');

@@ -1,11 +1,12 @@
 // The edge API (docs/control.md): state pulls keyed by the announced hash, and the signed
 // latency report. 400 bad/missing parameter or body or JWT, 404 unknown NodeID / wrong PubKey /
-// stale State, 409 replayed PostCount, 413 body too large.
+// stale State, 409 replayed PostCount, 413 body too large. A report whose frame is valid is
+// applied item by item: 200 {Applied, Refused: [{Item, Reason}]}.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { decode, ProtoError, schemas } from '../proto/control.js';
 import { verifyReport } from '../proto/jwt.js';
 import { errorSchema, fail } from './http.js';
-import { localMapProblem, type EdgeRec } from './state.js';
+import type { EdgeRec } from './state.js';
 import type { Supernode } from './supernode.js';
 
 const identProps = {
@@ -90,7 +91,7 @@ export function registerEdgeApi(app: FastifyInstance, prefix: string, sn: Supern
 
   app.post<{ Querystring: Ident & { JWTSig?: string } }>(
     `${prefix}/edge/post/nodeinfo`,
-    { schema: { querystring: postQuery, body: schemas.nodeInfo, response: { 200: { type: 'string' }, ...errors } } },
+    { schema: { querystring: postQuery, body: schemas.nodeInfo, response: { 200: schemas.reportResult, ...errors } } },
     async (req, reply) => {
       const rec = identify(sn, req.query, reply);
       if (!rec) return reply;
@@ -111,10 +112,7 @@ export function registerEdgeApi(app: FastifyInstance, prefix: string, sn: Supern
         if (e instanceof ProtoError) return fail(reply, 400, e.message);
         throw e;
       }
-      const why = localMapProblem(report.LocalV4s, 4) ?? localMapProblem(report.LocalV6s, 6);
-      if (why) return fail(reply, 400, why);
-      sn.applyReport(rec, claims.PostCount, report);
-      return reply.type('text/plain').send('OK');
+      return sn.applyReport(rec, claims.PostCount, report);
     },
   );
 }

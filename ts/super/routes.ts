@@ -5,19 +5,47 @@ import type { GraphRecalculateSetting, NodeIdTable } from '../config/index.js';
 import { RouteGraph, WILDCARD } from '../core/graph.js';
 import { stateHash } from './state.js';
 
+/**
+ * Upstream's "no edge" number (seconds) in the state document, and what a configured
+ * ManualLatency at or above it means (link down). Measured latencies are never compared with
+ * it: they carry clock offsets and may be far larger (docs/routing.md).
+ */
 export const INFINITY = 99999;
 
 type Table = Record<string, Record<string, number>>;
 
 interface EdgeMirror {
+  /** Measured, s; Infinity = down. */
   latency: number;
   acS: number;
   validUntil: number;
 }
 
-const fin = (x: number): number => (Number.isFinite(x) && x < INFINITY ? x : INFINITY);
+/**
+ * The "no edge" marker for a state document whose largest finite number is `max`: upstream's
+ * 99999 when every value stays below it (the usual case), else the smallest 999…9 above
+ * `max`, so no measured value (clock offsets of days or years) can be read as "no edge".
+ */
+export function infinityMarker(max: number): number {
+  let m = INFINITY;
+  while (m <= max && m < Number.MAX_SAFE_INTEGER) m = m * 10 + 9;
+  return m <= max ? Number.MAX_VALUE : m;
+}
+
+/** Tables with Infinity for "none" (internal form) → the state document's form. */
+function marked(tables: Table[]): { tables: Table[]; marker: number } {
+  let max = -Infinity;
+  for (const t of tables) for (const row of Object.values(t)) for (const x of Object.values(row)) if (Number.isFinite(x) && x > max) max = x;
+  const marker = infinityMarker(max);
+  const out = tables.map((t) =>
+    Object.fromEntries(Object.entries(t).map(([k, row]) => [k, Object.fromEntries(Object.entries(row).map(([d, x]) => [d, Number.isFinite(x) ? x : marker]))])),
+  );
+  return { tables: out, marker };
+}
 
 export interface RouteView {
+  /** The number that means "no edge" / "unreachable" in the four tables below (see infinityMarker). */
+  Infinity: number;
   Edges: Table;
   Edges_Nh: Table;
   NhTable: Table;
@@ -98,13 +126,17 @@ export class RouteState {
     return true;
   }
 
-  /** A latency Src→Dst (s) measured by Dst, with Dst's AdditionalCost already resolved (ms). */
+  /**
+   * A latency Src→Dst (s) measured by Dst, with Dst's AdditionalCost already resolved (ms). Any
+   * finite value is a measurement, however large or negative (clock offsets); a non-finite one
+   * stores the edge as down.
+   */
   applyPong(src: number, dst: number, latency: number, acMs: number, ttl: number, now: number): void {
     if (!this.graph) return;
     this.nodes.add(src);
     this.nodes.add(dst);
     this.graph.applyPong(src, dst, latency, acMs, 0, ttl, now);
-    this.edges.set(`${src},${dst}`, { latency, acS: acMs > 0 ? acMs / 1000 : 0, validUntil: now + ttl });
+    this.edges.set(`${src},${dst}`, { latency: Number.isFinite(latency) ? latency : Infinity, acS: acMs > 0 ? acMs / 1000 : 0, validUntil: now + ttl });
   }
 
   /** Solves if the hysteresis says so; returns true when the published table (and hash) changed. */
@@ -122,7 +154,7 @@ export class RouteState {
     for (const k of this.edges.keys()) {
       const [s, d] = k.split(',').map(Number);
       const l = this.latency(s, d, now);
-      if (l < INFINITY) w.set(k, l + (this.edges.get(k)?.acS ?? 0));
+      if (Number.isFinite(l)) w.set(k, l + (this.edges.get(k)?.acS ?? 0));
     }
     this.nhWeights = w;
     if (!changed) return false;
@@ -138,18 +170,23 @@ export class RouteState {
     return true;
   }
 
-  /** Effective latency (s) without AC at `now`: ManualLatency applied, INFINITY if none/expired. */
+  /**
+   * Effective latency (s) without AC at `now`: the ManualLatency override if one applies (>= 99999
+   * s there means down, upstream's config meaning), else the measured value; Infinity if none,
+   * down or expired.
+   */
   latency(src: number, dst: number, now: number): number {
     const e = this.edges.get(`${src},${dst}`);
-    if (!e || now > e.validUntil || !(e.latency < INFINITY)) return INFINITY;
+    if (!e || now > e.validUntil || !Number.isFinite(e.latency)) return Infinity;
     const W = WILDCARD;
     for (const k of [`${src},${dst}`, `${src},${W}`, `${W},${dst}`, `${W},${W}`]) {
       const m = this.manual.get(k);
-      if (m !== undefined) return fin(m);
+      if (m !== undefined) return Number.isFinite(m) && m < INFINITY ? m : Infinity;
     }
-    return fin(e.latency);
+    return e.latency;
   }
 
+  /** The state document's routing part; "none" is the returned `Infinity` marker. */
   view(now: number): RouteView {
     const ids = [...this.nodes].sort((a, b) => a - b);
     const Edges: Table = {};
@@ -160,7 +197,7 @@ export class RouteState {
       for (const d of ids) {
         if (s === d) continue;
         row[d] = this.latency(s, d, now);
-        rowNh[d] = this.nhWeights.get(`${s},${d}`) ?? INFINITY;
+        rowNh[d] = this.nhWeights.get(`${s},${d}`) ?? Infinity;
       }
       Edges[s] = row;
       Edges_Nh[s] = rowNh;
@@ -174,14 +211,16 @@ export class RouteState {
         const r: Record<string, number> = {};
         const rn: Record<string, number> = {};
         for (let j = 0; j < n; j++) {
-          r[sol.ids[j]] = fin(sol.dist[i * n + j]);
-          rn[sol.ids[j]] = fin(sol.distNoAc[i * n + j]);
+          r[sol.ids[j]] = sol.dist[i * n + j];
+          rn[sol.ids[j]] = sol.distNoAc[i * n + j];
         }
         Dist[sol.ids[i]] = r;
         Dist_noAC[sol.ids[i]] = rn;
       }
     }
-    return { Edges, Edges_Nh, NhTable: this.table, Dist, Dist_noAC };
+    const m = marked([Edges, Edges_Nh, Dist, Dist_noAC]);
+    const [E, EN, D, DN] = m.tables;
+    return { Infinity: m.marker, Edges: E, Edges_Nh: EN, NhTable: this.table, Dist: D, Dist_noAC: DN };
   }
 
   free(): void {

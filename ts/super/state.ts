@@ -176,12 +176,34 @@ export class PairPsks {
   }
 }
 
+/** Why one entry of a report's local address map is unusable, or null when it is fine. */
+function localEntryProblem(k: string, prio: unknown, family: 4 | 6): string | null {
+  const mm = family === 6 ? /^\[([^\]]+)\]:(\d{1,5})$/.exec(k) : /^([^:[\]]+):(\d{1,5})$/.exec(k);
+  if (!mm || isIP(mm[1]) !== family || Number(mm[2]) < 1 || Number(mm[2]) > 65535) return `LocalV${family}s: "${k}" is not an IPv${family} address with a port`;
+  if (typeof prio !== 'number' || !Number.isFinite(prio)) return `LocalV${family}s: priority of "${k}" is not a finite number`;
+  return null;
+}
+
 /** Checks a report's local address map: "a.b.c.d:port" (family 4) or "[v6]:port" (family 6). */
-export function localMapProblem(m: Record<string, number>, family: 4 | 6): string | null {
+export function localMapProblem(m: Record<string, unknown>, family: 4 | 6): string | null {
   for (const [k, prio] of Object.entries(m)) {
-    const mm = family === 6 ? /^\[([^\]]+)\]:(\d{1,5})$/.exec(k) : /^([^:[\]]+):(\d{1,5})$/.exec(k);
-    if (!mm || isIP(mm[1]) !== family || Number(mm[2]) < 1 || Number(mm[2]) > 65535) return `LocalV${family}s: "${k}" is not an IPv${family} address with a port`;
-    if (!Number.isFinite(prio)) return `LocalV${family}s: priority of "${k}" is not a finite number`;
+    const why = localEntryProblem(k, prio, family);
+    if (why) return why;
   }
   return null;
+}
+
+/**
+ * A report's local address map split per entry (each is an item of its own): the usable
+ * `"ip:port" → priority` entries, and the refused ones with their reasons.
+ */
+export function splitLocalMap(m: Record<string, unknown>, family: 4 | 6): { good: Record<string, number>; refused: Array<{ Item: string; Reason: string }> } {
+  const good: Record<string, number> = {};
+  const refused: Array<{ Item: string; Reason: string }> = [];
+  for (const [k, prio] of Object.entries(m)) {
+    const why = localEntryProblem(k, prio, family);
+    if (why) refused.push({ Item: `LocalV${family}s/${k}`, Reason: why });
+    else good[k] = prio as number;
+  }
+  return { good, refused };
 }

@@ -10,7 +10,10 @@ import { HEADER_LEN, Kind, NODE_SUPER, isSpecial, readHeader } from '../edge/ids
 import type { Logger } from '../edge/log.js';
 import { postScriptEnv, runPostScript } from '../edge/postscript.js';
 import { PACKAGE_VERSION } from '../paths.js';
-import { Action, decode, ProtoError, type NodeInfoReport, type PeerInfoBody, type PongMsg, type RegisterMsg, type SuperParamsBody } from '../proto/control.js';
+import {
+  Action, checkReportPong, decode, ProtoError, type NodeInfoReportIn, type PeerInfoBody, type PongMsg, type RefusedItem, type RegisterMsg, type ReportResult,
+  type SuperParamsBody,
+} from '../proto/control.js';
 import { startUapi, type UapiHandle } from '../uapi/server.js';
 import { systemClock, type Clock } from '../wgnode/clock.js';
 import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
@@ -22,9 +25,9 @@ import { registerEdgeApi } from './http-edge.js';
 import { registerManageApi } from './http-manage.js';
 import { makeApp, normPrefix, parseListen, sameListen, type Listen } from './http.js';
 import { pendingUpdates, serverUpdateFrame } from './push.js';
-import { INFINITY, RouteState } from './routes.js';
+import { RouteState } from './routes.js';
 import {
-  effectiveAcMs, newEdgeRec, newSalt, PairPsks, peerInfoFor, publicEdges, stateHash, superParamsFor, versionCore,
+  effectiveAcMs, newEdgeRec, newSalt, PairPsks, peerInfoFor, publicEdges, splitLocalMap, stateHash, superParamsFor, versionCore,
   type EdgeRec, type PublicEdge,
 } from './state.js';
 
@@ -44,8 +47,13 @@ export interface SupernodeOptions {
 export interface HttpState {
   /** NodeID → name and the wall-clock time of its last Register / report (ISO 8601, "" = never). */
   PeerInfo: Record<string, { Name: string; LastSeen: string }>;
+  /**
+   * The number that means "no edge" / "unreachable" in Edges, Edges_Nh, Dist and Dist_noAC:
+   * upstream's 99999, unless a measured value (which carries clock offsets) reaches it; then the
+   * smallest 999…9 above every value in this document. Compare with this field, not a constant.
+   */
   Infinity: number;
-  /** Edges[src][dst]: current one-way latency (s) without AC, 99999 if none or expired. */
+  /** Edges[src][dst]: current one-way latency (s) without AC, as measured (clock offsets included); `Infinity` if none or expired. */
   Edges: Record<string, Record<string, number>>;
   /** Weights (s, with AC) the last route solve used. */
   Edges_Nh: Record<string, Record<string, number>>;
@@ -437,37 +445,69 @@ export class Supernode {
     else this.pushEdge(rec, peerHash, false);
   }
 
-  /** Applies one pong (UDP, or one entry of a report) measured by `rec`. */
-  private applyPong(rec: EdgeRec, p: Pick<PongMsg, 'Src' | 'Dst' | 'Timediff' | 'TimeToAlive' | 'AdditionalCost'>, now: number): boolean {
+  /**
+   * Applies one schema-valid pong (UDP, or one item of a report) measured by `rec`. Returns
+   * null, or why it was refused: `[kind, detail]`, the kind being a fixed text to count drops by.
+   */
+  private applyPong(rec: EdgeRec, p: Pick<PongMsg, 'Src' | 'Dst' | 'Timediff' | 'TimeToAlive' | 'AdditionalCost'>, now: number): [string, string] | null {
     const id = rec.conf.NodeID;
-    if (p.Dst !== id) return false;
+    if (p.Dst !== id) return ['Pong Dst is not the reporting edge', `Dst ${p.Dst} is not the reporting edge ${id}`];
+    if (p.Src === id) return ['Pong Src is the reporting edge itself', `Src ${p.Src} is the reporting edge itself`];
     const src = this.edges.get(p.Src);
-    if (p.Src === id || isSpecial(p.Src) || !src || src.removing) return false;
+    if (isSpecial(p.Src) || !src || src.removing) return ['Pong Src is not a peer', `Src ${p.Src} is not a peer of this supernode`];
     this.routes.applyPong(p.Src, p.Dst, p.Timediff, effectiveAcMs(rec.conf.AdditionalCost, p.AdditionalCost), p.TimeToAlive, now);
-    return true;
+    return null;
   }
 
   private onPong(rec: EdgeRec, m: PongMsg): void {
     const id = rec.conf.NodeID;
-    if (m.Dst !== id) return this.log.drop(`Pong claims measurer ${m.Dst} but came from peer ${id}`, { from: id });
-    if (!this.applyPong(rec, m, this.clock.now())) return this.log.drop(`Pong from ${id} names unknown source ${m.Src}`, { from: id });
+    const why = this.applyPong(rec, m, this.clock.now());
+    if (why) return this.log.drop(why[0], { from: id, reason: why[1] });
     this.log.cat('control', 'pong', { src: m.Src, dst: m.Dst, latency: m.Timediff });
     this.stateCache = undefined;
     this.checkRoutes();
   }
 
-  /** An accepted, verified report (http-edge.ts has checked everything). */
-  applyReport(rec: EdgeRec, postCount: number, r: NodeInfoReport): void {
+  /**
+   * An accepted, verified report (http-edge.ts has checked the signature, the count and the
+   * frame). Each pong and each local address is an item of its own: the valid ones are applied,
+   * each refused one is counted as a drop (reason = the rule) and listed in the answer, so one
+   * bad item never discards the others (docs/control.md).
+   */
+  applyReport(rec: EdgeRec, postCount: number, r: NodeInfoReportIn): ReportResult {
     const now = this.clock.now();
+    const id = rec.conf.NodeID;
+    const refused: RefusedItem[] = [];
+    const refuse = (item: string, kind: string, reason: string) => {
+      refused.push({ Item: item, Reason: reason });
+      this.log.drop(`report item refused: ${kind}`, { from: id, item, reason });
+    };
     rec.postCount = postCount + 1;
     rec.lastSeen = now;
     rec.lastSeenWall = this.clock.wallMs();
-    rec.local4 = { ...r.LocalV4s };
-    rec.local6 = { ...r.LocalV6s };
-    for (const p of r.Pongs) this.applyPong(rec, p, now);
+    const l4 = splitLocalMap(r.LocalV4s, 4);
+    const l6 = splitLocalMap(r.LocalV6s, 6);
+    for (const x of [...l4.refused, ...l6.refused]) refuse(x.Item, 'bad local address', x.Reason);
+    rec.local4 = l4.good;
+    rec.local6 = l6.good;
+    let applied = 0;
+    r.Pongs.forEach((item, i) => {
+      let p;
+      try {
+        p = checkReportPong(item);
+      } catch (e) {
+        if (!(e instanceof ProtoError)) throw e;
+        // The kind is the message without the value: "Pong: /Timediff must be <= 17280000000000".
+        return refuse(`Pongs/${i}`, e.message, e.message);
+      }
+      const why = this.applyPong(rec, p, now);
+      if (why) return refuse(`Pongs/${i}`, why[0], why[1]);
+      applied++;
+    });
     this.stateCache = undefined;
     this.checkRoutes();
     this.pushAll();
+    return { Applied: applied, Refused: refused };
   }
 
   // ---- state --------------------------------------------------------------------------------
@@ -493,7 +533,7 @@ export class Supernode {
       };
     }
     const v = this.routes.view(now);
-    const state: HttpState = { PeerInfo, Infinity: INFINITY, ...v, Status };
+    const state: HttpState = { PeerInfo, ...v, Status };
     this.stateCache = { at: now, state };
     return state;
   }

@@ -177,7 +177,17 @@ impl Prepared {
         let (space, reduced) = if raw.q >= RAW_MIN_EXPONENT {
             (raw, None)
         } else {
-            let (ks, t) = reduce(&weight, n, max_abs);
+            // The AC separately: added to a latency of years it would lose its low bits.
+            let mut ac = vec![0.0f64; n * n];
+            for e in edges.iter().filter(|e| e.src != e.dst) {
+                let p = index[e.src as usize] as usize * n + index[e.dst as usize] as usize;
+                ac[p] = if e.additional_cost > 0.0 {
+                    e.additional_cost
+                } else {
+                    0.0
+                };
+            }
+            let (ks, t) = reduce(&latency, &ac, n);
             (ks, Some(t))
         };
         Ok(Prepared {
@@ -650,8 +660,8 @@ fn potentials(weight: &[f64], scale: f64, n: usize, ks: &KeySpace) -> Vec<f64> {
 /// apart. Instead every edge is shifted by `P(u) - P(v)` for an integer potential `P`: each
 /// `i -> j` path then shifts by the same `P(i) - P(j)` and each cycle by 0, so the order of
 /// the paths of every pair, the next hops, the hop counts and the negative cycles are exactly
-/// those of the unshifted ticks `round(w * 2^Q)` — the potentials only make the numbers
-/// small enough for a fine grid.
+/// those of the unshifted ticks — the potentials only make the numbers small enough for a
+/// fine grid.
 ///
 /// `P` estimates `-off` (in ticks) along a spanning forest, deterministically (by index order,
 /// never by value or input order):
@@ -662,14 +672,25 @@ fn potentials(weight: &[f64], scale: f64, n: usize, ks: &KeySpace) -> Vec<f64> {
 ///    joins it with that edge's reduced cost set to 0 (nothing better is known), and step 1
 ///    continues from there; then the next tree.
 ///
-/// The fine ticks `T = round(w * 2^q0)` use `q0 = min(30, 62 - ceil(log2 max|w|))`, so they
-/// fit in `i64` and hold every bit of a large `w` exactly; potentials and sums are `i128`.
-/// For inputs that differ by exact constant offsets the reduced ticks are identical, and so
-/// is the solution's next-hop table. Cost: three passes over the `n * n` matrix.
-fn reduce(weight: &[f64], n: usize, max_abs: f64) -> (KeySpace, Vec<f64>) {
-    let q0 = (62 - max_abs.log2().ceil() as i32).min(super::key::MAX_TICK_EXPONENT);
+/// An edge's ticks are `round(latency * 2^Q) + round(ac * 2^Q)`: latency and AdditionalCost
+/// are quantised separately (`latency`, `ac`: row-major, infinite latency = no edge), because
+/// `latency + ac` as one `f64` would round the AC to the offset's resolution (a quarter of a
+/// microsecond at 56 years) and turn equal-cost paths into unequal ones. The fine ticks use
+/// `q0 = min(30, 61 - ceil(log2 max(|latency|, ac)))`, so each part fits in `i64` and keeps
+/// every bit of a large latency; potentials and sums are `i128`. For inputs that differ by
+/// exact constant offsets the reduced ticks are identical, and so is the next-hop table.
+/// Cost: three passes over the `n * n` matrix.
+fn reduce(latency: &[f64], ac: &[f64], n: usize) -> (KeySpace, Vec<f64>) {
+    const INF: f64 = f64::INFINITY;
+    let max_abs = latency
+        .iter()
+        .zip(ac)
+        .filter(|(l, _)| l.is_finite())
+        .fold(0.0f64, |m, (l, a)| m.max(l.abs()).max(*a));
+    let q0 = (61 - max_abs.log2().ceil() as i32).min(super::key::MAX_TICK_EXPONENT);
     let scale0 = 2f64.powi(q0);
-    let fine = |w: f64| round_i64(w * scale0) as i128;
+    let fine64 = |p: usize| round_i64(latency[p] * scale0) + round_i64(ac[p] * scale0);
+    let fine = |p: usize| fine64(p) as i128;
     const NONE: usize = usize::MAX;
     let mut pot = vec![0i128; n];
     let mut placed = vec![false; n];
@@ -687,12 +708,12 @@ fn reduce(weight: &[f64], n: usize, max_abs: f64) -> (KeySpace, Vec<f64>) {
                     if placed[v] {
                         continue;
                     }
-                    let (a, b) = (weight[u * n + v], weight[v * n + u]);
-                    if a != f64::INFINITY && b != f64::INFINITY {
-                        pot[v] = pot[u] + (fine(a) - fine(b)).div_euclid(2);
+                    let (a, b) = (latency[u * n + v] != INF, latency[v * n + u] != INF);
+                    if a && b {
+                        pot[v] = pot[u] + (fine(u * n + v) - fine(v * n + u)).div_euclid(2);
                         placed[v] = true;
                         queue.push_back(v);
-                    } else if (a != f64::INFINITY || b != f64::INFINITY) && link[v] == NONE {
+                    } else if (a || b) && link[v] == NONE {
                         link[v] = u;
                     }
                 }
@@ -701,46 +722,44 @@ fn reduce(weight: &[f64], n: usize, max_abs: f64) -> (KeySpace, Vec<f64>) {
                 break;
             };
             let u = link[v];
-            let a = weight[u * n + v];
-            pot[v] = if a != f64::INFINITY {
-                pot[u] + fine(a)
+            pot[v] = if latency[u * n + v] != INF {
+                pot[u] + fine(u * n + v)
             } else {
-                pot[u] - fine(weight[v * n + u])
+                pot[u] - fine(v * n + u)
             };
             placed[v] = true;
             queue.push_back(v);
         }
     }
-    // The grid for the reduced magnitudes (never finer than the fine ticks). |T| <= 2^62, so
-    // with |P| < 2^61 the sum cannot overflow i64 (the usual case, much faster than i128).
-    let max_r: i128 = if pot.iter().all(|p| p.abs() < 1 << 61) {
+    // The grid for the reduced magnitudes (never finer than the fine ticks). |T| < 2^62, so
+    // with |P| < 2^60 the sum cannot overflow i64 (the usual case, much faster than i128).
+    let max_r: i128 = if pot.iter().all(|p| p.abs() < 1 << 60) {
         let p64: Vec<i64> = pot.iter().map(|&p| p as i64).collect();
         let mut m = 0i64;
-        for (u, row) in weight.chunks_exact(n).enumerate() {
+        for (u, row) in latency.chunks_exact(n).enumerate() {
             let pu = p64[u];
-            for (&w, &pv) in row.iter().zip(&p64) {
-                if w != f64::INFINITY {
-                    m = m.max((round_i64(w * scale0) + (pu - pv)).abs());
+            for (v, (&l, &pv)) in row.iter().zip(&p64).enumerate() {
+                if l != INF {
+                    m = m.max((fine64(u * n + v) + (pu - pv)).abs());
                 }
             }
         }
         m as i128
     } else {
         let mut m = 0i128;
-        for (u, row) in weight.chunks_exact(n).enumerate() {
-            for (v, &w) in row.iter().enumerate() {
-                if w != f64::INFINITY {
-                    m = m.max((fine(w) + pot[u] - pot[v]).abs());
+        for (u, row) in latency.chunks_exact(n).enumerate() {
+            for (v, &l) in row.iter().enumerate() {
+                if l != INF {
+                    m = m.max((fine(u * n + v) + pot[u] - pot[v]).abs());
                 }
             }
         }
         m
     };
     let ks = KeySpace::with_max_exponent(n, max_r as f64 / scale0, q0);
-    // Final ticks on that grid: round(w * 2^Q) plus the potentials rounded to the same grid,
-    // an exact integer shift. |round(w * 2^Q)| <= 2^62 (Q <= q0).
-    // The result is below 2^51 in magnitude, so wrapping i64 arithmetic on the potentials
-    // taken modulo 2^64 gives it exactly.
+    // Final ticks on that grid, plus the potentials rounded to the same grid: an exact integer
+    // shift. The result is below 2^51 in magnitude, so wrapping i64 arithmetic on the
+    // potentials taken modulo 2^64 gives it exactly.
     let shift = (q0 - ks.q) as u32;
     let pq: Vec<i64> = pot
         .iter()
@@ -753,15 +772,13 @@ fn reduce(weight: &[f64], n: usize, max_abs: f64) -> (KeySpace, Vec<f64>) {
         })
         .collect();
     let scale = 2f64.powi(ks.q);
-    let mut ticks = vec![f64::INFINITY; n * n];
-    for ((trow, row), &pu) in ticks
-        .chunks_exact_mut(n)
-        .zip(weight.chunks_exact(n))
-        .zip(&pq)
-    {
-        for ((t, &w), &pv) in trow.iter_mut().zip(row).zip(&pq) {
-            if w != f64::INFINITY {
-                *t = round_i64(w * scale).wrapping_add(pu.wrapping_sub(pv)) as f64;
+    let mut ticks = vec![INF; n * n];
+    for (u, (trow, &pu)) in ticks.chunks_exact_mut(n).zip(&pq).enumerate() {
+        for (v, (t, &pv)) in trow.iter_mut().zip(&pq).enumerate() {
+            let p = u * n + v;
+            if latency[p] != INF {
+                let tq = round_i64(latency[p] * scale) + round_i64(ac[p] * scale);
+                *t = tq.wrapping_add(pu.wrapping_sub(pv)) as f64;
             }
         }
     }
