@@ -99,12 +99,12 @@ const CASES: Case[] = [
     path: 'Interface.MacAddrPrefix',
     says: [/Interface\.MacAddrPrefix: "AB:BB:CC:DD" is a multicast prefix/],
   },
-  { name: 'PrivKey not base64', yaml: base().replace(`PrivKey: ${me.privateKey}`, 'PrivKey: not*base64!'), path: 'PrivKey', says: [/PrivKey: is not valid base64/] },
+  { name: 'PrivKey not base64', yaml: base().replace(`PrivKey: ${me.privateKey}`, 'PrivKey: not*base64!'), path: 'PrivKey', says: [/PrivKey: character "\*" at position 4 is not in the base64 alphabet/] },
   {
     name: 'PubKey of the wrong length',
     yaml: base().replace(`PubKey: ${peer2.publicKey}`, 'PubKey: AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA='),
     path: 'Peers[0].PubKey',
-    says: [/Peers\[0\]\.PubKey: must decode to a 32-byte key, got 29 bytes/],
+    says: [/Peers\[0\]\.PubKey: has 40 characters; a key has 44/],
   },
   {
     // Low-order points would only fail at handshake time; the config check refuses them.
@@ -135,18 +135,28 @@ const CASES: Case[] = [
     name: 'tap Name too long',
     yaml: base().replace('IType: dummy', 'IType: tap\n  Name: abcdefghijklmnopq'),
     path: 'Interface.Name',
-    says: [/Interface\.Name: "abcdefghijklmnopq" is 17 bytes; Linux interface names must be shorter than 16 bytes/],
+    says: [/Interface\.Name: "abcdefghijklmnopq" is 17 bytes; Linux interface names are at most 15 bytes/],
   },
+  {
+    name: 'PrivKey wrapped over two lines (a space inside)',
+    yaml: base().replace(`PrivKey: ${me.privateKey}`, `PrivKey: ${me.privateKey.slice(0, 30)}\n  ${me.privateKey.slice(30)}`),
+    path: 'PrivKey',
+    says: [/PrivKey: contains whitespace inside the key \(a space at position 31\)/],
+  },
+  { name: 'NodeName as a path (../../../tmp/x)', yaml: base().replace('NodeName: badcfg1', 'NodeName: ../../../tmp/x'), path: 'NodeName', says: [/NodeName: "\.\.\/\.\.\/\.\.\/tmp\/x" contains '\/': it names the UAPI socket file/] },
+  { name: 'NodeName with a slash (site/office-2)', yaml: base().replace('NodeName: badcfg1', 'NodeName: site/office-2'), path: 'NodeName', says: [/NodeName: "site\/office-2" contains '\/'/] },
+  { name: 'tap Name ".."', yaml: base().replace('IType: dummy', 'IType: tap\n  Name: ".."'), path: 'Interface.Name', says: [/Interface\.Name: "\.\." is not allowed as a Linux interface name/] },
   { name: 'IType vpp', yaml: base().replace('IType: dummy', 'IType: vpp'), path: 'Interface.IType', says: [/IType vpp is not supported yet/] },
   { name: 'IType nosuch', yaml: base().replace('IType: dummy', 'IType: nosuch'), path: 'Interface.IType', says: [/Interface\.IType: must be one of .*"tap"; got "nosuch"/] },
   {
     name: 'NodeID does not fit IPv4CIDR',
-    yaml: base({ iface: '  IPv4CIDR: 192.168.1.0/30' }).replace('NodeID: 1\n', 'NodeID: 9\n').replace('1: {2: 2}\n  2: {1: 1}', '9: {2: 2}\n  2: {9: 9}'),
+    yaml: base({ iface: '  Name: tap9\n  IPv4CIDR: 192.168.1.0/30' }).replace('IType: dummy', 'IType: tap').replace('NodeID: 1\n', 'NodeID: 9\n').replace('1: {2: 2}\n  2: {1: 1}', '9: {2: 2}\n  2: {9: 9}'),
     path: 'Interface.IPv4CIDR',
     says: [/Interface\.IPv4CIDR: NodeID 9 does not fit in "192\.168\.1\.0\/30"/],
   },
-  { name: 'EndPoint without a port', yaml: base().replace('EndPoint: 127.0.0.1:3002', 'EndPoint: 127.0.0.1'), path: 'Peers[0].EndPoint', says: [/"127\.0\.0\.1" is not host:port/] },
-  { name: 'EndPoint port out of range', yaml: base().replace('EndPoint: 127.0.0.1:3002', 'EndPoint: "127.0.0.1:99999"'), path: 'Peers[0].EndPoint', says: [/has port 99999, outside 1\.\.65535/] },
+  { name: 'EndPoint without a port', yaml: base().replace('EndPoint: 127.0.0.1:3002', 'EndPoint: 127.0.0.1'), path: 'Peers[0].EndPoint', says: [/"127\.0\.0\.1" has no port \(write host:port/] },
+  { name: 'EndPoint port out of range', yaml: base().replace('EndPoint: 127.0.0.1:3002', 'EndPoint: "127.0.0.1:99999"'), path: 'Peers[0].EndPoint', says: [/has port 99999, outside 0\.\.65535/] },
+  { name: 'EndPoint with IPv6 and a port but no brackets', yaml: base().replace('EndPoint: 127.0.0.1:3002', 'EndPoint: "::1:3002"'), path: 'Peers[0].EndPoint', says: [/must be in brackets .*or \[::1\]:3002 if 3002 is the port/] },
   {
     name: 'NextHopTable naming NodeID 65535',
     yaml: base({ table: '  1: {2: 2}\n  2: {1: 65535}' }),
@@ -218,6 +228,29 @@ describe('edge: bad configs through the CLI', function () {
       check(r, { says: [new RegExp(`cannot start edge badcfg1: cannot bind UDP port ${port}: .*(EADDRINUSE|Address already in use)`)] }, file);
     } finally {
       await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+
+  it('a config with only warnings (upstream-style unused values, a key in a block scalar) starts and prints the warnings', async () => {
+    const file = join(dir, 'warn.yaml');
+    const yaml = base({ iface: '  L2HeaderMode: noL2' })
+      .replace(`PrivKey: ${me.privateKey}`, `PrivKey: |\n  ${me.privateKey}`)
+      .replace('ListenPort: 0', `ListenPort: 0\nDynamicRoute:\n  SuperNode:\n    PubKeyV6: not-a-key\n    EndpointV6: ""`);
+    writeFileSync(file, yaml);
+    const child = spawn(process.execPath, [MAIN, 'edge', '-config', file, '-no-uapi'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    try {
+      const end = Date.now() + 15_000;
+      while (!/ up: dummy /.test(err) && child.exitCode === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      assert.match(err, new RegExp(`^${esc(file)}:3:3: warning: Interface\\.L2HeaderMode: noL2 only applies to IType stdio`, 'm'), err);
+      assert.match(err, /warning: DynamicRoute\.SuperNode\.PubKeyV6: .*ignored: UseSuperNode is false/, err);
+      assert.match(err, /edge badcfg1 \(node 1\) up: dummy /, err);
+      child.kill('SIGTERM');
+      assert.equal(await exited, 0, err);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     }
   });
 
