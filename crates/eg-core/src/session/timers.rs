@@ -4,12 +4,12 @@
 //! Everything that arms, moves or clears a timer lives in this file, so it can be read
 //! against the whitepaper (§6.1–§6.5) and wireguard-go's `device/timers.go` /
 //! `device/send.go` event by event. Time is the caller's monotonic clock in seconds; the
-//! core never reads a clock: callers pass `now` and ask [`Peer::next_deadline`] (via
-//! `Device::next_deadline`) when to call `tick` again.
+//! core never reads a clock: callers pass `now` and ask `Peer::next_deadline` (via
+//! [`Device::next_deadline`](super::Device::next_deadline)) when to call `tick` again.
 //!
 //! | event (wireguard-go name)                    | hook here                     | effect |
 //! |----------------------------------------------|-------------------------------|--------|
-//! | peer configured / interval turned on 0 → n   | [`Peer::set_persistent_keepalive`] | keepalive at the next tick |
+//! | peer configured / interval turned on 0 → n   | `set_persistent_keepalive` | keepalive at the next tick |
 //! | any authenticated packet sent or received (`AnyAuthenticatedPacketTraversal`) | `on_traversal` | persistent keepalive in `n` s |
 //! | any authenticated packet sent (`…PacketSent`) | `on_authenticated_sent`      | cancel the passive keepalive |
 //! | any authenticated packet received (`…PacketReceived`) | `on_authenticated_received` | cancel "new handshake" |
@@ -22,7 +22,7 @@
 //! | after sealing (`keepKeyFreshSending`)        | `keep_key_fresh_sending`      | rekey after REKEY_AFTER_MESSAGES / REKEY_AFTER_TIME (initiator) |
 //! | after opening (`keepKeyFreshReceiving`)      | `keep_key_fresh_receiving`    | initiator rekeys at REJECT − KEEPALIVE − REKEY_TIMEOUT of age, once |
 //!
-//! Deliberate differences from wireguard-go (documented in docs/wire.md §5): a handshake
+//! Deliberate differences from wireguard-go (documented in docs/wire.md §6): a handshake
 //! requested inside the REKEY_TIMEOUT rate limit is deferred until the limit allows it
 //! (wireguard-go drops the request); keypairs older than REJECT_AFTER_TIME are erased at
 //! the next tick instead of lingering until the 3 × REJECT_AFTER_TIME erasure; a response
