@@ -94,6 +94,13 @@ describe('config rules: configs etherguard-go runs must load', () => {
     assert.ok(has(warnings, 'Peers[0].PSKey', 'has 4 characters'));
   });
 
+  it('a listen address of the wrong family binds all addresses with a warning, as upstream', () => {
+    const { config, warnings } = edge(`${MINIMAL}DisabledAf: {ListenIPv4: "::1", ListenIPv6: 10.0.0.1}\n`);
+    assert.deepEqual([config.DisabledAf.ListenIPv4, config.DisabledAf.ListenIPv6], ['', '']);
+    assert.ok(has(warnings, 'DisabledAf.ListenIPv4', 'is not an IPv4 address, so all IPv4 addresses are bound'));
+    assert.ok(has(warnings, 'DisabledAf.ListenIPv6', 'is not an IPv6 address'));
+  });
+
   const SUPER = (extra: string) => `NodeName: sn\nPrivKeyV4: ${PRIV}\n${extra}`;
 
   it('a supernode with only one family key loads with a warning; with none it is refused', () => {

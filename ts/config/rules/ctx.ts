@@ -102,8 +102,16 @@ export function checkEndpoint(ctx: Ctx, segs: Segment[], value: string, opts: { 
 export function checkListenIPs(ctx: Ctx, af: { IPv4: boolean; IPv6: boolean; ListenIPv4: string; ListenIPv6: string }): void {
   const D = 'DisabledAf';
   if (ctx.ok([D, 'IPv4'], [D, 'IPv6']) && af.IPv4 && af.IPv6) ctx.add([D], 'IPv4 and IPv6 are both disabled, so no UDP socket could be opened');
-  if (ctx.ok([D, 'ListenIPv4']) && af.ListenIPv4 !== '' && parseIPv4(af.ListenIPv4) === null) ctx.add([D, 'ListenIPv4'], `"${af.ListenIPv4}" is not an IPv4 address`);
-  if (ctx.ok([D, 'ListenIPv6']) && af.ListenIPv6 !== '' && parseIPv6(af.ListenIPv6) === null) ctx.add([D, 'ListenIPv6'], `"${af.ListenIPv6}" is not an IPv6 address`);
+  // Upstream binds all addresses when the listen address is not one of its family (conn's
+  // NewDefaultBind), and runs; so the config loads, says so, and binds all addresses too.
+  if (ctx.ok([D, 'ListenIPv4']) && af.ListenIPv4 !== '' && parseIPv4(af.ListenIPv4) === null) {
+    ctx.warn([D, 'ListenIPv4'], `"${af.ListenIPv4}" is not an IPv4 address, so all IPv4 addresses are bound (as upstream does)`);
+    af.ListenIPv4 = '';
+  }
+  if (ctx.ok([D, 'ListenIPv6']) && af.ListenIPv6 !== '' && parseIPv6(af.ListenIPv6) === null) {
+    ctx.warn([D, 'ListenIPv6'], `"${af.ListenIPv6}" is not an IPv6 address, so all IPv6 addresses are bound (as upstream does)`);
+    af.ListenIPv6 = '';
+  }
 }
 
 /** Reports values that occur more than once, naming every repeat. */
