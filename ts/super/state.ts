@@ -4,6 +4,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { SuperConfig, SuperPeerInfo } from '../config/index.js';
+import { formatParsedEndpoint, parseEndpoint } from '../config/endpoint.js';
 import type { Connurl, PeerInfoBody, SuperParamsBody } from '../proto/control.js';
 import type { Peer } from '../wgnode/peers.js';
 
@@ -178,8 +179,12 @@ export class PairPsks {
 
 /** Why one entry of a report's local address map is unusable, or null when it is fine. */
 function localEntryProblem(k: string, prio: unknown, family: 4 | 6): string | null {
-  const mm = family === 6 ? /^\[([^\]]+)\]:(\d{1,5})$/.exec(k) : /^([^:[\]]+):(\d{1,5})$/.exec(k);
-  if (!mm || isIP(mm[1]) !== family || Number(mm[2]) < 1 || Number(mm[2]) > 65535) return `LocalV${family}s: "${k}" is not an IPv${family} address with a port`;
+  // The endpoint parser of the config and the runtime (ts/config/endpoint.ts); edges report
+  // the canonical numeric form, which their peers read back by its brackets.
+  const ep = parseEndpoint(k, { numeric: true });
+  if (!ep.ok || ep.value.kind !== (family === 6 ? 'v6' : 'v4') || formatParsedEndpoint(ep.value) !== k) {
+    return `LocalV${family}s: "${k}" is not an IPv${family} address with a port${ep.ok ? '' : ` (${ep.problem})`}`;
+  }
   if (typeof prio !== 'number' || !Number.isFinite(prio)) return `LocalV${family}s: priority of "${k}" is not a finite number`;
   return null;
 }
