@@ -187,8 +187,10 @@ impl Prepared {
                     0.0
                 };
             }
-            let (ks, t) = reduce(&latency, &ac, n);
-            (ks, Some(t))
+            match reduce(&latency, &ac, n, raw.q) {
+                Some((ks, t)) => (ks, Some(t)),
+                None => (raw, None),
+            }
         };
         Ok(Prepared {
             ids,
@@ -680,7 +682,10 @@ fn potentials(weight: &[f64], scale: f64, n: usize, ks: &KeySpace) -> Vec<f64> {
 /// every bit of a large latency; potentials and sums are `i128`. For inputs that differ by
 /// exact constant offsets the reduced ticks are identical, and so is the next-hop table.
 /// Cost: three passes over the `n * n` matrix.
-fn reduce(latency: &[f64], ac: &[f64], n: usize) -> (KeySpace, Vec<f64>) {
+/// `None` when the reduced weights would not get a finer grid than `raw_q`, the raw weights'
+/// (their magnitude comes from the latencies themselves, not from offsets): the raw ticks are
+/// used then, exactly as without this step.
+fn reduce(latency: &[f64], ac: &[f64], n: usize, raw_q: i32) -> Option<(KeySpace, Vec<f64>)> {
     const INF: f64 = f64::INFINITY;
     let max_abs = latency
         .iter()
@@ -757,6 +762,9 @@ fn reduce(latency: &[f64], ac: &[f64], n: usize) -> (KeySpace, Vec<f64>) {
         m
     };
     let ks = KeySpace::with_max_exponent(n, max_r as f64 / scale0, q0);
+    if ks.q <= raw_q {
+        return None;
+    }
     // Final ticks on that grid, plus the potentials rounded to the same grid: an exact integer
     // shift. The result is below 2^51 in magnitude, so wrapping i64 arithmetic on the
     // potentials taken modulo 2^64 gives it exactly.
@@ -782,7 +790,7 @@ fn reduce(latency: &[f64], ac: &[f64], n: usize) -> (KeySpace, Vec<f64>) {
             }
         }
     }
-    (ks, ticks)
+    Some((ks, ticks))
 }
 
 /// `x.round() as i64` (half away from zero) without the `round` libcall, as
