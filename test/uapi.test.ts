@@ -84,7 +84,7 @@ describe('UAPI: the real wg(8) talks to our socket', function () {
     assert.match(out, /transfer: 120\.56 KiB received, 638\.99 KiB sent/);
   });
 
-  it('answers malformed requests with errno=22 and refuses a second server on the same name', async () => {
+  it('answers malformed requests with errno=-22 (negated, as wireguard-go) and refuses a second server on the same name', async () => {
     const reply = await new Promise<string>((res) => {
       const c = connect(h!.path);
       let s = '';
@@ -92,7 +92,7 @@ describe('UAPI: the real wg(8) talks to our socket', function () {
       c.on('close', () => res(s));
       c.write('frobnicate=1\n\n');
     });
-    assert.equal(reply, 'errno=22\n\n');
+    assert.equal(reply, 'errno=-22\n\n');
     await assert.rejects(startUapi(name, dev), /in use by another process/);
   });
 
@@ -134,11 +134,22 @@ describe('UAPI: the real wg(8) talks to our socket', function () {
     sets = [];
     const pk = `public_key=${peer.pub.toString('hex')}`;
     for (const bad of ['1.2.3.4', '1.2.3.4:0', '::1:51820', 'host.example:5', '1.2.3.4:65536']) {
-      assert.equal(await raw(`set=1\n${pk}\nendpoint=${bad}\n\n`), 'errno=22\n\n', bad);
+      assert.equal(await raw(`set=1\n${pk}\nendpoint=${bad}\n\n`), 'errno=-22\n\n', bad);
     }
     assert.deepEqual(sets, []);
     assert.equal(await raw(`set=1\n${pk}\nendpoint=[fe80::1%lo]:7\n\n`), 'errno=0\n\n');
     assert.deepEqual(sets[0], [['public_key', peer.pub.toString('hex')], ['endpoint', '[fe80::1%lo]:7']]);
+  });
+
+  it('a refused `wg set` makes wg(8) print the errno\'s name ("Invalid argument"), not "Unknown error -22"', async () => {
+    sets = [];
+    const err = await wg('set', name, 'peer', peer.pub.toString('base64'), 'endpoint', '1.2.3.4:0').then(
+      () => assert.fail('wg set with port 0 must fail'),
+      (e: { stderr: string }) => e.stderr,
+    );
+    assert.match(err, /Invalid argument/);
+    assert.doesNotMatch(err, /Unknown error/);
+    assert.deepEqual(sets, []);
   });
 
   it('`wg show` reaches a UAPI socket with a 32-byte name (the longest NodeName)', async () => {

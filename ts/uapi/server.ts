@@ -23,7 +23,11 @@ export interface UapiDevice {
   listenPort(): number;
   fwmark(): number;
   peers(): UapiPeer[];
-  /** Applies a `set=1` request; returns an errno (0 on success). */
+  /**
+   * Applies a `set=1` request. Returns 0 on success or a *negated* errno (-22 EINVAL, -1 EPERM),
+   * the value wireguard-go writes after `errno=` (its ipc.IpcError codes); wg(8) negates it
+   * again for strerror, so a positive value would print "Unknown error -22".
+   */
   set?(ops: [string, string][]): number;
 }
 
@@ -92,12 +96,12 @@ function serve(sock: Socket, dev: UapiDevice, log: (m: string) => void): void {
           }
           ops.push([key, value]);
         }
-        // EINVAL for malformed lines, EPERM when this device does not allow changes.
-        const errno = bad ? 22 : dev.set ? dev.set(ops) : 1;
+        // -EINVAL for malformed lines, -EPERM when this device does not allow changes.
+        const errno = bad ? -22 : dev.set ? dev.set(ops) : -1;
         sock.write(`errno=${errno}\n\n`);
       } else {
         log(`uapi: unknown operation ${JSON.stringify(op)}`);
-        sock.write('errno=22\n\n');
+        sock.write('errno=-22\n\n');
         sock.end();
         return;
       }
