@@ -101,4 +101,12 @@ describe('clock offsets of any size route like none', () => {
       assert.throws(() => pong(x), (e: Error) => e instanceof ProtoError && /Timediff must be [<>]= -?17280000000000/.test(e.message));
     }
   });
+
+  it('Pong accepts TimeToAlive and AdditionalCost of any size a config can give', () => {
+    const pong = (TimeToAlive: number, AdditionalCost: number) => decode.pong(JSON.stringify({ v: 1, Src: 1, Dst: 2, Timediff: 0.001, TimeToAlive, AdditionalCost }));
+    assert.equal(pong(2e6, 0).TimeToAlive, 2e6);
+    assert.equal(pong(70, 5e6).AdditionalCost, 5e6);
+    assert.equal(pong(70, -5).AdditionalCost, -5);
+    assert.throws(() => pong(-1, 0), /TimeToAlive must be >= 0/);
+  });
 });

@@ -107,15 +107,18 @@ export interface PongMsg {
   Dst: number;
   Timediff: number;
   TimeToAlive: number;
-  /** ms; the measuring edge's own AdditionalCost (applied when its supernode entry says -1). */
+  /** ms; the measuring edge's own AdditionalCost (applied when its supernode entry says -1; negative = 0). */
   AdditionalCost: number;
 }
 const pongProps = {
   Src: u16,
   Dst: u16,
   Timediff: { type: 'number', minimum: -TIMEDIFF_LIMIT_S, maximum: TIMEDIFF_LIMIT_S },
-  TimeToAlive: { type: 'number', minimum: 0, maximum: 1e6 },
-  AdditionalCost: { type: 'number', minimum: -1, maximum: 1e6 },
+  // Copies of config values (PeerAliveTimeout, the edge's AdditionalCost), which the config
+  // does not bound above: any finite value (ajv's number type refuses Infinity/NaN). A negative
+  // AdditionalCost counts as 0 (effectiveAcMs); a negative lifetime is garbage.
+  TimeToAlive: { type: 'number', minimum: 0 },
+  AdditionalCost: { type: 'number' },
 } as const;
 const pongSchema: JSONSchemaType<PongMsg> = {
   type: 'object',
