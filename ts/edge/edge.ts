@@ -15,6 +15,7 @@ import { HEADER_LEN, Header, Kind, NODE_BROADCAST, NODE_SPREAD, readHeader, writ
 import { L2Fib } from './l2fib.js';
 import { Logger } from './log.js';
 import { postScriptEnv, runPostScript } from './postscript.js';
+import { everySec, Timer } from '../timer.js';
 
 export type { Clock };
 
@@ -46,8 +47,8 @@ export class Edge {
   private uapi?: UapiHandle;
   private readonly fib: L2Fib;
   private readonly dedup: DedupSet;
-  private housekeeping?: NodeJS.Timeout;
-  private reresolve?: NodeJS.Timeout;
+  private housekeeping?: Timer;
+  private reresolve?: Timer;
   private stopped = false;
   readonly stats: EdgeStats = { delivered: 0, sentFromIface: 0, forwarded: 0, drops: {} };
   /**
@@ -149,12 +150,10 @@ export class Edge {
     const rr = cfg.ResetEndPointInterval;
     if (rr > 0.01) {
       // DDNS: static peers that went quiet get their configured name resolved again.
-      this.reresolve = setInterval(() => void this.resolveAll(true), rr * 1000);
-      this.reresolve.unref();
+      this.reresolve = everySec(rr, () => void this.resolveAll(true));
     }
     const hk = Math.max(1, Math.min(cfg.L2FIBTimeout > 0.01 ? cfg.L2FIBTimeout : 60, 60));
-    this.housekeeping = setInterval(() => this.housekeep(), hk * 1000);
-    this.housekeeping.unref();
+    this.housekeeping = everySec(hk, () => this.housekeep());
     this.log.info(`edge ${cfg.NodeName} (node ${this.me}) up: ${this.iface.type} ${this.iface.name}, udp port ${this.host.port}, ${this.peers.size} peer(s)`);
     this.host.kick();
   }
@@ -292,8 +291,8 @@ export class Edge {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    if (this.housekeeping) clearInterval(this.housekeeping);
-    if (this.reresolve) clearInterval(this.reresolve);
+    this.housekeeping?.cancel();
+    this.reresolve?.cancel();
     await this.uapi?.close();
     this.host.close();
     await this.iface?.close();

@@ -7,6 +7,7 @@ import { Clock } from './clock.js';
 import { Endpoint, formatEndpoint } from './endpoint.js';
 import { Peer, PeerTable, QUEUE_LIMIT } from './peers.js';
 import { Transport } from './transport.js';
+import { afterSec, Timer } from '../timer.js';
 
 export interface HostLog {
   internal(msg: string, fields?: Record<string, unknown>): void;
@@ -36,7 +37,7 @@ export class WgHost {
   readonly wg: WgDevice;
   readonly peers = new PeerTable();
   readonly transport: Transport;
-  private tickTimer?: NodeJS.Timeout;
+  private tickTimer?: Timer;
   private tickAt = Infinity;
   private stopped = false;
   private opened = false;
@@ -206,9 +207,9 @@ export class WgHost {
     const d = this.wg.nextDeadline();
     if (d === undefined) return;
     if (d >= this.tickAt && this.tickTimer) return;
-    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer?.cancel();
     this.tickAt = d;
-    this.tickTimer = setTimeout(() => this.tick(), Math.max(0, (d - this.o.clock.now()) * 1000));
+    this.tickTimer = afterSec(Math.max(0, d - this.o.clock.now()), () => this.tick(), { keepAlive: true });
   }
 
   private tick(): void {
@@ -303,7 +304,7 @@ export class WgHost {
 
   close(): void {
     this.stopped = true;
-    if (this.tickTimer) clearTimeout(this.tickTimer);
+    this.tickTimer?.cancel();
     this.transport.close();
   }
 }
