@@ -14,6 +14,7 @@ import {
   Action, decode, decodeReportResult, encode, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, PongMsg, SuperParamsBody, TIMEDIFF_LIMIT_S,
 } from '../proto/control.js';
 import { bodyHash, signReport } from '../proto/jwt.js';
+import { everySec, type Timer } from '../timer.js';
 import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import { Peer } from '../wgnode/peers.js';
 import { Edge } from './edge.js';
@@ -41,9 +42,9 @@ export class SuperClient {
   private params: SuperParamsBody;
   private ownAC: number;
   private readonly extra = new Map<number, PeerExtra>();
-  private timers: NodeJS.Timeout[] = [];
-  private pingTimer?: NodeJS.Timeout;
-  private postTimer?: NodeJS.Timeout;
+  private timers: Timer[] = [];
+  private pingTimer?: Timer;
+  private postTimer?: Timer;
   private pulling = new Set<string>();
   private stopped = false;
   private exit?: (code: number) => void;
@@ -89,9 +90,7 @@ export class SuperClient {
   }
 
   private every(sec: number, f: () => void): void {
-    const t = setInterval(f, sec * 1000);
-    t.unref();
-    this.timers.push(t);
+    this.timers.push(everySec(sec, f));
   }
 
   private track(p: Peer): PeerExtra {
@@ -129,18 +128,16 @@ export class SuperClient {
   // ---- latency ----------------------------------------------------------------------------
 
   private restartPing(): void {
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.postTimer) clearInterval(this.postTimer);
+    this.pingTimer?.cancel();
+    this.postTimer?.cancel();
     const pi = this.params.SendPingInterval;
     if (pi > 0) {
-      this.pingTimer = setInterval(() => this.pingAll(0), pi * 1000);
-      this.pingTimer.unref();
+      this.pingTimer = everySec(pi, () => this.pingAll(0));
       this.pingAll(0);
     }
     const hp = this.params.HttpPostInterval;
     if (hp > 0) {
-      this.postTimer = setInterval(() => void this.postReport(), hp * 1000);
-      this.postTimer.unref();
+      this.postTimer = everySec(hp, () => void this.postReport());
     }
   }
 
@@ -435,8 +432,8 @@ export class SuperClient {
 
   stop(): void {
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
-    if (this.pingTimer) clearInterval(this.pingTimer);
-    if (this.postTimer) clearInterval(this.postTimer);
+    for (const t of this.timers) t.cancel();
+    this.pingTimer?.cancel();
+    this.postTimer?.cancel();
   }
 }

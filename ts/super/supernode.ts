@@ -15,6 +15,7 @@ import {
   type SuperParamsBody,
 } from '../proto/control.js';
 import { startUapi, type UapiHandle } from '../uapi/server.js';
+import { everySec, type Timer } from '../timer.js';
 import { systemClock, type Clock } from '../wgnode/clock.js';
 import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
 import { WgHost } from '../wgnode/host.js';
@@ -94,7 +95,7 @@ export class Supernode {
   private apps: FastifyInstance[] = [];
   private edgeUrl = '';
   private manageUrl = '';
-  private timers: NodeJS.Timeout[] = [];
+  private timers: Timer[] = [];
   private uapis: UapiHandle[] = [];
   private lastForce = 0;
   private lastPeerHash = '';
@@ -184,11 +185,9 @@ export class Supernode {
   }
 
   private every(sec: number, f: () => void): void {
-    const t = setInterval(() => {
+    this.timers.push(everySec(Math.max(sec, 0.01), () => {
       if (!this.stopped) f();
-    }, Math.max(sec, 0.01) * 1000);
-    t.unref();
-    this.timers.push(t);
+    }));
   }
 
   get udpPort(): number {
@@ -257,7 +256,7 @@ export class Supernode {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const t of this.timers) clearInterval(t);
+    for (const t of this.timers) t.cancel();
     await Promise.all(this.apps.map((a) => a.close().catch(() => undefined)));
     for (const u of this.uapis) await u.close().catch(() => undefined);
     for (const f of FAMILIES) this.hosts[f]?.close();
