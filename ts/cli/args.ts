@@ -85,7 +85,7 @@ Modes:
   edge     run an edge node            (-config edge.yaml; -example prints an example config)
   super    run the supernode           (-config super.yaml; -example prints an example config)
   solve    best routes for a latency matrix (-config matrix.txt; -example prints the 6-node matrix)
-  gencfg   generate a set of configs   (not implemented yet)
+  gencfg   generate a network's configs (-cfgmode super|static|p2p -config gen.yaml; -example prints a commented input)
 
 Flags (one or two dashes; -flag value or -flag=value):
   -config PATH    config file for the mode

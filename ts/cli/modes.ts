@@ -3,7 +3,9 @@ import { modes } from './main.js';
 import { solveMode } from '../solve/mode.js';
 import { edgeMode } from '../edge/mode.js';
 import { superMode } from '../super/mode.js';
+import { gencfgMode } from '../gencfg/mode.js';
 
 modes.solve = solveMode;
 modes.edge = edgeMode;
 modes.super = superMode;
+modes.gencfg = gencfgMode;
