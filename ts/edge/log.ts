@@ -9,9 +9,11 @@ export interface LogSwitches {
   LogNormal: boolean;
   LogControl: boolean;
   LogInternal: boolean;
+  /** NTP syncs (ts/ntp/sync.ts); absent = off. */
+  LogNTP?: boolean;
 }
 
-export type Category = 'transit' | 'normal' | 'control' | 'internal';
+export type Category = 'transit' | 'normal' | 'control' | 'internal' | 'ntp';
 
 export interface Sink {
   write(line: string): void;
@@ -70,6 +72,8 @@ export class Logger {
         return this.sw.LogControl;
       case 'internal':
         return this.sw.LogInternal;
+      case 'ntp':
+        return this.sw.LogNTP ?? false;
     }
   }
   cat(c: Category, msg: string, fields?: Record<string, unknown>): void {

@@ -9,6 +9,7 @@ import { WasmNotBuiltError } from '../core/wasm.js';
 import { Edge } from './edge.js';
 import { Logger } from './log.js';
 import { SuperClient } from './superclient.js';
+import { NtpSync } from '../ntp/sync.js';
 
 export async function edgeMode(a: CliArgs): Promise<number> {
   if (a.example) {
@@ -40,7 +41,18 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     await edge.stop().catch(() => {});
     throw new CliError(`cannot start edge ${cfg.NodeName}: ${(e as Error).message}`);
   }
+  // NTP starts once the edge forwards: its rounds run in the background (ts/ntp/sync.ts).
+  let ntp: NtpSync | undefined;
+  const ntpCfg = cfg.DynamicRoute.NTPConfig;
+  if (NtpSync.enabled(ntpCfg) && edge.clock.setNtpOffsetMs) {
+    const setOffset = edge.clock.setNtpOffsetMs.bind(edge.clock);
+    ntp = new NtpSync(ntpCfg, () => edge.clock.wallMs(), setOffset, (m, f) => log.cat('ntp', m, f));
+    ntp.start();
+  } else if (ntpCfg.UseNTP) {
+    log.cat('ntp', 'NTP sync disabled: NTPConfig.Servers is empty');
+  }
   const stop = async () => {
+    ntp?.stop();
     client?.stop();
     await edge.stop();
   };

@@ -15,6 +15,7 @@ import {
 } from '../proto/control.js';
 import { bodyHash, signReport } from '../proto/jwt.js';
 import { everySec, type Timer } from '../timer.js';
+import { pingTimeMs } from '../wgnode/clock.js';
 import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import { Peer } from '../wgnode/peers.js';
 import { Edge } from './edge.js';
@@ -142,7 +143,7 @@ export class SuperClient {
   }
 
   private ping(p: Peer, requestReply: number): void {
-    const msg: PingMsg = { v: 1, Src: this.edge.me, Time: this.edge.clock.wallMs(), RequestReply: requestReply };
+    const msg: PingMsg = { v: 1, Src: this.edge.me, Time: pingTimeMs(this.edge.clock), RequestReply: requestReply };
     this.edge.sendControl(p, Kind.Ping, NODE_SPREAD, 0, encode(msg));
   }
 
@@ -172,7 +173,7 @@ export class SuperClient {
     const x = this.track(from);
     // Our wall clock minus the pinger's: the one-way latency plus the clock offset between us,
     // of any size (docs/routing.md). Only a difference no two Date-range clocks can have is garbage.
-    const measured = (this.edge.clock.wallMs() - m.Time) / 1000;
+    const measured = (pingTimeMs(this.edge.clock) - m.Time) / 1000;
     if (!(Math.abs(measured) <= TIMEDIFF_LIMIT_S)) {
       return this.edge.drop('ping time further from our clock than any two clocks can be', { node: from.nodeId, time: m.Time });
     }

@@ -3,8 +3,24 @@ import { monotonicSeconds } from '../core/wg.js';
 export interface Clock {
   /** Monotonic seconds. */
   now(): number;
-  /** Wall-clock milliseconds (ping timestamps, handshake times); tests may skew it. */
+  /** Wall-clock milliseconds (handshake times; the base of ping timestamps); tests may skew it. */
   wallMs(): number;
+  /**
+   * Network time in milliseconds for ping timestamps: wallMs() plus the NTP offset (upstream's
+   * GetCurrentTime, path/ntp.go). Optional: a clock without it stamps pings with wallMs().
+   */
+  netMs?(): number;
+  /**
+   * Sets the offset netMs() adds (ms; from ts/ntp/sync.ts). Only this object changes: the
+   * system clock is never set. Handshake TAI64N times keep using wallMs(), so an NTP step back
+   * cannot make a peer refuse our next initiation as a replay.
+   */
+  setNtpOffsetMs?(ms: number): void;
+}
+
+/** The time to stamp (and receive) a ping with: netMs() when the clock has NTP, else wallMs(). */
+export function pingTimeMs(c: Clock): number {
+  return c.netMs ? c.netMs() : c.wallMs();
 }
 
 /**
@@ -17,5 +33,15 @@ export function systemClock(): Clock {
   // one-way latencies are not quantised to Date.now()'s whole milliseconds. Any constant error of
   // the origin is a per-node clock offset, which routing is immune to.
   const origin = performance.timeOrigin + off;
-  return { now: monotonicSeconds, wallMs: () => origin + performance.now() };
+  let ntpOffset = 0;
+  const wallMs = () => origin + performance.now();
+  return {
+    now: monotonicSeconds,
+    wallMs,
+    netMs: () => wallMs() + ntpOffset,
+    setNtpOffsetMs: (ms: number) => {
+      if (!Number.isFinite(ms)) throw new RangeError(`NTP offset must be a finite number of ms, got ${ms}`);
+      ntpOffset = ms;
+    },
+  };
 }
