@@ -27,7 +27,7 @@
 import { addDelay, cutLink, CutHandle, DelayHandle, ensureEgdelay } from '../test/helpers/delay.js';
 import { isRoot } from '../test/helpers/netns.js';
 import { cpuSeconds, guardTeardown } from './lib/netbench.js';
-import { allSynced, buildSuperMesh, EDGE_PORT, fullTable, INF, indirectPairs, SuperMesh, SuperState, Timing } from './lib/super.js';
+import { allSynced, buildSuperMesh, EDGE_PORT, fullTable, indirectPairs, SuperMesh, SuperState, Timing } from './lib/super.js';
 
 const TIMING: Timing = { SendPingInterval: 1, HttpPostInterval: 2, PeerAliveTimeout: 5, DampingFilterRadius: 1, RecalculateCoolDown: 1, TimeoutCheckInterval: 1, JitterTolerance: 20, JitterToleranceMultiplier: 1.01 };
 const AC = 50;
@@ -213,7 +213,7 @@ async function runSize(n: number): Promise<Result> {
   // has expired them all, spawn them again (same keys), time to the full table from their spawn.
   await m.stopEdges();
   const tStop = performance.now();
-  const gone = await waitFor(m, tStop, 15_000, (s) => m.ids.every((a) => s.Status?.[a]?.Alive === false && m.ids.every((b) => a === b || (s.Edges?.[a]?.[b] ?? INF) >= INF)), 'edges expired', false);
+  const gone = await waitFor(m, tStop, 15_000, (s) => m.ids.every((a) => s.Status?.[a]?.Alive === false && m.ids.every((b) => a === b || (s.Edges?.[a]?.[b] ?? s.Infinity) >= s.Infinity)), 'edges expired', false);
   note(`N=${n}: edges stopped; all dead and expired in the state after ${gone.table.toFixed(2)} s`);
   const tEdges = m.startEdges();
   res.warm = await waitFor(m, tEdges, 30_000, (s) => fullTable(s, m.ids), 'start-up, supernode already up');

@@ -34,9 +34,10 @@ export interface SuperState {
   Edges: Record<string, Record<string, number>>;
   NhTable: Record<string, Record<string, number>>;
   Status: Record<string, { Alive: boolean; Synced: { PeerInfo: boolean; NhTable: boolean; SuperParams: boolean } }>;
+  /** The value that stands for "no link" in this document (99999 unless a measurement reaches it). */
+  Infinity: number;
 }
 
-export const INF = 99999;
 
 export interface SuperMesh {
   ids: number[];
@@ -172,7 +173,7 @@ export function buildSuperMesh(o: { n: number; net: number; timing: Timing; addi
 
 /** Every ordered pair has a finite latency and a next hop. */
 export function fullTable(s: SuperState, ids: number[]): boolean {
-  return ids.every((a) => ids.every((b) => a === b || (s.NhTable?.[a]?.[b] !== undefined && (s.Edges?.[a]?.[b] ?? INF) < INF)));
+  return ids.every((a) => ids.every((b) => a === b || (s.NhTable?.[a]?.[b] !== undefined && (s.Edges?.[a]?.[b] ?? s.Infinity) < s.Infinity)));
 }
 
 /** Every edge is alive and has pulled the current next-hop table. */

@@ -29,6 +29,7 @@ interface State {
   NhTable: Record<string, Record<string, number>>;
   PeerInfo: Record<string, { Name: string }>;
   Status?: Record<string, { Synced?: { NhTable?: boolean } }>;
+  Infinity: number;
 }
 
 const ping = (ns: string, ip: string) => pingFrom(ns, ip, 5);
@@ -64,7 +65,7 @@ describe('e2e: super mode (supernode + 4 edges in namespaces, TAP)', function ()
     }
     throw new Error(`timed out after ${ms} ms waiting for ${what}; last NhTable ${JSON.stringify(last?.NhTable)} Edges ${JSON.stringify(last?.Edges)}`);
   }
-  const full = (s: State, ids = IDS) => ids.every((a) => ids.every((b) => a === b || (s.NhTable?.[a]?.[b] !== undefined && (s.Edges?.[a]?.[b] ?? 99999) < 99999)));
+  const full = (s: State, ids = IDS) => ids.every((a) => ids.every((b) => a === b || (s.NhTable?.[a]?.[b] !== undefined && (s.Edges?.[a]?.[b] ?? s.Infinity) < s.Infinity)));
   const transit = (id: number, src: number, dst: number) =>
     jsonLines(procs.get(id)!).filter((l) => l.level === 'transit' && l.src === src && l.dst === dst).length;
 

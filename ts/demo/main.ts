@@ -94,6 +94,8 @@ interface State {
   Edges: Record<string, Record<string, number>>;
   NhTable: Record<string, Record<string, number>>;
   Dist: Record<string, Record<string, number>>;
+  /** The value that stands for "no link" in this document (99999 unless a measurement reaches it). */
+  Infinity: number;
 }
 const stateUrl = `http://${superHost}:${httpPort}${cfgs.apiPrefix}/manage/super/state?Password=${cfgs.passwords.ShowState}`;
 async function state(): Promise<State | undefined> {
@@ -105,7 +107,7 @@ async function state(): Promise<State | undefined> {
   }
 }
 
-const ms = (s: number | undefined) => (s === undefined || s >= 99999 ? '   inf' : (s * 1000).toFixed(2).padStart(6));
+const ms = (s: number | undefined, inf: number) => (s === undefined || s >= inf ? '   inf' : (s * 1000).toFixed(2).padStart(6));
 function table(title: string, rows: (id: number, col: number) => string): string {
   const head = `${title.padEnd(8)}` + ids.map((c) => String(c).padStart(8)).join('');
   return [head, ...ids.map((r) => String(r).padEnd(8) + ids.map((c) => (r === c ? '       -' : rows(r, c).padStart(8))).join(''))].join('\n');
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
   }
   console.log(`\nRoutes converged after ${((Date.now() - t0) / 1000).toFixed(1)} s.\n`);
   console.log('Measured one-way latency, ms (row = from, column = to; loopback, plus ManualLatency 1→4 = 200 ms):');
-  console.log(table('from\\to', (r, c) => ms(st!.Edges[r]?.[c])));
+  console.log(table('from\\to', (r, c) => ms(st!.Edges[r]?.[c], st!.Infinity)));
   console.log('\nNext-hop table (row = at node, column = destination):');
   console.log(table('at\\dst', (r, c) => String(st!.NhTable[r]?.[c] ?? '?')));
 
