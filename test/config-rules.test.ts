@@ -145,6 +145,13 @@ describe('config rules: values that become file names', () => {
     });
   }
 
+  it('a TAP MTU above the kernel\'s 65521 is refused at load naming Interface.MTU; 65521 loads', () => {
+    const tap = (mtu: number) => MINIMAL.replace('IType: dummy', `IType: tap\n  Name: egmtu\n  MTU: ${mtu}`);
+    assert.ok(has(refused(() => edge(tap(65522))), 'Interface.MTU', 'largest MTU Linux gives a TAP device'));
+    assert.equal(edge(tap(65521)).config.Interface.MTU, 65521);
+    assert.equal(edge(MINIMAL.replace('IType: dummy', 'IType: dummy\n  MTU: 65535')).config.Interface.MTU, 65535);
+  });
+
   it('a NUL in a value passed to PostScript, and an over-long unix socket path, are refused', () => {
     assert.ok(has(refused(() => edge(MINIMAL.replace('IType: dummy', 'IType: dummy\n  Name: "a\\0b"'))), 'Interface.Name', 'NUL'));
     const long = '/tmp/' + 'x'.repeat(120);

@@ -10,6 +10,8 @@ import { nextHopTableRule } from './nexthop.js';
 
 const SOCK_TYPES = new Set(['udpsock', 'tcpsock', 'unixsock', 'unixgramsock', 'unixpacketsock']);
 const IP_SOCK_TYPES = new Set(['udpsock', 'tcpsock']);
+/** Linux's largest TAP MTU: the tun driver's max_mtu is 65535 (IP_MAX_MTU) minus ETH_HLEN (14). */
+const TAP_MAX_MTU = 65521;
 
 function addrRule(ctx: Ctx, segs: Segment[], f: () => unknown): void {
   try {
@@ -32,6 +34,10 @@ function checkInterface(ctx: Ctx, c: EdgeConfig): void {
       // pass it to PostScript.
       const why = it === 'tap' ? (i.Name === '' ? 'must name the TAP device for IType tap' : ifNameProblem(i.Name)) : envValueProblem(i.Name);
       if (why !== null) ctx.add([...I, 'Name'], why);
+    }
+    if (it === 'tap' && ctx.ok([...I, 'MTU']) && i.MTU > TAP_MAX_MTU) {
+      // Caught here rather than as "SIOCSIFMTU: Invalid argument" when the device is configured.
+      ctx.add([...I, 'MTU'], `is ${i.MTU}, above ${TAP_MAX_MTU}, the largest MTU Linux gives a TAP device (65535 minus the 14-byte Ethernet header)`);
     }
     if (it !== 'stdio' && ctx.ok([...I, 'L2HeaderMode']) && i.L2HeaderMode !== 'nochg' && i.L2HeaderMode !== '') {
       // Upstream reads L2HeaderMode only for stdio.
