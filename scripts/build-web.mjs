@@ -30,3 +30,23 @@ for (const f of readdirSync(wasm)) {
   if (f.endsWith('.js') || f.endsWith('.wasm')) copyFileSync(join(wasm, f), join(out, f));
 }
 console.error(`[build-web] playground -> ${out}`);
+
+// The supernode dashboard (ts/web/dashboard, docs/observability.md): index.html at the top, its
+// scripts (with the playground's drawing code), styles and the WASM web build under assets/.
+const dash = join(root, 'dist', 'web', 'dashboard');
+const assets = join(dash, 'assets');
+rmSync(dash, { recursive: true, force: true });
+mkdirSync(assets, { recursive: true });
+try {
+  execFileSync('npx', ['tsc', '-p', join(web, 'dashboard', 'tsconfig.json')], { cwd: root, stdio: 'inherit' });
+} catch {
+  console.error('[build-web] tsc -p ts/web/dashboard/tsconfig.json failed');
+  process.exit(1);
+}
+copyFileSync(join(web, 'dashboard', 'index.html'), join(dash, 'index.html'));
+copyFileSync(join(web, 'dashboard', 'dashboard.css'), join(assets, 'dashboard.css'));
+copyFileSync(join(web, 'style.css'), join(assets, 'style.css'));
+for (const f of readdirSync(wasm)) {
+  if (f.endsWith('.js') || f.endsWith('.wasm')) copyFileSync(join(wasm, f), join(assets, f));
+}
+console.error(`[build-web] dashboard -> ${dash}`);

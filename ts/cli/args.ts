@@ -3,7 +3,7 @@
 // (`main.js edge -config x.yaml`). yargs-parser does the tokenising; we validate.
 import parse from 'yargs-parser';
 
-export const MODES = ['super', 'edge', 'solve', 'gencfg'] as const;
+export const MODES = ['super', 'edge', 'solve', 'gencfg', 'status'] as const;
 export type Mode = (typeof MODES)[number];
 
 export interface CliArgs {
@@ -16,10 +16,14 @@ export interface CliArgs {
   version: boolean;
   help: boolean;
   json: boolean;
+  /** `-metrics HOST:PORT`: serve Prometheus metrics there (edge, super; overrides MetricsListen). */
+  metrics: string | undefined;
+  /** status: the NodeName to show (positional, after the mode); undefined = every node. */
+  node: string | undefined;
 }
 
 const BOOLEANS = ['example', 'no-uapi', 'version', 'help', 'h', 'json'] as const;
-const STRINGS = ['config', 'mode', 'cfgmode', 'bind', 'pprof'] as const;
+const STRINGS = ['config', 'mode', 'cfgmode', 'bind', 'pprof', 'metrics'] as const;
 
 export class UsageError extends Error {}
 
@@ -51,11 +55,15 @@ export function parseArgs(argv: string[]): CliArgs {
   for (const k of STRINGS) if (p[k] === '\u0000-') p[k] = '-';
   const positional = (p._ as (string | number)[]).map(String);
   let mode: string | undefined = p.mode as string | undefined;
+  // `status` takes one NodeName: `-mode status NAME` or `status NAME`.
+  let node: string | undefined;
+  if (mode === 'status' && positional.length > 0 && positional[0] !== 'status') node = positional.shift();
   if (positional.length > 0) {
     if (mode !== undefined && mode !== positional[0]) {
       throw new UsageError(`mode given twice: -mode ${mode} and ${positional[0]}`);
     }
     mode = positional[0];
+    if (mode === 'status' && positional.length === 2 && node === undefined) node = positional.pop();
     if (positional.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(positional[1])}`);
   }
   if (mode !== undefined && !(MODES as readonly string[]).includes(mode)) {
@@ -73,11 +81,14 @@ export function parseArgs(argv: string[]): CliArgs {
     version: Boolean(p.version),
     help: Boolean(p.help) || Boolean(p.h),
     json: Boolean(p.json),
+    metrics: p.metrics as string | undefined,
+    node,
   };
 }
 
 export const USAGE = `Usage: etherguard -mode <super|edge|solve|gencfg> [flags]
        etherguard <super|edge|solve|gencfg> [flags]
+       etherguard -mode status [-json] [NodeName]
 
 Etherguard: a full-mesh Layer-2 VPN that routes each direction on measured one-way latency.
 
@@ -86,6 +97,7 @@ Modes:
   super    run the supernode           (-config super.yaml; -example prints an example config)
   solve    best routes for a latency matrix (-config matrix.txt; -example prints the 6-node matrix)
   gencfg   generate a network's configs (-cfgmode super|static|p2p -config gen.yaml; -example prints a commented input)
+  status   the nodes running on this machine, their peers and next hops ([-json] [NodeName]; via EG_UAPI_DIR)
 
 Flags (one or two dashes; -flag value or -flag=value):
   -config PATH    config file for the mode
@@ -94,7 +106,8 @@ Flags (one or two dashes; -flag value or -flag=value):
   -cfgmode MODE   for gencfg: super, static or p2p
   -bind KIND      accepted for compatibility (linux or std); both use the same sockets here
   -no-uapi        do not open the wg-compatible UAPI socket (EG_UAPI_DIR, default /var/run/wireguard)
-  -json           solve: JSON output instead of YAML + table; edge/super: logs as JSON lines
+  -json           solve, status: JSON output; edge/super: logs as JSON lines
+  -metrics ADDR   edge/super: serve Prometheus metrics at http://ADDR/metrics (HOST:PORT, [v6]:PORT or PORT)
   -version        print versions (program, WASM core, native addon) and exit
   -help           print this help and exit
 

@@ -91,6 +91,12 @@ export function translate(errors: readonly ErrorObject[], root: unknown): RawPro
       case 'maxLength':
         out.push({ segs, message: `must be at most ${String(p.limit)} characters long, got ${String(e.data).length}` });
         break;
+      case 'pattern': {
+        // A pattern is unreadable as a rule: schemas that use one say in words what it means.
+        const w = (e.parentSchema as Record<string, unknown> | undefined)?.[WHY];
+        out.push({ segs, message: typeof w === 'string' ? `must be ${w}, got ${JSON.stringify(e.data)}` : (e.message ?? 'fails the pattern rule') });
+        break;
+      }
       case 'propertyNames':
         out.push({ segs: [...segs, String(p.propertyName)], message: 'key must be a NodeID (a decimal integer)' });
         break;

@@ -5,6 +5,7 @@ import { EdgeConfig, ipv4ForNode, ipv6ForNode, ipv6LLForNode, macForNode, NodeAd
 import { keyFromBase64, limits, WgTimers } from '../core/wg.js';
 import { L2Interface, openInterface } from '../itype/index.js';
 import { startUapi, UapiHandle } from '../uapi/server.js';
+import { edgeStatus } from '../status/json.js';
 import { Clock, systemClock } from '../wgnode/clock.js';
 import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
 import { WgHost } from '../wgnode/host.js';
@@ -16,6 +17,7 @@ import { L2Fib } from './l2fib.js';
 import { Logger } from './log.js';
 import { postScriptEnv, runPostScript } from './postscript.js';
 import { everySec, Timer } from '../timer.js';
+import type { EdgeSnapshot } from '../metrics/snapshot.js';
 
 export type { Clock };
 
@@ -142,7 +144,7 @@ export class Edge {
     this.iface.start((frames) => this.onFrames(frames));
 
     if (this.o.uapi !== false) {
-      this.uapi = await startUapi(cfg.NodeName, this.host.uapiDevice(cfg.FwMark), (m) => this.log.error(m));
+      this.uapi = await startUapi(cfg.NodeName, { ...this.host.uapiDevice(cfg.FwMark), status: () => edgeStatus(this.snapshot()) }, (m) => this.log.error(m));
     }
     if (cfg.PostScript) {
       runPostScript(cfg.PostScript, postScriptEnv('edge', cfg.NodeName, this.me, { name: this.iface.name, type: ic.IType, macPrefix: ic.MacAddrPrefix, mac }));
@@ -281,6 +283,33 @@ export class Edge {
     const n = this.fib.sweep(now);
     if (n) this.log.cat('internal', 'L2FIB entries expired', { count: n });
     this.dedup.sweep(now);
+  }
+
+  /** Super mode: the filtered one-way latencies (s) to this node per peer (SuperClient.latencies). */
+  latencySource?: () => Map<number, number>;
+
+  /**
+   * The edge's counters and routes for observers (metrics, `-mode status`, ts/metrics/snapshot.ts):
+   * one walk of the peer table, read from what the data path already counts.
+   */
+  snapshot(): EdgeSnapshot {
+    const nextHops = new Map<number, number>();
+    const dsts = new Set<number>([...this.peers.all()].map((p) => p.nodeId));
+    for (const [s, row] of Object.entries(this.cfg.NextHopTable)) for (const d of [s, ...Object.keys(row)]) dsts.add(Number(d));
+    dsts.delete(this.me);
+    for (const d of [...dsts].sort((a, b) => a - b)) {
+      const nh = this.routes.nextHop(this.me, d);
+      if (nh !== undefined) nextHops.set(d, nh);
+    }
+    return {
+      nodeId: this.me,
+      nodeName: this.cfg.NodeName,
+      peers: this.host.peerCounters(),
+      latencyS: this.latencySource?.() ?? new Map(),
+      forwarded: this.stats.forwarded,
+      drops: { ...this.stats.drops },
+      nextHops,
+    };
   }
 
   drop(reason: string, fields?: Record<string, unknown>): void {

@@ -10,6 +10,8 @@ import { Edge } from './edge.js';
 import { Logger } from './log.js';
 import { SuperClient } from './superclient.js';
 import { NtpSync } from '../ntp/sync.js';
+import { edgeRegistry } from '../metrics/registry.js';
+import { metricsListenOf, observe, type Observed } from '../metrics/wire.js';
 
 export async function edgeMode(a: CliArgs): Promise<number> {
   if (a.example) {
@@ -18,6 +20,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   }
   const cfg = loadConfig('edge', a.config, loadEdgeConfig);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
+  const metricsListen = metricsListenOf(a.metrics, cfg.MetricsListen);
   if (cfg.DynamicRoute.P2P.UseP2P) {
     throw new CliError('P2P mode is not implemented yet (issue area: p2p mode)');
   }
@@ -34,6 +37,8 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     if (cfg.DynamicRoute.SuperNode.UseSuperNode) {
       client = new SuperClient(edge, cfg);
       client.addSuperPeers();
+      const c = client;
+      edge.latencySource = () => c.latencies();
     }
     await edge.start();
     client?.start();
@@ -51,7 +56,17 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   } else if (ntpCfg.UseNTP) {
     log.cat('ntp', 'NTP sync disabled: NTPConfig.Servers is empty');
   }
+  let obs: Observed;
+  try {
+    obs = await observe({ listen: metricsListen, registry: () => edgeRegistry(() => edge.snapshot()), status: `edge ${cfg.NodeName} (node ${cfg.NodeID}) up` }, log);
+  } catch (e) {
+    ntp?.stop();
+    client?.stop();
+    await edge.stop().catch(() => {});
+    throw e;
+  }
   const stop = async () => {
+    await obs.stop();
     ntp?.stop();
     client?.stop();
     await edge.stop();

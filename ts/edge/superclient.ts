@@ -189,6 +189,13 @@ export class SuperClient {
     }
   }
 
+  /** Filtered one-way latency (s) from each measured peer to this edge, for observers (ts/metrics). */
+  latencies(): Map<number, number> {
+    const m = new Map<number, number>();
+    for (const [id, x] of this.extra) if (Number.isFinite(x.latency)) m.set(id, x.latency);
+    return m;
+  }
+
   private async postReport(): Promise<void> {
     if (this.stopped) return;
     const pongs = [];

@@ -64,7 +64,12 @@ export const httpStateSchema = {
 const isObj = (x: unknown): x is Params => typeof x === 'object' && x !== null && !Array.isArray(x);
 const params = (req: FastifyRequest): Params => ({ ...(isObj(req.body) ? req.body : {}), ...(isObj(req.query) ? req.query : {}) });
 
-function guard(sn: Supernode, which: keyof Passwords, privKeyAlternative = false) {
+/**
+ * preValidation hook checking the `which` password (query/body `Password` or `Authorization:
+ * Bearer`): 403 if that password is empty in the config, 401 if missing or wrong, 429 while the
+ * client IP is blocked by the failure limiter. Also used by the dashboard (ts/dashboard/plugin.ts).
+ */
+export function guard(sn: Supernode, which: keyof Passwords, privKeyAlternative = false) {
   return async (req: FastifyRequest, reply: FastifyReply) => {
     const left = sn.limiter.blockedFor(req.ip);
     if (left > 0) {

@@ -7,6 +7,8 @@ import { loadConfig, untilSignal } from '../cli/lifecycle.js';
 import { WasmNotBuiltError } from '../core/wasm.js';
 import { Logger } from '../edge/log.js';
 import { Supernode } from './supernode.js';
+import { superRegistry } from '../metrics/registry.js';
+import { metricsListenOf, observe, type Observed } from '../metrics/wire.js';
 
 export async function superMode(a: CliArgs): Promise<number> {
   if (a.example) {
@@ -15,6 +17,7 @@ export async function superMode(a: CliArgs): Promise<number> {
   }
   const cfg = loadConfig('super', a.config, loadSuperConfig);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
+  const metricsListen = metricsListenOf(a.metrics, cfg.MetricsListen);
   const sn = new Supernode(cfg, { configPath: a.config, log, uapi: !a.noUapi });
   try {
     await sn.start();
@@ -23,5 +26,15 @@ export async function superMode(a: CliArgs): Promise<number> {
     if (e instanceof WasmNotBuiltError) throw e;
     throw new CliError(`cannot start supernode ${cfg.NodeName}: ${(e as Error).message}`);
   }
-  return untilSignal(() => sn.stop(), log);
+  let obs: Observed;
+  try {
+    obs = await observe({ listen: metricsListen, registry: () => superRegistry(() => sn.metricsSnapshot()), status: `supernode ${cfg.NodeName} up` }, log);
+  } catch (e) {
+    await sn.stop().catch(() => undefined);
+    throw e;
+  }
+  return untilSignal(async () => {
+    await obs.stop();
+    await sn.stop();
+  }, log);
 }

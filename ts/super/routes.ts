@@ -4,6 +4,7 @@
 import type { GraphRecalculateSetting, NodeIdTable } from '../config/index.js';
 import { RouteGraph, WILDCARD } from '../core/graph.js';
 import { stateHash } from './state.js';
+import { RouteHistory, type SolveView } from '../metrics/routelog.js';
 
 /**
  * Upstream's "no edge" number (seconds) in the state document, and what a configured
@@ -64,6 +65,10 @@ export class RouteState {
   private table: NodeIdTable = {};
   private json = '{}';
   hash: string;
+  /** Route solves run since start (etherguard_route_recalculations_total). */
+  recalculations = 0;
+  /** Every changed next-hop entry with its reason (dashboard, etherguard_next_hop_changes_total). */
+  readonly history = new RouteHistory();
 
   constructor(
     g: GraphRecalculateSetting,
@@ -146,6 +151,7 @@ export class RouteState {
     let changed: boolean;
     try {
       changed = g.solve(now);
+      this.recalculations++;
     } catch (e) {
       this.onError(`route solve failed, keeping the previous table: ${(e as Error).message}`);
       return false;
@@ -158,7 +164,26 @@ export class RouteState {
     }
     this.nhWeights = w;
     if (!changed) return false;
-    return this.setTable(g.nextHopTable());
+    const before = this.table;
+    const after = g.nextHopTable();
+    if (!this.setTable(after)) return false;
+    this.history.record(before, after, this.solveView(), Date.now());
+    return true;
+  }
+
+  /** The last solve's link weights and distances (s), for the route-change reasons. */
+  private solveView(): SolveView {
+    const sol = this.graph?.solution();
+    const index = new Map(sol ? sol.ids.map((id, i) => [id, i]) : []);
+    const n = sol?.ids.length ?? 0;
+    return {
+      weight: (a, b) => this.nhWeights.get(`${a},${b}`) ?? Infinity,
+      dist: (a, b) => {
+        const i = index.get(a);
+        const j = index.get(b);
+        return sol && i !== undefined && j !== undefined ? sol.dist[i * n + j]! : Infinity;
+      },
+    };
   }
 
   private setTable(t: NodeIdTable): boolean {
@@ -184,6 +209,17 @@ export class RouteState {
       if (m !== undefined) return Number.isFinite(m) && m < INFINITY ? m : Infinity;
     }
     return e.latency;
+  }
+
+  /** Directed links with a current measurement at `now`: [src, dst, latency s] (the latency() rules). */
+  measuredLinks(now: number): Array<[number, number, number]> {
+    const out: Array<[number, number, number]> = [];
+    for (const k of this.edges.keys()) {
+      const [s, d] = k.split(',').map(Number);
+      const l = this.latency(s, d, now);
+      if (Number.isFinite(l)) out.push([s, d, l]);
+    }
+    return out.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   }
 
   /** The state document's routing part; "none" is the returned `Infinity` marker. */

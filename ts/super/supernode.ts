@@ -15,6 +15,8 @@ import {
   type SuperParamsBody,
 } from '../proto/control.js';
 import { startUapi, type UapiHandle } from '../uapi/server.js';
+import type { SuperSnapshot } from '../metrics/snapshot.js';
+import { statusPeer, type StatusNode } from '../status/json.js';
 import { everySec, type Timer } from '../timer.js';
 import { systemClock, type Clock } from '../wgnode/clock.js';
 import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
@@ -172,7 +174,10 @@ export class Supernode {
     if (this.o.uapi !== false) {
       for (const f of FAMILIES) {
         const h = this.hosts[f];
-        if (h) this.uapis.push(await startUapi(`${cfg.NodeName}_v${f}`, h.uapiDevice(cfg.FwMark), (m) => this.log.error(m)));
+        if (h) {
+          const status = (): StatusNode => ({ NodeName: cfg.NodeName, NodeID: NODE_SUPER, peers: h.peerCounters().map((p) => statusPeer(p, undefined)), nextHops: {}, role: 'super' });
+          this.uapis.push(await startUapi(`${cfg.NodeName}_v${f}`, { ...h.uapiDevice(cfg.FwMark), status }, (m) => this.log.error(m)));
+        }
       }
     }
     if (cfg.PostScript) runPostScript(cfg.PostScript, postScriptEnv('super', cfg.NodeName, NODE_SUPER));
@@ -238,6 +243,7 @@ export class Supernode {
       }
       registerManageApi(manageApp, this.prefix, this);
       await this.mountPlayground(manageApp);
+      await this.mountDashboard(manageApp);
     }
     this.edgeUrl = await listen(edgeApp, parseListen(cfg.ListenPort_EdgeAPI));
     if (manageApp === edgeApp) this.manageUrl = this.edgeUrl;
@@ -251,6 +257,31 @@ export class Supernode {
     } catch (e) {
       this.log.debug(`route playground not mounted: ${(e as Error).message}`);
     }
+  }
+
+  /** The live dashboard at {prefix}/dashboard/ (ts/dashboard/plugin.ts), same auth as the state API. */
+  private async mountDashboard(app: FastifyInstance): Promise<void> {
+    try {
+      const { registerDashboard } = await import('../dashboard/plugin.js');
+      await registerDashboard(app, this.prefix, this);
+    } catch (e) {
+      this.log.debug(`dashboard not mounted: ${(e as Error).message}`);
+    }
+  }
+
+  /** Liveness, measured links and route counters for the metrics (ts/metrics/snapshot.ts). */
+  metricsSnapshot(): SuperSnapshot {
+    const now = this.clock.now();
+    return {
+      nodeName: this.cfg.NodeName,
+      edges: [...this.edges.values()]
+        .filter((r) => !r.removing)
+        .map((r) => ({ nodeId: r.conf.NodeID, name: r.conf.Name, up: this.alive(r) }))
+        .sort((a, b) => a.nodeId - b.nodeId),
+      links: this.routes.measuredLinks(now).map(([from, to, latencyS]) => ({ from, to, latencyS })),
+      recalculations: this.routes.recalculations,
+      nextHopChanges: this.routes.history.changes,
+    };
   }
 
   async stop(): Promise<void> {

@@ -29,6 +29,12 @@ export interface UapiDevice {
    * again for strerror, so a positive value would print "Unknown error -22".
    */
   set?(ops: [string, string][]): number;
+  /**
+   * Etherguard's own `eg_status=1` operation (`-mode status`, docs/observability.md): a JSON
+   * document of what the WireGuard `get=1` reply cannot carry (NodeID, next hops, latencies).
+   * A separate operation because wg(8) refuses a `get=1` reply with any key it does not know.
+   */
+  status?(): unknown;
 }
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
@@ -72,6 +78,17 @@ function serve(sock: Socket, dev: UapiDevice, log: (m: string) => void): void {
       const op = req[0];
       if (op === 'get=1') {
         sock.write(renderGet(dev));
+      } else if (op === 'eg_status=1' && dev.status) {
+        // One line of JSON (JSON.stringify never writes a raw newline), then the usual errno.
+        let json: string;
+        try {
+          json = JSON.stringify(dev.status());
+        } catch (e) {
+          log(`uapi: eg_status failed: ${(e as Error).message}`);
+          sock.write('errno=-5\n\n');
+          continue;
+        }
+        sock.write(`${json}\nerrno=0\n\n`);
       } else if (op === 'set=1') {
         const ops: [string, string][] = [];
         let bad = false;

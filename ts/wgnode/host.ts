@@ -8,6 +8,7 @@ import { Endpoint, formatEndpoint } from './endpoint.js';
 import { Peer, PeerTable, QUEUE_LIMIT } from './peers.js';
 import { Transport } from './transport.js';
 import { afterSec, Timer } from '../timer.js';
+import type { PeerSnapshot } from '../metrics/snapshot.js';
 
 export interface HostLog {
   internal(msg: string, fields?: Record<string, unknown>): void;
@@ -246,6 +247,21 @@ export class WgHost {
       }
     }
     this.kick();
+  }
+
+  /**
+   * Counters of every peer (supernode sessions included) for observers (ts/metrics/snapshot.ts):
+   * read at scrape time from fields the data path already updates; no per-packet cost.
+   */
+  peerCounters(): PeerSnapshot[] {
+    return [...this.peers.every()].map((p) => ({
+      nodeId: p.nodeId,
+      endpoint: p.endpoint ? formatEndpoint(p.endpoint) : '',
+      lastHandshakeMs: p.lastHandshakeMs,
+      rxBytes: p.rxBytes,
+      txBytes: p.txBytes,
+      isSuper: p.isSuper,
+    }));
   }
 
   uapiDevice(fwmark: number): UapiDevice {

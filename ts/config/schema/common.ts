@@ -34,6 +34,17 @@ export function int(def: number, min: number, max: number, why?: string): JSONSc
 }
 
 export const str = (def = ''): JSONSchemaType<string> => ({ type: 'string', default: def });
+
+/**
+ * Our key MetricsListen (edge and super): where to serve Prometheus metrics, "" = nowhere. The
+ * forms of the supernode's listen keys: "PORT", ":PORT", "HOST:PORT", "[IPv6]:PORT" (docs/observability.md).
+ */
+export const METRICS_LISTEN: JSONSchemaType<string> = {
+  type: 'string',
+  default: '',
+  pattern: '^$|^:?[0-9]{1,5}$|^[^:\\[\\]]*:[0-9]{1,5}$|^\\[[^\\]]+\\]:[0-9]{1,5}$',
+  [WHY]: 'PORT, :PORT, HOST:PORT or [IPv6]:PORT ("" = no metrics)',
+};
 export const bool = (def: boolean): JSONSchemaType<boolean> => ({ type: 'boolean', default: def });
 
 // Keys are checked as decimal text here and as NodeIDs in code, where the range error can name

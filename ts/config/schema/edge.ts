@@ -2,7 +2,7 @@
 // defaults, and several of its zero values break the node; see docs/config.md).
 import type { JSONSchemaType } from 'ajv';
 import {
-  bool, disabledAfSchema, graphSchema, int, loggerInfoSchema, nextHopTable, nodeId, num, str,
+  bool, disabledAfSchema, graphSchema, int, loggerInfoSchema, METRICS_LISTEN, nextHopTable, nodeId, num, str,
   type DisabledAf, type GraphRecalculateSetting, type LoggerInfo, type NodeIdTable,
 } from './common.js';
 
@@ -95,6 +95,8 @@ export interface EdgeConfig {
   /** Our key: load a NextHopTable with routing loops (docs/config.md). */
   AllowNextHopLoops: boolean;
   ResetEndPointInterval: number;
+  /** Our key: serve Prometheus metrics at http://MetricsListen/metrics ("" = off; -metrics overrides). docs/observability.md */
+  MetricsListen: string;
   Peers: PeerInfo[];
 }
 
@@ -219,6 +221,7 @@ export const edgeSchema: JSONSchemaType<EdgeConfig> = {
     DynamicRoute: dynamicRouteSchema,
     NextHopTable: nextHopTable(),
     AllowNextHopLoops: bool(false),
+    MetricsListen: METRICS_LISTEN,
     ResetEndPointInterval: num(600),
     Peers: { type: 'array', items: peerSchema, default: [] },
   },

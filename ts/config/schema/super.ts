@@ -2,7 +2,7 @@
 // as defaults.
 import type { JSONSchemaType } from 'ajv';
 import {
-  bool, disabledAfSchema, graphSchema, int, loggerInfoSchema, nextHopTable, nodeId, num, str,
+  bool, disabledAfSchema, graphSchema, int, loggerInfoSchema, METRICS_LISTEN, nextHopTable, nodeId, num, str,
   type DisabledAf, type GraphRecalculateSetting, type LoggerInfo, type NodeIdTable,
 } from './common.js';
 
@@ -56,6 +56,8 @@ export interface SuperConfig {
   EdgeTemplate: string;
   UsePSKForInterEdge: boolean;
   ResetEndPointInterval: number;
+  /** Our key: serve Prometheus metrics at http://MetricsListen/metrics ("" = off; -metrics overrides). docs/observability.md */
+  MetricsListen: string;
   Peers: SuperPeerInfo[];
   HttpTLS?: HttpTLS;
 }
@@ -113,6 +115,7 @@ export const superSchema: JSONSchemaType<SuperConfig> = {
     EdgeTemplate: str(),
     UsePSKForInterEdge: bool(true),
     ResetEndPointInterval: num(600),
+    MetricsListen: METRICS_LISTEN,
     Peers: { type: 'array', items: superPeerSchema, default: [] },
     HttpTLS: {
       type: 'object',

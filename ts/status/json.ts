@@ -1,0 +1,57 @@
+// The document `-mode status -json` prints, per node, and that each node returns for the UAPI
+// operation `eg_status=1` (docs/observability.md). Field names and shapes are fixed by the
+// issue: {"nodes":[{"NodeName","NodeID","peers":[{"NodeID","endpoint","lastHandshake","rxBytes",
+// "txBytes","latencyMs"}],"nextHops":{"<dst>":<nexthop>}}]}; more keys may be added, none removed.
+import { mergeSuperSessions, type EdgeSnapshot, type PeerSnapshot } from '../metrics/snapshot.js';
+
+export interface StatusPeer {
+  NodeID: number;
+  /** "ip:port" / "[ip6]:port", "" while no endpoint is known. */
+  endpoint: string;
+  /** Last completed handshake, ISO 8601 (UTC), or null if none. */
+  lastHandshake: string | null;
+  rxBytes: number;
+  txBytes: number;
+  /** Filtered one-way latency peer → this node, milliseconds (clock offset included), or null. */
+  latencyMs: number | null;
+  /** Added key: this peer is a supernode session (NodeID 65533). */
+  supernode: boolean;
+}
+
+export interface StatusNode {
+  NodeName: string;
+  NodeID: number;
+  peers: StatusPeer[];
+  /** Destination NodeID (decimal string) → next hop NodeID. */
+  nextHops: Record<string, number>;
+  /** Added key: "edge" or "super". */
+  role: 'edge' | 'super';
+}
+
+export interface StatusDoc {
+  nodes: StatusNode[];
+}
+
+/** One peer row from a snapshot peer and its latency (seconds) if measured. */
+export function statusPeer(p: PeerSnapshot, latencyS: number | undefined): StatusPeer {
+  return {
+    NodeID: p.nodeId,
+    endpoint: p.endpoint,
+    lastHandshake: p.lastHandshakeMs > 0 ? new Date(p.lastHandshakeMs).toISOString() : null,
+    rxBytes: p.rxBytes,
+    txBytes: p.txBytes,
+    latencyMs: latencyS !== undefined && Number.isFinite(latencyS) ? latencyS * 1000 : null,
+    supernode: p.isSuper,
+  };
+}
+
+/** An edge's status entry from its snapshot (supernode sessions folded into one peer 65533). */
+export function edgeStatus(s: EdgeSnapshot): StatusNode {
+  return {
+    NodeName: s.nodeName,
+    NodeID: s.nodeId,
+    peers: mergeSuperSessions(s.peers).map((p) => statusPeer(p, p.isSuper ? undefined : s.latencyS.get(p.nodeId))),
+    nextHops: Object.fromEntries([...s.nextHops].map(([d, nh]) => [String(d), nh])),
+    role: 'edge',
+  };
+}
