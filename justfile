@@ -46,6 +46,11 @@ solve config="":
 bench:
     bash scripts/bench.sh
 
+# env BENCH_ROUNDS, BENCH_SECONDS, BENCH_EG_REF=HEAD (measure a clean snapshot of a commit); needs root
+# our edge against wireguard-go (current, Debian), boringtun and tinc: one table, ratios, goals (builds them first)
+bench-compare:
+    bash scripts/bench.sh bench/compare.bench.ts
+
 # serve the route-solver playground on http://127.0.0.1:8080/
 playground port="8080":
     node dist/webserve/main.js {{port}}

@@ -194,6 +194,7 @@ function meanIperf(rs: IperfResult[]): IperfResult {
     threads,
     systemBusyPct: mean(rs.map((r) => r.systemBusyPct)),
     counters,
+    rxPps: NaN,
   };
 }
 

@@ -257,12 +257,26 @@ export interface IperfResult {
   systemBusyPct: number;
   /** Counter deltas from `probe` over the run. */
   counters: Record<string, number>;
+  /** UDP runs: datagrams that reached the receiver per second (sent minus lost), else NaN. */
+  rxPps: number;
 }
 
-export async function iperf(ns: string, server: string, o: { seconds: number; omit?: number; reverse?: boolean; port?: number; watch?: number[]; probe?: () => Promise<Record<string, number>> }): Promise<IperfResult> {
+/**
+ * One iperf3 client run from `ns` to `server`, with the CPU of the `watch` pids sampled over it.
+ * TCP by default (`parallel` streams, `-P`); with `udp` an unlimited-rate (`-b 0`) UDP run of
+ * `udp.len`-byte payloads, where `rxPps` counts what the receiver got: with -b 0 the sender
+ * outruns any tunnel on 2 cores, so packets *received* per second is the comparable figure.
+ */
+export async function iperf(
+  ns: string,
+  server: string,
+  o: { seconds: number; omit?: number; reverse?: boolean; port?: number; parallel?: number; udp?: { len: number }; watch?: number[]; probe?: () => Promise<Record<string, number>> },
+): Promise<IperfResult> {
   const args = ['-c', server, '-t', String(o.seconds), '-J', '-p', String(o.port ?? 5201)];
   if (o.omit) args.push('-O', String(o.omit));
   if (o.reverse) args.push('-R');
+  if (o.parallel && o.parallel > 1) args.push('-P', String(o.parallel));
+  if (o.udp) args.push('-u', '-b', '0', '-l', String(o.udp.len));
   const watch = o.watch ?? [];
   const before = watch.map(cpuSeconds);
   const c0 = o.probe ? await o.probe() : {};
@@ -280,14 +294,18 @@ export async function iperf(ns: string, server: string, o: { seconds: number; om
     threads.set(pid, diffThreads(beforeT[i], threadCpu(pid)));
   });
   const counters = o.probe ? diffCounters(c0, await o.probe()) : {};
-  let j: { error?: string; end?: { sum_received?: { bits_per_second: number; seconds: number }; sum_sent?: { retransmits?: number } } };
+  let j: { error?: string; end?: { sum_received?: { bits_per_second: number; seconds: number; packets?: number; lost_packets?: number }; sum_sent?: { retransmits?: number } } };
   try {
     j = JSON.parse(r.stdout);
   } catch {
     throw new Error(`iperf3 ${args.join(' ')} in ${ns}: no JSON (exit ${r.code}): ${r.stderr.trim() || r.stdout.slice(0, 300)}`);
   }
   if (j.error || !j.end?.sum_received) throw new Error(`iperf3 ${args.join(' ')}: ${j.error ?? 'no result'}`);
-  return { bps: j.end.sum_received.bits_per_second, seconds: j.end.sum_received.seconds, retransmits: j.end.sum_sent?.retransmits ?? 0, wall, cpu, threads, systemBusyPct, counters };
+  const rcv = j.end.sum_received;
+  // iperf3 3.12's sum_received.packets is what the receiver expected (highest sequence seen);
+  // lost_packets are the gaps, so received = packets - lost (= bytes / len).
+  const rxPps = o.udp && rcv.packets !== undefined ? (rcv.packets - (rcv.lost_packets ?? 0)) / rcv.seconds : NaN;
+  return { bps: rcv.bits_per_second, seconds: rcv.seconds, retransmits: j.end.sum_sent?.retransmits ?? 0, wall, cpu, threads, systemBusyPct, counters, rxPps };
 }
 
 export interface PingResult {
@@ -304,6 +322,41 @@ export async function ping(ns: string, ip: string, count = 50, interval = 0.01):
   const l = /([\d.]+)% packet loss/.exec(r.stdout);
   if (!m) throw new Error(`ping ${ip} from ${ns}: ${r.stdout.trim()} ${r.stderr.trim()}`);
   return { minMs: Number(m[1]), avgMs: Number(m[2]), maxMs: Number(m[3]), mdevMs: Number(m[4]), loss: l ? Number(l[1]) : NaN };
+}
+
+export interface PingSamples {
+  /** Round-trip times of the answered echo requests, ms, in order. */
+  rtts: number[];
+  sent: number;
+}
+
+/**
+ * `ping -i interval` from `ns` to `ip` for `count` requests or `deadlineS` seconds, whichever comes
+ * first, keeping every RTT (for percentiles; `ping`'s own summary has only min/avg/max/mdev).
+ */
+export async function pingSamples(ns: string, ip: string, o: { count: number; interval: number; deadlineS?: number }): Promise<PingSamples> {
+  const args = ['-n', '-c', String(o.count), '-i', String(o.interval), '-W', '1', ip];
+  if (o.deadlineS) args.push('-w', String(o.deadlineS));
+  const r = await runIn(ns, 'ping', args, ((o.deadlineS ?? o.count * o.interval) + 10) * 1000);
+  const rtts = [...r.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  const sent = Number(/(\d+) packets transmitted/.exec(r.stdout)?.[1] ?? NaN);
+  if (!rtts.length) throw new Error(`ping ${ip} from ${ns}: no reply: ${r.stdout.slice(-300).trim()} ${r.stderr.trim()}`);
+  return { rtts, sent };
+}
+
+/** The p-th percentile (0..100) of `xs`, nearest-rank; NaN for none. */
+export function percentile(xs: number[], p: number): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+}
+
+/** Median of the finite values of `xs`; NaN for none. */
+export function median(xs: number[]): number {
+  const s = xs.filter(Number.isFinite).sort((a, b) => a - b);
+  if (!s.length) return NaN;
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 // ---- CPU profiles -----------------------------------------------------------------------------
