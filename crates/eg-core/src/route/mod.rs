@@ -6,6 +6,7 @@
 //! * [`manual`]: `ManualLatency` overrides with the 65535 wildcard.
 //! * [`graph`]: directed edges `{latency, additional_cost, valid_until}` with expiry.
 //! * [`solve`] (+ [`fw`], [`naive`], [`key`]): all-pairs shortest paths with deterministic ties.
+//! * [`incremental`]: link-by-link updates of a solution, bit-identical to a full solve.
 //! * [`broadcast`]: source-rooted broadcast trees derived from the next-hop table.
 //! * [`filter`]: the sliding-median damping filter.
 //! * [`hysteresis`]: clock-offset invariant "is a recalculation needed?".
@@ -20,6 +21,7 @@ pub mod format;
 mod fw;
 pub mod graph;
 pub mod hysteresis;
+pub mod incremental;
 pub mod ids;
 pub mod key;
 pub mod manual;
@@ -32,6 +34,7 @@ pub use filter::MedianFilter;
 pub use format::{format_solve_json, format_solve_text};
 pub use graph::{resolve_additional_cost, EdgeState, Graph, Measurement};
 pub use hysteresis::{Hysteresis, RecalculateSetting};
+pub use incremental::{FullReason, IncrementalSolver, UpdateMode, UpdateReport};
 pub use ids::{
     normalize_latency, normalize_upstream_latency, NodeId, BROADCAST, INFINITY_THRESHOLD, INVALID,
     MAX_NODE_ID, SPREAD, SUPER_NODE, WILDCARD,

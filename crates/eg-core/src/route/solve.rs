@@ -107,7 +107,7 @@ pub(crate) struct Prepared {
 /// large clock offsets, goes through [`reduce`] first. So clock offsets never make the grid
 /// coarser than this. (Reducing every graph would cost about 8 ms at N = 1000 for nothing
 /// when the latencies themselves set the grid.)
-const RAW_MIN_EXPONENT: i32 = 20;
+pub(crate) const RAW_MIN_EXPONENT: i32 = 20;
 
 fn transpose<T: Copy>(src: &[T], n: usize, fill: T) -> Vec<T> {
     const T_BLOCK: usize = 32;
@@ -150,33 +150,9 @@ impl Prepared {
                 continue;
             }
             let p = index[e.src as usize] as usize * n + index[e.dst as usize] as usize;
-            let lat = normalize_latency(e.latency);
-            let ac = if e.additional_cost.is_nan() || e.additional_cost < 0.0 {
-                0.0
-            } else {
-                e.additional_cost
-            };
-            let w = if lat == f64::INFINITY {
-                lat
-            } else {
-                normalize_latency(lat + ac)
-            };
-            if w == f64::INFINITY {
-                weight[p] = f64::INFINITY;
-                latency[p] = f64::INFINITY;
-            } else {
-                weight[p] = w;
-                latency[p] = lat;
-            }
+            (weight[p], latency[p], _) = edge_values(e.latency, e.additional_cost);
         }
-        let max_abs = weight
-            .iter()
-            .filter(|w| w.is_finite())
-            .fold(0.0f64, |m, w| m.max(w.abs()));
-        let raw = KeySpace::new(n, max_abs);
-        let (space, reduced) = if raw.q >= RAW_MIN_EXPONENT {
-            (raw, None)
-        } else {
+        Ok(Self::from_dense(ids, weight, latency, || {
             // The AC separately: added to a latency of years it would lose its low bits.
             let mut ac = vec![0.0f64; n * n];
             for e in edges.iter().filter(|e| e.src != e.dst) {
@@ -187,18 +163,51 @@ impl Prepared {
                     0.0
                 };
             }
-            match reduce(&latency, &ac, n, raw.q) {
+            ac
+        }))
+    }
+
+    /// The key space of dense inputs (`weight`, `latency` as built by [`Prepared::new`]);
+    /// `ac` gives the dense AdditionalCost matrix, needed only when offsets force [`reduce`].
+    pub(crate) fn from_dense(
+        ids: Vec<NodeId>,
+        weight: Vec<f64>,
+        latency: Vec<f64>,
+        ac: impl FnOnce() -> Vec<f64>,
+    ) -> Self {
+        let n = ids.len();
+        let max_abs = max_abs_weight(&weight);
+        let raw = KeySpace::new(n, max_abs);
+        let (space, reduced) = if raw.q >= RAW_MIN_EXPONENT {
+            (raw, None)
+        } else {
+            match reduce(&latency, &ac(), n, raw.q) {
                 Some((ks, t)) => (ks, Some(t)),
                 None => (raw, None),
             }
         };
-        Ok(Prepared {
+        Prepared {
             ids,
             weight,
             latency,
             space,
             reduced,
-        })
+        }
+    }
+
+    /// Runs the blocked kernel: the final keys, shifted by the returned integer tick
+    /// potentials (`key(i, j)` carries `+ (pot[i] - pot[j]) * H * M`, see [`potentials`]).
+    pub(crate) fn kernel(&self) -> (Vec<f64>, Vec<f64>) {
+        let n = self.ids.len();
+        let ks = self.space;
+        // Raw weights become ticks on the fly (`ticks_fast`, the same value as `ticks`);
+        // reduced ones are ticks already.
+        let (mut d, pot) = match &self.reduced {
+            None => initial_keys(&self.weight, 2f64.powi(ks.q), n, &ks, |w| ks.ticks_fast(w)),
+            Some(t) => initial_keys(t, 1.0, n, &ks, |t| t),
+        };
+        floyd_warshall_blocked(&mut d, n, &ks);
+        (d, pot)
     }
 
     /// The integer ticks of the edge at row-major position `p` (infinity = no edge): the
@@ -342,11 +351,12 @@ impl Prepared {
 
 /// What [`Prepared::finish_keys`] keeps to derive the distances later: the dense weights and
 /// the next-hop index and hop count of every pair (already checked for consistency).
-struct KeyDist {
-    weight: Vec<f64>,
-    latency: Vec<f64>,
-    nidx: Vec<u16>,
-    hops: Vec<u16>,
+#[derive(Clone)]
+pub(crate) struct KeyDist {
+    pub(crate) weight: Vec<f64>,
+    pub(crate) latency: Vec<f64>,
+    pub(crate) nidx: Vec<u16>,
+    pub(crate) hops: Vec<u16>,
 }
 
 /// `(dist, dist_no_ac)`, row-major `n * n`.
@@ -449,6 +459,21 @@ impl Solution {
             lazy: None,
             dist: OnceLock::from((dist, dna)),
         }
+    }
+
+    /// For [`super::incremental`]: the ids, the next-hop table and the per-pair data the
+    /// distances are derived from, to be patched in place. Forgets the distance tables (they are
+    /// derived again on the next access). `None` for a solution without that data
+    /// ([`Solution::from_next_hops`], the naive solver).
+    pub(crate) fn parts_mut(&mut self) -> Option<(&[NodeId], &mut [NodeId], &mut KeyDist)> {
+        let kd = Arc::make_mut(self.lazy.as_mut()?);
+        self.dist = OnceLock::new();
+        Some((&self.ids, &mut self.next, kd))
+    }
+
+    /// For [`super::incremental`]: the per-pair data the distances are derived from.
+    pub(crate) fn key_dist(&self) -> Option<&KeyDist> {
+        self.lazy.as_deref()
     }
 
     /// The distance tables, computed on first call.
@@ -558,16 +583,38 @@ impl Solution {
 /// `nodes` may list isolated nodes; every edge endpoint is added automatically.
 pub fn solve(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Solution, RouteError> {
     let prep = Prepared::new(nodes, edges)?;
-    let n = prep.ids.len();
-    let ks = prep.space;
-    // Raw weights become ticks on the fly (`ticks_fast`, the same value as `ticks`); reduced
-    // ones are ticks already.
-    let mut d = match &prep.reduced {
-        None => initial_keys(&prep.weight, 2f64.powi(ks.q), n, &ks, |w| ks.ticks_fast(w)),
-        Some(t) => initial_keys(t, 1.0, n, &ks, |t| t),
-    };
-    floyd_warshall_blocked(&mut d, n, &ks);
+    let (d, _) = prep.kernel();
     prep.finish_keys(&d)
+}
+
+/// `(weight, latency, ac)` of one edge as the solver stores it: both infinite for "no edge"
+/// (a non-finite latency, or a sum that overflows), the AC clamped to `>= 0` (NaN = 0).
+#[inline]
+pub(crate) fn edge_values(latency: f64, additional_cost: f64) -> (f64, f64, f64) {
+    let lat = normalize_latency(latency);
+    let ac = if additional_cost.is_nan() || additional_cost < 0.0 {
+        0.0
+    } else {
+        additional_cost
+    };
+    let w = if lat == f64::INFINITY {
+        lat
+    } else {
+        normalize_latency(lat + ac)
+    };
+    if w == f64::INFINITY {
+        (w, w, ac)
+    } else {
+        (w, lat, ac)
+    }
+}
+
+/// Largest finite `|w|` of a dense weight matrix (0 if none): what [`KeySpace::new`] needs.
+pub(crate) fn max_abs_weight(weight: &[f64]) -> f64 {
+    weight
+        .iter()
+        .filter(|w| w.is_finite())
+        .fold(0.0f64, |m, w| m.max(w.abs()))
 }
 
 /// The kernel's starting keys: one-hop keys of every edge on reduced ticks, the diagonal key.
@@ -580,7 +627,7 @@ fn initial_keys(
     n: usize,
     ks: &KeySpace,
     tick_of: impl Fn(f64) -> f64,
-) -> Vec<f64> {
+) -> (Vec<f64>, Vec<f64>) {
     let pot = potentials(values, scale, n, ks);
     let hm = ks.hop_scale();
     let mut d = vec![f64::INFINITY; n * n];
@@ -597,7 +644,7 @@ fn initial_keys(
         }
         drow[i] = ks.diag_key();
     }
-    d
+    (d, pot)
 }
 
 /// Integer tick potentials `P` for the solve: the kernel runs on the reduced ticks
