@@ -294,18 +294,31 @@ export async function iperf(
     threads.set(pid, diffThreads(beforeT[i], threadCpu(pid)));
   });
   const counters = o.probe ? diffCounters(c0, await o.probe()) : {};
-  let j: { error?: string; end?: { sum_received?: { bits_per_second: number; seconds: number; packets?: number; lost_packets?: number }; sum_sent?: { retransmits?: number } } };
+  let j: IperfJson;
   try {
     j = JSON.parse(r.stdout);
   } catch {
     throw new Error(`iperf3 ${args.join(' ')} in ${ns}: no JSON (exit ${r.code}): ${r.stderr.trim() || r.stdout.slice(0, 300)}`);
   }
-  if (j.error || !j.end?.sum_received) throw new Error(`iperf3 ${args.join(' ')}: ${j.error ?? 'no result'}`);
-  const rcv = j.end.sum_received;
-  // iperf3 3.12's sum_received.packets is what the receiver expected (highest sequence seen);
-  // lost_packets are the gaps, so received = packets - lost (= bytes / len).
-  const rxPps = o.udp && rcv.packets !== undefined ? (rcv.packets - (rcv.lost_packets ?? 0)) / rcv.seconds : NaN;
-  return { bps: rcv.bits_per_second, seconds: rcv.seconds, retransmits: j.end.sum_sent?.retransmits ?? 0, wall, cpu, threads, systemBusyPct, counters, rxPps };
+  return { ...iperfFigures(j, !!o.udp, args.join(' ')), wall, cpu, threads, systemBusyPct, counters };
+}
+
+/** The parts of `iperf3 -J` client output the benchmarks read. */
+export interface IperfJson {
+  error?: string;
+  end?: { sum_received?: { bits_per_second: number; seconds: number; packets?: number; lost_packets?: number }; sum_sent?: { retransmits?: number } };
+}
+
+/**
+ * Receiver-side figures of one `iperf3 -J` client run. For UDP, iperf3 3.12's sum_received.packets
+ * is what the receiver expected (highest sequence number seen) and lost_packets the gaps, so the
+ * datagrams that arrived are packets - lost (= bytes / length). Throws on an iperf3 error.
+ */
+export function iperfFigures(j: IperfJson, udp: boolean, what = 'iperf3'): { bps: number; seconds: number; retransmits: number; rxPps: number } {
+  const rcv = j.end?.sum_received;
+  if (j.error || !rcv) throw new Error(`${what}: ${j.error ?? 'no result'}`);
+  const rxPps = udp && rcv.packets !== undefined ? (rcv.packets - (rcv.lost_packets ?? 0)) / rcv.seconds : NaN;
+  return { bps: rcv.bits_per_second, seconds: rcv.seconds, retransmits: j.end?.sum_sent?.retransmits ?? 0, rxPps };
 }
 
 export interface PingResult {
