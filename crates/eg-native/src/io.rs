@@ -21,6 +21,21 @@
 //! describe: a read that long was, or may have been, cut. UDP datagrams are at most 65,527 bytes
 //! (IPv6) and always fit.
 //!
+//! Offloads (options, off by default; docs/interfaces.md §Offloads):
+//! - TAP opened with `tapOpen(name, { offloads: true })` and handed over with
+//!   `NativeIo.tap(fd, cb, true)`: every record, read or written, is `[len u16][virtio_net_hdr
+//!   10 bytes][frame]` with `len` counting both; frames read may be TSO/USO super-frames of up
+//!   to 64 KiB for the core to segment (crates/eg-core/src/offload), and frames written may be
+//!   coalesced super-frames.
+//! - UDP with `{ gso: true }`: `sendBatch` sends each run of consecutive records to the same
+//!   address with equal lengths (the last of a run may be shorter) as one message with
+//!   `UDP_SEGMENT` (up to 64 datagrams, at most 64 KiB); the kernel cuts it. If the kernel
+//!   refuses GSO with EIO (no checksum offload on the route's device) GSO is switched off and
+//!   the datagrams go out one by one; `takeOffloadNote` has the one line to log.
+//! - UDP with `{ gro: true }`: `UDP_GRO` is set on the socket, and a coalesced datagram received
+//!   with its `UDP_GRO` control message (the segment size) is split back into the datagrams it
+//!   was made of, so the records JS sees are the same as without GRO.
+//!
 //! JS callback: `(kind, data)`: kind 0 = a batch, 1 = an error (data = UTF-8 message), 2 = reads
 //! discarded since the last report (data = `[count u32 BE][reason UTF-8]`).
 //! close() wakes the threads through an eventfd, joins them (they never block for long) and
@@ -58,6 +73,14 @@ const MAX_RECORD: usize = u16::MAX as usize;
 /// Callback kind for counted read drops.
 const KIND_DROPS: u32 = 2;
 pub const UDP_HDR: usize = 20;
+/// Linux include/uapi/linux/udp.h: the socket option / control message types.
+const UDP_SEGMENT: libc::c_int = 103;
+const UDP_GRO: libc::c_int = 104;
+/// Datagrams per UDP_SEGMENT send: UDP_MAX_SEGMENTS was 64 before Linux 6.9 (128 since).
+const GSO_MAX_SEGS: usize = 64;
+/// Control buffer per message, in u64 words (8-byte aligned as cmsghdr needs): room for one
+/// cmsghdr (16 bytes) with an int or u16 payload.
+const CTL_WORDS: usize = 4;
 
 struct Msg {
     kind: u32,
@@ -76,6 +99,8 @@ struct Shared {
     write_errno: AtomicI32,
     /// Frames / datagrams the reader discarded since the last report to JS.
     read_drops: AtomicU64,
+    /// UDP: received messages that carried a UDP_GRO control message (coalesced datagrams).
+    gro_reads: AtomicU64,
 }
 
 impl Shared {
@@ -235,11 +260,32 @@ struct RecvArena {
     iov: Vec<libc::iovec>,
     addrs: Vec<libc::sockaddr_storage>,
     hdrs: Vec<libc::mmsghdr>,
+    /// UDP_GRO: control buffers for the segment size, one per message.
+    ctl: Vec<[u64; CTL_WORDS]>,
+    gro: bool,
+}
+
+/// The segment size from a UDP_GRO control message, if `h` carries one.
+fn gro_size(h: &libc::msghdr) -> Option<usize> {
+    // SAFETY: the kernel filled msg_control up to msg_controllen; CMSG_* walk inside it.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_UDP && (*c).cmsg_type == UDP_GRO {
+                let v = std::ptr::read_unaligned(libc::CMSG_DATA(c) as *const libc::c_int);
+                return if v > 0 { Some(v as usize) } else { None };
+            }
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+    }
+    None
 }
 
 impl RecvArena {
-    fn new() -> Self {
+    fn new(gro: bool) -> Self {
         RecvArena {
+            ctl: vec![[0u64; CTL_WORDS]; MMSG],
+            gro,
             buf: vec![0u8; SLOT * MMSG],
             // SAFETY: plain-old-data structs; zero is valid.
             iov: vec![unsafe { mem::zeroed() }; MMSG],
@@ -259,8 +305,12 @@ impl RecvArena {
             h.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_hdr.msg_iov = &mut self.iov[i];
             h.msg_hdr.msg_iovlen = 1;
+            if self.gro {
+                h.msg_hdr.msg_control = self.ctl[i].as_mut_ptr() as *mut libc::c_void;
+                h.msg_hdr.msg_controllen = mem::size_of::<[u64; CTL_WORDS]>() as _;
+            }
         }
-        // SAFETY: hdrs/iov/addrs/buf are valid for MMSG entries.
+        // SAFETY: hdrs/iov/addrs/buf/ctl are valid for MMSG entries.
         let n = unsafe { libc::recvmmsg(sh.fd, self.hdrs.as_mut_ptr(), MMSG as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
         if n < 0 {
             let e = io::Error::last_os_error();
@@ -283,11 +333,26 @@ impl RecvArena {
                 Some(x) => x,
                 None => continue,
             };
-            out.extend_from_slice(&(len as u16).to_be_bytes());
-            out.extend_from_slice(&port.to_be_bytes());
-            out.extend_from_slice(&addr);
-            out.extend_from_slice(&self.buf[i * SLOT..i * SLOT + len]);
-            *count += 1;
+            let data = &self.buf[i * SLOT..i * SLOT + len];
+            // A coalesced datagram: the datagrams it was made of, each gso bytes (the last
+            // may be shorter), back as separate records.
+            let seg = if self.gro { gro_size(&h.msg_hdr).filter(|&g| g < len) } else { None };
+            if seg.is_some() {
+                sh.gro_reads.fetch_add(1, Ordering::Relaxed);
+            }
+            for d in data.chunks(seg.unwrap_or(len.max(1))) {
+                out.extend_from_slice(&(d.len() as u16).to_be_bytes());
+                out.extend_from_slice(&port.to_be_bytes());
+                out.extend_from_slice(&addr);
+                out.extend_from_slice(d);
+                *count += 1;
+            }
+            if len == 0 {
+                out.extend_from_slice(&0u16.to_be_bytes());
+                out.extend_from_slice(&port.to_be_bytes());
+                out.extend_from_slice(&addr);
+                *count += 1;
+            }
         }
         Ok(n == MMSG)
     }
@@ -375,11 +440,30 @@ fn new_shared(fd: i32) -> Result<Arc<Shared>> {
         write_drops: AtomicU64::new(0),
         write_errno: AtomicI32::new(0),
         read_drops: AtomicU64::new(0),
+        gro_reads: AtomicU64::new(0),
     }))
 }
 
 fn errno_str(e: i32) -> String {
     io::Error::from_raw_os_error(e).to_string()
+}
+
+/// UDP offload options of `NativeIo.udp` (both default false).
+#[napi(object)]
+pub struct UdpOffloads {
+    /// Send runs of equal-sized datagrams to one address as one `UDP_SEGMENT` message.
+    pub gso: Option<bool>,
+    /// Receive coalesced datagrams (`UDP_GRO`) and split them back.
+    pub gro: Option<bool>,
+}
+
+/// One message of a sendBatch: `n` iovecs (= datagrams) from index `iov`, `seg` > 0 when it is
+/// a UDP_SEGMENT message of that segment size.
+#[derive(Clone, Copy, Default)]
+struct SendMsg {
+    iov: usize,
+    n: usize,
+    seg: usize,
 }
 
 /// A TAP device or UDP socket with its reader (and for TAP, writer) thread.
@@ -394,33 +478,67 @@ pub struct NativeIo {
     last_send_errno: i32,
     /// Reused sendmmsg vectors.
     send_addrs: Vec<(libc::sockaddr_storage, libc::socklen_t)>,
+    /// TAP: records carry a virtio_net_hdr.
+    vnet: bool,
+    /// UDP: GSO in use / GRO set on the socket.
+    gso: bool,
+    gro: bool,
+    /// UDP: UDP_SEGMENT messages the kernel took.
+    gso_sends: u64,
+    /// A fallback the caller has not logged yet.
+    note: Option<String>,
 }
 
 #[napi]
 impl NativeIo {
     /// Takes over a TAP fd from tapOpen (non-blocking): close() closes it.
-    #[napi(factory, ts_args_type = "fd: number, onBatch: (kind: number, data: Buffer) => void")]
-    pub fn tap(fd: i32, on_batch: Function<FnArgs<(u32, Buffer)>, ()>) -> Result<NativeIo> {
+    /// `vnetHdr`: the fd was opened with offloads (`tapOpen(name, { offloads: true })` said
+    /// `vnetHdr: true`), so records carry a virtio_net_hdr in both directions.
+    #[napi(factory, ts_args_type = "fd: number, onBatch: (kind: number, data: Buffer) => void, vnetHdr?: boolean")]
+    pub fn tap(fd: i32, on_batch: Function<FnArgs<(u32, Buffer)>, ()>, vnet_hdr: Option<bool>) -> Result<NativeIo> {
         let sh = new_shared(fd)?;
         let tsfn = make_tsfn(on_batch, &sh)?;
         let (tx, rx) = sync_channel::<Vec<u8>>(WRITE_QUEUE);
         let s1 = sh.clone();
         let r = std::thread::Builder::new()
             .name("eg-tap-read".into())
-            .spawn(move || reader_loop(s1, tsfn, "tap", "frame from the TAP longer than 65535 bytes", tap_fill))
+            .spawn(move || reader_loop(s1, tsfn, "tap", "frame from the TAP longer than 65535 bytes (vnet header included)", tap_fill))
             .map_err(|e| Error::from_reason(format!("spawn tap reader: {e}")))?;
         let s2 = sh.clone();
         let w = std::thread::Builder::new()
             .name("eg-tap-write".into())
             .spawn(move || writer_loop(s2, rx))
             .map_err(|e| Error::from_reason(format!("spawn tap writer: {e}")))?;
-        Ok(NativeIo { sh, family: 0, port: 0, tx: Some(tx), threads: vec![r, w], closed: false, last_send_errno: 0, send_addrs: Vec::new() })
+        Ok(NativeIo {
+            sh,
+            family: 0,
+            port: 0,
+            tx: Some(tx),
+            threads: vec![r, w],
+            closed: false,
+            last_send_errno: 0,
+            send_addrs: Vec::new(),
+            vnet: vnet_hdr.unwrap_or(false),
+            gso: false,
+            gro: false,
+            gso_sends: 0,
+            note: None,
+        })
     }
 
     /// Opens a non-blocking UDP socket (family 4 or 6; IPv6 sockets are v6-only), sets the
     /// buffer sizes (forced when permitted), binds it and starts its reader thread.
-    #[napi(factory, ts_args_type = "family: number, addr: string, port: number, bufBytes: number, onBatch: (kind: number, data: Buffer) => void")]
-    pub fn udp(family: u32, addr: String, port: u32, buf_bytes: u32, on_batch: Function<FnArgs<(u32, Buffer)>, ()>) -> Result<NativeIo> {
+    /// `offloads`: GSO for sendBatch and GRO on receive (see the module docs); what the kernel
+    /// refuses stays off, with the reason in `takeOffloadNote()`.
+    #[napi(factory, ts_args_type = "family: number, addr: string, port: number, bufBytes: number, onBatch: (kind: number, data: Buffer) => void, offloads?: UdpOffloads")]
+    pub fn udp(
+        family: u32,
+        addr: String,
+        port: u32,
+        buf_bytes: u32,
+        on_batch: Function<FnArgs<(u32, Buffer)>, ()>,
+        offloads: Option<UdpOffloads>,
+    ) -> Result<NativeIo> {
         let fam = if family == 6 { libc::AF_INET6 } else { libc::AF_INET };
         let ip: IpAddr = if addr.is_empty() {
             if fam == libc::AF_INET6 { IpAddr::V6(Ipv6Addr::UNSPECIFIED) } else { IpAddr::V4(Ipv4Addr::UNSPECIFIED) }
@@ -475,6 +593,33 @@ impl NativeIo {
             return Err(fail("getsockname".into()));
         }
         let bound = sockaddr_to(&got).map(|x| x.0).unwrap_or(0) as u32;
+        let (want_gso, want_gro) = offloads.map(|o| (o.gso.unwrap_or(false), o.gro.unwrap_or(false))).unwrap_or((false, false));
+        let mut notes: Vec<String> = Vec::new();
+        let mut gro = false;
+        if want_gro {
+            if setopt(libc::SOL_UDP, UDP_GRO, 1) < 0 {
+                notes.push(format!("UDP_GRO refused ({})", io::Error::last_os_error()));
+            } else {
+                gro = true;
+            }
+        }
+        let mut gso = false;
+        if want_gso {
+            // Probe as wireguard-go does: a kernel with UDP GSO answers getsockopt(UDP_SEGMENT).
+            let mut v: libc::c_int = 0;
+            let mut l = mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: getsockopt into an int of the given length.
+            if unsafe { libc::getsockopt(fd, libc::SOL_UDP, UDP_SEGMENT, &mut v as *mut _ as *mut libc::c_void, &mut l) } < 0 {
+                notes.push(format!("UDP_SEGMENT refused ({})", io::Error::last_os_error()));
+            } else {
+                gso = true;
+            }
+        }
+        let note = if notes.is_empty() {
+            None
+        } else {
+            Some(format!("udp {addr}:{bound}: {}; sending/receiving datagrams one by one", notes.join(", ")))
+        };
         let sh = match new_shared(fd) {
             Ok(s) => s,
             Err(e) => {
@@ -488,11 +633,25 @@ impl NativeIo {
         let r = std::thread::Builder::new()
             .name("eg-udp-read".into())
             .spawn(move || {
-                let mut arena = RecvArena::new();
+                let mut arena = RecvArena::new(gro);
                 reader_loop(s1, tsfn, "udp", "UDP datagram truncated (longer than the receive slot)", move |sh, out, count| arena.fill(sh, out, count))
             })
             .map_err(|e| Error::from_reason(format!("spawn udp reader: {e}")))?;
-        Ok(NativeIo { sh, family: fam, port: bound, tx: None, threads: vec![r], closed: false, last_send_errno: 0, send_addrs: Vec::new() })
+        Ok(NativeIo {
+            sh,
+            family: fam,
+            port: bound,
+            tx: None,
+            threads: vec![r],
+            closed: false,
+            last_send_errno: 0,
+            send_addrs: Vec::new(),
+            vnet: false,
+            gso,
+            gro,
+            gso_sends: 0,
+            note,
+        })
     }
 
     #[napi(getter)]
@@ -503,6 +662,44 @@ impl NativeIo {
     #[napi(getter)]
     pub fn port(&self) -> u32 {
         self.port
+    }
+
+    /// TAP: records carry a 10-byte virtio_net_hdr in front of each frame.
+    #[napi(getter)]
+    pub fn vnet_hdr(&self) -> bool {
+        self.vnet
+    }
+
+    /// UDP: sendBatch uses UDP_SEGMENT (false when not asked for, refused, or switched off
+    /// after the kernel returned EIO).
+    #[napi(getter)]
+    pub fn udp_gso(&self) -> bool {
+        self.gso
+    }
+
+    /// UDP: UDP_GRO is set on the socket.
+    #[napi(getter)]
+    pub fn udp_gro(&self) -> bool {
+        self.gro
+    }
+
+    /// UDP: UDP_SEGMENT messages sent so far (each carried several datagrams).
+    #[napi(getter)]
+    pub fn gso_sends(&self) -> f64 {
+        self.gso_sends as f64
+    }
+
+    /// UDP: coalesced datagrams received so far (each split back into several records).
+    #[napi(getter)]
+    pub fn gro_reads(&self) -> f64 {
+        self.sh.gro_reads.load(Ordering::Relaxed) as f64
+    }
+
+    /// The one log line about an offload that was refused or switched off since the last
+    /// call, or an empty string.
+    #[napi]
+    pub fn take_offload_note(&mut self) -> String {
+        self.note.take().unwrap_or_default()
     }
 
     /// TAP: writes one frame now. False when the kernel refused it (EAGAIN) or after close.
@@ -543,41 +740,80 @@ impl NativeIo {
     }
 
     /// UDP: sends `[len u16][port u16][addr 16][payload]...` (the first `count` records) with
-    /// sendmmsg. Returns the number of datagrams the kernel did not take (0 = all sent); see
-    /// lastSendError for why.
+    /// sendmmsg; with GSO on, runs of records to one address with equal lengths go out as one
+    /// UDP_SEGMENT message each. Returns the number of datagrams the kernel did not take
+    /// (0 = all sent); see lastSendError for why.
     #[napi]
     pub fn send_batch(&mut self, batch: &[u8], count: u32) -> u32 {
         if self.closed || self.family == 0 {
             return count;
         }
-        let mut iov: [libc::iovec; MMSG] = [libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 }; MMSG];
-        // SAFETY: zeroed mmsghdr is valid.
-        let mut hdrs: [libc::mmsghdr; MMSG] = unsafe { mem::zeroed() };
         if self.send_addrs.len() < MMSG {
             // SAFETY: zeroed sockaddr_storage is valid.
             self.send_addrs.resize(MMSG, (unsafe { mem::zeroed() }, 0));
         }
+        // Largest UDP payload of one message: the IP length field bounds the whole datagram.
+        let max_gso_bytes = if self.family == libc::AF_INET6 { 65535 - 8 } else { 65535 - 20 - 8 };
+        // A record at `off`: (payload length, payload offset), or None when it is missing or
+        // runs past the buffer.
+        let record = |off: usize| -> Option<(usize, usize)> {
+            if off + UDP_HDR > batch.len() {
+                return None;
+            }
+            let len = u16::from_be_bytes([batch[off], batch[off + 1]]) as usize;
+            let p = off + UDP_HDR;
+            (p + len <= batch.len()).then_some((len, p))
+        };
+        // SAFETY: zeroed iovec / mmsghdr are valid; every used entry is filled below.
+        let mut iov: [libc::iovec; MMSG * GSO_MAX_SEGS] = unsafe { mem::zeroed() };
+        let mut hdrs: [libc::mmsghdr; MMSG] = unsafe { mem::zeroed() };
+        let mut ctl = [[0u64; CTL_WORDS]; MMSG];
+        let mut msgs = [SendMsg::default(); MMSG];
         let mut off = 0usize;
         let mut left = count as usize;
         let mut failed = 0u32;
         while left > 0 {
             let mut k = 0usize;
-            while k < MMSG && left > 0 && off + UDP_HDR <= batch.len() {
-                let len = u16::from_be_bytes([batch[off], batch[off + 1]]) as usize;
-                let port = u16::from_be_bytes([batch[off + 2], batch[off + 3]]);
-                let p = off + UDP_HDR;
-                if p + len > batch.len() {
-                    // A record running past the buffer: it and the rest are not sent, and
-                    // say so.
-                    failed += left as u32;
-                    left = 0;
+            let mut nio = 0usize;
+            while k < MMSG && left > 0 {
+                let Some((len, p)) = record(off) else {
+                    if off + UDP_HDR <= batch.len() {
+                        // A record running past the buffer: it and the rest are not sent.
+                        failed += left as u32;
+                        left = 0;
+                    }
                     break;
-                }
+                };
+                let port = u16::from_be_bytes([batch[off + 2], batch[off + 3]]);
+                let dest = off + 2..off + UDP_HDR;
                 self.send_addrs[k] = sockaddr_from(self.family, port, &batch[off + 4..off + 20]);
-                iov[k] = libc::iovec { iov_base: batch[p..].as_ptr() as *mut libc::c_void, iov_len: len };
-                k += 1;
+                msgs[k] = SendMsg { iov: nio, n: 1, seg: 0 };
+                iov[nio] = libc::iovec { iov_base: batch[p..].as_ptr() as *mut libc::c_void, iov_len: len };
+                nio += 1;
                 left -= 1;
                 off = p + len;
+                if self.gso && len > 0 {
+                    let mut total = len;
+                    while left > 0 && msgs[k].n < GSO_MAX_SEGS {
+                        let Some((len2, p2)) = record(off) else { break };
+                        if len2 == 0 || len2 > len || total + len2 > max_gso_bytes || batch[off + 2..off + UDP_HDR] != batch[dest.clone()] {
+                            break;
+                        }
+                        iov[nio] = libc::iovec { iov_base: batch[p2..].as_ptr() as *mut libc::c_void, iov_len: len2 };
+                        nio += 1;
+                        msgs[k].n += 1;
+                        total += len2;
+                        left -= 1;
+                        off = p2 + len2;
+                        if len2 < len {
+                            break; // only the last datagram of a GSO message may be shorter
+                        }
+                    }
+                    if msgs[k].n > 1 {
+                        msgs[k].seg = len;
+                    }
+                }
+                k += 1;
             }
             if k == 0 {
                 break;
@@ -586,34 +822,96 @@ impl NativeIo {
                 let h = &mut hdrs[i].msg_hdr;
                 h.msg_name = &mut self.send_addrs[i].0 as *mut _ as *mut libc::c_void;
                 h.msg_namelen = self.send_addrs[i].1;
-                h.msg_iov = &mut iov[i];
-                h.msg_iovlen = 1;
+                h.msg_iov = &mut iov[msgs[i].iov];
+                h.msg_iovlen = msgs[i].n as _;
+                h.msg_control = std::ptr::null_mut();
+                h.msg_controllen = 0;
+                if msgs[i].seg > 0 {
+                    h.msg_control = ctl[i].as_mut_ptr() as *mut libc::c_void;
+                    // SAFETY: ctl[i] is 32 aligned bytes, room for CMSG_SPACE(2) = 24; CMSG_*
+                    // stay inside it.
+                    unsafe {
+                        h.msg_controllen = libc::CMSG_SPACE(2) as _;
+                        let c = libc::CMSG_FIRSTHDR(h);
+                        (*c).cmsg_level = libc::SOL_UDP;
+                        (*c).cmsg_type = UDP_SEGMENT;
+                        (*c).cmsg_len = libc::CMSG_LEN(2) as _;
+                        std::ptr::write_unaligned(libc::CMSG_DATA(c) as *mut u16, msgs[i].seg as u16);
+                    }
+                }
             }
             let mut at = 0usize;
             while at < k {
-                // SAFETY: hdrs[at..k] point at live iovecs, addresses and the borrowed batch.
+                // SAFETY: hdrs[at..k] point at live iovecs, addresses, control buffers and the
+                // borrowed batch.
                 let n = unsafe { libc::sendmmsg(self.sh.fd, hdrs[at..].as_mut_ptr(), (k - at) as libc::c_uint, 0) };
                 if n < 0 {
                     let e = io::Error::last_os_error();
                     if e.kind() == io::ErrorKind::Interrupted {
                         continue;
                     }
-                    self.last_send_errno = e.raw_os_error().unwrap_or(libc::EIO);
+                    let errno = e.raw_os_error().unwrap_or(libc::EIO);
+                    self.last_send_errno = errno;
                     if e.kind() == io::ErrorKind::WouldBlock {
                         // The send buffer is full: the rest of this batch is dropped.
-                        failed += (k - at) as u32 + left as u32;
+                        failed += msgs[at..k].iter().map(|m| m.n as u32).sum::<u32>() + left as u32;
                         return failed;
                     }
-                    // This datagram failed (e.g. unreachable); carry on with the next.
-                    failed += 1;
+                    if msgs[at].seg > 0 && (errno == libc::EIO || errno == libc::EINVAL) {
+                        // EIO: the route's device cannot checksum a GSO send, for good (as
+                        // wireguard-go concludes). EINVAL: this run does not fit GSO (e.g. a
+                        // datagram over the path MTU). Either way, these go one by one.
+                        if errno == libc::EIO && self.gso {
+                            self.gso = false;
+                            self.note = Some(format!("udp port {}: the kernel refused UDP GSO ({e}); sending datagrams one by one", self.port));
+                        }
+                        let m = msgs[at];
+                        failed += self.send_singly(&hdrs[at].msg_hdr, &iov[m.iov..m.iov + m.n]);
+                        at += 1;
+                        continue;
+                    }
+                    // This message failed (e.g. unreachable); carry on with the next.
+                    failed += msgs[at].n as u32;
                     at += 1;
                     continue;
                 }
-                at += n as usize;
+                let n = n as usize;
+                self.gso_sends += msgs[at..at + n].iter().filter(|m| m.seg > 0).count() as u64;
+                at += n;
             }
         }
         // Records announced by `count` but missing from the buffer are not sent either.
         failed + left as u32
+    }
+
+    /// Sends each iovec of a refused GSO message as its own datagram to the message's address;
+    /// returns how many were not sent.
+    fn send_singly(&mut self, h: &libc::msghdr, iov: &[libc::iovec]) -> u32 {
+        let mut failed = 0;
+        for v in iov {
+            let mut one = *v;
+            // SAFETY: zeroed msghdr is valid; name and iovec point at live memory.
+            let mut m: libc::msghdr = unsafe { mem::zeroed() };
+            m.msg_name = h.msg_name;
+            m.msg_namelen = h.msg_namelen;
+            m.msg_iov = &mut one;
+            m.msg_iovlen = 1;
+            loop {
+                // SAFETY: as above.
+                let n = unsafe { libc::sendmsg(self.sh.fd, &m, 0) };
+                if n >= 0 {
+                    break;
+                }
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                self.last_send_errno = e.raw_os_error().unwrap_or(libc::EIO);
+                failed += 1;
+                break;
+            }
+        }
+        failed
     }
 
     /// Text of the errno behind the last failed sendBatch datagram.

@@ -16,6 +16,20 @@ const IFF_TAP: libc::c_short = 0x0002;
 const IFF_NO_PI: libc::c_short = 0x1000;
 const IFNAMSIZ: usize = 16;
 
+// Offloads, from Linux include/uapi/linux/if_tun.h: _IOW('T', 208, unsigned int) and
+// _IOW('T', 216, int); the IFF_VNET_HDR open flag; the TUN_F_* bits of TUNSETOFFLOAD.
+const TUNSETOFFLOAD: libc::c_ulong = 0x4004_54d0;
+const TUNSETVNETHDRSZ: libc::c_ulong = 0x4004_54d8;
+const IFF_VNET_HDR: libc::c_short = 0x4000;
+const TUN_F_CSUM: libc::c_uint = 0x01;
+const TUN_F_TSO4: libc::c_uint = 0x02;
+const TUN_F_TSO6: libc::c_uint = 0x04;
+const TUN_F_USO4: libc::c_uint = 0x20;
+const TUN_F_USO6: libc::c_uint = 0x40;
+/// `sizeof(struct virtio_net_hdr)`: the header in front of every frame with IFF_VNET_HDR
+/// (layout in crates/eg-core/src/offload/vnet.rs).
+pub const VNET_HDR_LEN: i32 = 10;
+
 /// `struct ifreq` is 40 bytes on Linux: a 16-byte name and a 24-byte union.
 #[repr(C)]
 struct IfReq {
@@ -78,28 +92,129 @@ pub struct TapHandle {
     pub fd: i32,
     /// The name the kernel gave the device (equal to the request unless it had a `%d`).
     pub name: String,
+    /// Every frame read from / written to `fd` starts with a 10-byte `virtio_net_hdr`
+    /// (`IFF_VNET_HDR`); false unless `offloads` was asked for and the kernel accepted it.
+    pub vnet_hdr: bool,
+    /// The `TUNSETOFFLOAD` bits in force, by name: `csum`, `tso4`, `tso6`, `uso4`, `uso6`.
+    pub offloads: Vec<String>,
+    /// One line for the log when an asked-for offload was refused (which one, and the errno);
+    /// absent when everything asked for is in force. The caller logs it once.
+    pub offload_note: Option<String>,
 }
 
-/// Opens (creating if needed) a TAP device without packet-info header, non-blocking.
-#[napi]
-pub fn tap_open(name: String) -> Result<TapHandle> {
+/// Options of `tapOpen`.
+#[napi(object)]
+pub struct TapOpenOptions {
+    /// Open with `IFF_VNET_HDR` and enable checksum offload, TSO4/TSO6 and, where the kernel
+    /// has them (Linux 6.2+), USO4/USO6: the kernel then hands out super-frames of up to
+    /// 64 KiB that the reader must segment (crates/eg-core/src/offload). Default false.
+    pub offloads: Option<bool>,
+}
+
+fn open_tun(name: &str, flags: libc::c_short) -> Result<(i32, IfReq)> {
     let path = CString::new("/dev/net/tun").unwrap();
     // SAFETY: open(2) with a valid C string.
     let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC) };
     if fd < 0 {
-        return Err(os_err("open(/dev/net/tun)", &name));
+        return Err(os_err("open(/dev/net/tun)", name));
     }
-    let mut ifr = IfReq::new(&name)?;
-    ifr.data[..2].copy_from_slice(&(IFF_TAP | IFF_NO_PI).to_ne_bytes());
+    let mut ifr = IfReq::new(name)?;
+    ifr.data[..2].copy_from_slice(&flags.to_ne_bytes());
     // SAFETY: TUNSETIFF takes a struct ifreq.
     let rc = unsafe { libc::ioctl(fd, TUNSETIFF as _, &mut ifr as *mut IfReq) };
     if rc < 0 {
-        let e = os_err("TUNSETIFF", &name);
+        let e = os_err("TUNSETIFF", name);
         // SAFETY: fd is ours.
         unsafe { libc::close(fd) };
         return Err(e);
     }
-    Ok(TapHandle { fd, name: ifr.name() })
+    Ok((fd, ifr))
+}
+
+/// ioctl with an int argument passed by pointer (TUNSETVNETHDRSZ) or by value (TUNSETOFFLOAD).
+fn ioctl_int(fd: i32, req: libc::c_ulong, v: libc::c_uint, by_pointer: bool) -> std::result::Result<(), io::Error> {
+    let iv = v as libc::c_int;
+    // SAFETY: both requests take an int; TUNSETVNETHDRSZ reads it through the pointer,
+    // TUNSETOFFLOAD takes the value itself as the argument.
+    let rc = unsafe {
+        if by_pointer {
+            libc::ioctl(fd, req as _, &iv as *const libc::c_int)
+        } else {
+            libc::ioctl(fd, req as _, v as libc::c_ulong)
+        }
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+fn offload_names(bits: libc::c_uint) -> Vec<String> {
+    [(TUN_F_CSUM, "csum"), (TUN_F_TSO4, "tso4"), (TUN_F_TSO6, "tso6"), (TUN_F_USO4, "uso4"), (TUN_F_USO6, "uso6")]
+        .iter()
+        .filter(|(b, _)| bits & b != 0)
+        .map(|(_, n)| n.to_string())
+        .collect()
+}
+
+/// Opens (creating if needed) a TAP device without packet-info header, non-blocking.
+/// With `{ offloads: true }` also `IFF_VNET_HDR`, `TUNSETVNETHDRSZ` 10 and `TUNSETOFFLOAD`
+/// (CSUM|TSO4|TSO6|USO4|USO6, then without USO, then CSUM alone, then none), falling back as
+/// far as the kernel requires; `offloadNote` then says what was refused. Throws only when the
+/// device cannot be opened at all.
+#[napi]
+pub fn tap_open(name: String, options: Option<TapOpenOptions>) -> Result<TapHandle> {
+    let want = options.and_then(|o| o.offloads).unwrap_or(false);
+    if !want {
+        let (fd, ifr) = open_tun(&name, IFF_TAP | IFF_NO_PI)?;
+        return Ok(TapHandle { fd, name: ifr.name(), vnet_hdr: false, offloads: vec![], offload_note: None });
+    }
+    if cfg!(target_endian = "big") {
+        // The vnet header's fields are host-endian for TUN, the core reads them little-endian.
+        let (fd, ifr) = open_tun(&name, IFF_TAP | IFF_NO_PI)?;
+        let note = format!("tap {}: offloads off: vnet headers are only used on little-endian hosts", ifr.name());
+        return Ok(TapHandle { fd, name: ifr.name(), vnet_hdr: false, offloads: vec![], offload_note: Some(note) });
+    }
+    let (fd, ifr) = match open_tun(&name, IFF_TAP | IFF_NO_PI | IFF_VNET_HDR) {
+        Ok(x) => x,
+        Err(e) => {
+            let (fd, ifr) = open_tun(&name, IFF_TAP | IFF_NO_PI)?;
+            let note = format!("tap {}: offloads off: IFF_VNET_HDR refused ({e})", ifr.name());
+            return Ok(TapHandle { fd, name: ifr.name(), vnet_hdr: false, offloads: vec![], offload_note: Some(note) });
+        }
+    };
+    let dev = ifr.name();
+    if let Err(e) = ioctl_int(fd, TUNSETVNETHDRSZ, VNET_HDR_LEN as libc::c_uint, true) {
+        // SAFETY: fd is ours; reopen without vnet headers rather than guess the header size.
+        unsafe { libc::close(fd) };
+        let (fd, ifr) = open_tun(&name, IFF_TAP | IFF_NO_PI)?;
+        let note = format!("tap {dev}: offloads off: TUNSETVNETHDRSZ {VNET_HDR_LEN} refused ({e})");
+        return Ok(TapHandle { fd, name: ifr.name(), vnet_hdr: false, offloads: vec![], offload_note: Some(note) });
+    }
+    let all = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_USO4 | TUN_F_USO6;
+    let mut first_err: Option<io::Error> = None;
+    let mut got = 0;
+    for bits in [all, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6, TUN_F_CSUM, 0] {
+        match ioctl_int(fd, TUNSETOFFLOAD, bits, false) {
+            Ok(()) => {
+                got = bits;
+                break;
+            }
+            Err(e) => {
+                first_err.get_or_insert(e);
+            }
+        }
+    }
+    let note = first_err.map(|e| {
+        let refused = offload_names(all & !got).join(", ");
+        let kept = offload_names(got);
+        format!(
+            "tap {dev}: TUNSETOFFLOAD refused {refused} ({e}); using {}",
+            if kept.is_empty() { "no offloads (vnet headers only)".to_string() } else { kept.join(", ") }
+        )
+    });
+    Ok(TapHandle { fd, name: dev, vnet_hdr: true, offloads: offload_names(got), offload_note: note })
 }
 
 #[napi]

@@ -1,0 +1,142 @@
+// Kernel offloads through the native addon: UDP GSO (UDP_SEGMENT) and GRO (UDP_GRO) on
+// sockets, and TAP devices opened with IFF_VNET_HDR + TUNSETOFFLOAD whose TSO super-frames are
+// segmented (and coalesced again) by the core. docs/interfaces.md §Offloads.
+import assert from 'node:assert/strict';
+import { loadNative, type Native } from '../ts/native/index.js';
+import { netnsAdd, netnsDel, runIn, isRoot } from './helpers/netns.js';
+
+type Io = InstanceType<Native['NativeIo']>;
+interface Dgram {
+  port: number;
+  payload: Buffer;
+}
+
+function parseUdp(b: Buffer): Dgram[] {
+  const out: Dgram[] = [];
+  for (let off = 0; off + 20 <= b.length; ) {
+    const len = b.readUInt16BE(off);
+    out.push({ port: b.readUInt16BE(off + 2), payload: Buffer.from(b.subarray(off + 20, off + 20 + len)) });
+    off += 20 + len;
+  }
+  return out;
+}
+
+/** `[len][port][addr 16][payload]` records for sendBatch. */
+function udpRecords(dst: { port: number; addr: number[] }, payloads: Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const p of payloads) {
+    const h = Buffer.alloc(20);
+    h.writeUInt16BE(p.length, 0);
+    h.writeUInt16BE(dst.port, 2);
+    Buffer.from(dst.addr).copy(h, 4);
+    parts.push(h, p);
+  }
+  return Buffer.concat(parts);
+}
+
+function payload(i: number, len: number): Buffer {
+  const b = Buffer.alloc(len);
+  for (let k = 0; k < len; k++) b[k] = (i * 31 + k) & 0xff;
+  if (len >= 4) b.writeUInt32BE(i, 0);
+  return b;
+}
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('native offloads: UDP GSO and GRO', function () {
+  this.timeout(10000);
+  const n = loadNative();
+  const opened: Io[] = [];
+  before(function () {
+    if (!n.ok) this.skip();
+  });
+  afterEach(() => {
+    for (const io of opened.splice(0)) io.close();
+  });
+
+  function open(family: 4 | 6, addr: string, offloads: { gso?: boolean; gro?: boolean }, got: Dgram[]): Io {
+    const mod = (n as { ok: true; mod: Native }).mod;
+    const io = mod.NativeIo.udp(family, addr, 0, 4 << 20, (kind, data) => {
+      if (kind === 0) got.push(...parseUdp(data));
+    }, offloads);
+    opened.push(io);
+    return io;
+  }
+
+  for (const [family, addr, bytes] of [[4, '127.0.0.1', [127, 0, 0, 1]], [6, '::1', [...Array(15).fill(0), 1]]] as const) {
+    it(`IPv${family}: one sendBatch of 40 equal datagrams and a short one leaves as GSO messages and arrives split back from GRO`, async () => {
+      const got: Dgram[] = [];
+      const rx = open(family, addr, { gro: true }, got);
+      const tx = open(family, addr, { gso: true }, []);
+      assert.equal(rx.udpGro, true, rx.takeOffloadNote());
+      assert.equal(tx.udpGso, true, tx.takeOffloadNote());
+      const sent = [...Array.from({ length: 40 }, (_, i) => payload(i, 1200)), payload(40, 333)];
+      const failed = tx.sendBatch(udpRecords({ port: rx.port, addr: [...bytes] }, sent), sent.length);
+      assert.equal(failed, 0, tx.lastSendError());
+      await until(() => got.length >= sent.length, 3000);
+      assert.deepEqual(got.map((d) => d.payload.length), sent.map((p) => p.length), 'datagram sizes, in order');
+      assert.ok(got.every((d, i) => d.payload.equals(sent[i]) && d.port === tx.port), 'contents and source port');
+      // 40 × 1200 + 333 bytes fit one 64 KiB message of at most 64 segments.
+      assert.equal(tx.gsoSends, 1, 'one UDP_SEGMENT message');
+      assert.ok(rx.groReads >= 1, 'received at least one coalesced datagram');
+    });
+  }
+
+  it('without GRO the receiver gets the GSO datagrams one by one; without GSO the sender sends them one by one', async () => {
+    const plain: Dgram[] = [];
+    const rx = open(4, '127.0.0.1', {}, plain);
+    const tx = open(4, '127.0.0.1', { gso: true }, []);
+    const sent = Array.from({ length: 100 }, (_, i) => payload(i, 700));
+    assert.equal(tx.sendBatch(udpRecords({ port: rx.port, addr: [127, 0, 0, 1] }, sent), sent.length), 0);
+    await until(() => plain.length >= 100, 3000);
+    assert.equal(plain.length, 100);
+    assert.ok(plain.every((d, i) => d.payload.equals(sent[i])));
+    assert.equal(rx.groReads, 0);
+    assert.equal(tx.gsoSends, 2, '100 datagrams = 64 + 36 segments');
+
+    const got: Dgram[] = [];
+    const rx2 = open(4, '127.0.0.1', { gro: true }, got);
+    const tx2 = open(4, '127.0.0.1', {}, []);
+    assert.equal(tx2.udpGso, false);
+    assert.equal(tx2.sendBatch(udpRecords({ port: rx2.port, addr: [127, 0, 0, 1] }, sent), sent.length), 0);
+    await until(() => got.length >= 100, 3000);
+    assert.ok(got.every((d, i) => d.payload.equals(sent[i])));
+    assert.equal(tx2.gsoSends, 0);
+  });
+
+  it('GSO groups only runs to one address with equal sizes: mixed batches arrive complete and in order', async () => {
+    const a: Dgram[] = [];
+    const b: Dgram[] = [];
+    const ra = open(4, '127.0.0.1', { gro: true }, a);
+    const rb = open(4, '127.0.0.1', { gro: true }, b);
+    const tx = open(4, '127.0.0.1', { gso: true }, []);
+    const lo = [127, 0, 0, 1];
+    const parts: Buffer[] = [];
+    const wantA: Buffer[] = [];
+    const wantB: Buffer[] = [];
+    let count = 0;
+    // a a a b b a(short) a(long) b(empty) a a
+    const plan: Array<[string, number]> = [['a', 1000], ['a', 1000], ['a', 1000], ['b', 500], ['b', 500], ['a', 10], ['a', 1400], ['b', 0], ['a', 1400], ['a', 1400]];
+    plan.forEach(([to, len], i) => {
+      const p = payload(i, len);
+      parts.push(udpRecords({ port: to === 'a' ? ra.port : rb.port, addr: lo }, [p]));
+      (to === 'a' ? wantA : wantB).push(p);
+      count++;
+    });
+    assert.equal(tx.sendBatch(Buffer.concat(parts), count), 0, tx.lastSendError());
+    await until(() => a.length >= wantA.length && b.length >= wantB.length, 3000);
+    assert.deepEqual(a.map((d) => d.payload.toString('hex')), wantA.map((p) => p.toString('hex')));
+    assert.deepEqual(b.map((d) => d.payload.toString('hex')), wantB.map((p) => p.toString('hex')));
+    assert.ok(tx.gsoSends >= 2, `runs a×3, b×2, a(1400)×2 went as GSO (${tx.gsoSends})`);
+  });
+
+  it('a record running past the buffer is counted as failed, as without GSO', () => {
+    const tx = open(4, '127.0.0.1', { gso: true }, []);
+    const rec = udpRecords({ port: 9, addr: [127, 0, 0, 1] }, [payload(0, 100), payload(1, 100)]);
+    assert.equal(tx.sendBatch(rec.subarray(0, rec.length - 1), 2), 1);
+    assert.equal(tx.sendBatch(rec, 3), 1, 'a missing third record');
+  });
+});
