@@ -15,6 +15,7 @@ pub fn simd128() -> bool {
     cfg!(target_feature = "simd128")
 }
 
+mod offload;
 mod route;
 mod wg;
 mod table;
