@@ -40,6 +40,8 @@ function wrap<T>(f: () => T): T {
 export class RouteGraph {
   private readonly g: RawGraph;
   private sol?: Solution;
+  /** Counts solves, so a stale Solution's lazy distances are refused rather than wrong. */
+  private generation = 0;
 
   constructor(s?: RecalculateSetting) {
     this.g = new (wasm().RouteGraph)();
@@ -76,16 +78,51 @@ export class RouteGraph {
     return this.g.recalcNeeded(now);
   }
 
-  /** Solves; returns whether the next-hop table changed. Throws RouteGraphError on a negative cycle. */
+  /**
+   * Solves (incrementally when few links changed since the last solve; the same tables either
+   * way, docs/routing.md); returns whether the next-hop table changed. Throws RouteGraphError on
+   * a negative cycle. The distance tables are fetched on first access: routing needs only the
+   * next hops, and summing the distances is an O(n²) pass the solver does lazily.
+   */
   solve(now: number): boolean {
     const changed = wrap(() => this.g.solve(now));
+    const g = this.g;
+    const gen = ++this.generation;
+    const fetch = (f: () => Float64Array): (() => Float64Array) => {
+      let v: Float64Array | undefined;
+      return () => {
+        if (v) return v;
+        if (gen !== this.generation) throw new RouteGraphError('distances of a superseded solution');
+        return (v = f());
+      };
+    };
+    const dist = fetch(() => g.dist());
+    const distNoAc = fetch(() => g.distNoAc());
     this.sol = {
-      ids: [...this.g.nodeIds()],
-      next: this.g.nextHops(),
-      dist: this.g.dist(),
-      distNoAc: this.g.distNoAc(),
+      ids: [...g.nodeIds()],
+      next: g.nextHops(),
+      get dist() {
+        return dist();
+      },
+      get distNoAc() {
+        return distNoAc();
+      },
     };
     return changed;
+  }
+
+  /** How the last solve ran: "full", "incremental", "unchanged" or "full: <reason>". */
+  lastSolveMode(): string {
+    return this.g.lastSolveMode();
+  }
+
+  /** Finite link weights (latency + AC, s) the last successful solve used, keyed "src,dst". */
+  solvedWeights(): Map<string, number> {
+    const p = this.g.solvedEdgePairs();
+    const w = this.g.solvedEdgeWeights();
+    const m = new Map<string, number>();
+    for (let e = 0; e < w.length; e++) m.set(`${p[2 * e]},${p[2 * e + 1]}`, w[e]);
+    return m;
   }
 
   /** The last successful solution, if any. */

@@ -61,7 +61,7 @@ export class RouteState {
   private readonly edges = new Map<string, EdgeMirror>();
   private readonly manual = new Map<string, number>();
   /** Weights (with AC) as the last solve saw them. */
-  private nhWeights = new Map<string, number>();
+  private nhWeightsCache?: Map<string, number>;
   private table: NodeIdTable = {};
   private json = '{}';
   hash: string;
@@ -156,19 +156,20 @@ export class RouteState {
       this.onError(`route solve failed, keeping the previous table: ${(e as Error).message}`);
       return false;
     }
-    const w = new Map<string, number>();
-    for (const k of this.edges.keys()) {
-      const [s, d] = k.split(',').map(Number);
-      const l = this.latency(s, d, now);
-      if (Number.isFinite(l)) w.set(k, l + (this.edges.get(k)?.acS ?? 0));
-    }
-    this.nhWeights = w;
+    // Edges_Nh is read from the solver's own snapshot when first needed (not a walk over every
+    // link per recalculation, which cost more than an incremental solve).
+    this.nhWeightsCache = undefined;
     if (!changed) return false;
     const before = this.table;
     const after = g.nextHopTable();
     if (!this.setTable(after)) return false;
     this.history.record(before, after, this.solveView(), Date.now());
     return true;
+  }
+
+  /** Weights (latency + AC, s) of every finite link as the last solve saw them, "src,dst" keys. */
+  private get nhWeights(): Map<string, number> {
+    return (this.nhWeightsCache ??= this.graph?.solvedWeights() ?? new Map<string, number>());
   }
 
   /** The last solve's link weights and distances (s), for the route-change reasons. */

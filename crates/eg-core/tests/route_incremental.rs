@@ -175,8 +175,9 @@ fn run_sequence(seed: u64, n: usize, density: f64, offset_scale: f64, steps: usi
                     UpdateMode::Unchanged => unchanged += 1,
                     UpdateMode::Full(_) => full += 1,
                 }
-                if rep.mode != UpdateMode::Unchanged && !matches!(rep.mode, UpdateMode::Full(_)) {
-                    let changed = before.solution().next_table() != want.next_table();
+                {
+                    let changed = before.solution().ids() != want.ids()
+                        || before.solution().next_table() != want.next_table();
                     assert_eq!(rep.next_changed, changed, "{ctx}: next_changed");
                 }
                 if rep.mode == UpdateMode::Unchanged {
@@ -292,4 +293,56 @@ fn single_link_updates_on_a_dense_graph_are_incremental() {
         assert_eq!(rep.mode, UpdateMode::Incremental, "{what}");
         assert!(rep.changed_pairs >= 1, "{what}");
     }
+}
+
+/// Timing (no assertions on time). Run with
+/// `cargo test -p etherguard-core --release --test route_incremental -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn time_single_link_updates_n1000() {
+    use std::time::Instant;
+    let n = 1000;
+    let mut rng = StdRng::seed_from_u64(7);
+    let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.05..0.05)).collect();
+    let mut edges = Vec::new();
+    for u in 0..n {
+        for v in 0..n {
+            if u != v && rng.gen_bool(0.9) {
+                let t = rng.gen_range(0.001..0.300);
+                edges.push(WeightedEdge::new(u as u16, v as u16, t + off[v] - off[u], 0.01));
+            }
+        }
+    }
+    let t = Instant::now();
+    let mut eng = IncrementalSolver::new(&[], &edges).unwrap();
+    println!("full (engine) n={n}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    let med = |mut v: Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (mut inc, mut dec, mut aff) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..200 {
+        // A link on a chosen route: the first hop of a random pair.
+        let (s, d) = (rng.gen_range(0..n) as u16, rng.gen_range(0..n) as u16);
+        if s == d {
+            continue;
+        }
+        let h = eng.solution().next_hop(s, d);
+        let (l, a) = eng.edge(s, h).unwrap();
+        let t = Instant::now();
+        let r = eng.update(&[WeightedEdge::new(s, h, l + 0.05, a)]).unwrap();
+        inc.push(t.elapsed().as_secs_f64() * 1e3);
+        aff.push(r.changed_pairs as f64);
+        assert!(!matches!(r.mode, UpdateMode::Full(_)), "{r:?}");
+        let t = Instant::now();
+        let r = eng.update(&[WeightedEdge::new(s, h, l, a)]).unwrap();
+        dec.push(t.elapsed().as_secs_f64() * 1e3);
+        assert!(!matches!(r.mode, UpdateMode::Full(_)), "{r:?}");
+    }
+    println!(
+        "single link on a route, n={n}: increase {:.3} ms, decrease back {:.3} ms (median), changed pairs median {}",
+        med(inc),
+        med(dec),
+        med(aff)
+    );
 }

@@ -6,8 +6,9 @@
 //! the order of `nodeIds()`).
 
 use eg_core::route::{
-    self, format_solve_json, format_solve_text, parse_matrix, Graph, Hysteresis, MedianFilter,
-    RecalculateSetting, Solution, INVALID,
+    self, format_solve_json, format_solve_text, parse_matrix, Graph, Hysteresis,
+    IncrementalSolver, MedianFilter, RecalculateSetting, Solution, UpdateMode, WeightedEdge,
+    INVALID,
 };
 use wasm_bindgen::prelude::*;
 
@@ -16,11 +17,32 @@ fn js_err(e: impl std::fmt::Display) -> JsError {
 }
 
 /// A router's graph (supernode or P2P edge) with its hysteresis state and last solution.
+///
+/// `solve` is incremental when it can be (eg_core::route::incremental): the graph records
+/// which links were stored, replaced or removed since the last solve (a bitmap over the
+/// solution's pairs) and the expiry time of every link (a dense matrix), so a solve finds the
+/// changed links — touched or expired since the last solve — without walking the edge map, and
+/// patches the solution instead of running the full blocked solve. Results are identical to a
+/// full solve. A new or removed node, a ManualLatency change, `clearEdges`, time going
+/// backwards, or more changed links than the engine's batch limit take the full path.
 #[wasm_bindgen]
 pub struct RouteGraph {
     graph: Graph,
     hysteresis: Hysteresis,
-    solution: Option<Solution>,
+    engine: Option<IncrementalSolver>,
+    /// NodeId -> row of the engine's solution (`u32::MAX`: not in it).
+    index: Vec<u32>,
+    /// Bit per pair (row-major over the solution's nodes): stored/removed since the last solve.
+    touched: Vec<u64>,
+    touched_count: usize,
+    /// `valid_until` per pair (`-inf`: no stored link), for expiry between solves.
+    valid: Vec<f64>,
+    /// A change the incremental path cannot express: the next solve is a full one.
+    structural: bool,
+    /// `now` of the last successful solve.
+    last_now: f64,
+    incremental: bool,
+    last_mode: String,
 }
 
 impl Default for RouteGraph {
@@ -37,7 +59,15 @@ impl RouteGraph {
         RouteGraph {
             graph: Graph::new(),
             hysteresis: Hysteresis::new(RecalculateSetting::default()),
-            solution: None,
+            engine: None,
+            index: vec![u32::MAX; 65536],
+            touched: Vec::new(),
+            touched_count: 0,
+            valid: Vec::new(),
+            structural: true,
+            last_now: f64::NEG_INFINITY,
+            incremental: true,
+            last_mode: String::new(),
         }
     }
 
@@ -59,12 +89,18 @@ impl RouteGraph {
     /// Adds a vertex.
     #[wasm_bindgen(js_name = addNode)]
     pub fn add_node(&mut self, id: u16) -> Result<(), JsError> {
+        if !self.graph.has_node(id) {
+            self.structural = true;
+        }
         self.graph.add_node(id).map_err(js_err)
     }
 
     /// Removes a vertex and its edges.
     #[wasm_bindgen(js_name = removeNode)]
     pub fn remove_node(&mut self, id: u16) {
+        if self.graph.has_node(id) {
+            self.structural = true;
+        }
         self.graph.remove_node(id);
     }
 
@@ -81,7 +117,9 @@ impl RouteGraph {
     ) -> Result<(), JsError> {
         self.graph
             .set_edge(src, dst, latency, additional_cost, valid_until)
-            .map_err(js_err)
+            .map_err(js_err)?;
+        self.touch(src, dst, valid_until);
+        Ok(())
     }
 
     /// Stores many edges: `pairs` = [src0, dst0, src1, dst1, ...]; `values` =
@@ -95,6 +133,7 @@ impl RouteGraph {
             self.graph
                 .set_edge(p[0], p[1], v[0], v[1], v[2])
                 .map_err(js_err)?;
+            self.touch(p[0], p[1], v[2]);
         }
         Ok(())
     }
@@ -119,31 +158,53 @@ impl RouteGraph {
             additional_cost_ms,
             time_to_alive,
         };
-        self.graph.apply(&m, own_ac_ms, now).map_err(js_err)
+        self.graph.apply(&m, own_ac_ms, now).map_err(js_err)?;
+        // The stored expiry, exactly as the graph computed it.
+        let valid_until = self.graph.edge(src, dst).map_or(f64::NEG_INFINITY, |e| e.valid_until);
+        self.touch(src, dst, valid_until);
+        Ok(())
     }
 
     /// Removes one edge.
     #[wasm_bindgen(js_name = removeEdge)]
     pub fn remove_edge(&mut self, src: u16, dst: u16) {
         self.graph.remove_edge(src, dst);
+        self.touch(src, dst, f64::NEG_INFINITY);
     }
 
     /// Removes all edges.
     #[wasm_bindgen(js_name = clearEdges)]
     pub fn clear_edges(&mut self) {
         self.graph.clear_edges();
+        self.structural = true;
     }
 
     /// Sets a ManualLatency override in ms (65535 = wildcard).
     #[wasm_bindgen(js_name = setManualLatency)]
     pub fn set_manual_latency(&mut self, src: u16, dst: u16, ms: f64) {
         self.graph.manual_latency_mut().set_ms(src, dst, ms);
+        self.structural = true;
     }
 
     /// Removes every ManualLatency override.
     #[wasm_bindgen(js_name = clearManualLatency)]
     pub fn clear_manual_latency(&mut self) {
         self.graph.manual_latency_mut().clear();
+        self.structural = true;
+    }
+
+    /// Whether `solve` may update the last solution incrementally (default true); false
+    /// always runs the full blocked solve (same results; for benchmarks and comparison).
+    #[wasm_bindgen(js_name = setIncremental)]
+    pub fn set_incremental(&mut self, on: bool) {
+        self.incremental = on;
+    }
+
+    /// How the last successful `solve` ran: "full", "incremental", "unchanged" (no key
+    /// changed), or "full: <reason>" when the incremental path handed over to the full solve.
+    #[wasm_bindgen(js_name = lastSolveMode)]
+    pub fn last_solve_mode(&self) -> String {
+        self.last_mode.clone()
     }
 
     /// Whether a recalculation is due at `now` (hysteresis + cooldown, see docs/routing.md).
@@ -154,25 +215,152 @@ impl RouteGraph {
 
     /// Solves at `now` and records the hysteresis snapshot. Returns whether the next-hop
     /// table differs from the previous solution's. Throws on a negative cycle (the previous
-    /// solution stays).
+    /// solution stays). Incremental when few links changed since the last solve (see the type's
+    /// docs); the result is the same either way.
     pub fn solve(&mut self, now: f64) -> Result<bool, JsError> {
-        // One walk over the edge map feeds both the solver and the hysteresis snapshot.
-        let edges = self.graph.weighted_edges(now);
-        let nodes: Vec<u16> = self.graph.nodes().collect();
-        let sol = eg_core::route::solve(&nodes, &edges).map_err(js_err)?;
-        self.hysteresis.record_weighted(&self.graph, &edges, now);
-        let changed = match &self.solution {
-            Some(old) => old.ids() != sol.ids() || old.next_table() != sol.next_table(),
-            None => true,
-        };
-        self.solution = Some(sol);
-        Ok(changed)
+        if self.incremental && !self.structural && self.engine.is_some() && now >= self.last_now {
+            if let Some(changed) = self.solve_incremental(now)? {
+                return Ok(changed);
+            }
+        }
+        self.solve_full(now)
     }
 
     fn sol(&self) -> Result<&Solution, JsError> {
-        self.solution
-            .as_ref()
+        self.solution()
             .ok_or_else(|| JsError::new("solve() has not succeeded yet"))
+    }
+
+    fn solution(&self) -> Option<&Solution> {
+        self.engine.as_ref().map(|e| e.solution())
+    }
+
+    /// Records a stored/removed link for the next incremental solve.
+    fn touch(&mut self, src: u16, dst: u16, valid_until: f64) {
+        if src == dst {
+            return;
+        }
+        let (i, j) = (self.index[src as usize], self.index[dst as usize]);
+        let n = self.engine.as_ref().map_or(0, |e| e.solution().len());
+        if i == u32::MAX || j == u32::MAX || n == 0 {
+            self.structural = true;
+            return;
+        }
+        let p = i as usize * n + j as usize;
+        let (w, b) = (p / 64, 1u64 << (p % 64));
+        if self.touched[w] & b == 0 {
+            self.touched[w] |= b;
+            self.touched_count += 1;
+        }
+        self.valid[p] = valid_until;
+    }
+
+    /// The incremental path; `Ok(None)` hands over to the full solve.
+    fn solve_incremental(&mut self, now: f64) -> Result<Option<bool>, JsError> {
+        let Some(engine) = self.engine.as_mut() else {
+            return Ok(None);
+        };
+        let n = engine.solution().len();
+        let limit = n.max(route::incremental::MIN_BATCH_LIMIT);
+        if self.touched_count > limit {
+            return Ok(None);
+        }
+        // Touched since the last solve, or valid then and expired now.
+        let t0 = self.last_now;
+        let mut pairs: Vec<usize> = Vec::new();
+        for (w, &bits) in self.touched.iter().enumerate() {
+            let mut b = bits;
+            while b != 0 {
+                pairs.push(w * 64 + b.trailing_zeros() as usize);
+                b &= b - 1;
+            }
+        }
+        for (p, &v) in self.valid.iter().enumerate() {
+            if v >= t0 && v < now {
+                pairs.push(p);
+            }
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        if pairs.len() > limit {
+            return Ok(None);
+        }
+        let ids = engine.solution().ids();
+        let mut changes = Vec::with_capacity(pairs.len());
+        let mut snapshot = Vec::with_capacity(pairs.len());
+        for &p in &pairs {
+            let (s, d) = (ids[p / n], ids[p % n]);
+            let lat = self.graph.latency(s, d, now);
+            let ac = self.graph.edge(s, d).map_or(0.0, |e| e.additional_cost);
+            changes.push(WeightedEdge::new(s, d, lat, ac));
+            // As Hysteresis::record: latency + AC of each finite edge.
+            snapshot.push(((s, d), if lat == f64::INFINITY { lat } else { lat + ac }));
+        }
+        let rep = engine.update(&changes).map_err(js_err)?;
+        self.hysteresis.record_changes(&snapshot, now);
+        self.touched.iter_mut().for_each(|w| *w = 0);
+        self.touched_count = 0;
+        self.last_now = now;
+        self.last_mode = match rep.mode {
+            UpdateMode::Unchanged => "unchanged".to_string(),
+            UpdateMode::Incremental => "incremental".to_string(),
+            UpdateMode::Full(r) => format!("full: {r}"),
+        };
+        Ok(Some(rep.next_changed))
+    }
+
+    fn solve_full(&mut self, now: f64) -> Result<bool, JsError> {
+        // One walk over the edge map feeds the solver, the hysteresis snapshot and the expiry
+        // matrix.
+        let nodes: Vec<u16> = self.graph.nodes().collect();
+        let n = nodes.len();
+        let mut index = vec![u32::MAX; 65536];
+        for (p, &id) in nodes.iter().enumerate() {
+            index[id as usize] = p as u32;
+        }
+        let mut valid = vec![f64::NEG_INFINITY; n * n];
+        let mut edges = Vec::new();
+        self.graph.visit_edges(now, |s, d, lat, e| {
+            valid[index[s as usize] as usize * n + index[d as usize] as usize] = e.valid_until;
+            if lat != f64::INFINITY {
+                edges.push(WeightedEdge::new(s, d, lat, e.additional_cost));
+            }
+        });
+        let engine = IncrementalSolver::new(&nodes, &edges).map_err(js_err)?;
+        self.hysteresis.record_weighted(&self.graph, &edges, now);
+        let changed = match self.solution() {
+            Some(old) => {
+                old.ids() != engine.solution().ids()
+                    || old.next_table() != engine.solution().next_table()
+            }
+            None => true,
+        };
+        self.engine = Some(engine);
+        self.index = index;
+        self.valid = valid;
+        self.touched = vec![0u64; (n * n).div_ceil(64)];
+        self.touched_count = 0;
+        self.structural = false;
+        self.last_now = now;
+        self.last_mode = "full".to_string();
+        Ok(changed)
+    }
+
+    /// Every finite edge the last solve used, ascending: [src0, dst0, src1, ...] (Uint16Array).
+    /// With `solvedEdgeWeights`, the state API's `Edges_Nh`.
+    #[wasm_bindgen(js_name = solvedEdgePairs)]
+    pub fn solved_edge_pairs(&self) -> Vec<u16> {
+        self.hysteresis
+            .weights()
+            .iter()
+            .flat_map(|&((s, d), _)| [s, d])
+            .collect()
+    }
+
+    /// The weights (latency + AC, seconds) of `solvedEdgePairs` at the last solve (Float64Array).
+    #[wasm_bindgen(js_name = solvedEdgeWeights)]
+    pub fn solved_edge_weights(&self) -> Vec<f64> {
+        self.hysteresis.weights().iter().map(|&(_, w)| w).collect()
     }
 
     /// Node ids of the last solution, ascending (Uint16Array).
@@ -201,16 +389,12 @@ impl RouteGraph {
     /// Next hop from `src` to `dst` (65532 = none).
     #[wasm_bindgen(js_name = nextHop)]
     pub fn next_hop(&self, src: u16, dst: u16) -> u16 {
-        self.solution
-            .as_ref()
-            .map_or(INVALID, |s| s.next_hop(src, dst))
+        self.solution().map_or(INVALID, |s| s.next_hop(src, dst))
     }
 
     /// The route `[src, ..., dst]` (empty if unreachable).
     pub fn path(&self, src: u16, dst: u16) -> Vec<u16> {
-        self.solution
-            .as_ref()
-            .and_then(|s| s.path(src, dst))
+        self.solution().and_then(|s| s.path(src, dst))
             .unwrap_or_default()
     }
 
@@ -219,16 +403,14 @@ impl RouteGraph {
     #[wasm_bindgen(js_name = forwardSet)]
     pub fn forward_set(&self, me: u16, src: u16, from: u16) -> Vec<u16> {
         let from = (from != INVALID).then_some(from);
-        self.solution
-            .as_ref()
+        self.solution()
             .map_or_else(Vec::new, |s| route::forward_set(s, me, src, from))
     }
 
     /// Targets of `me`'s own broadcast (distinct next hops of its row).
     #[wasm_bindgen(js_name = broadcastTargets)]
     pub fn broadcast_targets(&self, me: u16) -> Vec<u16> {
-        self.solution
-            .as_ref()
+        self.solution()
             .map_or_else(Vec::new, |s| route::broadcast_targets(s, me))
     }
 

@@ -208,6 +208,19 @@ impl Graph {
             .collect()
     }
 
+    /// Calls `f(src, dst, effective_latency, state)` for every stored edge, ascending, in one
+    /// walk (the effective latency at `now` as [`Graph::latency`], infinity if expired or down).
+    pub fn visit_edges(&self, now: f64, mut f: impl FnMut(NodeId, NodeId, f64, &EdgeState)) {
+        for (&(s, d), e) in &self.edges {
+            f(s, d, self.effective(s, d, e, now), e);
+        }
+    }
+
+    /// Whether `id` is a vertex.
+    pub fn has_node(&self, id: NodeId) -> bool {
+        self.nodes.contains(&id)
+    }
+
     /// Solves all pairs over the graph as it is at `now`.
     pub fn solve(&self, now: f64) -> Result<Solution, RouteError> {
         let nodes: Vec<NodeId> = self.nodes.iter().copied().collect();

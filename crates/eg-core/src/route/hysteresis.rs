@@ -189,6 +189,30 @@ impl Hysteresis {
         self.last_recalc = Some(now);
     }
 
+    /// [`Self::record`] after an incremental solve: only the listed edges may differ from the
+    /// snapshot (`(src, dst)` and the weight at `now`, latency + AC, infinity = none), the
+    /// vertex set is unchanged. Gives the same snapshot as [`Self::record`] when every edge whose
+    /// weight changed since the last record is listed.
+    pub fn record_changes(&mut self, changes: &[((NodeId, NodeId), f64)], now: f64) {
+        for &(k, w) in changes {
+            match self.weights.binary_search_by(|e| e.0.cmp(&k)) {
+                Ok(p) if w.is_finite() => self.weights[p].1 = w,
+                Ok(p) => {
+                    self.weights.remove(p);
+                }
+                Err(p) if w.is_finite() => self.weights.insert(p, (k, w)),
+                Err(_) => {}
+            }
+        }
+        self.last_recalc = Some(now);
+    }
+
+    /// The snapshot's finite weights (latency + AC, seconds) by `(src, dst)`, ascending: what the
+    /// last recorded solve used.
+    pub fn weights(&self) -> &[((NodeId, NodeId), f64)] {
+        &self.weights
+    }
+
     /// [`Self::record`] from the edges the solver was just given (`graph.weighted_edges(now)`),
     /// so a solve walks the graph's edge map once instead of twice.
     pub fn record_weighted(&mut self, graph: &Graph, edges: &[super::solve::WeightedEdge], now: f64) {

@@ -52,6 +52,14 @@ use super::solve::{
 /// 10 % of the pairs, so 1/16 keeps the incremental path clearly cheaper.
 pub const DEFAULT_AFFECTED_DIVISOR: usize = 16;
 
+/// The default [`IncrementalSolver::max_affected`] for `n` nodes: `n² / 16`, at least 64.
+pub fn default_max_affected(n: usize) -> usize {
+    (n * n / DEFAULT_AFFECTED_DIVISOR).max(64)
+}
+
+/// Smallest batch limit (see [`FullReason::TooManyChanges`]), for small graphs.
+pub const MIN_BATCH_LIMIT: usize = 64;
+
 /// How an update was carried out.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UpdateMode {
@@ -76,6 +84,9 @@ pub enum FullReason {
     TooManyAffected,
     /// A decrease closes a negative cycle: the full solve reports it.
     NegativeCycle,
+    /// More links changed their ticks than [`MIN_BATCH_LIMIT`] or `n`, whichever is larger
+    /// (each costs at least O(n), a batch of n about a full solve's set-up).
+    TooManyChanges,
 }
 
 impl fmt::Display for FullReason {
@@ -86,6 +97,7 @@ impl fmt::Display for FullReason {
             FullReason::OffsetReduced => "offset-reduced ticks",
             FullReason::TooManyAffected => "too many affected pairs",
             FullReason::NegativeCycle => "negative cycle",
+            FullReason::TooManyChanges => "too many changed links",
         })
     }
 }
@@ -146,15 +158,16 @@ impl IncrementalSolver {
     pub fn new(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Self, RouteError> {
         let prep = Prepared::new(nodes, edges)?;
         let n = prep.ids.len();
+        let mut index = vec![0u32; 65536];
+        for (p, &id) in prep.ids.iter().enumerate() {
+            index[id as usize] = p as u32;
+        }
         let mut ac = vec![0.0f64; n * n];
         for e in edges.iter().filter(|e| e.src != e.dst) {
-            let (i, j) = (
-                prep.ids.binary_search(&e.src).expect("edge endpoint"),
-                prep.ids.binary_search(&e.dst).expect("edge endpoint"),
-            );
+            let (i, j) = (index[e.src as usize] as usize, index[e.dst as usize] as usize);
             ac[i * n + j] = edge_values(e.latency, e.additional_cost).2;
         }
-        Self::from_prepared(prep, ac, n * n / DEFAULT_AFFECTED_DIVISOR)
+        Self::from_prepared(prep, ac, default_max_affected(n))
     }
 
     fn from_prepared(prep: Prepared, ac: Vec<f64>, max_affected: usize) -> Result<Self, RouteError> {
@@ -258,9 +271,11 @@ impl IncrementalSolver {
             let mut edges = self.edges();
             edges.extend_from_slice(changes);
             let mut fresh = IncrementalSolver::new(&nodes, &edges)?;
-            fresh.max_affected = self.max_affected;
-            *self = fresh;
-            return Ok(self.full_report(FullReason::NewNode));
+            if self.max_affected != default_max_affected(self.sol.len()) {
+                fresh.max_affected = self.max_affected;
+            }
+            let old = std::mem::replace(self, fresh);
+            return Ok(self.full_report(FullReason::NewNode, &old.sol));
         }
         let mut undo = Undo::default();
         match self.apply(changes, &mut undo) {
@@ -269,7 +284,7 @@ impl IncrementalSolver {
                 // Keys back as they were; the inputs stay changed for the full solve.
                 self.rollback_keys(&mut undo);
                 match self.full_from_inputs() {
-                    Ok(()) => Ok(self.full_report(reason)),
+                    Ok(old) => Ok(self.full_report(reason, &old)),
                     Err(e) => {
                         self.rollback_inputs(&mut undo);
                         Err(e)
@@ -279,18 +294,18 @@ impl IncrementalSolver {
         }
     }
 
-    fn full_report(&self, reason: FullReason) -> UpdateReport {
+    fn full_report(&self, reason: FullReason, old: &Solution) -> UpdateReport {
         let n = self.sol.len();
         UpdateReport {
             mode: UpdateMode::Full(reason),
             changed_pairs: n * n,
-            next_changed: true,
+            next_changed: old.ids() != self.sol.ids() || old.next_table() != self.sol.next_table(),
         }
     }
 
-    /// Replaces the solution by a full solve of the current inputs (the state is unchanged on
-    /// error).
-    fn full_from_inputs(&mut self) -> Result<(), RouteError> {
+    /// Replaces the solution by a full solve of the current inputs and returns the old one
+    /// (the state is unchanged on error).
+    fn full_from_inputs(&mut self) -> Result<Solution, RouteError> {
         let kd = self.sol.key_dist().expect("engine inputs");
         let prep = Prepared::from_dense(
             self.sol.ids().to_vec(),
@@ -299,8 +314,7 @@ impl IncrementalSolver {
             || self.ac.clone(),
         );
         let fresh = Self::from_prepared(prep, self.ac.clone(), self.max_affected)?;
-        *self = fresh;
-        Ok(())
+        Ok(std::mem::replace(self, fresh).sol)
     }
 
     fn apply(&mut self, changes: &[WeightedEdge], undo: &mut Undo) -> Result<UpdateReport, Abort> {
@@ -311,9 +325,18 @@ impl IncrementalSolver {
             let p = self.sol.index_of(c.src).expect("known") * n
                 + self.sol.index_of(c.dst).expect("known");
             let (w, l, a) = edge_values(c.latency, c.additional_cost);
-            items.retain(|it| it.0 != p);
             items.push((p, w, l, a));
         }
+        // Stable: equal pairs keep their order, and the last of each run wins.
+        items.sort_by_key(|it| it.0);
+        let mut uniq: Vec<(usize, f64, f64, f64)> = Vec::with_capacity(items.len());
+        for it in items {
+            match uniq.last_mut() {
+                Some(last) if last.0 == it.0 => *last = it,
+                _ => uniq.push(it),
+            }
+        }
+        let items = uniq;
         // Write the inputs (all of them: the full solve, if needed, reads them).
         let old_max = self.max_abs;
         let mut rescan = false;
@@ -376,6 +399,9 @@ impl IncrementalSolver {
         };
         for &(p, _, ow) in &staged {
             set_weight(&mut self.sol, p, ow);
+        }
+        if inc.len() + dec.len() > n.max(MIN_BATCH_LIMIT) {
+            return Err(Abort::Full(FullReason::TooManyChanges));
         }
         let mut budget = self.max_affected;
         let mut steps = || -> Result<(), Abort> {
