@@ -133,6 +133,24 @@ describe('native offloads: UDP GSO and GRO', function () {
     assert.ok(tx.gsoSends >= 2, `runs a×3, b×2, a(1400)×2 went as GSO (${tx.gsoSends})`);
   });
 
+  it('a GSO run the kernel refuses (datagrams over the MTU: EMSGSIZE) goes out one by one and GSO stays on', async function () {
+    if (!isRoot()) this.skip();
+    const ns = netnsAdd('egoffu');
+    try {
+      const r = await runIn(ns, process.execPath, ['--import', 'tsx', 'test/fixtures/udp-gso-fallback.ts']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { failed: number; got: number[]; gsoSends: number; udpGso: boolean; note: string; lastError: string };
+      assert.equal(o.failed, 0, o.lastError);
+      assert.deepEqual(o.got, Array(10).fill(3000), 'all ten 3000-byte datagrams arrive (fragmented by the kernel)');
+      assert.equal(o.gsoSends, 0);
+      assert.match(o.lastError, /Message too long|Invalid argument/, 'the GSO attempt was refused');
+      assert.equal(o.udpGso, true, 'the refusal concerns this run only');
+      assert.equal(o.note, '');
+    } finally {
+      netnsDel(ns);
+    }
+  });
+
   it('a record running past the buffer is counted as failed, as without GSO', () => {
     const tx = open(4, '127.0.0.1', { gso: true }, []);
     const rec = udpRecords({ port: 9, addr: [127, 0, 0, 1] }, [payload(0, 100), payload(1, 100)]);

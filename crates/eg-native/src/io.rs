@@ -857,10 +857,11 @@ impl NativeIo {
                         failed += msgs[at..k].iter().map(|m| m.n as u32).sum::<u32>() + left as u32;
                         return failed;
                     }
-                    if msgs[at].seg > 0 && (errno == libc::EIO || errno == libc::EINVAL) {
+                    if msgs[at].seg > 0 && matches!(errno, libc::EIO | libc::EINVAL | libc::EMSGSIZE) {
                         // EIO: the route's device cannot checksum a GSO send, for good (as
-                        // wireguard-go concludes). EINVAL: this run does not fit GSO (e.g. a
-                        // datagram over the path MTU). Either way, these go one by one.
+                        // wireguard-go concludes). EMSGSIZE (EINVAL before Linux 5.x): this run
+                        // does not fit GSO, e.g. datagrams over the path MTU, which a plain send
+                        // may still fragment. Either way, these go one by one.
                         if errno == libc::EIO && self.gso {
                             self.gso = false;
                             self.note = Some(format!("udp port {}: the kernel refused UDP GSO ({e}); sending datagrams one by one", self.port));
