@@ -134,7 +134,7 @@ async function bringUp(s: System): Promise<boolean> {
     } catch (e) {
       s.missing = (e as Error).message.split('\n')[0];
       note(`${s.label}: start failed (attempt ${attempt}/${s.tries}): ${(e as Error).message}`);
-      if (s.key === 'eg') note('  (a stale or broken dist/ or native addon? bash scripts/build.sh all)');
+      if (s.key === 'eg' && /stale|Cannot find|ERR_MODULE|SyntaxError/.test((e as Error).message)) note('  (a stale or broken build: bash scripts/build.sh all, or BENCH_EG_REF=HEAD for a clean snapshot)');
       if (attempt < s.tries) await sleep(15_000);
     }
   }

@@ -79,7 +79,8 @@ export async function startEtherguard(o: {
       host: n.host,
       port: o.port,
       iface: { IType: 'tap', Name: devName(o.key, i + 1), IPv4CIDR: `${o.net}.0/24` },
-      extra: { NodeName: `egc${TAG}n${i + 1}` },
+      // NodeName names the UAPI socket: unique per system, or the relay line's edges collide with the pair's.
+      extra: { NodeName: `egc${TAG}${o.key}n${i + 1}` },
     })),
     links: o.links.map(([a, b]) => [a + 1, b + 1]),
     table: o.table,
