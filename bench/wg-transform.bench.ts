@@ -1,8 +1,8 @@
 // WireGuard transport transform throughput: seal + open of 1420-byte packets.
 //
-//   WASM batch   our core (wasm-pkg/node) through the in-WASM batch buffer (ts/core/wg.ts WgBatch):
-//                copy N plaintexts in, sealBatch, copy the N messages into the receiver's batch,
-//                openBatch, check every slot. N = 64 and 128 per call.
+//   WASM batch   our core (wasm-pkg/node) through the data plane (ts/core/wg.ts process()):
+//                N plaintext records staged, one call seals them into send records, the send
+//                area is staged at the receiver, one call opens them. N = 64 and 128 per call.
 //   Node OpenSSL node:crypto chacha20-poly1305, one packet at a time: createCipheriv + update +
 //                final + getAuthTag, then createDecipheriv + setAuthTag + update + final.
 //
@@ -12,7 +12,8 @@
 // Run: bash scripts/bench.sh bench/wg-transform.bench.ts
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { coreSimd128 } from '../ts/core/wasm.js';
-import { addrKey, generatePrivateKey, padded, Verdict, WgBatch, WgDevice } from '../ts/core/wg.js';
+import { addrKey, generatePrivateKey, padded, Verdict, WgDevice } from '../ts/core/wg.js';
+import { Ev, EV, Mode, REC, SUMMARY } from '../ts/core/generated.js';
 
 const PKT = 1420;
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
@@ -90,26 +91,32 @@ const packets = Array.from({ length: 128 }, () => new Uint8Array(randomBytes(PKT
 
 function wasmBatch(n: number, copies: boolean): Case {
   const { a, b, aPeer } = pair();
-  const bA: WgBatch = a.batch(n, PKT);
-  const bB: WgBatch = b.batch(n, PKT);
-  // Fill once for the kernel-only case (sealBatch works in place, so refill the lengths only).
-  for (let i = 0; i < n; i++) bA.setPlaintext(i, aPeer, packets[i]);
-  const step = (): void => {
+  a.setPeerNode(aPeer, 2, false);
+  a.setEndpoint(aPeer, 4, 1, Uint8Array.of(127, 0, 0, 1));
+  b.setPeerNode(0, 1, false);
+  b.setEndpoint(0, 4, 1, Uint8Array.of(127, 0, 0, 1)); // the records carry this address: no roaming event
+  const len = n * (REC.PLAIN + PKT);
+  const fill = (): void => {
+    const at = a.stage(len);
+    const v = a.view(at, len);
+    const dv = new DataView(v.buffer, v.byteOffset, len);
     for (let i = 0; i < n; i++) {
-      if (copies) bA.setPlaintext(i, aPeer, packets[i]);
-      else bA.setPlaintextHeader(i, aPeer, PKT);
+      const off = i * (REC.PLAIN + PKT);
+      dv.setUint32(off, aPeer, true);
+      dv.setUint32(off + 4, PKT, true);
+      if (copies || i === 0) v.set(packets[i], off + REC.PLAIN);
     }
+  };
+  fill();
+  const step = (): void => {
+    if (copies) fill();
     const now = a.now();
-    if (bA.sealSlots(n, now) !== n) throw new Error('seal failed');
-    const src = bA.bytes();
-    const dst = bB.bytes();
-    if (copies) {
-      for (let i = 0; i < n; i++) bB.setDatagram(i, bA.messageView(i));
-    } else {
-      dst.set(src); // whole buffer: slots keep their layout, len word = message length
-    }
-    if (bB.openSlots(n, now) !== n) throw new Error('open failed');
-    if (bB.status(n - 1) !== padded(PKT)) throw new Error('bad plaintext length');
+    a.process(Mode.Plain, len, 0, now);
+    if (a.summary(SUMMARY.SEND4_COUNT) !== n) throw new Error('seal failed');
+    b.process(Mode.Udp, b.stageBytes(a.view(a.summary(SUMMARY.SEND4_PTR), a.summary(SUMMARY.SEND4_LEN))), 4, now);
+    const ev = b.view(b.summary(SUMMARY.EV_PTR), b.summary(SUMMARY.EV_BYTES));
+    if (ev[EV.TYPE] !== Ev.Plain || b.summary(SUMMARY.EV_COUNT) < n) throw new Error('open failed');
+    if (new DataView(ev.buffer, ev.byteOffset).getUint32(EV.LEN, true) !== padded(PKT)) throw new Error('bad plaintext length');
   };
   return {
     name: `WASM batch x${n}${copies ? '' : ' (kernel only)'}`,
@@ -128,9 +135,9 @@ function wasmSingle(): Case {
   const step = (): void => {
     for (let i = 0; i < 16; i++) {
       const now = a.now();
-      if (a.raw.encapsulate(aPeer, packets[i], now) !== 0) throw new Error('seal');
-      const msg = a.outputView();
-      if (b.handleRaw(msg, src, now) !== Verdict.Data) throw new Error('open');
+      const r = a.encapsulate(aPeer, packets[i], now);
+      if (!r.ok) throw new Error('seal');
+      if (b.handle(r.packet, src, now).verdict !== Verdict.Data) throw new Error('open');
     }
   };
   return {

@@ -1,257 +1,128 @@
-// Unit tests of the edge's pure parts: the forwarding decision (ts/edge/forward.ts decide()),
-// MAC learning (L2Fib), flood de-duplication (DedupSet) and the Logger.
+// The edge's forwarding as the core does it at run time: node 2's data plane (a WASM WgDevice in
+// edge mode) receives sealed messages from its peers in one UDP batch each, and what it delivers,
+// forwards, queues, hands to the control plane or drops (with the name the edge logs) is read
+// from the batch's outputs. The rules one by one, and the L2FIB and flood filter, are tested in
+// the core (crates/eg-core/tests/plane_forward.rs, plane.rs); the Logger here.
 import assert from 'node:assert/strict';
-import { decide, type RouteView } from '../ts/edge/forward.js';
-import { DedupSet } from '../ts/edge/dedup.js';
-import { Kind, NODE_BROADCAST, NODE_INVALID, NODE_SPREAD, NODE_SUPER, type Header } from '../ts/edge/ids.js';
-import { L2Fib } from '../ts/edge/l2fib.js';
+import { Drop, EV, Ev, Mode, REC, SUMMARY } from '../ts/core/generated.js';
+import { HEADER_LEN, Kind, NODE_BROADCAST, NODE_INVALID, NODE_SPREAD, NODE_SUPER, writeHeader, type Header } from '../ts/core/frame.js';
+import { StaticRoutes, type TableRows } from '../ts/core/table.js';
+import { generatePrivateKey, Reason, WgDevice } from '../ts/core/wg.js';
+import { dropName } from '../ts/wgnode/host.js';
 import { Logger, type LogSwitches } from '../ts/edge/log.js';
 
 const ME = 2;
+/** Node 2's view: 2→3 direct, 2→4 via 3, 2→5 via 1, 2→1 direct; no entry for 6 or 9. */
+const TABLE = { 1: { 2: 2, 5: 5 }, 2: { 3: 3, 4: 3, 5: 1, 1: 1 }, 3: { 2: 2 }, 5: { 1: 1, 2: 1 } };
+const addr = (n: number) => Uint8Array.of(10, 0, 0, n & 255);
 
-/** A route view over an explicit next-hop map; records the forwardSet calls. */
-class FakeRoutes implements RouteView {
-  calls: [number, number, number][] = [];
-  constructor(
-    private readonly next: Record<string, number>,
-    private readonly fwd: readonly number[] = [7, 8],
-  ) {}
-  nextHop(src: number, dst: number): number | undefined {
-    return this.next[`${src}>${dst}`];
-  }
-  broadcastTargets(): readonly number[] {
-    return [1, 3];
-  }
-  forwardSet(me: number, src: number, from: number): readonly number[] {
-    this.calls.push([me, src, from]);
-    return this.fwd;
-  }
+interface Outcome {
+  delivered: Uint8Array[];
+  /** Next hops the message went to (sent, or queued for a handshake), with the TTL it carried. */
+  forward: { node: number; ttl: number }[];
+  control: { kind: number; src: number; dst: number }[];
+  drops: string[];
 }
 
-// Node 2's view: 2→3 direct, 2→4 via 3, 2→5 via 1, 2→6 "no route" written as 65532.
-const routes = () => new FakeRoutes({ '2>3': 3, '2>4': 3, '2>5': 1, '2>6': NODE_INVALID, '2>1': 1 });
-const hdr = (h: Partial<Header>): Header => ({ kind: Kind.Normal, ttl: 10, dst: ME, src: 1, len: 60, ...h });
+/** Node 2 with peers 1, 3, 5 and a supernode session; senders 1, 3 and the supernode have sessions with it. */
+class Mesh {
+  clock = 100;
+  readonly me: WgDevice;
+  readonly senders = new Map<number, { dev: WgDevice; peer: number; mePeer: number }>();
+  private readonly ids = new Map<number, number>(); // wg id at ME -> node
 
-describe('edge: decide()', () => {
-  it('delivers a frame addressed here and does not forward it', () => {
-    const d = decide(hdr({}), ME, 1, false, routes());
-    assert.deepEqual({ ...d }, { deliver: true, control: false, forward: [], flood: false });
-  });
-
-  it('delivers a frame addressed here even with TTL 0 (TTL limits forwarding only)', () => {
-    const d = decide(hdr({ ttl: 0 }), ME, 1, false, routes());
-    assert.equal(d.deliver, true);
-    assert.equal(d.drop, undefined);
-    assert.deepEqual(d.forward, []);
-  });
-
-  it('forwards a transit frame to the next hop and does not deliver it', () => {
-    const d = decide(hdr({ dst: 4, ttl: 5 }), ME, 1, false, routes());
-    assert.deepEqual(d.forward, [3]);
-    assert.equal(d.deliver, false);
-    assert.equal(d.flood, false);
-    assert.equal(d.drop, undefined);
-  });
-
-  it('forwards a transit frame that arrives with TTL 1 (it leaves with 0)', () => {
-    const d = decide(hdr({ dst: 4, ttl: 1 }), ME, 1, false, routes());
-    assert.deepEqual(d.forward, [3]);
-  });
-
-  it('drops a transit frame whose TTL is 0: "TTL expired"', () => {
-    const d = decide(hdr({ dst: 4, ttl: 0 }), ME, 1, false, routes());
-    assert.equal(d.drop, 'TTL expired');
-    assert.deepEqual(d.forward, []);
-    assert.equal(d.deliver, false);
-  });
-
-  it('a broadcast with TTL 0 is delivered but neither forwarded nor counted as a drop', () => {
-    const r = routes();
-    const d = decide(hdr({ dst: NODE_BROADCAST, ttl: 0 }), ME, 1, false, r);
-    assert.equal(d.deliver, true);
-    assert.deepEqual(d.forward, []);
-    assert.equal(d.drop, undefined);
-    assert.deepEqual(r.calls, []);
-  });
-
-  it('a broadcast is delivered and forwarded to forwardSet(me, src, from)', () => {
-    const r = routes();
-    const d = decide(hdr({ dst: NODE_BROADCAST, src: 5, ttl: 3 }), ME, 1, false, r);
-    assert.equal(d.deliver, true);
-    assert.deepEqual(d.forward, [7, 8]);
-    assert.equal(d.flood, false);
-    assert.deepEqual(r.calls, [[ME, 5, 1]]);
-  });
-
-  it('a broadcast whose forward set is empty is delivered only', () => {
-    const r = new FakeRoutes({}, []);
-    const d = decide(hdr({ dst: NODE_BROADCAST, ttl: 3 }), ME, 1, false, r);
-    assert.equal(d.deliver, true);
-    assert.deepEqual(d.forward, []);
-    assert.equal(d.drop, undefined);
-  });
-
-  it('dst 65534 (spread) is processed here and flooded (not routed)', () => {
-    const r = routes();
-    const d = decide(hdr({ kind: Kind.QueryPeer, dst: NODE_SPREAD, ttl: 3 }), ME, 1, false, r);
-    assert.equal(d.control, true);
-    assert.equal(d.flood, true);
-    assert.deepEqual(d.forward, []);
-    assert.deepEqual(r.calls, []);
-    const n = decide(hdr({ dst: NODE_SPREAD, ttl: 3 }), ME, 1, false, r);
-    assert.equal(n.deliver, true);
-    assert.equal(n.flood, true);
-  });
-
-  it('a spread message with TTL 0 is processed but not flooded', () => {
-    const d = decide(hdr({ kind: Kind.BroadcastPeer, dst: NODE_SPREAD, ttl: 0 }), ME, 1, false, routes());
-    assert.equal(d.control, true);
-    assert.equal(d.flood, false);
-    assert.equal(d.drop, undefined);
-  });
-
-  it('drops unknown message kinds', () => {
-    for (const kind of [0, 1, 3, 11, 99, 255]) {
-      const d = decide(hdr({ kind }), ME, 1, false, routes());
-      assert.equal(d.drop, `unknown message kind ${kind}`);
-      assert.equal(d.deliver || d.control || d.flood || d.forward.length > 0, false);
+  constructor(table: TableRows = TABLE, dedupS = 40) {
+    const now = () => this.clock;
+    this.me = new WgDevice(generatePrivateKey(), { clock: now, wallClock: () => 1.7e12 + this.clock * 1000 });
+    this.me.configureEdge(ME, 10, 300, dedupS, false, true);
+    this.me.setRoutes(new StaticRoutes(table).triples);
+    for (const node of [1, 3, 5, NODE_SUPER]) {
+      const dev = new WgDevice(generatePrivateKey(), { clock: now, wallClock: () => 1.7e12 + this.clock * 1000 });
+      const mePeer = this.me.addPeer(dev.publicKey);
+      this.me.setPeerNode(mePeer, node, node === NODE_SUPER);
+      this.me.setEndpoint(mePeer, 4, 1000, addr(node));
+      this.ids.set(mePeer, node);
+      const peer = dev.addPeer(this.me.publicKey);
+      dev.setPeerNode(peer, ME, false);
+      dev.setEndpoint(peer, 4, 1000, addr(ME));
+      if (node !== 5) {
+        const init = dev.initiate(peer);
+        assert.ok(init.ok);
+        const r = this.me.handle(init.packet, addr(node));
+        assert.ok('packet' in r);
+        const ready = dev.handle(r.packet, addr(ME));
+        assert.ok('packet' in ready);
+        this.me.handle(ready.packet, addr(node));
+      }
+      this.senders.set(node, { dev, peer, mePeer });
     }
-  });
-
-  it('drops a ServerUpdate from a non-supernode peer, even one addressed here', () => {
-    for (const dst of [ME, NODE_SUPER, 4]) {
-      const d = decide(hdr({ kind: Kind.ServerUpdate, dst }), ME, 1, false, routes());
-      assert.equal(d.drop, 'server update from a non-supernode peer');
-      assert.equal(d.control, false);
-      assert.deepEqual(d.forward, []);
-    }
-  });
-
-  it('accepts a ServerUpdate from the supernode for this node, never relays one for another', () => {
-    assert.equal(decide(hdr({ kind: Kind.ServerUpdate, dst: ME }), ME, 1, true, routes()).control, true);
-    assert.equal(decide(hdr({ kind: Kind.ServerUpdate, dst: NODE_SUPER }), ME, 1, true, routes()).control, true);
-    const d = decide(hdr({ kind: Kind.ServerUpdate, dst: 4 }), ME, 1, true, routes());
-    assert.equal(d.drop, 'server update for node 4');
-    assert.deepEqual(d.forward, []);
-  });
-
-  it('drops Register messages and peer control messages that come from the supernode', () => {
-    assert.match(decide(hdr({ kind: Kind.Register }), ME, 1, false, routes()).drop ?? '', /register/);
-    for (const kind of [Kind.Ping, Kind.Pong, Kind.QueryPeer, Kind.BroadcastPeer]) {
-      const d = decide(hdr({ kind }), ME, 1, true, routes());
-      assert.equal(d.drop, `kind ${kind} from the supernode`);
-    }
-  });
-
-  it('processes a Ping for this node as control and relays a Ping for another node', () => {
-    const here = decide(hdr({ kind: Kind.Ping, dst: ME }), ME, 1, false, routes());
-    assert.equal(here.control, true);
-    assert.equal(here.deliver, false);
-    const there = decide(hdr({ kind: Kind.Ping, dst: 4 }), ME, 1, false, routes());
-    assert.equal(there.control, false);
-    assert.deepEqual(there.forward, [3]);
-  });
-
-  it('drops messages for the reserved ids 65532 and 65533 (they are never routed)', () => {
-    for (const dst of [NODE_INVALID, NODE_SUPER]) {
-      const d = decide(hdr({ dst }), ME, 1, false, routes());
-      assert.equal(d.drop, `message for reserved node ${dst}`);
-      assert.deepEqual(d.forward, []);
-      assert.equal(d.deliver, false);
-    }
-  });
-
-  it('drops a transit frame without a route (missing entry or 65532)', () => {
-    assert.equal(decide(hdr({ dst: 9 }), ME, 1, false, routes()).drop, 'no route from 2 to 9');
-    assert.equal(decide(hdr({ dst: 6 }), ME, 1, false, routes()).drop, 'no route from 2 to 6');
-  });
-
-  it('drops a transit frame whose route points back to the peer it came from', () => {
-    const d = decide(hdr({ dst: 5, src: 4 }), ME, 1, false, routes());
-    assert.match(d.drop ?? '', /points back to the sender 1/);
-    assert.deepEqual(d.forward, []);
-    // The same destination from another neighbour is forwarded.
-    assert.deepEqual(decide(hdr({ dst: 5, src: 4 }), ME, 3, false, routes()).forward, [1]);
-  });
-});
-
-describe('edge: StaticRoutes as the RouteView', () => {
-  // Regression: the first answer used to be cached for every `me`.
-  it('broadcastTargets(me) depends on me even after another node was asked', async () => {
-    const { StaticRoutes } = await import('../ts/core/table.js');
-    const t = { 1: { 2: 2, 3: 2 }, 2: { 1: 1, 3: 3 }, 3: { 1: 2, 2: 2 } };
-    const r = new StaticRoutes(t);
-    assert.deepEqual([...r.broadcastTargets(1)], [2]);
-    assert.deepEqual([...r.broadcastTargets(2)], [1, 3]);
-  });
-});
-
-describe('edge: a frame whose source is this node', () => {
-  /** Every node forwards by its own row of one shared static table (what static mode does). */
-  const tableView = (t: Record<number, Record<number, number>>): RouteView => ({
-    nextHop: (s, d) => t[s]?.[d],
-    broadcastTargets: () => [],
-    forwardSet: () => [],
-  });
-
-  /**
-   * Sends one frame from `src` into a mesh where every node runs decide(), and counts the
-   * transmissions per link ("a>b") and the drops per (node, reason).
-   */
-  function simulate(t: Record<number, Record<number, number>>, src: number, dst: number, ttl: number) {
-    const routes = tableView(t);
-    const links = new Map<string, number>();
-    const drops: string[] = [];
-    const delivered: number[] = [];
-    const queue: { at: number; from: number; h: Header }[] = [];
-    const send = (a: number, b: number, h: Header) => {
-      links.set(`${a}>${b}`, (links.get(`${a}>${b}`) ?? 0) + 1);
-      queue.push({ at: b, from: a, h });
-    };
-    send(src, routes.nextHop(src, dst)!, { kind: Kind.Normal, ttl, dst, src, len: 60 });
-    while (queue.length > 0 && queue.length < 10_000) {
-      const { at, from, h } = queue.shift()!;
-      const d = decide(h, at, from, false, routes);
-      if (d.drop) drops.push(`${at}: ${d.drop}`);
-      if (d.deliver) delivered.push(at);
-      for (const nh of d.forward) send(at, nh, { ...h, ttl: h.ttl - 1 });
-    }
-    return { links: Object.fromEntries(links), drops, delivered };
   }
 
-  // Frames from 1 to 4 go 1→2→3→1 (NextHopTable[3][4] = 1).
-  const LOOP: Record<number, Record<number, number>> = { 1: { 2: 2, 3: 3, 4: 2 }, 2: { 1: 1, 3: 3, 4: 3 }, 3: { 1: 1, 2: 2, 4: 1 }, 4: { 1: 3, 2: 3, 3: 3 } };
+  /** `from` seals one Etherguard message to node 2, which processes it as a UDP batch. */
+  send(from: number, h: Partial<Header>, payload: Uint8Array = frame(BCAST, A)): Outcome {
+    const s = this.senders.get(from)!;
+    const full: Header = { kind: Kind.Normal, ttl: 10, dst: ME, src: from === NODE_SUPER ? NODE_SUPER : from, len: payload.length, ...h };
+    const plain = new Uint8Array(HEADER_LEN + payload.length);
+    writeHeader(plain, full);
+    plain.set(payload, HEADER_LEN);
+    const at = s.dev.stage(REC.PLAIN + plain.length);
+    const v = s.dev.view(at, REC.PLAIN + plain.length);
+    new DataView(v.buffer, v.byteOffset).setUint32(0, s.peer, true);
+    new DataView(v.buffer, v.byteOffset).setUint32(4, plain.length, true);
+    v.set(plain, REC.PLAIN);
+    s.dev.process(Mode.Plain, v.length, 0);
+    assert.equal(s.dev.summary(SUMMARY.SEND4_COUNT), 1, 'the sender sealed it');
+    const rec = s.dev.view(s.dev.summary(SUMMARY.SEND4_PTR), s.dev.summary(SUMMARY.SEND4_LEN)).slice();
+    rec.set(addr(from), 4); // received from the sender's address
+    this.me.process(Mode.Udp, this.me.stageBytes(rec), 4);
+    return this.outcome();
+  }
 
-  it('a unicast that comes back to its source is dropped there: one copy per link, not one per TTL step', () => {
-    const r = simulate(LOOP, 1, 4, 200);
-    assert.deepEqual(r.links, { '1>2': 1, '2>3': 1, '3>1': 1 });
-    assert.deepEqual(r.drops, ['1: message from this node (NodeID 1) came back: a routing loop, or another node uses the same NodeID']);
-    assert.deepEqual(r.delivered, []);
-  });
-
-  it('a loop that does not pass the source still ends by TTL (decide() alone cannot see it)', () => {
-    // 5 is outside the cycle 1→2→3→1 for destination 4.
-    const t = { ...LOOP, 5: { 4: 1 } };
-    const r = simulate(t, 5, 4, 9);
-    assert.equal(Object.values(r.links).reduce((a, b) => a + b, 0), 10);
-    assert.deepEqual(r.drops, ['1: TTL expired']);
-  });
-
-  it('a message of any kind with this node as header source is neither delivered, processed nor forwarded', () => {
-    for (const [kind, dst] of [
-      [Kind.Normal, 4], [Kind.Normal, ME], [Kind.Normal, NODE_BROADCAST], [Kind.Normal, NODE_SPREAD],
-      [Kind.Ping, ME], [Kind.Pong, 4], [Kind.QueryPeer, NODE_SPREAD], [Kind.BroadcastPeer, NODE_SPREAD],
-    ] as const) {
-      const r = routes();
-      const d = decide(hdr({ kind, dst, src: ME, ttl: 5 }), ME, 1, false, r);
-      assert.deepEqual({ ...d }, { deliver: false, control: false, forward: [], flood: false, drop: d.drop }, `kind ${kind} dst ${dst}`);
-      assert.match(d.drop ?? '', /this node \(NodeID 2\) came back/);
-      assert.deepEqual(r.calls, []);
+  private outcome(): Outcome {
+    const d = this.me;
+    const o: Outcome = { delivered: [], forward: [], control: [], drops: [] };
+    const tap = d.view(d.summary(SUMMARY.TAP_PTR), d.summary(SUMMARY.TAP_LEN)).slice();
+    for (let off = 0; off < tap.length; ) {
+      const n = (tap[off] << 8) | tap[off + 1];
+      o.delivered.push(tap.slice(off + 2, off + 2 + n));
+      off += 2 + n;
     }
-  });
-});
+    const ev = d.view(d.summary(SUMMARY.EV_PTR), d.summary(SUMMARY.EV_BYTES)).slice();
+    const dv = new DataView(ev.buffer);
+    for (let at = 0; at < ev.length; at += EV.HEADER + dv.getUint32(at + EV.LEN, true)) {
+      const u16 = (f: number) => dv.getUint16(at + f, true);
+      const pl = ev.subarray(at + EV.HEADER, at + EV.HEADER + dv.getUint32(at + EV.LEN, true));
+      switch (ev[at + EV.TYPE]) {
+        case Ev.Drop:
+          o.drops.push(dropName(u16(EV.REASON), { me: ME, node: u16(EV.NODE), kind: ev[at + EV.KIND], src: u16(EV.SRC), dst: u16(EV.DST), from: u16(EV.FROM), wg: Reason[u16(EV.AUX)] }));
+          break;
+        case Ev.Queue:
+          o.forward.push({ node: u16(EV.NODE), ttl: pl[1] });
+          break;
+        case Ev.Control:
+          o.control.push({ kind: ev[at + EV.KIND], src: u16(EV.SRC), dst: u16(EV.DST) });
+          break;
+      }
+    }
+    // Sends to peers with a session: the next hop is the record's address.
+    const sent = d.summary(SUMMARY.SEND4_COUNT);
+    const rec = d.view(d.summary(SUMMARY.SEND4_PTR), d.summary(SUMMARY.SEND4_LEN)).slice();
+    for (let i = 0, off = 0; i < sent; i++) {
+      const n = (rec[off] << 8) | rec[off + 1];
+      const node = rec[off + 7] === 0 ? NODE_SUPER : rec[off + 7];
+      const s = this.senders.get(node)!;
+      const r = s.dev.handle(rec.slice(off + REC.UDP, off + REC.UDP + n), addr(ME));
+      o.forward.push({ node, ttl: 'data' in r ? r.data[1] : -1 });
+      off += REC.UDP + n;
+    }
+    return o;
+  }
 
-// ---- L2Fib ------------------------------------------------------------------------------------
+  free(): void {
+    this.me.free();
+    for (const s of this.senders.values()) s.dev.free();
+  }
+}
 
 function frame(dst: string, src: string, len = 60): Uint8Array {
   const f = new Uint8Array(len);
@@ -265,113 +136,188 @@ const A = '02:00:00:00:00:0a';
 const B = '02:00:00:00:00:0b';
 const BCAST = 'ff:ff:ff:ff:ff:ff';
 
-describe('edge: L2Fib', () => {
-  it('learns a unicast source MAC and finds it as a destination', () => {
-    const fib = new L2Fib(100);
-    fib.learn(frame(BCAST, A), 5, 0);
-    assert.equal(fib.size, 1);
-    assert.equal(fib.lookup(frame(A, B), 1), 5);
-    assert.equal(fib.lookup(frame(B, A), 1), undefined, 'unknown MAC');
+describe('edge: forwarding in the core (node 2 receiving batches)', () => {
+  let m: Mesh;
+  beforeEach(() => (m = new Mesh()));
+  afterEach(() => m.free());
+
+  it('delivers a frame addressed here and does not forward it', () => {
+    const o = m.send(1, {});
+    assert.equal(o.delivered.length, 1);
+    assert.deepEqual(o.forward, []);
+    assert.deepEqual(o.drops, []);
   });
 
-  it('ignores multicast/broadcast source MACs and never resolves a multicast destination', () => {
-    const fib = new L2Fib(100);
-    fib.learn(frame(A, '01:00:5e:00:00:01'), 5, 0);
-    fib.learn(frame(A, BCAST), 5, 0);
-    fib.learn(frame(A, '03:00:00:00:00:0a'), 5, 0);
-    assert.equal(fib.size, 0);
-    assert.equal(fib.lookup(frame(BCAST, A), 0), undefined);
-    assert.equal(fib.lookup(frame('33:33:00:00:00:01', A), 0), undefined);
+  it('delivers a frame addressed here even with TTL 0 (TTL limits forwarding only)', () => {
+    const o = m.send(1, { ttl: 0 });
+    assert.equal(o.delivered.length, 1);
+    assert.deepEqual(o.drops, []);
+    assert.deepEqual(o.forward, []);
   });
 
-  it('ignores frames shorter than an Ethernet header', () => {
-    const fib = new L2Fib(100);
-    fib.learn(frame(BCAST, A).subarray(0, 13), 5, 0);
-    assert.equal(fib.size, 0);
+  it('forwards a transit frame to the next hop with TTL − 1 and does not deliver it', () => {
+    const o = m.send(1, { dst: 4, ttl: 5 });
+    assert.deepEqual(o.forward, [{ node: 3, ttl: 4 }]);
+    assert.equal(o.delivered.length, 0);
+    assert.deepEqual(o.drops, []);
   });
 
-  it('an entry expires after the timeout (lookup misses before the sweep; sweep removes it)', () => {
-    const fib = new L2Fib(10);
-    fib.learn(frame(BCAST, A), 5, 100);
-    assert.equal(fib.lookup(frame(A, B), 110), 5, 'still valid at exactly the timeout');
-    assert.equal(fib.lookup(frame(A, B), 110.5), undefined);
-    assert.equal(fib.size, 1, 'not removed by the lookup');
-    assert.equal(fib.sweep(105), 0);
-    assert.equal(fib.sweep(110.5), 1);
-    assert.equal(fib.size, 0);
+  it('forwards a transit frame that arrives with TTL 1 (it leaves with 0)', () => {
+    assert.deepEqual(m.send(1, { dst: 4, ttl: 1 }).forward, [{ node: 3, ttl: 0 }]);
   });
 
-  it('a new sighting refreshes the entry', () => {
-    const fib = new L2Fib(10);
-    fib.learn(frame(BCAST, A), 5, 0);
-    fib.learn(frame(BCAST, A), 5, 8);
-    assert.equal(fib.lookup(frame(A, B), 15), 5);
-    assert.equal(fib.sweep(15), 0);
+  it('drops a transit frame whose TTL is 0: "TTL expired"', () => {
+    const o = m.send(1, { dst: 4, ttl: 0 });
+    assert.deepEqual(o.drops, ['TTL expired']);
+    assert.deepEqual(o.forward, []);
+    assert.equal(o.delivered.length, 0);
   });
 
-  it('a timeout <= 0.01 never expires', () => {
-    for (const t of [0, 0.01]) {
-      const fib = new L2Fib(t);
-      fib.learn(frame(BCAST, A), 5, 0);
-      assert.equal(fib.lookup(frame(A, B), 1e9), 5);
-      assert.equal(fib.sweep(1e9), 0);
-      assert.equal(fib.size, 1);
+  it('a broadcast with TTL 0 is delivered but neither forwarded nor counted as a drop', () => {
+    const o = m.send(1, { dst: NODE_BROADCAST, ttl: 0 });
+    assert.equal(o.delivered.length, 1);
+    assert.deepEqual(o.forward, []);
+    assert.deepEqual(o.drops, []);
+  });
+
+  it('a broadcast is delivered and forwarded to the route engine forward set of (me, src, from)', () => {
+    // 2 lies on 1's routes to 3 (1→2→3): from 1 it goes on to 3, not back to 1 or to 5.
+    const t = { 1: { 2: 2, 3: 2, 5: 5 }, 2: { 1: 1, 3: 3, 5: 1 }, 3: { 1: 2, 2: 2, 5: 2 }, 5: { 1: 1, 2: 1, 3: 1 } };
+    m.free();
+    m = new Mesh(t);
+    const o = m.send(1, { dst: NODE_BROADCAST, ttl: 3 });
+    assert.equal(o.delivered.length, 1);
+    assert.deepEqual(o.forward, [{ node: 3, ttl: 2 }]);
+  });
+
+  it('a broadcast whose forward set is empty is delivered only', () => {
+    const o = m.send(1, { dst: NODE_BROADCAST, ttl: 3 });
+    assert.equal(o.delivered.length, 1);
+    assert.deepEqual(o.forward, []);
+    assert.deepEqual(o.drops, []);
+  });
+
+  it('dst 65534 (spread) is processed here and flooded to every peer but the sender and the source, once', () => {
+    const o = m.send(1, { kind: Kind.QueryPeer, dst: NODE_SPREAD, ttl: 3 }, Uint8Array.of(1, 2, 3));
+    assert.deepEqual(o.control, [{ kind: Kind.QueryPeer, src: 1, dst: NODE_SPREAD }]);
+    assert.deepEqual(o.forward.map((f) => f.node).sort(), [3, 5]);
+    const again = m.send(1, { kind: Kind.QueryPeer, dst: NODE_SPREAD, ttl: 3 }, Uint8Array.of(1, 2, 3));
+    assert.deepEqual(again.drops, ['duplicate flood message']);
+    assert.deepEqual(again.forward, []);
+    assert.deepEqual(again.control, []);
+  });
+
+  it('a spread message with TTL 0 is processed but not flooded', () => {
+    const o = m.send(1, { kind: Kind.BroadcastPeer, dst: NODE_SPREAD, ttl: 0 }, Uint8Array.of(9));
+    assert.equal(o.control.length, 1);
+    assert.deepEqual(o.forward, []);
+    assert.deepEqual(o.drops, []);
+  });
+
+  it('drops unknown message kinds', () => {
+    for (const kind of [0, 1, 3, 11, 99, 255]) {
+      const o = m.send(1, { kind });
+      assert.deepEqual(o.drops, [`unknown message kind ${kind}`]);
+      assert.equal(o.delivered.length + o.control.length + o.forward.length, 0);
     }
   });
 
-  it('reports learned and moved entries, not refreshes', () => {
-    const ev: [string, number, number | undefined][] = [];
-    const fib = new L2Fib(100, (mac, node, old) => ev.push([mac, node, old]));
-    fib.learn(frame(BCAST, A), 5, 0);
-    fib.learn(frame(BCAST, A), 5, 1);
-    fib.learn(frame(BCAST, A), 6, 2);
-    assert.deepEqual(ev, [
-      ['02000000000a', 5, undefined],
-      ['02000000000a', 6, 5],
-    ]);
-    assert.equal(fib.lookup(frame(A, B), 3), 6);
+  it('drops a ServerUpdate from a non-supernode peer; accepts one from the supernode for this node', () => {
+    for (const dst of [ME, NODE_SUPER, 4]) {
+      const o = m.send(1, { kind: Kind.ServerUpdate, dst }, Uint8Array.of(1));
+      assert.deepEqual(o.drops, ['server update from a non-supernode peer']);
+      assert.deepEqual(o.control, []);
+    }
+    assert.equal(m.send(NODE_SUPER, { kind: Kind.ServerUpdate, dst: ME }, Uint8Array.of(1)).control.length, 1);
+    assert.equal(m.send(NODE_SUPER, { kind: Kind.ServerUpdate, dst: NODE_SUPER }, Uint8Array.of(2)).control.length, 1);
+    const o = m.send(NODE_SUPER, { kind: Kind.ServerUpdate, dst: 4 }, Uint8Array.of(3));
+    assert.deepEqual(o.drops, ['server update for node 4']);
+    assert.deepEqual(o.forward, []);
+  });
+
+  it('drops Register messages and peer control messages that come from the supernode', () => {
+    assert.match(m.send(1, { kind: Kind.Register }).drops[0] ?? '', /register/);
+    for (const kind of [Kind.Ping, Kind.Pong, Kind.QueryPeer, Kind.BroadcastPeer]) {
+      assert.deepEqual(m.send(NODE_SUPER, { kind }).drops, [`kind ${kind} from the supernode`]);
+    }
+  });
+
+  it('processes a Ping for this node as control and relays a Ping for another node', () => {
+    const here = m.send(1, { kind: Kind.Ping, dst: ME }, Uint8Array.of(1));
+    assert.equal(here.control.length, 1);
+    assert.equal(here.delivered.length, 0);
+    const there = m.send(1, { kind: Kind.Ping, dst: 4 }, Uint8Array.of(2));
+    assert.deepEqual(there.control, []);
+    assert.deepEqual(there.forward.map((f) => f.node), [3]);
+  });
+
+  it('drops messages for the reserved ids 65532 and 65533 (they are never routed)', () => {
+    for (const dst of [NODE_INVALID, NODE_SUPER]) {
+      const o = m.send(1, { dst });
+      assert.deepEqual(o.drops, [`message for reserved node ${dst}`]);
+      assert.deepEqual(o.forward, []);
+      assert.equal(o.delivered.length, 0);
+    }
+  });
+
+  it('drops a transit frame without a route (missing entry)', () => {
+    assert.deepEqual(m.send(1, { dst: 9 }).drops, ['no route from 2 to 9']);
+    assert.deepEqual(m.send(1, { dst: 6 }).drops, ['no route from 2 to 6']);
+  });
+
+  it('drops a transit frame whose route points back to the peer it came from; from another neighbour it is forwarded', () => {
+    const o = m.send(1, { dst: 5, src: 4 });
+    assert.match(o.drops[0] ?? '', /points back to the sender 1/);
+    assert.deepEqual(o.forward, []);
+    assert.deepEqual(m.send(3, { dst: 5, src: 4 }).forward.map((f) => f.node), [1]);
+  });
+
+  it('a message of any kind with this node as header source is neither delivered, processed nor forwarded', () => {
+    for (const [kind, dst] of [
+      [Kind.Normal, 4], [Kind.Normal, ME], [Kind.Normal, NODE_BROADCAST], [Kind.Normal, NODE_SPREAD],
+      [Kind.Ping, ME], [Kind.Pong, 4], [Kind.QueryPeer, NODE_SPREAD], [Kind.BroadcastPeer, NODE_SPREAD],
+    ] as const) {
+      const o = m.send(1, { kind, dst, src: ME, ttl: 5 });
+      assert.equal(o.delivered.length + o.control.length + o.forward.length, 0, `kind ${kind} dst ${dst}`);
+      assert.deepEqual(o.drops, ['message from this node (NodeID 2) came back: a routing loop, or another node uses the same NodeID']);
+    }
+  });
+
+  it('learns a unicast source MAC on delivery: later frames for it go to that node, not as broadcast', () => {
+    // Node 1's host A broadcasts; node 2 learns A → 1; a frame from 2's interface to A then goes
+    // to node 1 only, with dst 1.
+    m.send(1, { dst: NODE_BROADCAST, ttl: 3 }, frame(BCAST, A));
+    const f = frame(A, B);
+    const at = m.me.stage(REC.TAP + f.length);
+    const v = m.me.view(at, REC.TAP + f.length);
+    v[0] = 0;
+    v[1] = f.length;
+    v.set(f, REC.TAP);
+    m.me.process(Mode.Tap, v.length, 0);
+    assert.equal(m.me.summary(SUMMARY.FROM_IFACE), 1);
+    const rec = m.me.view(m.me.summary(SUMMARY.SEND4_PTR), m.me.summary(SUMMARY.SEND4_LEN)).slice();
+    assert.equal(m.me.summary(SUMMARY.SEND4_COUNT), 1);
+    assert.equal(rec[7], 1, 'sent to node 1');
+    const s = m.senders.get(1)!;
+    const r = s.dev.handle(rec.subarray(REC.UDP), addr(ME));
+    assert.ok('data' in r);
+    assert.deepEqual([r.data[2], r.data[3]], [0, 1], 'dst 1, not 65535');
   });
 });
 
-// ---- DedupSet ---------------------------------------------------------------------------------
-
-describe('edge: DedupSet', () => {
-  const p1 = Uint8Array.from([1, 2, 3, 4]);
-  const p2 = Uint8Array.from([1, 2, 3, 5]);
-
-  it('drops a duplicate within the timeout, not a different message', () => {
-    const d = new DedupSet(40);
-    assert.equal(d.check(Kind.QueryPeer, 1, p1, 0), false, 'first sighting');
-    assert.equal(d.check(Kind.QueryPeer, 1, p1, 10), true, 'duplicate');
-    assert.equal(d.check(Kind.QueryPeer, 1, p2, 10), false, 'different payload');
-    assert.equal(d.check(Kind.QueryPeer, 2, p1, 10), false, 'different source');
-    assert.equal(d.check(Kind.BroadcastPeer, 1, p1, 10), false, 'different kind');
-    // Same bytes but the src split differently must not collide (0x0102 vs 0x0201).
-    assert.equal(d.check(Kind.Normal, 0x0102, p1, 10), false);
-    assert.equal(d.check(Kind.Normal, 0x0201, p1, 10), false);
+describe('edge: StaticRoutes', () => {
+  it('gives the next hop of a row and refuses reserved NodeIDs by name', () => {
+    const r = new StaticRoutes({ 1: { 2: 2, 3: 2 }, 2: { 1: 1, 3: 3 } });
+    assert.equal(r.nextHop(1, 3), 2);
+    assert.equal(r.nextHop(3, 1), undefined);
+    assert.deepEqual([...r.triples], [1, 2, 2, 1, 3, 2, 2, 1, 1, 2, 3, 3]);
+    assert.throws(() => new StaticRoutes({ 1: { 2: NODE_INVALID } }), /65532/);
   });
 
-  it('accepts the message again after the timeout (a sighting refreshes it)', () => {
-    const d = new DedupSet(40);
-    assert.equal(d.check(Kind.Normal, 1, p1, 0), false);
-    assert.equal(d.check(Kind.Normal, 1, p1, 30), true);
-    assert.equal(d.check(Kind.Normal, 1, p1, 65), true, 'refreshed at 30, so still within 40 s');
-    assert.equal(d.check(Kind.Normal, 1, p1, 106), false, 'more than 40 s after the last sighting');
-  });
-
-  it('sweep() forgets expired entries only', () => {
-    const d = new DedupSet(40);
-    d.check(Kind.Normal, 1, p1, 0);
-    d.check(Kind.Normal, 1, p2, 30);
-    d.sweep(50);
-    assert.equal(d.check(Kind.Normal, 1, p2, 50), true);
-    // p1 was swept: a fresh sighting is not a duplicate even if the check uses an old clock.
-    assert.equal(d.check(Kind.Normal, 1, p1, 20), false);
-  });
-
-  it('a timeout of 0 disables de-duplication', () => {
-    const d = new DedupSet(0);
-    for (let i = 0; i < 3; i++) assert.equal(d.check(Kind.Normal, 1, p1, i), false);
+  it('the drop names come from the core table: every Drop code has one', () => {
+    for (const code of Object.values(Drop).filter((v): v is number => typeof v === 'number')) {
+      assert.ok(dropName(code, {}).length > 0 && !dropName(code, {}).startsWith('drop reason'), `code ${code}`);
+    }
   });
 });
 

@@ -86,7 +86,7 @@ describe('data-path lengths at the interfaces and the UDP transport', function (
       v4: true,
       v6: false,
       listenV4: '127.0.0.1',
-      onMessage: () => {},
+      onBatch: () => {},
       onError: (e) => errors.push(e),
       onDrop: (reason, fields) => drops.push({ reason, fields }),
     });

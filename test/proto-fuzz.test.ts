@@ -3,7 +3,7 @@
 // half-valid object.
 import assert from 'node:assert/strict';
 import { decode, encode, ProtoError } from '../ts/proto/control.js';
-import { readHeader } from '../ts/edge/ids.js';
+import { readHeader } from '../ts/core/frame.js';
 import { signReport, verifyReport, bodyHash } from '../ts/proto/jwt.js';
 
 let seed = 0x2545f491;

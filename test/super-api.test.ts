@@ -12,7 +12,7 @@ import { parseEdge, parseSuper } from '../ts/config/validate.js';
 import { StaticRoutes } from '../ts/core/table.js';
 import { keyFromBase64 } from '../ts/core/wg.js';
 import { Edge } from '../ts/edge/edge.js';
-import { HEADER_LEN, Kind, NODE_SUPER, readHeader, writeHeader } from '../ts/edge/ids.js';
+import { HEADER_LEN, Kind, NODE_SUPER, readHeader, writeHeader } from '../ts/core/frame.js';
 import { SuperClient } from '../ts/edge/superclient.js';
 import { Logger } from '../ts/edge/log.js';
 import { PACKAGE_VERSION } from '../ts/paths.js';

@@ -14,7 +14,7 @@ import {
   effectiveAcMs, localMapProblem, newEdgeRec, PairPsks, peerInfoFor, publicEdges, stateHash, superParamsFor, versionCore, withExternalIP,
 } from '../ts/super/state.js';
 import { Action, decode } from '../ts/proto/control.js';
-import { HEADER_LEN, readHeader } from '../ts/edge/ids.js';
+import { HEADER_LEN, readHeader } from '../ts/core/frame.js';
 
 const peer = (id: number, o: Partial<SuperPeerInfo> = {}): SuperPeerInfo => ({
   NodeID: id,

@@ -1,11 +1,12 @@
-// Lengths near 64 KiB through the real WASM module (ts/core/wg.ts): the single seal and the batch
-// path either produce a transport message that fits one UDP datagram (≤ 65,507 bytes, IPv4) and
+// Lengths near 64 KiB through the real WASM module (ts/core/wg.ts): the single seal and the data
+// plane's batch path either produce a transport message that fits one UDP datagram (≤ 65,507 bytes, IPv4) and
 // opens back to the same plaintext, or refuse the plaintext with FrameTooLarge before sealing —
 // never a message whose length a 16-bit field would wrap. The limits are written as literals on
 // purpose (docs/wire.md §5 derives them): the test checks the derivation, not the constants.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { addrKey, generatePrivateKey, limits, padded, Reason, reasonName, transportLen, Verdict, WgDevice } from '../ts/core/wg.js';
+import { Drop, EV, Ev, Mode, REC, SUMMARY } from '../ts/core/generated.js';
 
 const MAX_UDP_V4 = 65_507;
 const MAX_PLAINTEXT = 65_472; // 16 + 65,472 + 16 = 65,504 ≤ 65,507; 65,473 pads to 65,488 → 65,520
@@ -63,6 +64,8 @@ describe('WireGuard WASM lengths near 64 KiB', () => {
       maxPlaintext: MAX_PLAINTEXT,
       headerLen: 8,
       maxFrame: MAX_PLAINTEXT - 8,
+      transportHeader: 16,
+      tag: 16,
     });
     assert.equal(reasonName(Reason.FrameTooLarge), 'FrameTooLarge');
   });
@@ -88,32 +91,52 @@ describe('WireGuard WASM lengths near 64 KiB', () => {
     assert.ok(p.a.hasSession(p.aPeer), 'a refused plaintext does not disturb the session');
   });
 
-  it('batch seal: slot lengths near 64 KiB fit one datagram or fail with FrameTooLarge; the batch opens intact', () => {
+  it('batch seal: plaintexts near 64 KiB in one data-plane batch fit one datagram or are FrameTooLarge drops; the batch opens intact', () => {
     const p = pair();
-    const bA = p.a.batch(LENGTHS.length, 65_536);
-    const bB = p.b.batch(LENGTHS.length, 65_536);
-    const items = LENGTHS.map((len) => ({ peer: p.aPeer, data: new Uint8Array(randomBytes(len)) }));
-    const sealed = bA.seal(items);
-    const good: Uint8Array[] = [];
-    const goodIdx: number[] = [];
-    sealed.forEach((s, i) => {
-      const len = LENGTHS[i];
-      if (len <= MAX_PLAINTEXT) {
-        assert.ok(s.ok, `slot ${i} (${len}): sealed (got ${s.ok ? '' : s.reasonName})`);
-        assert.equal(s.packet.length, transportLen(len), `slot ${i} (${len}): status word = sealed length`);
-        assert.ok(s.packet.length <= MAX_UDP_V4);
-        good.push(s.packet);
-        goodIdx.push(i);
-      } else {
-        assert.ok(!s.ok && s.reason === Reason.FrameTooLarge, `slot ${i} (${len}): ${s.ok ? `sealed to ${s.packet.length} bytes` : s.reasonName}`);
-      }
-    });
-    const opened = bB.open(good);
-    opened.forEach((o, k) => {
-      const i = goodIdx[k];
-      assert.ok(o.ok, `slot ${i}: opens (${o.ok ? '' : o.reasonName})`);
-      if (o.ok) assert.ok(Buffer.from(o.data.subarray(0, LENGTHS[i])).equals(Buffer.from(items[i].data)), `slot ${i}: same plaintext`);
-    });
+    p.a.setPeerNode(p.aPeer, 2, false);
+    p.b.setPeerNode(p.bPeer, 1, false);
+    p.a.setEndpoint(p.aPeer, 4, 51820, Uint8Array.of(192, 0, 2, 2));
+    const items = LENGTHS.map((len) => new Uint8Array(randomBytes(len)));
+    const total = items.reduce((n, x) => n + REC.PLAIN + x.length, 0);
+    const at = p.a.stage(total);
+    let off = 0;
+    for (const x of items) {
+      const v = p.a.view(at + off, REC.PLAIN + x.length);
+      new DataView(v.buffer, v.byteOffset).setUint32(0, p.aPeer, true);
+      new DataView(v.buffer, v.byteOffset).setUint32(4, x.length, true);
+      v.set(x, REC.PLAIN);
+      off += REC.PLAIN + x.length;
+    }
+    p.a.process(Mode.Plain, total, 0);
+    const fits = LENGTHS.filter((len) => len <= MAX_PLAINTEXT);
+    assert.equal(p.a.summary(SUMMARY.SEND4_COUNT), fits.length);
+    const rec = p.a.view(p.a.summary(SUMMARY.SEND4_PTR), p.a.summary(SUMMARY.SEND4_LEN)).slice();
+    const ev = p.a.view(p.a.summary(SUMMARY.EV_PTR), p.a.summary(SUMMARY.EV_BYTES)).slice();
+    const drops: number[] = [];
+    for (let e = 0; e < ev.length; e += EV.HEADER + new DataView(ev.buffer).getUint32(e + EV.LEN, true)) {
+      if (ev[e + EV.TYPE] === Ev.Drop) drops.push(new DataView(ev.buffer).getUint16(e + EV.REASON, true));
+    }
+    assert.deepEqual(drops, LENGTHS.filter((len) => len > MAX_PLAINTEXT).map(() => Drop.FrameTooLarge));
+    let k = 0;
+    for (let o = 0; o < rec.length; k++) {
+      const len = (rec[o] << 8) | rec[o + 1];
+      assert.equal(len, transportLen(fits[k]), `record ${k} (${fits[k]}): sealed length, not wrapped`);
+      assert.ok(len <= MAX_UDP_V4);
+      o += REC.UDP + len;
+    }
+    assert.equal(k, fits.length);
+    // B opens the whole send area as one received batch.
+    p.b.process(Mode.Udp, p.b.stageBytes(rec), 4);
+    const evB = p.b.view(p.b.summary(SUMMARY.EV_PTR), p.b.summary(SUMMARY.EV_BYTES)).slice();
+    const dv = new DataView(evB.buffer);
+    const plains: Uint8Array[] = [];
+    for (let e = 0; e < evB.length; e += EV.HEADER + dv.getUint32(e + EV.LEN, true)) {
+      if (evB[e + EV.TYPE] === Ev.Plain) plains.push(evB.subarray(e + EV.HEADER, e + EV.HEADER + dv.getUint32(e + EV.LEN, true)));
+      assert.notEqual(evB[e + EV.TYPE], Ev.Drop, 'nothing dropped on open');
+    }
+    const want = items.filter((x) => x.length <= MAX_PLAINTEXT);
+    assert.equal(plains.length, want.length);
+    plains.forEach((pl, i) => assert.ok(Buffer.from(pl.subarray(0, want[i].length)).equals(Buffer.from(want[i])), `record ${i}: same plaintext`));
   });
 
   it('a plaintext too large to send is refused before the session check (no handshake, nothing to queue)', () => {

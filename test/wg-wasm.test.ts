@@ -1,6 +1,6 @@
 // The typed WireGuard wrapper (ts/core/wg.ts) through the real WASM module: two devices in one
-// process handshake and exchange data, the batch path agrees with the single path, memory growth
-// does not break batch views, and malformed datagrams come back as reason codes.
+// process handshake and exchange data, the data plane's batch call agrees with the single path,
+// memory growth does not break its views, and malformed datagrams come back as reason codes.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import {
@@ -20,6 +20,7 @@ import {
   WgDevice,
   wgMemory,
 } from '../ts/core/wg.js';
+import { DROP_TEMPLATES, EV, Ev, Mode, REC, SUMMARY } from '../ts/core/generated.js';
 
 const SRC_A = addrKey('192.0.2.1', 51820);
 const SRC_B = addrKey('192.0.2.2', 51820);
@@ -254,123 +255,129 @@ describe('WireGuard WASM wrapper (ts/core/wg.ts)', () => {
     });
   });
 
-  describe('batch API', () => {
-    it('batch seal/open equals the single path', () => {
+  describe('data plane: one process() call per batch (host mode)', () => {
+    /** Events of the last process() on `d` as plain objects. */
+    function events(d: WgDevice): { type: number; kind: number; reason: number; peer: number; aux: number; payload: Uint8Array }[] {
+      const bytes = d.summary(SUMMARY.EV_BYTES);
+      const buf = d.view(d.summary(SUMMARY.EV_PTR), bytes).slice();
+      const dv = new DataView(buf.buffer);
+      const out = [];
+      let at = 0;
+      while (at < bytes) {
+        const len = dv.getUint32(at + EV.LEN, true);
+        out.push({
+          type: buf[at + EV.TYPE],
+          kind: buf[at + EV.KIND],
+          reason: dv.getUint16(at + EV.REASON, true),
+          peer: dv.getUint32(at + EV.PEER, true),
+          aux: dv.getUint16(at + EV.AUX, true),
+          payload: buf.slice(at + EV.HEADER, at + EV.HEADER + len),
+        });
+        at += EV.HEADER + len;
+      }
+      assert.equal(at, bytes, 'events chain exactly to the end');
+      assert.equal(out.length, d.summary(SUMMARY.EV_COUNT));
+      return out;
+    }
+
+    /** Seals `plains` for `peer` with one Plain batch; returns the IPv4 send area (a copy). */
+    function sealBatch(d: WgDevice, peer: number, plains: Uint8Array[]): { records: Uint8Array; count: number } {
+      const len = plains.reduce((n, x) => n + REC.PLAIN + x.length, 0);
+      const at = d.stage(len);
+      let off = 0;
+      for (const x of plains) {
+        const v = d.view(at + off, REC.PLAIN + x.length);
+        new DataView(v.buffer, v.byteOffset).setUint32(0, peer, true);
+        new DataView(v.buffer, v.byteOffset).setUint32(4, x.length, true);
+        v.set(x, REC.PLAIN);
+        off += REC.PLAIN + x.length;
+      }
+      d.process(Mode.Plain, len, 0);
+      return { records: d.view(d.summary(SUMMARY.SEND4_PTR), d.summary(SUMMARY.SEND4_LEN)).slice(), count: d.summary(SUMMARY.SEND4_COUNT) };
+    }
+
+    function withEndpoints(p: Pair): void {
+      p.a.setPeerNode(p.aPeer, 2, false);
+      p.b.setPeerNode(p.bPeer, 1, false);
+      p.a.setEndpoint(p.aPeer, 4, 51820, Uint8Array.of(192, 0, 2, 2));
+      p.b.setEndpoint(p.bPeer, 4, 51820, Uint8Array.of(192, 0, 2, 1));
+    }
+
+    it('seals a batch into send records for the endpoint and opens it on the other side, equal to the single path', () => {
       const p = pair();
       handshake(p);
-      const pkts = Array.from({ length: 40 }, (_, i) => new Uint8Array(randomBytes(1 + ((i * 97) % 1420))));
-      const bA = p.a.batch(16, 1420);
-      const bB = p.b.batch(16, 1420);
-
-      // Batch-sealed (chunked: 16 + 16 + 8) -> opened one at a time.
-      const sealed = bA.seal(pkts.map((data) => ({ peer: p.aPeer, data })));
-      const counters: bigint[] = [];
-      sealed.forEach((s, i) => {
-        if (!s.ok) assert.fail(`slot ${i}: ${s.reasonName}`);
-        assert.equal(s.packet.length, transportLen(pkts[i].length));
-        counters.push(Buffer.from(s.packet).readBigUInt64LE(8));
-        const d = expectVerdict(p.b.handle(s.packet, SRC_A), Verdict.Data);
-        assert.deepEqual(d.data.subarray(0, pkts[i].length), pkts[i]);
+      withEndpoints(p);
+      const pkts = Array.from({ length: 40 }, (_, i) => randomBytes(1 + ((i * 37) % 1400)));
+      const { records, count } = sealBatch(p.a, p.aPeer, pkts);
+      assert.equal(count, pkts.length);
+      // Each record: [len u16 BE][port u16 BE][address 16][message], addressed to B's endpoint.
+      let off = 0;
+      for (let i = 0; i < count; i++) {
+        const len = (records[off] << 8) | records[off + 1];
+        assert.equal(len, transportLen(pkts[i].length));
+        assert.equal((records[off + 2] << 8) | records[off + 3], 51820);
+        assert.deepEqual([...records.subarray(off + 4, off + 8)], [192, 0, 2, 2]);
+        off += REC.UDP + len;
+      }
+      assert.equal(off, records.length);
+      // The same records, received by B as a batch from 192.0.2.1:51820, come out as plaintexts.
+      p.b.process(Mode.Udp, p.b.stageBytes(records), 4);
+      const ev = events(p.b);
+      const plains = ev.filter((e) => e.type === Ev.Plain);
+      assert.equal(plains.length, pkts.length);
+      plains.forEach((e, i) => {
+        assert.equal(e.peer, p.bPeer);
+        assert.equal(e.payload.length, padded(pkts[i].length));
+        assert.deepEqual(e.payload.subarray(0, pkts[i].length), new Uint8Array(pkts[i]));
       });
-      // Single-sealed -> opened in a batch; counters continue where the batch left off.
-      const single = pkts.map((x) => seal(p.a, p.aPeer, x));
-      counters.push(...single.map((s) => Buffer.from(s).readBigUInt64LE(8)));
-      assert.deepEqual(counters, counters.map((_, i) => counters[0] + BigInt(i)));
-      const opened = bB.open(single);
-      opened.forEach((o, i) => {
-        if (!o.ok) assert.fail(`slot ${i}: ${o.reasonName}`);
-        assert.equal(o.peer, p.bPeer);
-        assert.equal(o.data.length, padded(pkts[i].length));
-        assert.deepEqual(o.data.subarray(0, pkts[i].length), pkts[i]);
-      });
-      // Both paths produce the same bytes for the same plaintext and counter: B->A through both.
-      const x = new Uint8Array(randomBytes(300));
-      const viaBatch = bB.seal([{ peer: p.bPeer, data: x }])[0];
-      const viaSingle = seal(p.b, p.bPeer, x);
-      assert.ok(viaBatch.ok);
-      const a1 = bA.open([viaBatch.packet, viaSingle]);
-      assert.ok(a1[0].ok && a1[1].ok);
-      if (a1[0].ok && a1[1].ok) assert.deepEqual(a1[0].data, a1[1].data);
+      assert.deepEqual(ev.filter((e) => e.type === Ev.Drop), []);
+      // The single path agrees: B opens A's next single-sealed packet.
+      const d = expectVerdict(p.b.handle(seal(p.a, p.aPeer, pkts[3]), SRC_A), Verdict.Data);
+      assert.deepEqual(d.data.subarray(0, pkts[3].length), new Uint8Array(pkts[3]));
     });
 
-    it('zero-copy slots: fill plaintextView in place, read messageView', () => {
+    it('per-datagram failures are counted drops with the WireGuard reason; the good ones go through', () => {
       const p = pair();
       handshake(p);
-      const bA = p.a.batch(4, 1420);
-      const bB = p.b.batch(4, 1420);
-      for (let i = 0; i < 4; i++) {
-        bA.setPlaintextHeader(i, p.aPeer, 100 + i);
-        bA.plaintextView(i, 100 + i).fill(i + 1);
-      }
-      assert.equal(bA.sealSlots(4), 4);
-      for (let i = 0; i < 4; i++) bB.setDatagram(i, bA.messageView(i));
-      assert.equal(bB.openSlots(4), 4);
-      for (let i = 0; i < 4; i++) {
-        assert.equal(bB.status(i), padded(100 + i));
-        assert.equal(bB.peer(i), p.bPeer);
-        assert.ok(bB.plaintextView(i).subarray(0, 100 + i).every((v) => v === i + 1));
-      }
-    });
-
-    it('per-slot failures carry reason codes', () => {
-      const p = pair();
-      handshake(p);
-      const bA = p.a.batch(8, 256);
-      const bB = p.b.batch(8, 256);
-      const res = bA.seal([
-        { peer: p.aPeer, data: new Uint8Array(10) },
-        { peer: 42, data: new Uint8Array(10) },
-        { peer: p.aPeer, data: new Uint8Array(10) },
+      withEndpoints(p);
+      const { records } = sealBatch(p.a, p.aPeer, [randomBytes(50), randomBytes(60)]);
+      const first = REC.UDP + ((records[0] << 8) | records[1]);
+      const rec = Uint8Array.from([...records, ...records.subarray(0, first)]); // third = replay of the first
+      rec[first + REC.UDP + 40] ^= 1; // tamper with the second
+      p.b.process(Mode.Udp, p.b.stageBytes(rec), 4);
+      const ev = events(p.b);
+      const drops = ev.filter((e) => e.type === Ev.Drop).map((e) => [DROP_TEMPLATES[e.reason], Reason[e.aux]]);
+      assert.deepEqual(drops, [
+        ['wireguard: {wg}', 'DecryptFailed'],
+        ['wireguard: {wg}', 'Replayed'],
       ]);
-      assert.ok(res[0].ok && res[2].ok);
-      assert.ok(!res[1].ok && res[1].reason === Reason.BadPeer);
-      const good = res[0].ok ? res[0].packet : new Uint8Array(0);
-      const tampered = res[2].ok ? res[2].packet.slice() : new Uint8Array(0);
-      tampered[20] ^= 1;
-      const unknownIdx = good.slice();
-      unknownIdx[4] ^= 0xff;
-      const init = p.a.initiate(p.aPeer);
-      assert.ok(init.ok);
-      const opened = bB.open([good, good, tampered, unknownIdx, init.packet, good.subarray(0, 20), new Uint8Array(2)]);
-      const reasons = opened.map((o) => (o.ok ? 'ok' : o.reasonName));
-      assert.deepEqual(reasons, ['ok', 'Replayed', 'DecryptFailed', 'UnknownIndex', 'NotTransport', 'Truncated', 'Truncated']);
-      assert.equal(opened[3].peer, -1);
-      assert.throws(() => bA.setPlaintext(0, p.aPeer, new Uint8Array(300)), RangeError);
-      assert.throws(() => bB.setDatagram(0, new Uint8Array(300)), RangeError);
+      assert.equal(ev.filter((e) => e.type === Ev.Plain).length, 1);
     });
 
-    it('a new geometry invalidates the old WgBatch', () => {
+    it('without a session the plaintext comes back as a Queue event and a tick produces the initiation', () => {
       const p = pair();
-      const b1 = p.a.batch(4, 256);
-      assert.equal(p.a.batch(4, 256), b1);
-      const b2 = p.a.batch(8, 256);
-      assert.notEqual(b2, b1);
-      assert.ok(!b1.valid);
-      assert.throws(() => b1.status(0), /replaced/);
+      withEndpoints(p);
+      sealBatch(p.a, p.aPeer, [Uint8Array.of(1, 2, 3)]);
+      const q = events(p.a).filter((e) => e.type === Ev.Queue);
+      assert.equal(q.length, 1);
+      assert.deepEqual([...q[0].payload], [1, 2, 3]);
+      assert.equal(p.a.summary(SUMMARY.SEND4_COUNT), 0);
+      const t = p.a.tick();
+      assert.equal(t.filter((x) => x.kind === TickKind.SendInitiation).length, 1);
     });
 
-    it('survives WASM memory growth (views are re-created)', () => {
+    it('survives WASM memory growth between batches (summary and views are re-read)', () => {
       const p = pair();
       handshake(p);
-      const bA = p.a.batch(8, 1420);
-      const bB = p.b.batch(8, 1420);
+      withEndpoints(p);
       const before = wgMemory().buffer;
-      const oldView = bA.bytes();
-      // Grow linear memory: a big batch buffer on a third device.
-      const big = new WgDevice(generatePrivateKey());
-      try {
-        big.batch(8192, 1420);
-        assert.notEqual(wgMemory().buffer, before, 'memory grew');
-        assert.equal(oldView.byteLength, 0, 'old view detached');
-        const data = new Uint8Array(randomBytes(1000));
-        const s = bA.seal([{ peer: p.aPeer, data }]);
-        assert.ok(s[0].ok);
-        const o = bB.open([s[0].ok ? s[0].packet : new Uint8Array(0)]);
-        assert.ok(o[0].ok);
-        if (o[0].ok) assert.deepEqual(o[0].data.subarray(0, 1000), data);
-      } finally {
-        big.free();
-      }
+      sealBatch(p.a, p.aPeer, [randomBytes(100)]);
+      p.a.stage(32 << 20); // grows memory: every older view is detached
+      assert.notEqual(wgMemory().buffer, before);
+      const { count, records } = sealBatch(p.a, p.aPeer, [randomBytes(200), randomBytes(300)]);
+      assert.equal(count, 2);
+      p.b.process(Mode.Udp, p.b.stageBytes(records), 4);
+      assert.equal(events(p.b).filter((e) => e.type === Ev.Plain).length, 2);
     });
   });
 

@@ -1,49 +1,29 @@
 // A next-hop table as the edge forwards by it (static config or a table pulled from the
-// supernode). Broadcast sets come from the route engine in WASM and are cached per (src, from),
-// so the per-packet cost is a Map lookup.
+// supernode), checked by the route engine in WASM (reserved NodeIDs are refused). The edge hands
+// `triples` to its data plane (WgDevice.setRoutes), which derives the broadcast sets itself
+// (crates/eg-core/src/route/broadcast.rs); nextHop serves observers (metrics, status).
 import { wasm } from './wasm.js';
 
 export type TableRows = Record<string, Record<string, number>>;
-const NONE = 65532;
 
 export class StaticRoutes {
   private readonly t: InstanceType<ReturnType<typeof wasm>['NextHopTable']>;
-  private readonly next = new Map<number, number>();
-  private readonly fwd = new Map<number, readonly number[]>();
-  private readonly targets = new Map<number, readonly number[]>();
+  /** The rows as [src, dst, next, ...] (what WgDevice.setRoutes takes). */
+  readonly triples: Uint16Array;
 
+  /** Throws naming the problem for a row the route engine refuses (e.g. a reserved NodeID). */
   constructor(rows: TableRows) {
     const triples: number[] = [];
     for (const [s, row] of Object.entries(rows)) {
-      for (const [d, n] of Object.entries(row ?? {})) {
-        triples.push(Number(s), Number(d), n);
-        this.next.set(Number(s) * 65536 + Number(d), n);
-      }
+      for (const [d, n] of Object.entries(row ?? {})) triples.push(Number(s), Number(d), n);
     }
-    this.t = new (wasm().NextHopTable)(Uint16Array.from(triples));
+    this.triples = Uint16Array.from(triples);
+    this.t = new (wasm().NextHopTable)(this.triples);
   }
 
+  /** Next hop from src to dst, or undefined when the table has none (or says 65532). */
   nextHop(src: number, dst: number): number | undefined {
-    const n = this.next.get(src * 65536 + dst);
-    return n === undefined || n === NONE ? undefined : n;
-  }
-
-  broadcastTargets(me: number): readonly number[] {
-    let t = this.targets.get(me);
-    if (!t) {
-      t = [...this.t.broadcastTargets(me)];
-      this.targets.set(me, t);
-    }
-    return t;
-  }
-
-  forwardSet(me: number, src: number, from: number): readonly number[] {
-    const k = (me * 65536 + src) * 65536 + from;
-    let s = this.fwd.get(k);
-    if (!s) {
-      s = [...this.t.forwardSet(me, src, from)];
-      this.fwd.set(k, s);
-    }
-    return s;
+    const n = this.t.nextHop(src, dst);
+    return n >= 65532 ? undefined : n;
   }
 }

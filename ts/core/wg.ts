@@ -1,56 +1,15 @@
-// Typed wrapper over the WASM WireGuard transform (crates/eg-wasm/src/wg.rs, docs/wire.md).
-// Keys are Uint8Array, verdicts and reasons are TS enums, tick records are parsed into objects,
-// and WgBatch gives zero-copy access to the in-WASM batch buffer (views re-created whenever the
-// module's memory grows, since growth detaches the old ArrayBuffer).
+// Typed wrapper over the WASM WireGuard transform and data plane (crates/eg-wasm/src/wg.rs,
+// docs/wire.md, docs/architecture.md). Keys are Uint8Array, verdicts and reasons are enums of the
+// generated module (one source: the Rust core), tick records are parsed into objects. The data
+// path is WgDevice.stage/process: one call per batch, results read in place from WASM memory
+// (views re-created whenever the module's memory grows, since growth detaches the old buffer).
+import { LIMITS, Reason, SUMMARY, TickKind, Verdict } from './generated.js';
 import { wasm } from './wasm.js';
+
+export { Reason, SUMMARY, TickKind, Verdict };
 
 type WasmModule = ReturnType<typeof wasm>;
 type RawDevice = InstanceType<WasmModule['WgDevice']>;
-
-/** Verdict of WgDevice.handle (the low codes of the WASM API; errors are folded into Error). */
-export enum Verdict {
-  Nothing = 0,
-  WriteToNetwork = 1,
-  CookieReply = 2,
-  SessionReady = 3,
-  Data = 4,
-  Keepalive = 5,
-  /** Rejected; the reason is in the result. The WASM code is 0x80 | reason. */
-  Error = 0x80,
-}
-
-/** Reason codes (eg_core::noise::Reason; stable values, docs/wire.md §4). */
-export enum Reason {
-  Truncated = 1,
-  BadType = 2,
-  BadLength = 3,
-  BadMac1 = 4,
-  NeedCookie = 5,
-  BadMac2 = 6,
-  UnknownIndex = 7,
-  UnknownPeer = 8,
-  DecryptFailed = 9,
-  Replayed = 10,
-  TooOld = 11,
-  StaleTimestamp = 12,
-  Flood = 13,
-  NoSession = 14,
-  KeyExpired = 15,
-  BufferTooSmall = 16,
-  BadKey = 17,
-  NotTransport = 18,
-  BadPeer = 19,
-  UnexpectedCookie = 20,
-  FrameTooLarge = 21,
-}
-
-/** Kind of a timer record returned by WgDevice.tick. */
-export enum TickKind {
-  SendInitiation = 1,
-  SendKeepalive = 2,
-  HandshakeGaveUp = 3,
-  KeysZeroed = 4,
-}
 
 export type TickAction =
   | { peer: number; kind: TickKind.SendInitiation | TickKind.SendKeepalive; packet: Uint8Array }
@@ -68,11 +27,6 @@ export type HandleResult =
 
 /** Outcome of a seal (encapsulate / initiate). */
 export type SealResult = { ok: true; packet: Uint8Array } | { ok: false; reason: Reason; reasonName: string };
-
-/** Outcome of one batch slot on open. */
-export type OpenResult =
-  | { ok: true; peer: number; data: Uint8Array }
-  | { ok: false; peer: number; reason: Reason; reasonName: string };
 
 /** Timer overrides in seconds (tests shorten them); unset fields keep the protocol defaults. */
 export interface WgTimers {
@@ -93,45 +47,15 @@ export const DEFAULT_TIMERS: Required<WgTimers> = {
   cookieRefreshTime: 120,
 };
 
-/** Batch slot layout (docs/wire.md §3). */
-export const BATCH = {
-  LEN_OFFSET: 0,
-  PEER_OFFSET: 4,
-  MSG_OFFSET: 16,
-  PLAINTEXT_OFFSET: 32,
-  MIN_STRIDE: 48,
-  STATUS_ERROR: 0x8000_0000,
-  NO_PEER: 0xffff_ffff,
-} as const;
+export const TRANSPORT_HEADER_LEN = LIMITS.transportHeader;
+export const TAG_LEN = LIMITS.tag;
 
-export const TRANSPORT_HEADER_LEN = 16;
-export const TAG_LEN = 16;
-
-/** Length limits of the data path in bytes (docs/wire.md §5), read from the core. */
-export interface Limits {
-  /** 65,507: IPv4 total length (16 bits) − 20 IPv4 header − 8 UDP header. */
-  maxUdpPayloadV4: number;
-  /** 65,527: IPv6 payload length (16 bits) − 8 UDP header (no jumbograms). */
-  maxUdpPayloadV6: number;
-  /** Largest transport message ever sealed: one datagram over either family (= the IPv4 limit). */
-  maxTransport: number;
-  /** Largest plaintext whose padded transport message fits maxTransport (65,472). */
-  maxPlaintext: number;
-  /** Etherguard header (8). */
-  headerLen: number;
-  /** Largest Etherguard payload (Ethernet frame or control message) that is sent: 65,464. */
-  maxFrame: number;
-}
-
-let limitsCache: Limits | undefined;
+/** Length limits of the data path in bytes (docs/wire.md §5), generated from the core. */
+export type Limits = typeof LIMITS;
 
 /** The core's length limits (docs/wire.md §5); larger plaintexts are refused with FrameTooLarge. */
 export function limits(): Limits {
-  if (!limitsCache) {
-    const [maxUdpPayloadV4, maxUdpPayloadV6, maxTransport, maxPlaintext, headerLen, maxFrame] = wasm().wgLimits();
-    limitsCache = { maxUdpPayloadV4, maxUdpPayloadV6, maxTransport, maxPlaintext, headerLen, maxFrame };
-  }
-  return limitsCache;
+  return LIMITS;
 }
 
 export function padded(len: number): number {
@@ -187,7 +111,7 @@ export function wgMemory(): WebAssembly.Memory {
 }
 
 /** Byte view of linear memory, cached and re-created when memory grows (old buffer detached). */
-class MemView {
+export class MemView {
   private mem = wgMemory();
   private u8 = new Uint8Array(this.mem.buffer);
   private dv = new DataView(this.mem.buffer);
@@ -209,7 +133,8 @@ class MemView {
 }
 
 let memView: MemView | undefined;
-function mem(): MemView {
+/** The shared view of WASM memory (bytes() / data() are re-created after growth). */
+export function mem(): MemView {
   return (memView ??= new MemView());
 }
 
@@ -222,15 +147,18 @@ export interface WgDeviceOptions {
 
 /** A WireGuard interface with its peers (wraps the WASM WgDevice). */
 export class WgDevice {
-  readonly raw: RawDevice;
+  private readonly raw: RawDevice;
   private readonly clock: () => number;
   private readonly wall: () => number;
-  private batchObj: WgBatch | undefined;
+  private stagePtr = 0;
+  private stageCap = 0;
+  private readonly summaryAt: number;
 
   constructor(privateKey: Uint8Array, opts: WgDeviceOptions = {}) {
     this.raw = new (wasm().WgDevice)(privateKey);
     this.clock = opts.clock ?? monotonicSeconds;
     this.wall = opts.wallClock ?? Date.now;
+    this.summaryAt = this.raw.summaryPtr();
   }
 
   now(): number {
@@ -326,18 +254,6 @@ export class WgDevice {
     }
   }
 
-  /** The raw verdict code of WASM `handle` without copying the output (see outputView). */
-  handleRaw(datagram: Uint8Array, src: Uint8Array, now = this.clock(), underLoad = false): number {
-    return this.raw.handle(datagram, src, now, underLoad);
-  }
-
-  /** View of the last output in WASM memory: valid until the next call into the module. */
-  outputView(): Uint8Array {
-    const ptr = this.raw.outputPtr();
-    const len = this.raw.outputLen();
-    return mem().bytes().subarray(ptr, ptr + len);
-  }
-
   /** Runs due timers; returns what to send / report. */
   tick(now = this.clock(), wallMs = this.wall()): TickAction[] {
     return parseTickRecords(this.raw.tick(now, wallMs));
@@ -348,26 +264,88 @@ export class WgDevice {
     return this.raw.nextDeadline();
   }
 
+  // ----- data plane (crates/eg-core/src/plane; layouts in ./generated.ts) -----
+
   /**
-   * The batch helper over this device's in-WASM batch buffer. A device has one batch buffer:
-   * asking for a different geometry reallocates it and invalidates the previous WgBatch.
+   * Edge mode: this node's NodeID, DefaultTTL, L2FIBTimeout and DupCheckTimeout (seconds), and
+   * whether the `normal` / `transit` log events are wanted. Without it the device runs in host
+   * mode (every authenticated plaintext is a Plain event).
    */
-  batch(capacity: number, maxPlaintext = 1500): WgBatch {
-    const stride = BATCH.MIN_STRIDE + padded(maxPlaintext);
-    const b = this.batchObj;
-    if (b && b.valid && b.capacity === capacity && b.stride === stride) return b;
-    b?.invalidate();
-    this.batchObj = new WgBatch(this.raw, capacity, stride, this.clock);
-    return this.batchObj;
+  configureEdge(me: number, defaultTtl: number, fibTimeoutS: number, dedupTimeoutS: number, logNormal: boolean, logTransit: boolean): void {
+    this.raw.configureEdge(me, defaultTtl, fibTimeoutS, dedupTimeoutS, logNormal, logTransit);
+  }
+
+  /** Replaces the plane's next-hop table ([src, dst, next] triples); throws naming the problem. */
+  setRoutes(triples: Uint16Array): void {
+    this.raw.setRoutes(triples);
+  }
+
+  /** Next hop from `src` to `dst` in the plane's table, or undefined. */
+  nextHop(src: number, dst: number): number | undefined {
+    const n = this.raw.nextHop(src, dst);
+    return n >= 65532 ? undefined : n;
+  }
+
+  /** Ties a WireGuard peer to its NodeID (`isSuper`: a supernode session, never a next hop). */
+  setPeerNode(peer: number, node: number, isSuper: boolean): void {
+    this.raw.setPeerNode(peer, node, isSuper);
+  }
+
+  /** Where the plane sends datagrams for `peer` (family 0 = unknown: sends are dropped, counted). */
+  setEndpoint(peer: number, family: 0 | 4 | 6, port: number, addr: Uint8Array): void {
+    this.raw.setEndpoint(peer, family, port, addr);
+  }
+
+  /** L2FIB / flood-filter housekeeping; returns the L2FIB entries expired. */
+  sweep(now = this.clock()): number {
+    return this.raw.sweep(now);
+  }
+
+  /** Address in WASM memory of a staging area of at least `len` bytes (write the batch there). */
+  stage(len: number): number {
+    if (len > this.stageCap) {
+      this.stagePtr = this.raw.stage(Math.max(len, 2 * this.stageCap, 64 << 10));
+      this.stageCap = Math.max(len, 2 * this.stageCap, 64 << 10);
+    }
+    return this.stagePtr;
+  }
+
+  /** Copies `data` to the staging area; returns its length. `data` may itself be a view into WASM memory. */
+  stageBytes(data: Uint8Array): number {
+    const inWasm = data.buffer === wgMemory().buffer;
+    const off = data.byteOffset;
+    const n = data.length;
+    const at = this.stage(n); // may grow memory, detaching a view of it
+    const u8 = mem().bytes();
+    if (inWasm) u8.copyWithin(at, off, off + n);
+    else u8.set(data, at);
+    return n;
+  }
+
+  /**
+   * Processes the first `len` staged bytes as one batch of `mode` records (Mode in ./generated.ts;
+   * `family` 4/6 for UDP). Afterwards summary(i) gives the output areas. Throws on a bad mode.
+   */
+  process(mode: number, len: number, family: number, now = this.clock()): void {
+    if (this.raw.process(mode, len, family, now) !== 0) throw new Error(`WgDevice.process: bad batch (mode ${mode}, family ${family}, ${len} bytes)`);
+  }
+
+  /** Summary word `i` (SUMMARY in ./generated.ts) of the last process(). */
+  summary(i: number): number {
+    return mem().data().getUint32(this.summaryAt + 4 * i, true);
+  }
+
+  /** A view of `len` bytes of WASM memory at `ptr` (valid until the next call into the module). */
+  view(ptr: number, len: number): Uint8Array {
+    return mem().bytes().subarray(ptr, ptr + len);
   }
 
   free(): void {
-    this.batchObj?.invalidate();
     this.raw.free();
   }
 
   private outputCopy(): Uint8Array {
-    return this.outputView().slice();
+    return this.raw.output();
   }
 
   private sealResult(code: number): SealResult {
@@ -410,166 +388,4 @@ export function parseTickRecords(rec: Uint8Array): TickAction[] {
 /** A stable byte key for a UDP source address (for handle's `src`, which keys cookies). */
 export function addrKey(address: string, port: number): Uint8Array {
   return new TextEncoder().encode(`${address}|${port}`);
-}
-
-/**
- * Zero-copy access to a device's batch buffer, `capacity` slots of `stride` bytes in WASM
- * memory (layout in docs/wire.md §3). Low level: write slots, call sealSlots/openSlots, read
- * slots (views valid until the next call into the module). High level: seal()/open() on arrays.
- */
-export class WgBatch {
-  readonly ptr: number;
-  private live = true;
-
-  constructor(
-    private readonly raw: RawDevice,
-    readonly capacity: number,
-    readonly stride: number,
-    private readonly clock: () => number = monotonicSeconds,
-  ) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError('capacity must be a positive integer');
-    if (stride < BATCH.MIN_STRIDE || stride % 16 !== 0) throw new RangeError(`bad stride ${stride}`);
-    this.ptr = raw.batchAlloc(capacity, stride);
-  }
-
-  get valid(): boolean {
-    return this.live;
-  }
-
-  /** @internal */
-  invalidate(): void {
-    this.live = false;
-  }
-
-  /** Largest plaintext a slot holds. */
-  get maxPlaintext(): number {
-    return (this.stride - BATCH.MIN_STRIDE) & ~15;
-  }
-
-  /** Largest datagram a slot holds. */
-  get maxDatagram(): number {
-    return this.stride - BATCH.MSG_OFFSET;
-  }
-
-  private check(i: number): number {
-    if (!this.live) throw new Error('this WgBatch was replaced by another batch() geometry');
-    if (i < 0 || i >= this.capacity) throw new RangeError(`slot ${i} out of 0..${this.capacity - 1}`);
-    return this.ptr + i * this.stride;
-  }
-
-  /** The whole batch buffer as a view (valid until the next call into the module). */
-  bytes(): Uint8Array {
-    const u8 = mem().bytes();
-    return u8.subarray(this.ptr, this.ptr + this.capacity * this.stride);
-  }
-
-  /** Slot i: plaintext for `peer`, ready for sealSlots. */
-  setPlaintext(i: number, peer: number, plaintext: Uint8Array): void {
-    const base = this.check(i);
-    if (plaintext.length > this.maxPlaintext) throw new RangeError(`plaintext of ${plaintext.length} > ${this.maxPlaintext}`);
-    const dv = mem().data();
-    dv.setUint32(base + BATCH.LEN_OFFSET, plaintext.length, true);
-    dv.setUint32(base + BATCH.PEER_OFFSET, peer, true);
-    mem().bytes().set(plaintext, base + BATCH.PLAINTEXT_OFFSET);
-  }
-
-  /** Slot i: plaintext length and peer only; the caller fills plaintextView(i) itself. */
-  setPlaintextHeader(i: number, peer: number, len: number): void {
-    const base = this.check(i);
-    if (len > this.maxPlaintext) throw new RangeError(`plaintext of ${len} > ${this.maxPlaintext}`);
-    const dv = mem().data();
-    dv.setUint32(base + BATCH.LEN_OFFSET, len, true);
-    dv.setUint32(base + BATCH.PEER_OFFSET, peer, true);
-  }
-
-  /** Slot i: a received datagram, ready for openSlots. */
-  setDatagram(i: number, datagram: Uint8Array): void {
-    const base = this.check(i);
-    if (datagram.length > this.maxDatagram) throw new RangeError(`datagram of ${datagram.length} > ${this.maxDatagram}`);
-    mem().data().setUint32(base + BATCH.LEN_OFFSET, datagram.length, true);
-    mem().bytes().set(datagram, base + BATCH.MSG_OFFSET);
-  }
-
-  /** Seals slots 0..count-1 in place; returns how many succeeded. */
-  sealSlots(count: number, now = this.clock()): number {
-    this.check(count - 1);
-    const r = this.raw.sealBatch(count, this.stride, now);
-    if (r >= BATCH.STATUS_ERROR) throw new Error(`sealBatch: ${reasonName(r)}`);
-    return r;
-  }
-
-  /** Opens slots 0..count-1 in place; returns how many succeeded. */
-  openSlots(count: number, now = this.clock()): number {
-    this.check(count - 1);
-    const r = this.raw.openBatch(count, this.stride, now);
-    if (r >= BATCH.STATUS_ERROR) throw new Error(`openBatch: ${reasonName(r)}`);
-    return r;
-  }
-
-  /** Raw status word of slot i (a length, or 0x8000_0000 | reason). */
-  status(i: number): number {
-    return mem().data().getUint32(this.check(i) + BATCH.LEN_OFFSET, true);
-  }
-
-  /** Reason of a failed slot, or undefined if it succeeded. */
-  reason(i: number): Reason | undefined {
-    const s = this.status(i);
-    return s >= BATCH.STATUS_ERROR ? toReason(s) : undefined;
-  }
-
-  /** Peer word of slot i (after open: the sender, -1 if unknown). */
-  peer(i: number): number {
-    const p = mem().data().getUint32(this.check(i) + BATCH.PEER_OFFSET, true);
-    return p === BATCH.NO_PEER ? -1 : p;
-  }
-
-  /** After sealSlots: view of slot i's transport message. */
-  messageView(i: number): Uint8Array {
-    const base = this.check(i);
-    const s = this.status(i);
-    const len = s >= BATCH.STATUS_ERROR ? 0 : s;
-    return mem().bytes().subarray(base + BATCH.MSG_OFFSET, base + BATCH.MSG_OFFSET + len);
-  }
-
-  /** View of slot i's plaintext area: `len` bytes (default: the slot's status length after open). */
-  plaintextView(i: number, len?: number): Uint8Array {
-    const base = this.check(i);
-    let n = len;
-    if (n === undefined) {
-      const s = this.status(i);
-      n = s >= BATCH.STATUS_ERROR ? 0 : s;
-    }
-    return mem().bytes().subarray(base + BATCH.PLAINTEXT_OFFSET, base + BATCH.PLAINTEXT_OFFSET + n);
-  }
-
-  /** Seals many packets (chunked by capacity); results are copies, in order. */
-  seal(items: ReadonlyArray<{ peer: number; data: Uint8Array }>, now = this.clock()): SealResult[] {
-    const out: SealResult[] = [];
-    for (let at = 0; at < items.length; at += this.capacity) {
-      const n = Math.min(this.capacity, items.length - at);
-      for (let i = 0; i < n; i++) this.setPlaintext(i, items[at + i].peer, items[at + i].data);
-      this.sealSlots(n, now);
-      for (let i = 0; i < n; i++) {
-        const r = this.reason(i);
-        out.push(r === undefined ? { ok: true, packet: this.messageView(i).slice() } : { ok: false, reason: r, reasonName: reasonName(r) });
-      }
-    }
-    return out;
-  }
-
-  /** Opens many datagrams (chunked by capacity); plaintexts are copies (padded), in order. */
-  open(datagrams: ReadonlyArray<Uint8Array>, now = this.clock()): OpenResult[] {
-    const out: OpenResult[] = [];
-    for (let at = 0; at < datagrams.length; at += this.capacity) {
-      const n = Math.min(this.capacity, datagrams.length - at);
-      for (let i = 0; i < n; i++) this.setDatagram(i, datagrams[at + i]);
-      this.openSlots(n, now);
-      for (let i = 0; i < n; i++) {
-        const r = this.reason(i);
-        const peer = this.peer(i);
-        out.push(r === undefined ? { ok: true, peer, data: this.plaintextView(i).slice() } : { ok: false, peer, reason: r, reasonName: reasonName(r) });
-      }
-    }
-    return out;
-  }
 }

@@ -1,6 +1,7 @@
 // The edge runtime: WireGuard sessions to every peer (ts/wgnode), the local L2 interface, and
-// forwarding of Etherguard frames by the next-hop table. The WASM core seals/opens and runs the
-// timers; this module performs the I/O and the per-packet routing decision (forward.ts).
+// forwarding of Etherguard frames by the next-hop table. The WASM core's data plane
+// (crates/eg-core/src/plane) frames, routes, seals, opens and forwards whole batches; this module
+// performs the I/O, hands control messages to the control plane and logs what the core reports.
 import { EdgeConfig, ipv4ForNode, ipv6ForNode, ipv6LLForNode, macForNode, NodeAddr } from '../config/index.js';
 import { keyFromBase64, limits, WgTimers } from '../core/wg.js';
 import { L2Interface, openInterface } from '../itype/index.js';
@@ -10,10 +11,10 @@ import { Clock, systemClock } from '../wgnode/clock.js';
 import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
 import { WgHost } from '../wgnode/host.js';
 import { Peer } from '../wgnode/peers.js';
-import { DedupSet } from './dedup.js';
-import { decide, RouteView } from './forward.js';
-import { HEADER_LEN, Header, Kind, NODE_BROADCAST, NODE_SPREAD, readHeader, writeHeader } from './ids.js';
-import { L2Fib } from './l2fib.js';
+import { StaticRoutes } from '../core/table.js';
+import { Drop, EV, Ev, Mode, REC } from '../core/generated.js';
+import { HEADER_LEN, Header, Kind, writeHeader } from '../core/frame.js';
+import { dropName } from '../wgnode/host.js';
 import { Logger } from './log.js';
 import { postScriptEnv, runPostScript } from './postscript.js';
 import { everySec, Timer } from '../timer.js';
@@ -23,7 +24,7 @@ export type { Clock };
 
 export interface EdgeOptions {
   log: Logger;
-  routes: RouteView;
+  routes: StaticRoutes;
   clock?: Clock;
   uapi?: boolean;
   timers?: WgTimers;
@@ -44,15 +45,14 @@ export class Edge {
   readonly host: WgHost;
   readonly log: Logger;
   readonly clock: Clock;
-  routes: RouteView;
+  private table: StaticRoutes;
   iface!: L2Interface;
   private uapi?: UapiHandle;
-  private readonly fib: L2Fib;
-  private readonly dedup: DedupSet;
   private housekeeping?: Timer;
   private reresolve?: Timer;
   private stopped = false;
-  readonly stats: EdgeStats = { delivered: 0, sentFromIface: 0, forwarded: 0, drops: {} };
+  /** Counters; sentFromIface and forwarded are counted by the data plane (read through the host). */
+  readonly stats: EdgeStats = edgeStats(this);
   /**
    * Largest Etherguard payload that is sent (bytes; 65,464, docs/wire.md §5): header + payload,
    * padded and sealed, must fit one UDP datagram. Anything longer is dropped before sealing as
@@ -60,7 +60,6 @@ export class Edge {
    * field) would otherwise wrap it into a 0- or 16-byte datagram.
    */
   readonly maxFrame = limits().maxFrame;
-  private readonly scratch = new Uint8Array(HEADER_LEN + this.maxFrame);
 
   constructor(
     readonly cfg: EdgeConfig,
@@ -68,7 +67,7 @@ export class Edge {
   ) {
     this.me = cfg.NodeID;
     this.log = o.log;
-    this.routes = o.routes;
+    this.table = o.routes;
     this.clock = o.clock ?? systemClock();
     const log = this.log;
     this.host = new WgHost({
@@ -87,11 +86,23 @@ export class Edge {
         debug: (m, f) => log.debug(m, f),
         drop: (r, f) => this.drop(r, f),
       },
-      onPlaintext: (plain, from) => this.onPlaintext(plain, from),
+      onEvent: (type, ev, at) => this.onEvent(type, ev, at),
+      onTap: (records, count) => this.writeTap(records, count),
       onSession: (p) => o.onSession?.(p),
     });
-    this.fib = new L2Fib(cfg.L2FIBTimeout, (mac, node, old) => log.cat('internal', old === undefined ? 'L2FIB learned' : 'L2FIB moved', { mac, node, old }));
-    this.dedup = new DedupSet(cfg.DynamicRoute.DupCheckTimeout);
+    this.host.me = this.me;
+    this.host.wg.configureEdge(this.me, cfg.DefaultTTL, cfg.L2FIBTimeout, cfg.DynamicRoute.DupCheckTimeout, log.enabled('normal'), log.enabled('transit'));
+    this.routes = o.routes;
+  }
+
+  /** The next-hop table the data plane forwards by; setting it hands it to the core. */
+  get routes(): StaticRoutes {
+    return this.table;
+  }
+
+  set routes(r: StaticRoutes) {
+    this.table = r;
+    this.host.wg.setRoutes(r.triples);
   }
 
   get peers() {
@@ -141,7 +152,9 @@ export class Edge {
       throw new Error(`cannot bind UDP port ${cfg.ListenPort}: ${(e as Error).message}`);
     }
     await this.resolveAll(false);
-    this.iface.start((frames) => this.onFrames(frames));
+    const tap = this.iface as L2Interface & { startRecords?(f: (records: Uint8Array) => void): void };
+    if (tap.startRecords) tap.startRecords((records) => this.onTapRecords(records));
+    else this.iface.start((frames) => this.onFrames(frames));
 
     if (this.o.uapi !== false) {
       this.uapi = await startUapi(cfg.NodeName, { ...this.host.uapiDevice(cfg.FwMark), status: () => edgeStatus(this.snapshot()) }, (m) => this.log.error(m));
@@ -181,93 +194,91 @@ export class Edge {
     );
   }
 
-  // ---- receive path -----------------------------------------------------------------------
+  // ---- data path (one call into the core per batch; host.run) --------------------------------
 
-  /** `plain` is a view into WASM memory: valid until the next call into the module. */
-  private onPlaintext(plain: Uint8Array, from: Peer): void {
-    const h = readHeader(plain);
-    if (!h) return this.drop('malformed Etherguard header', { from: from.nodeId, len: plain.length });
-    const d = decide(h, this.me, from.nodeId, from.isSuper, this.routes);
-    if (d.drop) this.drop(d.drop, { src: h.src, dst: h.dst, kind: h.kind, from: from.nodeId });
-    const payload = plain.subarray(HEADER_LEN, HEADER_LEN + h.len);
-    // Pings (TTL 0, one hop, timestamped) are measurements, not floods: never deduplicated.
-    if (h.dst === NODE_SPREAD && h.kind !== Kind.Ping && (d.flood || d.control || d.deliver)) {
-      // A duplicate flood is dropped whole: neither processed again nor forwarded again.
-      if (this.dedup.check(h.kind, h.src, payload, this.clock.now())) return this.drop('duplicate flood message', { src: h.src, kind: h.kind });
-    }
-    if (d.deliver) {
-      if (payload.length <= 12) {
-        this.drop('frame too short', { src: h.src, len: payload.length });
-      } else {
-        this.fib.learn(payload, h.src, this.clock.now());
-        if (this.log.enabled('normal')) this.log.cat('normal', 'deliver', { src: h.src, dst: h.dst, ethertype: etherType(payload), len: payload.length });
-        if (this.iface.write(payload)) this.stats.delivered++;
-        else this.drop('interface refused the frame', { iface: this.iface.name });
-      }
-    }
-    if (d.control) {
-      if (this.o.onControl) this.o.onControl(h, payload.slice(), from);
-      else this.drop(`control message kind ${h.kind} in static mode`, { src: h.src });
-    }
-    if (d.forward.length === 0 && !d.flood) return;
-    // A peer may send us more than we may send (an IPv6 datagram holds 20 bytes more than an
-    // IPv4 one): such a frame is delivered above but not relayed, since sealing would fail.
-    if (h.len > this.maxFrame) return this.drop('frame too large', { len: h.len, max: this.maxFrame, src: h.src, dst: h.dst, from: from.nodeId });
-    // Forward with TTL−1. Copy out of WASM memory first: sealing may grow it.
-    const out = plain.slice(0, HEADER_LEN + h.len);
-    out[1] = h.ttl - 1;
-    if (this.log.enabled('transit')) this.log.cat('transit', 'forward', { src: h.src, dst: h.dst, from: from.nodeId, to: d.flood ? 'flood' : d.forward.join(','), ttl: h.ttl - 1 });
-    if (d.flood) {
-      for (const p of this.peers.all()) if (p.nodeId !== h.src && p.nodeId !== from.nodeId) this.host.sendTo(p, out);
-    } else {
-      for (const nh of d.forward) this.sendToNode(nh, out);
-    }
-    this.stats.forwarded++;
-  }
-
-  // ---- send path --------------------------------------------------------------------------
-
+  /** Frames read from the interface: staged as TAP records and handed to the core in one call. */
   private onFrames(frames: Uint8Array[]): void {
     if (this.stopped) return;
-    const now = this.clock.now();
+    let len = 0;
+    for (const f of frames) len += REC.TAP + f.length;
+    const at = this.host.stage(len);
+    const u8 = this.host.wg.view(at, len);
+    let off = 0;
     for (const f of frames) {
-      if (f.length < 14) {
-        this.drop('frame from interface shorter than an Ethernet header', { len: f.length });
-        continue;
-      }
-      if (f.length > this.maxFrame) {
-        this.drop('frame too large', { len: f.length, max: this.maxFrame, iface: this.iface.name });
-        continue;
-      }
-      const dst = this.fib.lookup(f, now) ?? NODE_BROADCAST;
-      const plain = this.scratch.subarray(0, HEADER_LEN + f.length);
-      writeHeader(plain, { kind: Kind.Normal, ttl: this.cfg.DefaultTTL, dst, src: this.me, len: f.length });
-      plain.set(f, HEADER_LEN);
-      this.stats.sentFromIface++;
-      if (this.log.enabled('normal')) this.log.cat('normal', 'send', { dst, ethertype: etherType(f), len: f.length });
-      if (dst === NODE_BROADCAST) {
-        for (const nh of this.routes.broadcastTargets(this.me)) this.sendToNode(nh, plain);
-      } else {
-        const nh = this.routes.nextHop(this.me, dst);
-        if (nh === undefined) this.drop(`no route from ${this.me} to ${dst}`, { dst });
-        else this.sendToNode(nh, plain);
+      // A record length is a u16; longer frames become a counted drop in the core.
+      const n = Math.min(f.length, 0xffff);
+      u8[off] = n >>> 8;
+      u8[off + 1] = n & 0xff;
+      u8.set(n === f.length ? f : f.subarray(0, 0), off + REC.TAP);
+      off += REC.TAP + (n === f.length ? n : 0);
+    }
+    this.host.run(Mode.Tap, off);
+  }
+
+  /** A native TAP batch, already `[len u16 BE][frame]` records: copied into WASM memory whole. */
+  private onTapRecords(records: Uint8Array): void {
+    if (this.stopped) return;
+    this.host.run(Mode.Tap, this.host.wg.stageBytes(records));
+  }
+
+  /** Frames the core delivered (`[len u16 BE][frame]` records in WASM memory). */
+  private writeTap(records: Uint8Array, count: number): void {
+    const itf = this.iface as L2Interface & { writeRecords?(r: Uint8Array, n: number): number };
+    let ok = 0;
+    if (itf.writeRecords) {
+      ok = itf.writeRecords(records, count);
+    } else {
+      for (let off = 0; off + REC.TAP <= records.length; ) {
+        const n = (records[off] << 8) | records[off + 1];
+        if (itf.write(records.subarray(off + REC.TAP, off + REC.TAP + n))) ok++;
+        off += REC.TAP + n;
       }
     }
-    this.host.kick();
+    this.stats.delivered += ok;
+    for (let i = ok; i < count; i++) this.drop(dropName(Drop.InterfaceRefused, {}), { iface: this.iface.name });
+  }
+
+  /** Control messages and log lines the core reported (layout EV in core/generated.ts). */
+  private onEvent(type: Ev, ev: DataView, at: number): void {
+    const u16 = (o: number) => ev.getUint16(at + o, true);
+    switch (type) {
+      case Ev.Control: {
+        const kind = ev.getUint8(at + EV.KIND);
+        const len = ev.getUint32(at + EV.LEN, true);
+        const from = this.peers.wg(ev.getUint32(at + EV.PEER, true));
+        if (!from) return;
+        const h: Header = { kind, ttl: 0, dst: u16(EV.DST), src: u16(EV.SRC), len };
+        const payload = new Uint8Array(ev.buffer, ev.byteOffset + at + EV.HEADER, len).slice();
+        if (this.o.onControl) this.o.onControl(h, payload, from);
+        else this.drop(dropName(Drop.ControlInStaticMode, { kind }), { src: h.src });
+        return;
+      }
+      case Ev.LogSend:
+        return this.log.cat('normal', 'send', { dst: u16(EV.DST), ethertype: hex4(u16(EV.AUX)), len: ev.getUint32(at + EV.SIZE, true) });
+      case Ev.LogDeliver:
+        return this.log.cat('normal', 'deliver', { src: u16(EV.SRC), dst: u16(EV.DST), ethertype: hex4(u16(EV.AUX)), len: ev.getUint32(at + EV.SIZE, true) });
+      case Ev.LogForward: {
+        const hops: number[] = [];
+        const len = ev.getUint32(at + EV.LEN, true);
+        for (let i = 0; i + 2 <= len; i += 2) hops.push(ev.getUint16(at + EV.HEADER + i, true));
+        const to = ev.getUint8(at + EV.KIND) === 1 ? 'flood' : hops.join(',');
+        return this.log.cat('transit', 'forward', { src: u16(EV.SRC), dst: u16(EV.DST), from: u16(EV.FROM), to, ttl: u16(EV.AUX) });
+      }
+      case Ev.Fib: {
+        let mac = '';
+        for (let i = 0; i < 6; i++) mac += ev.getUint8(at + EV.HEADER + i).toString(16).padStart(2, '0');
+        const moved = ev.getUint8(at + EV.KIND) === 1;
+        return this.log.cat('internal', moved ? 'L2FIB moved' : 'L2FIB learned', { mac, node: u16(EV.NODE), old: moved ? u16(EV.FROM) : undefined });
+      }
+    }
   }
 
   /** Sends a control message (kind != Normal) to one direct peer. */
   sendControl(p: Peer, kind: Kind, dst: number, ttl: number, payload: Uint8Array): void {
-    if (payload.length > this.maxFrame) return this.drop('frame too large', { len: payload.length, max: this.maxFrame, kind, node: p.nodeId });
+    if (payload.length > this.maxFrame) return this.drop(dropName(Drop.FrameTooLarge, {}), { len: payload.length, max: this.maxFrame, kind, node: p.nodeId });
     const plain = new Uint8Array(HEADER_LEN + payload.length);
     writeHeader(plain, { kind, ttl, dst, src: this.me, len: payload.length });
     plain.set(payload, HEADER_LEN);
-    this.host.sendTo(p, plain);
-  }
-
-  private sendToNode(nodeId: number, plain: Uint8Array): void {
-    const p = this.peers.node(nodeId);
-    if (!p) return this.drop(`next hop ${nodeId} is not a peer`, { node: nodeId });
     this.host.sendTo(p, plain);
   }
 
@@ -280,9 +291,8 @@ export class Edge {
 
   private housekeep(): void {
     const now = this.clock.now();
-    const n = this.fib.sweep(now);
+    const n = this.host.wg.sweep(now);
     if (n) this.log.cat('internal', 'L2FIB entries expired', { count: n });
-    this.dedup.sweep(now);
   }
 
   /** Super mode: the filtered one-way latencies (s) to this node per peer (SuperClient.latencies). */
@@ -329,6 +339,19 @@ export class Edge {
   }
 }
 
-function etherType(f: Uint8Array): string {
-  return f.length >= 14 ? ((f[12] << 8) | f[13]).toString(16).padStart(4, '0') : '';
+function edgeStats(e: Edge): EdgeStats {
+  return {
+    delivered: 0,
+    get sentFromIface() {
+      return e.host.fromIface;
+    },
+    get forwarded() {
+      return e.host.forwarded;
+    },
+    drops: {},
+  };
+}
+
+function hex4(v: number): string {
+  return v.toString(16).padStart(4, '0');
 }

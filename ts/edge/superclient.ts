@@ -19,7 +19,7 @@ import { pingTimeMs } from '../wgnode/clock.js';
 import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import { Peer } from '../wgnode/peers.js';
 import { Edge } from './edge.js';
-import { Header, Kind, NODE_SPREAD, NODE_SUPER } from './ids.js';
+import { Header, Kind, NODE_SPREAD, NODE_SUPER } from '../core/frame.js';
 
 const HTTP_TIMEOUT_MS = 8000;
 

@@ -1,9 +1,11 @@
 // tap: a Linux TAP device through the native addon. Configured at open: MAC, MTU (default
 // 1404), IPv4 by ioctl, up; then IPv6 link-local (flushing the kernel's own first, as upstream)
 // and IPv6 with the `ip` command. I/O goes through a native NativeIo: a persistent reader thread
-// hands JS one batch of frames per call (no per-batch pool task), and the frames written during
-// one event-loop turn go to a writer thread as one batch (the kernel's receive path, which runs
-// inside write() on a TAP, then overlaps with the main thread). close() joins both threads.
+// hands JS one batch of frames per call (no per-batch pool task). The edge takes that batch as
+// it is (`[len u16][frame]` records, startRecords) into the WASM data plane, and writes what the
+// plane delivers the same way (writeRecords): a batch goes to a writer thread (the kernel's
+// receive path, which runs inside write() on a TAP, then overlaps with the main thread), a lone
+// frame is written at once (no thread hand-off on an idle link). close() joins both threads.
 // Up/down and MTU changes are found by polling the device once a second (upstream listened on
 // netlink) and emitted as 'up' / 'down' / 'mtu'.
 import { execFile } from 'node:child_process';
@@ -49,6 +51,7 @@ export class TapInterface extends BaseInterface {
   };
   private poller: NodeJS.Timeout | undefined;
   private stateFailed = false;
+  private onRecords: ((records: Uint8Array) => void) | undefined;
 
   private constructor(
     o: InterfaceOptions,
@@ -132,7 +135,48 @@ export class TapInterface extends BaseInterface {
     if (this.closed) return;
     if (kind === NATIVE_DROPS) return this.dropped(data.toString('utf8', 4), data.readUInt32BE(0));
     if (kind !== 0) return this.fail('read', new Error(data.toString()));
-    this.deliver(splitBatch(data, []));
+    if (!this.onRecords) return this.deliver(splitBatch(data, []));
+    try {
+      this.onRecords(data);
+    } catch (e) {
+      this.log('error', `tap ${this.name}: frame handler threw: ${errorOf(e).message}`);
+    }
+  }
+
+  /**
+   * Like start(), but each batch is handed on as the native reader filled it: `[len u16 BE][frame]`
+   * records (valid during the call), with no per-frame views.
+   */
+  startRecords(onRecords: (records: Uint8Array) => void): void {
+    this.onRecords = onRecords;
+    this.start(() => {});
+  }
+
+  /**
+   * Writes `count` frames given as `[len u16 BE][frame]` records (e.g. a view into WASM memory,
+   * consumed before this returns). Returns how many were taken; the caller counts the rest.
+   */
+  writeRecords(records: Uint8Array, count: number): number {
+    if (this.closed || count === 0) return 0;
+    if (!this.io) {
+      let ok = 0;
+      for (let off = 0; off + 2 <= records.length; ) {
+        const n = (records[off] << 8) | records[off + 1];
+        if (this.writeNow(records.subarray(off + 2, off + 2 + n))) ok++;
+        off += 2 + n;
+      }
+      return ok;
+    }
+    this.flush(); // frames queued by write() go first
+    if (count === 1) {
+      try {
+        return this.io.write(records.subarray(2)) ? 1 : 0;
+      } catch (e) {
+        this.log('debug', `tap ${this.name}: ${errorOf(e).message}`);
+        return 0;
+      }
+    }
+    return this.io.writeBatch(records) ? count : 0;
   }
 
   /** Queues the frame for the writer thread (sent at the end of this event-loop turn). */

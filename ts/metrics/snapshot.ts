@@ -1,7 +1,7 @@
 // The one narrow interface between the running nodes and everything that observes them (the
 // Prometheus collectors, `-mode status`, the dashboard): plain snapshots of counters the data
 // path already keeps. Taking one walks the peer table once; nothing here runs per packet.
-import { NODE_SUPER } from '../edge/ids.js';
+import { NODE_SUPER } from '../core/frame.js';
 
 /** One WireGuard peer as an edge sees it at the moment of the snapshot. */
 export interface PeerSnapshot {

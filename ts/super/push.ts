@@ -1,6 +1,6 @@
 // Supernode → edge notices: ServerUpdate frames (kind 6, src 65533, dst = the edge, TTL 0) and
 // the decision which state hashes an edge still has to pull.
-import { HEADER_LEN, Kind, NODE_SUPER, writeHeader } from '../edge/ids.js';
+import { HEADER_LEN, Kind, NODE_SUPER, writeHeader } from '../core/frame.js';
 import { Action, encode, type ServerUpdateMsg } from '../proto/control.js';
 import type { EdgeRec } from './state.js';
 

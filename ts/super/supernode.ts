@@ -6,7 +6,7 @@ import { isIP } from 'node:net';
 import type { SuperConfig, SuperPeerInfo } from '../config/index.js';
 import { publicKeyOf } from '../config/index.js';
 import { keyFromBase64, type WgTimers } from '../core/wg.js';
-import { HEADER_LEN, Kind, NODE_SUPER, isSpecial, readHeader } from '../edge/ids.js';
+import { HEADER_LEN, Kind, NODE_SUPER, isSpecial, readHeader } from '../core/frame.js';
 import type { Logger } from '../edge/log.js';
 import { postScriptEnv, runPostScript } from '../edge/postscript.js';
 import { PACKAGE_VERSION } from '../paths.js';

@@ -1,12 +1,16 @@
-// A WireGuard node: one WgDevice (WASM core), its UDP sockets, its peers, and the timer loop the
-// core drives. Edges and the supernode both build on it; they get authenticated plaintexts
-// (views into WASM memory) through onPlaintext and send plaintexts with sendTo.
-import { addrKey, keyFromBase64, Reason, TickKind, Verdict, WgDevice, WgTimers } from '../core/wg.js';
+// A WireGuard node: one WgDevice (WASM core with its data plane), its UDP sockets, its peers, and
+// the timer loop the core drives. Edges and the supernode both build on it. Every received batch
+// of datagrams crosses into the core once (run()); what comes back is sent / written straight
+// from WASM memory, and the events (control messages, handshakes, drops, log lines) are handled
+// here or handed to the owner (onEvent, onTap; a supernode gets plaintexts through onPlaintext).
+// Plaintexts from TS (control messages, queued packets) go through the same call (sendTo).
+import { DROP_TEMPLATES, Drop, EV, Ev, Hs, Mode, REC, SUMMARY } from '../core/generated.js';
+import { keyFromBase64, Reason, TickKind, WgDevice, WgTimers } from '../core/wg.js';
 import { UapiDevice, UapiPeer } from '../uapi/server.js';
 import { Clock } from './clock.js';
 import { Endpoint, formatEndpoint } from './endpoint.js';
 import { Peer, PeerTable, QUEUE_LIMIT } from './peers.js';
-import { Transport } from './transport.js';
+import { endpointOfRecord, Transport } from './transport.js';
 import { afterSec, Timer } from '../timer.js';
 import type { PeerSnapshot } from '../metrics/snapshot.js';
 
@@ -28,8 +32,15 @@ export interface HostOptions {
   clock: Clock;
   log: HostLog;
   timers?: WgTimers;
-  /** An authenticated, decrypted plaintext; `plain` is only valid during the call. */
-  onPlaintext(plain: Uint8Array, from: Peer): void;
+  /** Host mode (no edge configured): an authenticated, decrypted plaintext (padded); `plain` is only valid during the call. */
+  onPlaintext?(plain: Uint8Array, from: Peer): void;
+  /**
+   * Edge mode: an event the host does not handle itself (Control, LogSend, LogDeliver,
+   * LogForward, Fib; layout EV in core/generated.ts) at `at` in `ev`, valid during the call.
+   */
+  onEvent?(type: Ev, ev: DataView, at: number): void;
+  /** Edge mode: frames to write to the interface, `[len u16 BE][frame]` records (a view, valid during the call). */
+  onTap?(records: Uint8Array, count: number): void;
   /** Called when a session with the peer becomes usable. */
   onSession?(p: Peer): void;
 }
@@ -42,8 +53,10 @@ export class WgHost {
   private tickAt = Infinity;
   private stopped = false;
   private opened = false;
-  /** addrKey bytes per Endpoint object (the transport reuses one object per sender). */
-  private readonly keys = new WeakMap<Endpoint, Uint8Array>();
+  /** Events of the batch being handled, copied out of WASM memory (handlers may call into the core). */
+  private evBuf = new Uint8Array(64 << 10);
+  private depth = 0;
+  private readonly flushLater: Peer[] = [];
 
   constructor(private readonly o: HostOptions) {
     this.wg = new WgDevice(keyFromBase64(o.privateKey), { clock: o.clock.now, wallClock: o.clock.wallMs });
@@ -55,8 +68,7 @@ export class WgHost {
       listenV4: o.listenV4,
       listenV6: o.listenV6,
       fwmark: o.fwmark,
-      onMessage: (m, from) => this.onDatagram(m, from),
-      onBatchEnd: () => this.kick(),
+      onBatch: (family, records) => this.onUdpBatch(family, records),
       onError: (e) => o.log.error(`udp: ${e.message}`),
       onDrop: (reason, f) => o.log.drop(`udp: ${reason}`, f),
     });
@@ -88,6 +100,18 @@ export class WgHost {
       lastRx: -Infinity,
       lastHandshakeMs: 0,
     };
+    // Every write of p.endpoint (configured, re-resolved, pushed by a supernode, roamed) reaches
+    // the data plane, which addresses the send records itself.
+    let ep: Endpoint | undefined;
+    Object.defineProperty(p, 'endpoint', {
+      enumerable: true,
+      get: () => ep,
+      set: (e: Endpoint | undefined) => {
+        ep = e;
+        this.syncEndpoint(p, e);
+      },
+    });
+    this.wg.setPeerNode(wgId, nodeId, p.isSuper);
     this.peers.add(p);
     this.o.log.internal('peer added', { node: nodeId, endpoint: o.endpoint ?? '' });
     // A persistent keepalive is due at once (wireguard-go sends one when such a peer is
@@ -117,88 +141,191 @@ export class WgHost {
     this.o.log.internal('peer removed', { node: p.nodeId });
   }
 
-  private onDatagram(msg: Buffer, from: Endpoint): void {
+  private syncEndpoint(p: Peer, e: Endpoint | undefined): void {
+    if (!e) return this.wg.setEndpoint(p.wgId, 0, 0, new Uint8Array(16));
+    let rec: Uint8Array;
+    try {
+      rec = this.transport.hdrOf(e);
+    } catch (err) {
+      this.o.log.error(`peer ${p.nodeId}: endpoint ${formatEndpoint(e)}: ${(err as Error).message}`);
+      return this.wg.setEndpoint(p.wgId, 0, 0, new Uint8Array(16));
+    }
+    this.wg.setEndpoint(p.wgId, e.family, e.port, rec.subarray(2));
+  }
+
+  private onUdpBatch(family: 4 | 6, records: Uint8Array): void {
+    if (this.stopped) return;
+    this.run(Mode.Udp, this.wg.stageBytes(records), family);
+  }
+
+  /** Address of a staging area of `len` bytes in WASM memory (for run()). */
+  stage(len: number): number {
+    return this.wg.stage(len);
+  }
+
+  /** Frames taken from the interface and messages forwarded by the data plane, since start. */
+  fromIface = 0;
+  forwarded = 0;
+
+  /**
+   * Processes `len` staged bytes of `mode` records in one call into the core, then sends, writes
+   * and handles what it produced (docs/architecture.md). `family`: the UDP socket's (Mode.Udp).
+   */
+  run(mode: Mode, len: number, family = 0): void {
     if (this.stopped) return;
     const wg = this.wg;
-    let key = this.keys.get(from);
-    if (!key) {
-      key = addrKey(from.address, from.port);
-      this.keys.set(from, key);
+    wg.process(mode, len, family);
+    const n4 = wg.summary(SUMMARY.SEND4_COUNT);
+    if (n4) this.transport.sendRecords(4, wg.view(wg.summary(SUMMARY.SEND4_PTR), wg.summary(SUMMARY.SEND4_LEN)), n4);
+    const n6 = wg.summary(SUMMARY.SEND6_COUNT);
+    if (n6) this.transport.sendRecords(6, wg.view(wg.summary(SUMMARY.SEND6_PTR), wg.summary(SUMMARY.SEND6_LEN)), n6);
+    const nt = wg.summary(SUMMARY.TAP_COUNT);
+    if (nt) this.o.onTap?.(wg.view(wg.summary(SUMMARY.TAP_PTR), wg.summary(SUMMARY.TAP_LEN)), nt);
+    this.fromIface += wg.summary(SUMMARY.FROM_IFACE);
+    this.forwarded += wg.summary(SUMMARY.FORWARDED);
+    const bytes = wg.summary(SUMMARY.EV_BYTES);
+    if (bytes) {
+      // Copied out: a handler may call into the core again (sendTo), which reuses the areas.
+      let ev = this.evBuf;
+      if (this.depth > 0) ev = new Uint8Array(bytes);
+      else if (ev.length < bytes) ev = this.evBuf = new Uint8Array(Math.max(bytes, 2 * ev.length));
+      ev.set(wg.view(wg.summary(SUMMARY.EV_PTR), bytes));
+      this.depth++;
+      try {
+        this.events(ev, bytes);
+      } finally {
+        this.depth--;
+      }
     }
-    const code = wg.handleRaw(msg, key, this.o.clock.now(), false);
-    const peer = this.peers.wg(wg.raw.lastPeer());
-    switch (code) {
-      case Verdict.Data:
-        if (!peer) {
-          this.o.log.drop('data from an unknown peer', { from: formatEndpoint(from) });
+    if (this.depth === 0) {
+      while (this.flushLater.length) {
+        const p = this.flushLater.shift()!;
+        this.flush(p);
+        this.o.onSession?.(p);
+      }
+      this.kick();
+    }
+  }
+
+  private events(buf: Uint8Array, bytes: number): void {
+    const dv = new DataView(buf.buffer, buf.byteOffset, bytes);
+    for (let at = 0; at + EV.HEADER <= bytes; at += EV.HEADER + dv.getUint32(at + EV.LEN, true)) {
+      const type = buf[at + EV.TYPE] as Ev;
+      const peerId = dv.getUint32(at + EV.PEER, true);
+      const len = dv.getUint32(at + EV.LEN, true);
+      const pl = at + EV.HEADER;
+      switch (type) {
+        case Ev.Peer: {
+          const p = this.peers.wg(peerId);
+          if (!p) break;
+          p.rxBytes += dv.getUint32(pl, true);
+          p.txBytes += dv.getUint32(pl + 4, true);
+          if (buf[at + EV.KIND] & 1) p.lastRx = this.o.clock.now();
           break;
         }
-        this.touch(peer, from, msg.length);
-        this.o.onPlaintext(wg.outputView(), peer);
-        break;
-      case Verdict.Keepalive:
-      case Verdict.Nothing:
-        if (peer) this.touch(peer, from, msg.length);
-        break;
-      case Verdict.WriteToNetwork:
-      case Verdict.CookieReply:
-      case Verdict.SessionReady: {
-        const out = wg.outputView();
-        if (peer) {
-          this.touch(peer, from, msg.length);
-          if (code !== Verdict.CookieReply) peer.lastHandshakeMs = this.o.clock.wallMs();
+        case Ev.Drop:
+          this.dropEvent(buf, dv, at);
+          break;
+        case Ev.Queue: {
+          const p = this.peers.wg(peerId);
+          if (!p) break;
+          if (p.queue.length >= QUEUE_LIMIT) this.o.log.drop(dropName(Drop.QueueFull, { node: p.nodeId }), { node: p.nodeId });
+          else p.queue.push(buf.slice(pl, pl + len));
+          break;
         }
-        const len = out.length;
-        this.transport.send(out, from); // copies out of WASM memory
-        if (peer) peer.txBytes += len;
-        if (code === Verdict.SessionReady && peer) {
-          this.flush(peer);
-          this.o.onSession?.(peer);
+        case Ev.Handshake: {
+          const p = this.peers.wg(peerId);
+          const sub = buf[at + EV.KIND] as Hs;
+          if (p && (sub === Hs.Response || sub === Hs.SessionReady)) p.lastHandshakeMs = this.o.clock.wallMs();
+          if (p && sub === Hs.SessionReady) this.flushLater.push(p);
+          break;
         }
-        break;
+        case Ev.Roam: {
+          const p = this.peers.wg(peerId);
+          if (!p) break;
+          const to = endpointOfRecord(buf[at + EV.KIND] === 6 ? 6 : 4, buf, pl);
+          // Roaming: the live endpoint follows the peer (static peers too; only their configured
+          // address is never rewritten).
+          if (p.endpoint) this.o.log.internal('peer roamed', { node: p.nodeId, from: formatEndpoint(p.endpoint), to: formatEndpoint(to) });
+          p.endpoint = to;
+          break;
+        }
+        case Ev.Plain: {
+          const p = this.peers.wg(peerId);
+          if (!p) this.o.log.drop(dropName(Drop.UnknownPeerData, {}), {});
+          else this.o.onPlaintext?.(buf.subarray(pl, pl + len), p);
+          break;
+        }
+        default:
+          this.o.onEvent?.(type, dv, at);
       }
+    }
+  }
+
+  private dropEvent(buf: Uint8Array, dv: DataView, at: number): void {
+    const code = dv.getUint16(at + EV.REASON, true) as Drop;
+    const size = dv.getUint32(at + EV.SIZE, true);
+    const node = dv.getUint16(at + EV.NODE, true);
+    const kind = buf[at + EV.KIND];
+    const src = dv.getUint16(at + EV.SRC, true);
+    const dst = dv.getUint16(at + EV.DST, true);
+    const from = dv.getUint16(at + EV.FROM, true);
+    const aux = dv.getUint16(at + EV.AUX, true);
+    const wg = Reason[aux] ?? String(aux);
+    let fields: Record<string, unknown>;
+    switch (code) {
+      case Drop.Wireguard:
+        fields = { from: formatEndpoint(endpointOfRecord(kind === 6 ? 6 : 4, buf, at + EV.HEADER)), len: size };
+        break;
+      case Drop.FrameTooLarge:
+        fields = { len: size, max: dv.getUint16(at + EV.MAX, true), ...(src || dst ? { src, dst, from } : {}) };
+        break;
+      case Drop.InterfaceRunt:
+        fields = { len: size };
+        break;
+      case Drop.NotAPeer:
+      case Drop.NoEndpoint:
+      case Drop.SealFailed:
+        fields = { node };
+        break;
       default:
-        this.o.log.drop(`wireguard: ${Reason[code & 0x7f] ?? code & 0x7f}`, { from: formatEndpoint(from), len: msg.length });
+        fields = { src, dst, kind, from };
     }
-    // kick() and the send flush follow once per received batch (onBatchEnd).
+    this.o.log.drop(dropName(code, { me: this.me, node, kind, src, dst, from, wg }), fields);
   }
 
-  private touch(p: Peer, from: Endpoint, bytes: number): void {
-    p.rxBytes += bytes;
-    p.lastRx = this.o.clock.now();
-    // Roaming: the live endpoint follows the peer (static peers too; only their configured
-    // address is never rewritten).
-    const ep = p.endpoint;
-    if (!ep || ep.address !== from.address || ep.port !== from.port) {
-      if (ep) this.o.log.internal('peer roamed', { node: p.nodeId, from: formatEndpoint(ep), to: formatEndpoint(from) });
-      p.endpoint = from;
-    }
-  }
+  /** This node's NodeID for drop names (set by an edge). */
+  me = 0;
 
-  /** Seals and sends; queues while a handshake is under way. `plain` may be reused afterwards. */
+  /**
+   * Seals and sends a plaintext (a control message; the supernode's messages); it is queued while
+   * a handshake is under way. `plain` may be reused afterwards.
+   */
   sendTo(p: Peer, plain: Uint8Array): void {
-    if (!p.endpoint) return this.o.log.drop(`peer ${p.nodeId} has no endpoint`, { node: p.nodeId });
-    const r = this.wg.raw.encapsulate(p.wgId, plain, this.o.clock.now());
-    if (r === 0) {
-      const out = this.wg.outputView();
-      const len = out.length;
-      this.transport.send(out, p.endpoint); // copies out of WASM memory
-      p.txBytes += len;
-      return;
+    this.sendMany(p, [plain]);
+  }
+
+  /** The plaintexts to `p` in one batch (Mode.Plain records). */
+  private sendMany(p: Peer, plains: readonly Uint8Array[]): void {
+    let len = 0;
+    for (const x of plains) len += REC.PLAIN + x.length;
+    const at = this.wg.stage(len);
+    const u8 = this.wg.view(at, len);
+    const dv = new DataView(u8.buffer, u8.byteOffset, len);
+    let off = 0;
+    for (const x of plains) {
+      dv.setUint32(off, p.wgId, true);
+      dv.setUint32(off + 4, x.length, true);
+      u8.set(x, off + REC.PLAIN);
+      off += REC.PLAIN + x.length;
     }
-    if ((r & 0x7f) === Reason.NoSession) {
-      if (p.queue.length >= QUEUE_LIMIT) return this.o.log.drop(`queue for peer ${p.nodeId} full while handshaking`, { node: p.nodeId });
-      p.queue.push(plain.slice());
-      this.kick();
-      return;
-    }
-    this.o.log.drop(`seal for peer ${p.nodeId} failed: ${Reason[r & 0x7f] ?? r}`, { node: p.nodeId });
+    this.run(Mode.Plain, len);
   }
 
   private flush(p: Peer): void {
     const q = p.queue;
     p.queue = [];
-    for (const plain of q) this.sendTo(p, plain);
+    if (q.length) this.sendMany(p, q);
   }
 
   /** Re-arms the timer at the core's next deadline (the core decides when, we only wait). */
@@ -323,4 +450,10 @@ export class WgHost {
     this.tickTimer?.cancel();
     this.transport.close();
   }
+}
+
+/** The name of a data-plane drop reason with its placeholders filled (core/generated.ts DROP_TEMPLATES). */
+export function dropName(code: Drop, v: Partial<Record<'me' | 'src' | 'dst' | 'from' | 'node' | 'kind' | 'wg', number | string>>): string {
+  const t = DROP_TEMPLATES[code] ?? `drop reason ${code}`;
+  return t.indexOf('{') < 0 ? t : t.replace(/\{(\w+)\}/g, (_, k: string) => String(v[k as keyof typeof v] ?? `{${k}}`));
 }

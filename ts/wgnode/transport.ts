@@ -2,16 +2,19 @@
 // ListenPort semantics; 0 = random, and the v6 socket then takes the v4 one's port).
 //
 // With the native addon the sockets are native (NativeIo): a reader thread receives with
-// recvmmsg and hands JS one batch per call (onMessage per datagram, then onBatchEnd), and sends
-// are gathered into one buffer per socket and go out with one sendmmsg per batch (flush(), or
-// at the end of the event-loop turn). Both sockets get SOCKET_BUF_BYTES of buffer. Without the
-// addon (or with EG_NATIVE_UDP=0) node:dgram is used, one datagram per call.
+// recvmmsg and hands JS one batch of records per call (onBatch, passed on untouched to the data
+// plane), and a batch the data plane sealed goes out from WASM memory with one sendmmsg
+// (sendRecords). Odd sends (timers) are gathered into one buffer per socket and leave with
+// one sendmmsg (flush(), or at the end of the event-loop turn). Both sockets get
+// SOCKET_BUF_BYTES of buffer. Without the addon (or with EG_NATIVE_UDP=0) node:dgram is used,
+// one datagram per call, each handed on as a batch of one record.
 import { createSocket, Socket, RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import { Endpoint } from './endpoint.js';
 import { loadNative, type Native } from '../native/index.js';
 import { limits } from '../core/wg.js';
+import { REC as REC_LAYOUT } from '../core/generated.js';
 
 type NativeIo = InstanceType<Native['NativeIo']>;
 
@@ -22,10 +25,12 @@ export interface TransportOptions {
   listenV4?: string;
   listenV6?: string;
   fwmark?: number;
-  /** A datagram; `msg` is only valid during the call. */
-  onMessage: (msg: Buffer, from: Endpoint) => void;
-  /** After the last onMessage of a received batch. */
-  onBatchEnd?: () => void;
+  /**
+   * A batch of received datagrams as records `[len u16 BE][port u16 BE][address 16][datagram]`
+   * (IPv4: the first 4 address bytes), the layout the data plane takes (REC.UDP); only valid
+   * during the call.
+   */
+  onBatch: (family: 4 | 6, records: Uint8Array) => void;
   onError: (e: Error) => void;
   /** A datagram not sent or not received, with the reason (counted by the caller). */
   onDrop?: (reason: string, fields: Record<string, unknown>) => void;
@@ -36,7 +41,7 @@ export const SOCKET_BUF_BYTES = 4 << 20;
 /** Bytes gathered per socket before a send batch is flushed early. */
 const SEND_BATCH_BYTES = 256 << 10;
 /** Per-datagram record header in native batches: len u16, port u16, address 16 bytes. */
-const REC = 20;
+const REC = REC_LAYOUT.UDP;
 /** NativeIo callback kind for reads the native side discarded: `[count u32 BE][reason]`. */
 const NATIVE_DROPS = 2;
 
@@ -46,10 +51,6 @@ interface NSock {
   buf: Buffer;
   used: number;
   count: number;
-  /** The endpoint of the last datagram received, and its 18 raw bytes (port + address). */
-  last?: Endpoint;
-  lastRaw: Buffer;
-  cache: Map<string, Endpoint>;
 }
 
 export class Transport {
@@ -99,7 +100,7 @@ export class Transport {
       return (await lookup(a, { family })).address;
     };
     const mk = (family: 4 | 6, addr: string, port: number): NSock => {
-      const s: NSock = { family, io: undefined as unknown as NativeIo, buf: Buffer.allocUnsafe(SEND_BATCH_BYTES), used: 0, count: 0, lastRaw: Buffer.alloc(18), cache: new Map() };
+      const s: NSock = { family, io: undefined as unknown as NativeIo, buf: Buffer.allocUnsafe(SEND_BATCH_BYTES), used: 0, count: 0 };
       s.io = mod.NativeIo.udp(family, addr, port, SOCKET_BUF_BYTES, (kind, data) => this.onBatch(s, kind, data));
       return s;
     };
@@ -123,8 +124,14 @@ export class Transport {
 
   private wire(s: Socket, family: 4 | 6): Socket {
     s.on('message', (msg: Buffer, r: RemoteInfo) => {
-      this.o.onMessage(msg, { address: r.address, port: r.port, family });
-      this.o.onBatchEnd?.();
+      // Fallback path: one record per datagram (allocates; the native path does not).
+      const rec = Buffer.allocUnsafe(REC + msg.length);
+      rec.writeUInt16BE(msg.length, 0);
+      rec.writeUInt16BE(r.port, 2);
+      rec.fill(0, 4, REC);
+      rec.set(family === 6 ? parseV6(r.address) : parseV4(r.address), 4);
+      rec.set(msg, REC);
+      this.o.onBatch(family, rec);
     });
     s.on('error', (e) => this.o.onError(e));
     return s;
@@ -148,41 +155,36 @@ export class Transport {
       return;
     }
     if (kind !== 0) return this.o.onError(new Error(data.toString()));
+    this.o.onBatch(s.family, data);
+  }
+
+  /**
+   * Sends `count` records `[len u16 BE][port u16 BE][address 16][datagram]` (a send area of the
+   * data plane, a view into WASM memory) on the family's socket: with the native addon straight
+   * from `records` with sendmmsg. What was gathered by send() leaves first, keeping the order.
+   */
+  sendRecords(family: 4 | 6, records: Uint8Array, count: number): void {
+    if (this.closed || count === 0) return;
+    const ns = family === 6 ? this.n6 : this.n4;
+    if (ns) {
+      if (ns.count) this.flushSock(ns);
+      const failed = ns.io.sendBatch(records, count);
+      if (failed > 0 && !this.closed) this.o.onError(new Error(`udp: ${failed} of ${count} datagram(s) not sent (dropped): ${ns.io.lastSendError()}`));
+      return;
+    }
     let off = 0;
-    while (off + REC <= data.length) {
-      const end = off + REC + ((data[off] << 8) | data[off + 1]);
-      if (end > data.length) break;
-      this.o.onMessage(data.subarray(off + REC, end), this.endpointAt(s, data, off + 2));
-      off = end;
+    for (let i = 0; i < count && off + REC <= records.length; i++) {
+      const len = (records[off] << 8) | records[off + 1];
+      const port = (records[off + 2] << 8) | records[off + 3];
+      const a = records.subarray(off + 4, off + REC);
+      const address = family === 4 ? `${a[0]}.${a[1]}.${a[2]}.${a[3]}` : formatV6(a);
+      this.send(records.subarray(off + REC, off + REC + len), { address, port, family });
+      off += REC + len;
     }
-    this.o.onBatchEnd?.();
   }
 
-  /** The Endpoint of the port+address bytes at `at`; the same object for the same sender. */
-  private endpointAt(s: NSock, data: Buffer, at: number): Endpoint {
-    const n = s.family === 4 ? 6 : 18;
-    const raw = s.lastRaw;
-    if (s.last) {
-      let i = 0;
-      while (i < n && data[at + i] === raw[i]) i++;
-      if (i === n) return s.last;
-    }
-    const key = data.toString('latin1', at, at + n);
-    let ep = s.cache.get(key);
-    if (!ep) {
-      const port = (data[at] << 8) | data[at + 1];
-      const a = data.subarray(at + 2, at + 18);
-      ep = { address: s.family === 4 ? `${a[0]}.${a[1]}.${a[2]}.${a[3]}` : formatV6(a), port, family: s.family };
-      if (s.cache.size >= 4096) s.cache.clear();
-      s.cache.set(key, ep);
-    }
-    data.copy(raw, 0, at, at + n);
-    s.last = ep;
-    return ep;
-  }
-
-  /** Port + address bytes of a send record for `to` (cached per Endpoint object). */
-  private hdrOf(to: Endpoint): Uint8Array {
+  /** Port + address bytes of a send record for `to` (cached per Endpoint object); throws for a non-numeric address. */
+  hdrOf(to: Endpoint): Uint8Array {
     let h = this.hdrs.get(to);
     if (!h) {
       h = new Uint8Array(18);
@@ -263,6 +265,12 @@ export class Transport {
     this.n6?.io.close();
     this.n4 = this.n6 = undefined;
   }
+}
+
+/** The Endpoint of the 18 record bytes `[port u16 BE][address 16]` at `at`. */
+export function endpointOfRecord(family: 4 | 6, b: Uint8Array, at: number): Endpoint {
+  const a = b.subarray(at + 2, at + 18);
+  return { address: family === 4 ? `${a[0]}.${a[1]}.${a[2]}.${a[3]}` : formatV6(a), port: (b[at] << 8) | b[at + 1], family };
 }
 
 function parseV4(a: string): Uint8Array {

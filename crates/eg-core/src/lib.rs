@@ -6,6 +6,7 @@
 
 pub mod frame;
 pub mod noise;
+pub mod plane;
 pub mod offload;
 pub mod route;
 pub mod session;

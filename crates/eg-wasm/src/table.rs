@@ -1,7 +1,8 @@
-//! A configured or downloaded next-hop table (static mode; super mode's pulled table) with the
-//! broadcast rule of the route engine, so edges never re-implement it.
+//! A configured or downloaded next-hop table (static mode; super mode's pulled table), checked by
+//! the route engine. The edge's data plane gets the same rows (`WgDevice.setRoutes`) and derives
+//! the broadcast sets itself (`eg_core::plane::forward::Routes`).
 
-use eg_core::route::{broadcast_targets, forward_set, Solution, INVALID};
+use eg_core::route::Solution;
 use wasm_bindgen::prelude::*;
 
 #[wasm_bindgen]
@@ -26,16 +27,5 @@ impl NextHopTable {
     #[wasm_bindgen(js_name = nextHop)]
     pub fn next_hop(&self, src: u16, dst: u16) -> u16 {
         self.sol.next_hop(src, dst)
-    }
-
-    #[wasm_bindgen(js_name = broadcastTargets)]
-    pub fn broadcast_targets(&self, me: u16) -> Vec<u16> {
-        broadcast_targets(&self.sol, me)
-    }
-
-    /// `from` = 65532 when `me` is the source.
-    #[wasm_bindgen(js_name = forwardSet)]
-    pub fn forward_set(&self, me: u16, src: u16, from: u16) -> Vec<u16> {
-        forward_set(&self.sol, me, src, if from == INVALID { None } else { Some(from) })
     }
 }

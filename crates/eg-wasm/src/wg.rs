@@ -1,17 +1,21 @@
-//! WireGuard transform bindings: keys, a multi-peer device handle, timers and the
-//! zero-copy batch buffer. Thin: all logic lives in `eg_core::session`.
+//! WireGuard transform bindings: keys, a multi-peer device handle with its data plane, timers.
+//! Thin: all logic lives in `eg_core::session` and `eg_core::plane`.
 //!
-//! Codes returned to JS:
+//! The data path is `process`: one call per batch of TAP frames, UDP datagrams or plaintexts
+//! staged in WASM memory (`stage`), leaving send areas, a TAP area and events whose addresses and
+//! sizes are in the summary words (`summaryPtr`); layouts in `eg_core::plane::layout`, mirrored
+//! to TypeScript by the generated `ts/core/generated.ts`.
+//!
+//! Codes returned to JS (also in the generated module):
 //! * verdict of `handle`: 0 Nothing, 1 WriteToNetwork, 2 CookieReply, 3 SessionReady,
 //!   4 Data, 5 Keepalive, `0x80 | reason` on error (reason codes: `eg_core::noise::Reason`).
-//! * `encapsulate` / `initiate`: 0 ok, `0x80 | reason` on error.
-//!
-//! Output bytes of the last call are read with `output()` (a copy) or through
-//! `outputPtr()`/`outputLen()` as a view on `wgMemory().buffer`.
+//! * `encapsulate` / `initiate`: 0 ok, `0x80 | reason` on error; the output is read with
+//!   `output()` (a copy: these are the single-message API, not the data path).
 
 use eg_core::noise::keys::{base64_encode, key_from_base64, private_from_random, public_key};
 use eg_core::noise::rand_core::{CryptoRng, Error as RandError, RngCore};
 use eg_core::noise::{Reason, Tai64N};
+use eg_core::plane::{layout, EdgeConfig, Endpoint, Mode, Output, Plane, Routes};
 use eg_core::session::{Action, Config, Device, Verdict};
 use wasm_bindgen::prelude::*;
 
@@ -86,27 +90,8 @@ pub fn wg_reason_name(code: u32) -> String {
     }
 }
 
-/// The length limits of the data path, from the core's constants so that JS never keeps its
-/// own copy (docs/wire.md §5), in bytes: `[max UDP payload IPv4, max UDP payload IPv6, max
-/// transport message, max plaintext, Etherguard header, max Etherguard payload]`.
-#[wasm_bindgen(js_name = wgLimits)]
-pub fn wg_limits() -> Vec<u32> {
-    use eg_core::noise::wire;
-    [
-        wire::MAX_UDP_PAYLOAD_V4,
-        wire::MAX_UDP_PAYLOAD_V6,
-        wire::MAX_TRANSPORT_LEN,
-        wire::MAX_PLAINTEXT_LEN,
-        eg_core::frame::HEADER_LEN,
-        eg_core::frame::MAX_FRAME_PAYLOAD,
-    ]
-    .iter()
-    .map(|&n| n as u32)
-    .collect()
-}
-
-/// The module's linear memory (for views on `outputPtr` / `batchPtr`). Views must be
-/// recreated after any call that may grow memory.
+/// The module's linear memory (for views on the staging area and the outputs of `process`).
+/// Views must be recreated after any call that may grow memory.
 #[wasm_bindgen(js_name = wgMemory)]
 pub fn wg_memory() -> JsValue {
     wasm_bindgen::memory()
@@ -121,7 +106,10 @@ pub struct WgDevice {
     out_len: usize,
     last_peer: i32,
     last_reason: u32,
-    batch: Vec<u8>,
+    plane: Plane,
+    stage: Vec<u8>,
+    result: Output,
+    summary: Vec<u32>,
 }
 
 #[wasm_bindgen]
@@ -137,7 +125,10 @@ impl WgDevice {
             out_len: 0,
             last_peer: -1,
             last_reason: 0,
-            batch: Vec::new(),
+            plane: Plane::new(),
+            stage: Vec::new(),
+            result: Output::default(),
+            summary: vec![0; layout::summary::WORDS],
         })
     }
 
@@ -194,6 +185,7 @@ impl WgDevice {
     /// Remove a peer (keys erased).
     #[wasm_bindgen(js_name = removePeer)]
     pub fn remove_peer(&mut self, peer: u32) -> bool {
+        self.plane.remove_peer(peer as usize);
         self.dev.remove_peer(peer as usize)
     }
 
@@ -310,18 +302,6 @@ impl WgDevice {
         self.out[self.out_start..self.out_start + self.out_len].to_vec()
     }
 
-    /// Address of the last output in `wgMemory().buffer`.
-    #[wasm_bindgen(js_name = outputPtr)]
-    pub fn output_ptr(&self) -> u32 {
-        self.out[self.out_start..].as_ptr() as usize as u32
-    }
-
-    /// Length of the last output.
-    #[wasm_bindgen(js_name = outputLen)]
-    pub fn output_len(&self) -> u32 {
-        self.out_len as u32
-    }
-
     /// Run due timers. Returns records `[peer u32 LE][kind u8][len u32 LE][len bytes]`,
     /// kind 1 = send initiation, 2 = send keepalive, 3 = handshake gave up (drop queue),
     /// 4 = keys zeroed.
@@ -329,10 +309,10 @@ impl WgDevice {
         let mut rec = Vec::new();
         for (peer, a) in self.dev.tick(now, Tai64N::from_unix_millis(wall_ms)) {
             let (kind, bytes): (u8, &[u8]) = match &a {
-                Action::SendInitiation(b) => (1, b),
-                Action::SendKeepalive(b) => (2, b),
-                Action::HandshakeGaveUp => (3, &[]),
-                Action::KeysZeroed => (4, &[]),
+                Action::SendInitiation(b) => (layout::tick::SEND_INITIATION, b),
+                Action::SendKeepalive(b) => (layout::tick::SEND_KEEPALIVE, b),
+                Action::HandshakeGaveUp => (layout::tick::HANDSHAKE_GAVE_UP, &[]),
+                Action::KeysZeroed => (layout::tick::KEYS_ZEROED, &[]),
             };
             rec.extend_from_slice(&(peer as u32).to_le_bytes());
             rec.push(kind);
@@ -348,73 +328,110 @@ impl WgDevice {
         self.dev.next_deadline()
     }
 
-    /// (Re)allocate the batch buffer to `count * stride` zero bytes; returns its address.
-    /// Slot layout: +0 u32 len/status, +4 u32 peer, +16 transport message, +32 plaintext.
-    #[wasm_bindgen(js_name = batchAlloc)]
-    pub fn batch_alloc(&mut self, count: u32, stride: u32) -> u32 {
-        self.batch = vec![0u8; count as usize * stride as usize];
-        self.batch_ptr()
+    /// Data plane, edge mode: this node's NodeID, DefaultTTL, L2FIBTimeout and DupCheckTimeout
+    /// (seconds), and whether `normal` / `transit` log events are wanted. Without this call the
+    /// device is in host mode: every authenticated plaintext becomes a Plain event.
+    #[wasm_bindgen(js_name = configureEdge)]
+    pub fn configure_edge(&mut self, me: u16, default_ttl: u8, fib_timeout: f64, dedup_timeout: f64, log_normal: bool, log_transit: bool) {
+        self.plane.configure_edge(EdgeConfig { me, default_ttl, fib_timeout, dedup_timeout, log_normal, log_transit });
     }
 
-    /// Address of the batch buffer in `wgMemory().buffer`.
-    #[wasm_bindgen(js_name = batchPtr)]
-    pub fn batch_ptr(&self) -> u32 {
-        self.batch.as_ptr() as usize as u32
-    }
-
-    /// Length of the batch buffer.
-    #[wasm_bindgen(js_name = batchLen)]
-    pub fn batch_len(&self) -> u32 {
-        self.batch.len() as u32
-    }
-
-    /// Seal `count` slots of the internal batch buffer in place; returns slots sealed,
-    /// or `0x8000_0000 | reason` if the geometry is invalid. Per-slot status in `len`.
-    #[wasm_bindgen(js_name = sealBatch)]
-    pub fn seal_batch(&mut self, count: u32, stride: u32, now: f64) -> u32 {
-        match self
-            .dev
-            .seal_batch(&mut self.batch, stride as usize, count as usize, now)
-        {
-            Ok(s) => s.ok as u32,
-            Err(r) => 0x8000_0000 | r.code() as u32,
+    /// Replaces the next-hop table: `triples` = [src, dst, next, ...]. Throws naming the problem
+    /// (not triples, a reserved NodeID).
+    #[wasm_bindgen(js_name = setRoutes)]
+    pub fn set_routes(&mut self, triples: &[u16]) -> Result<(), JsError> {
+        if triples.len() % 3 != 0 {
+            return Err(JsError::new("next-hop table: expected (src, dst, next) triples"));
         }
+        let rows: Vec<(u16, u16, u16)> = triples.chunks_exact(3).map(|c| (c[0], c[1], c[2])).collect();
+        let r = Routes::from_rows(&rows).map_err(|e| JsError::new(&format!("next-hop table: {e}")))?;
+        self.plane.set_routes(r);
+        Ok(())
     }
 
-    /// Open `count` slots of the internal batch buffer in place; returns slots opened.
-    #[wasm_bindgen(js_name = openBatch)]
-    pub fn open_batch(&mut self, count: u32, stride: u32, now: f64) -> u32 {
-        match self
-            .dev
-            .open_batch(&mut self.batch, stride as usize, count as usize, now)
-        {
-            Ok(s) => s.ok as u32,
-            Err(r) => 0x8000_0000 | r.code() as u32,
-        }
+    /// Next hop from `src` to `dst` in the plane's table, 65532 when none.
+    #[wasm_bindgen(js_name = nextHop)]
+    pub fn next_hop(&mut self, src: u16, dst: u16) -> u16 {
+        self.plane.routes().next_hop(src, dst).unwrap_or(eg_core::route::INVALID)
     }
 
-    /// Like `sealBatch` on a JS-owned buffer (copied in and back out by wasm-bindgen).
-    #[wasm_bindgen(js_name = sealBuffer)]
-    pub fn seal_buffer(&mut self, buf: &mut [u8], count: u32, stride: u32, now: f64) -> u32 {
-        match self
-            .dev
-            .seal_batch(buf, stride as usize, count as usize, now)
-        {
-            Ok(s) => s.ok as u32,
-            Err(r) => 0x8000_0000 | r.code() as u32,
-        }
+    /// Ties WireGuard peer `peer` to NodeID `node` (`is_super`: a supernode session).
+    #[wasm_bindgen(js_name = setPeerNode)]
+    pub fn set_peer_node(&mut self, peer: u32, node: u16, is_super: bool) {
+        self.plane.set_peer(peer as usize, node, is_super);
     }
 
-    /// Like `openBatch` on a JS-owned buffer.
-    #[wasm_bindgen(js_name = openBuffer)]
-    pub fn open_buffer(&mut self, buf: &mut [u8], count: u32, stride: u32, now: f64) -> u32 {
-        match self
-            .dev
-            .open_batch(buf, stride as usize, count as usize, now)
-        {
-            Ok(s) => s.ok as u32,
-            Err(r) => 0x8000_0000 | r.code() as u32,
+    /// Sets where datagrams for `peer` go: family 4 or 6, port, address bytes (4 or 16); family 0
+    /// clears it. Throws on a bad family or address length.
+    #[wasm_bindgen(js_name = setEndpoint)]
+    pub fn set_endpoint(&mut self, peer: u32, family: u8, port: u16, addr: &[u8]) -> Result<(), JsError> {
+        let ep = match (family, addr.len()) {
+            (0, _) => None,
+            (4, 4) | (4, 16) | (6, 16) => {
+                let mut a = [0u8; 16];
+                a[..addr.len()].copy_from_slice(addr);
+                if family == 4 {
+                    a[4..].fill(0);
+                }
+                Some(Endpoint { family, port, addr: a })
+            }
+            _ => return Err(JsError::new(&format!("endpoint: family {family} with {} address bytes", addr.len()))),
+        };
+        self.plane.set_endpoint(peer as usize, ep);
+        Ok(())
+    }
+
+    /// L2FIB and flood-filter housekeeping; returns the number of L2FIB entries expired.
+    pub fn sweep(&mut self, now: f64) -> u32 {
+        self.plane.sweep(now) as u32
+    }
+
+    /// Makes the staging area at least `len` bytes; returns its address (stable until the next
+    /// `stage` that grows it).
+    pub fn stage(&mut self, len: u32) -> u32 {
+        if self.stage.len() < len as usize {
+            self.stage.resize(len as usize, 0);
         }
+        self.stage.as_ptr() as usize as u32
+    }
+
+    /// Processes the first `len` staged bytes as one batch of `mode` records (1 TAP frames,
+    /// 2 UDP datagrams from a socket of `family` 4/6, 3 plaintexts). Returns 0, or 1 for a bad mode
+    /// or family or a `len` beyond the staging area. Results: see `summaryPtr`.
+    pub fn process(&mut self, mode: u8, len: u32, family: u8, now: f64) -> u32 {
+        let Some(m) = Mode::from_u8(mode) else { return 1 };
+        if len as usize > self.stage.len() {
+            return 1;
+        }
+        let input = &mut self.stage[..len as usize];
+        if self.plane.process(&mut self.dev, m, input, family, now, &mut self.result).is_err() {
+            return 1;
+        }
+        let r = &self.result;
+        let s = &mut self.summary;
+        use layout::summary as w;
+        let p = |v: &Vec<u8>| v.as_ptr() as usize as u32;
+        s[w::SEND4_PTR] = p(&r.send[0]);
+        s[w::SEND4_LEN] = r.send[0].len() as u32;
+        s[w::SEND4_COUNT] = r.send_count[0];
+        s[w::SEND6_PTR] = p(&r.send[1]);
+        s[w::SEND6_LEN] = r.send[1].len() as u32;
+        s[w::SEND6_COUNT] = r.send_count[1];
+        s[w::TAP_PTR] = p(&r.tap);
+        s[w::TAP_LEN] = r.tap.len() as u32;
+        s[w::TAP_COUNT] = r.tap_count;
+        s[w::EV_PTR] = p(&r.events);
+        s[w::EV_BYTES] = r.events.len() as u32;
+        s[w::EV_COUNT] = r.event_count;
+        s[w::FROM_IFACE] = r.from_iface;
+        s[w::FORWARDED] = r.forwarded;
+        0
+    }
+
+    /// Address of the summary words (u32 each; indices in `eg_core::plane::layout::summary`).
+    #[wasm_bindgen(js_name = summaryPtr)]
+    pub fn summary_ptr(&self) -> u32 {
+        self.summary.as_ptr() as usize as u32
     }
 }
 
