@@ -36,20 +36,15 @@ import { join } from 'node:path';
 import { isRoot, netnsAdd, netnsDel } from '../test/helpers/netns.js';
 import { ROOT } from '../ts/paths.js';
 import { guardTeardown, iperf, IperfResult, killAllLive, median, Pair, percentile, pingSamples, runIn, sh, startIn, vethPair, waitUntil } from './lib/netbench.js';
-import { boringtun, NodeAt, offloads, peakRssMiB, startEtherguard, startTinc, startWg, Tunnel, wireguardGo } from './lib/systems.js';
+import { BENCH_CACHE, boringtun, etherguardRoot, NodeAt, offloads, peakRssMiB, startEtherguard, startTinc, startWg, Tunnel, wireguardGo } from './lib/systems.js';
 
 const SECONDS = Math.max(2, Number(process.env.BENCH_SECONDS ?? 5));
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
-const CACHE = process.env.EG_BENCH_CACHE ?? join(ROOT, 'bench/.cache');
+const CACHE = BENCH_CACHE;
 const WG_CURRENT_BIN = join(CACHE, 'wireguard-go/bin/wireguard');
 const BORINGTUN_BIN = join(CACHE, 'boringtun/bin/boringtun-cli');
-/**
- * Which Etherguard runs: the working tree (default), or with BENCH_EG_REF=<commit> a clean snapshot
- * of that commit that bench/setup.sh builds in the cache (the shared tree may be mid-edit).
- */
-const EG_REF = process.env.BENCH_EG_REF;
-const EG_SHA = EG_REF ? execFileSync('git', ['-C', ROOT, 'rev-parse', '--verify', `${EG_REF}^{commit}`], { encoding: 'utf8' }).trim() : undefined;
-const EG_ROOT = EG_SHA ? join(CACHE, 'etherguard', EG_SHA) : ROOT;
+/** Which Etherguard runs: the working tree, or with BENCH_EG_REF a clean snapshot of that commit. */
+const { root: EG_ROOT, sha: EG_SHA, ref: EG_REF } = etherguardRoot();
 const IPERF_PORT = 5201;
 const PMTU_MS = 5000;
 

@@ -1,7 +1,8 @@
-// Edge throughput: two Etherguard edges (TAP, static table {1:{2:2},2:{1:1}}) in two network
-// namespaces joined by one veth pair, against Debian's wireguard-go set up the same way in the
-// same namespaces (wg0-style devices configured with `wg set`: keys, PSK, endpoints over the veth,
-// 10.9.0.x/24, MTU 1420). Measured in one run, interleaved:
+// Edge throughput, the deep dive: two Etherguard edges (TAP, static table {1:{2:2},2:{1:1}}) in two
+// network namespaces joined by one veth pair, against one wireguard-go set up the same way in the
+// same namespaces (Debian's by default, BENCH_WG=current for the pinned build of bench/setup.sh;
+// both started by bench/lib/systems.ts, as in bench/compare.bench.ts, which compares all systems
+// in one table). Measured in one run, interleaved:
 //
 //   TCP A->B, TCP B->A   iperf3 -t 5 -O 1 (first second omitted), receiver-side goodput
 //   ping                 ping -c 50 -i 0.01 through the tunnel, avg and mdev
@@ -13,17 +14,19 @@
 // The raw veth (no tunnel) TCP figure is printed for context. Everything (processes, namespaces,
 // UAPI sockets, temp files) is removed at the end, also on failure, Ctrl-C, or the 110 s limit.
 //
-// Needs root, iperf3, wireguard-go, wg, and a built dist/ (npx tsc -p tsconfig.json).
+// Needs root, iperf3, wireguard-go, wg, and a built dist/ (bash scripts/build.sh all).
 // Run: bash scripts/bench.sh bench/edge-throughput.bench.ts
-// Env: BENCH_SECONDS (iperf -t, default 5), BENCH_PROFILE=0 (skip the profile pass),
-//      BENCH_KEEP_PROFILES=1 (keep the .cpuprofile files and print where).
+// Env: BENCH_SECONDS (iperf -t, default 5), BENCH_ROUNDS (default 2), BENCH_PROFILE=0 (skip the
+//      profile pass), BENCH_KEEP_PROFILES=1 (keep the .cpuprofile files and print where),
+//      BENCH_WG=current (the pinned wireguard-go), BENCH_EG_REF=<commit> (a clean snapshot built by
+//      `BENCH_EG_REF=<commit> bash bench/setup.sh`).
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfigs } from '../test/helpers/mesh.js';
 import { isRoot } from '../test/helpers/netns.js';
 import { ROOT } from '../ts/paths.js';
+import { BENCH_CACHE, etherguardRoot, NodeAt, startEtherguard, startWg, Tunnel, wireguardGo } from './lib/systems.js';
 import {
   dropCounters,
   findProfile,
@@ -35,13 +38,10 @@ import {
   PingResult,
   Proc,
   runIn,
-  sh,
   startIn,
-  stop,
   summariseProfile,
   ProfileSummary,
   vethPair,
-  waitPing,
   waitUntil,
   guardTeardown,
 } from './lib/netbench.js';
@@ -51,13 +51,9 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 2));
 const PROFILE = process.env.BENCH_PROFILE !== '0';
 const KEEP_PROFILES = process.env.BENCH_KEEP_PROFILES === '1';
 const LIMIT_MS = 110_000;
-const EG_PORT = 3001;
-const WG_PORT = 51820;
 const IPERF_PORT = 5201;
-const EG_IP = (id: number) => `192.168.76.${id}`;
-const WG_IP = (id: number) => `10.9.0.${id}`;
-const TAG = (process.pid % 10000).toString();
-const WG_DEV = (id: number) => `egwg${id}x${TAG}`;
+const EG = etherguardRoot();
+const WG_BIN = process.env.BENCH_WG === 'current' ? join(BENCH_CACHE, 'wireguard-go/bin/wireguard') : 'wireguard-go';
 
 const t0 = performance.now();
 const elapsed = () => ((performance.now() - t0) / 1000).toFixed(1);
@@ -68,7 +64,8 @@ const note = (m: string) => process.stderr.write(`[${elapsed()} s] ${m}\n`);
 let pair: Pair | undefined;
 const tmp = mkdtempSync(join(tmpdir(), 'egbench-'));
 const procs: Proc[] = [];
-let configDir: string | undefined;
+const tunnels = new Set<Tunnel>();
+const configDirs: string[] = [];
 let cleaned = false;
 
 function cleanupSync(): void {
@@ -76,98 +73,54 @@ function cleanupSync(): void {
   cleaned = true;
   killAllLive();
   pair?.teardown();
-  for (const id of [1, 2]) rmSync(`/var/run/wireguard/${WG_DEV(id)}.sock`, { force: true });
-  if (configDir) rmSync(configDir, { recursive: true, force: true }); // holds private keys
+  for (const t of tunnels) for (const d of t.devs) rmSync(`/var/run/wireguard/${d}.sock`, { force: true });
+  for (const d of configDirs) rmSync(d, { recursive: true, force: true }); // private keys
   if (!KEEP_PROFILES) rmSync(tmp, { recursive: true, force: true });
 }
 
 async function cleanup(): Promise<void> {
-  await Promise.all(procs.map((p) => stop(p, 3000)));
+  await Promise.all([...tunnels].map((t) => t.stop()));
   cleanupSync();
 }
 
 guardTeardown(cleanupSync, LIMIT_MS, note);
 
-// ---- etherguard -------------------------------------------------------------------------------
+// ---- the two tunnels (bench/lib/systems.ts) ---------------------------------------------------
 
-function egConfigs(p: Pair): Map<number, string> {
-  const { files, dir } = buildConfigs({
-    nodes: [1, 2].map((id) => ({
-      id,
-      host: id === 1 ? p.addrA : p.addrB,
-      port: EG_PORT,
-      iface: { IType: 'tap', Name: `egbt${id}`, IPv4CIDR: '192.168.76.0/24' },
-      extra: { NodeName: `egb${TAG}n${id}` },
-    })),
-    links: [[1, 2]],
+const nodesOf = (p: Pair): NodeAt[] => [
+  { ns: p.a, host: p.addrA },
+  { ns: p.b, host: p.addrB },
+];
+
+async function startEdges(p: Pair, nodeArgs?: (id: number) => string[]): Promise<Tunnel> {
+  const t = await startEtherguard({
+    key: 'e',
+    label: 'etherguard',
+    nodes: nodesOf(p),
+    links: [[0, 1]],
     table: { 1: { 2: 2 }, 2: { 1: 1 } },
-    log: { LogLevel: 'error' },
+    net: '192.168.76',
+    port: 3001,
+    uapiDir: tmp,
+    root: EG.root,
+    nodeArgs,
+    onConfigDir: (d) => configDirs.push(d),
   });
-  configDir = dir;
-  return files;
+  tunnels.add(t);
+  for (const e of t.procs) void e.exited.then((c) => c !== 0 && c !== null && note(`${e.name} exited ${c}: ${e.out.slice(-5).join(' | ')}`));
+  return t;
 }
 
-async function startEdges(p: Pair, files: Map<number, string>, nodeArgs: (id: number) => string[] = () => []): Promise<Proc[]> {
-  const edges = [1, 2].map((id) =>
-    startIn(`edge${id}`, id === 1 ? p.a : p.b, process.execPath, [...nodeArgs(id), join(ROOT, 'dist/main.js'), 'edge', '-config', files.get(id)!], {
-      EG_UAPI_DIR: tmp,
-    }),
-  );
-  procs.push(...edges);
-  for (const e of edges) void e.exited.then((c) => c !== 0 && c !== null && note(`${e.name} exited ${c}: ${e.out.slice(-5).join(' | ')}`));
-  try {
-    // Fails fast if an edge exits (bad config, stale WASM core) instead of waiting for the timeout.
-    const died = Promise.race(edges.map((e) => e.exited.then((c) => Promise.reject(new Error(`${e.name} exited with ${c} before the tunnel came up`)))));
-    died.catch(() => {});
-    await Promise.race([waitPing(p.a, EG_IP(2), 20_000), died]);
-  } catch (e) {
-    throw new Error(`${(e as Error).message}\nedge1: ${edges[0].out.slice(-10).join('\n')}\nedge2: ${edges[1].out.slice(-10).join('\n')}`);
-  }
-  return edges;
+async function stopEdges(t: Tunnel): Promise<void> {
+  await t.stop();
+  t.procs.forEach((e) => e.child.exitCode !== 0 && note(`${e.name} stopped with ${e.child.exitCode ?? e.child.signalCode}`));
+  tunnels.delete(t);
 }
 
-async function stopEdges(edges: Proc[]): Promise<void> {
-  const codes = await Promise.all(edges.map((e) => stop(e, 5000)));
-  codes.forEach((c, i) => c !== 0 && note(`${edges[i].name} stopped with ${c}`));
-  for (const e of edges) procs.splice(procs.indexOf(e), 1);
-}
-
-// ---- wireguard-go -----------------------------------------------------------------------------
-
-async function startWireguardGo(p: Pair): Promise<Proc[]> {
-  const keyFile = (name: string, content: string) => {
-    const f = join(tmp, name);
-    writeFileSync(f, content + '\n', { mode: 0o600 });
-    chmodSync(f, 0o600);
-    return f;
-  };
-  const wg = (args: string[], input?: string) => execFileSync('wg', args, { encoding: 'utf8', input }).trim();
-  const priv = [1, 2].map(() => wg(['genkey']));
-  const pub = priv.map((k) => wg(['pubkey'], k));
-  const psk = keyFile('wg-psk', wg(['genpsk']));
-  const nss = [p.a, p.b];
-  const under = [p.addrA, p.addrB];
-  const gos: Proc[] = [];
-  for (const i of [0, 1]) {
-    const id = i + 1;
-    rmSync(`/var/run/wireguard/${WG_DEV(id)}.sock`, { force: true });
-    const g = startIn(`wireguard-go${id}`, nss[i], 'wireguard-go', ['-f', WG_DEV(id)], { WG_PROCESS_FOREGROUND: '1', LOG_LEVEL: 'error' });
-    gos.push(g);
-    procs.push(g);
-  }
-  for (const i of [0, 1]) {
-    const id = i + 1;
-    const other = 1 - i;
-    await waitUntil(() => existsSync(`/var/run/wireguard/${WG_DEV(id)}.sock`), 10_000, `wireguard-go ${WG_DEV(id)}: ${gos[i].out.join(' | ')}`);
-    const args = ['set', WG_DEV(id), 'listen-port', String(WG_PORT), 'private-key', keyFile(`wg-priv${id}`, priv[i])];
-    args.push('peer', pub[other], 'preshared-key', psk, 'endpoint', `${under[other]}:${WG_PORT}`, 'allowed-ips', `${WG_IP(other + 1)}/32`);
-    const r = await runIn(nss[i], 'wg', args);
-    if (r.code !== 0) throw new Error(`wg ${args.join(' ')}: ${r.stderr}`);
-    sh('ip', ['-n', nss[i], 'addr', 'add', `${WG_IP(id)}/24`, 'dev', WG_DEV(id)]);
-    sh('ip', ['-n', nss[i], 'link', 'set', WG_DEV(id), 'mtu', '1420', 'up']);
-  }
-  await waitPing(p.a, WG_IP(2), 15_000);
-  return gos;
+async function startWireguardGo(p: Pair): Promise<Tunnel> {
+  const t = await startWg({ key: 'w', label: 'wireguard-go', impl: wireguardGo(WG_BIN), nodes: nodesOf(p), peers: [[[1, [1]]], [[0, [0]]]], net: '10.9.0', port: 51820, tmp });
+  tunnels.add(t);
+  return t;
 }
 
 // ---- aggregation ------------------------------------------------------------------------------
@@ -267,7 +220,7 @@ async function main(): Promise<void> {
     console.log('edge throughput: skipped (needs root for network namespaces)');
     return;
   }
-  for (const tool of ['iperf3', 'wireguard-go', 'wg']) {
+  for (const tool of ['iperf3', WG_BIN, 'wg']) {
     try {
       execFileSync('sh', ['-c', `command -v ${tool}`], { stdio: 'ignore' });
     } catch {
@@ -275,27 +228,26 @@ async function main(): Promise<void> {
       return;
     }
   }
-  const distMain = join(ROOT, 'dist/main.js');
-  if (!existsSync(distMain)) throw new Error('dist/main.js missing: run npx tsc -p tsconfig.json');
+  const distMain = join(EG.root, 'dist/main.js');
+  if (!existsSync(distMain)) throw new Error(`${distMain} missing: ${EG.sha ? `BENCH_EG_REF=${EG.ref} bash bench/setup.sh` : 'bash scripts/build.sh all'}`);
   const distEdge = join(ROOT, 'dist/edge/edge.js');
-  if (existsSync(distEdge) && statSync(distEdge).mtimeMs < statSync(join(ROOT, 'ts/edge/edge.ts')).mtimeMs) {
+  if (!EG.sha && existsSync(distEdge) && statSync(distEdge).mtimeMs < statSync(join(ROOT, 'ts/edge/edge.ts')).mtimeMs) {
     note('warning: dist/edge/edge.js is older than ts/edge/edge.ts (rebuild with npx tsc -p tsconfig.json)');
   }
 
   pair = vethPair();
   const p = pair;
   note(`namespaces ${p.a}, ${p.b}`);
-  const files = egConfigs(p);
-  let edges = await startEdges(p, files);
+  let eg = await startEdges(p);
   note('etherguard edges up');
-  const gos = await startWireguardGo(p);
+  const wgT = await startWireguardGo(p);
   note('wireguard-go up');
   const srv = startIn('iperf3-server', p.b, 'iperf3', ['-s', '-p', String(IPERF_PORT)]);
   procs.push(srv);
   await waitUntil(async () => (await runIn(p.b, 'ss', ['-ltnH', `sport = :${IPERF_PORT}`])).stdout.includes(String(IPERF_PORT)), 5000, 'iperf3 server');
 
-  const egPids = edges.map((e) => e.pid);
-  const wgPids = gos.map((g) => g.pid);
+  const egPids = eg.procs.map((e) => e.pid);
+  const wgPids = wgT.procs.map((g) => g.pid);
   const probe = (devs: [string, string]) => async () => {
     const [a, b] = await Promise.all([dropCounters(p.a, [devs[0]]), dropCounters(p.b, [devs[1]])]);
     const r: Record<string, number> = {};
@@ -303,14 +255,16 @@ async function main(): Promise<void> {
     for (const [k, v] of Object.entries(b)) r[`B ${k}`] = v;
     return r;
   };
-  const egProbe = probe(['egbt1', 'egbt2']);
-  const wgProbe = probe([WG_DEV(1), WG_DEV(2)]);
+  const egProbe = probe(eg.devs as [string, string]);
+  const wgProbe = probe(wgT.devs as [string, string]);
+  const EG_B = eg.ip(1);
+  const WG_B = wgT.ip(1);
   const run = (ip: string, reverse: boolean, watch: number[]) =>
-    iperf(p.a, ip, { seconds: SECONDS, omit: 1, reverse, port: IPERF_PORT, watch, probe: ip === WG_IP(2) ? wgProbe : egProbe });
+    iperf(p.a, ip, { seconds: SECONDS, omit: 1, reverse, port: IPERF_PORT, watch, probe: ip === WG_B ? wgProbe : egProbe });
 
   // Warm-up: one short TCP run through each tunnel (ARP, L2FIB, JIT tiers, socket buffers).
-  await iperf(p.a, EG_IP(2), { seconds: 1, port: IPERF_PORT });
-  await iperf(p.a, WG_IP(2), { seconds: 1, port: IPERF_PORT });
+  await iperf(p.a, EG_B, { seconds: 1, port: IPERF_PORT });
+  await iperf(p.a, WG_B, { seconds: 1, port: IPERF_PORT });
   note('warm-up done');
 
   const veth = await iperf(p.a, p.addrB, { seconds: 2, port: IPERF_PORT });
@@ -318,12 +272,12 @@ async function main(): Promise<void> {
   // other load on the machine hits both alike). The table shows means over the rounds.
   const R = { egFwd: [] as IperfResult[], wgFwd: [] as IperfResult[], egRev: [] as IperfResult[], wgRev: [] as IperfResult[], egPing: [] as PingResult[], wgPing: [] as PingResult[] };
   for (let round = 1; round <= ROUNDS; round++) {
-    R.egFwd.push(await run(EG_IP(2), false, egPids));
-    R.wgFwd.push(await run(WG_IP(2), false, wgPids));
-    R.egRev.push(await run(EG_IP(2), true, egPids));
-    R.wgRev.push(await run(WG_IP(2), true, wgPids));
-    R.egPing.push(await ping(p.a, EG_IP(2)));
-    R.wgPing.push(await ping(p.a, WG_IP(2)));
+    R.egFwd.push(await run(EG_B, false, egPids));
+    R.wgFwd.push(await run(WG_B, false, wgPids));
+    R.egRev.push(await run(EG_B, true, egPids));
+    R.wgRev.push(await run(WG_B, true, wgPids));
+    R.egPing.push(await ping(p.a, EG_B));
+    R.wgPing.push(await ping(p.a, WG_B));
     const l = (x: IperfResult[]) => fmt(mbit(x.at(-1)!.bps), 0);
     note(`round ${round}: A->B eg ${l(R.egFwd)} / wg ${l(R.wgFwd)} Mbit/s, B->A eg ${l(R.egRev)} / wg ${l(R.wgRev)} Mbit/s`);
   }
@@ -339,14 +293,14 @@ async function main(): Promise<void> {
   const profiles: { label: string; s: ProfileSummary; file: string }[] = [];
   let profFwd: IperfResult | undefined;
   if (PROFILE) {
-    await stopEdges(edges);
+    await stopEdges(eg);
     const dir = (id: number) => join(tmp, `prof${id}`);
-    edges = await startEdges(p, files, (id) => ['--cpu-prof', `--cpu-prof-dir=${dir(id)}`]);
+    eg = await startEdges(p, (id) => ['--cpu-prof', `--cpu-prof-dir=${dir(id)}`]);
     note('edges restarted with --cpu-prof');
-    await iperf(p.a, EG_IP(2), { seconds: 1, port: IPERF_PORT });
-    profFwd = await run(EG_IP(2), false, edges.map((e) => e.pid));
+    await iperf(p.a, EG_B, { seconds: 1, port: IPERF_PORT });
+    profFwd = await run(EG_B, false, eg.procs.map((e) => e.pid));
     note(`profiled etherguard A->B ${fmt(mbit(profFwd.bps))} Mbit/s`);
-    await stopEdges(edges);
+    await stopEdges(eg);
     const inc = ['onFrames', 'onDatagram', 'onPlaintext', 'sendTo', 'send', 'handleRaw', 'encapsulate', 'write', 'tapWrite', 'deliver', 'splitBatch', 'run', 'slice'];
     for (const id of [1, 2]) {
       const f = findProfile(dir(id));
@@ -360,10 +314,11 @@ async function main(): Promise<void> {
 
   // ---- report ----
   const cores = cpus().length;
-  const wgVersion = execFileSync('wireguard-go', ['--version'], { encoding: 'utf8' }).split('\n')[0].trim();
+  const wgVersion = execFileSync(WG_BIN, ['--version'], { encoding: 'utf8' }).split('\n')[0].trim();
+  const egWhat = EG.sha ? `etherguard ${EG.sha.slice(0, 7)} (clean snapshot, BENCH_EG_REF=${EG.ref})` : 'etherguard working tree';
   console.log(`Edge throughput: 2 namespaces over one veth pair, iperf3 TCP -t ${SECONDS} -O 1, ping -c 50 -i 0.01; means of ${ROUNDS} interleaved round(s)`);
   console.log(`node ${process.version}, ${cores} CPU(s) (${cpus()[0]?.model ?? '?'}), kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, ${wgVersion}`);
-  console.log(`etherguard: TAP MTU 1404, static table {1:{2:2},2:{1:1}}, LogLevel error; wireguard-go: TUN MTU 1420, PSK`);
+  console.log(`${egWhat}: TAP MTU 1404, static table {1:{2:2},2:{1:1}}, LogLevel error; wireguard-go: TUN MTU 1420, PSK`);
   console.log(`raw veth (no tunnel) TCP A->B: ${fmt(mbit(veth.bps), 0)} Mbit/s\n`);
   const rows: Row[] = [
     { metric: 'TCP A->B (Mbit/s)', eg: mbit(egFwd.bps), wg: mbit(wgFwd.bps), better: 'higher' },
@@ -390,7 +345,7 @@ async function main(): Promise<void> {
   const drops = (r: IperfResult) =>
     Object.entries(r.counters)
       .filter(([, v]) => v !== 0)
-      .map(([k, v]) => `${k.replace(/egwg(\d)x\d+/, 'wg$1').replace(/egbt/, 'tap')} ${v}`)
+      .map(([k, v]) => `${k.replace(/ecw(\d)x\d+/, 'wg$1').replace(/ece(\d)x\d+/, 'tap$1')} ${v}`)
       .join(', ') || 'none';
   console.log(`drops during runs (A = iperf client side, B = server side; tunnel devices and UDP):`);
   console.log(`  etherguard A->B: ${drops(egFwd)}\n  etherguard B->A: ${drops(egRev)}`);

@@ -278,12 +278,20 @@ export async function iperf(
   if (o.parallel && o.parallel > 1) args.push('-P', String(o.parallel));
   if (o.udp) args.push('-u', '-b', '0', '-l', String(o.udp.len));
   const watch = o.watch ?? [];
-  const before = watch.map(cpuSeconds);
-  const c0 = o.probe ? await o.probe() : {};
-  const beforeT = watch.map(threadCpu);
-  const sys0 = systemJiffies();
-  const t0 = performance.now();
-  const r = await runIn(ns, 'iperf3', args, (o.seconds + (o.omit ?? 0) + 15) * 1000);
+  let before: number[], c0: Record<string, number>, beforeT: Map<string, number>[], sys0: { busy: number; total: number }, t0: number;
+  let r: { code: number | null; stdout: string; stderr: string };
+  // iperf3's server closes and re-opens its listener between tests, so a run straight after
+  // another can be refused or find it busy; that is not the tunnel failing: retry, sampling anew.
+  for (let attempt = 0; ; attempt++) {
+    before = watch.map(cpuSeconds);
+    c0 = o.probe ? await o.probe() : {};
+    beforeT = watch.map(threadCpu);
+    sys0 = systemJiffies();
+    t0 = performance.now();
+    r = await runIn(ns, 'iperf3', args, (o.seconds + (o.omit ?? 0) + 15) * 1000);
+    if (attempt >= 3 || !/Connection refused|server is busy/.test(r.stdout)) break;
+    await new Promise((res) => setTimeout(res, 300));
+  }
   const wall = (performance.now() - t0) / 1000;
   const sys1 = systemJiffies();
   const systemBusyPct = ((sys1.busy - sys0.busy) / (sys1.total - sys0.total)) * 100;

@@ -52,6 +52,21 @@ async function stopAll(procs: Proc[]): Promise<void> {
   await Promise.all(procs.map((p) => stop(p, 4000)));
 }
 
+/** Where bench/setup.sh keeps its builds ($EG_BENCH_CACHE, default bench/.cache). */
+export const BENCH_CACHE = process.env.EG_BENCH_CACHE ?? join(ROOT, 'bench/.cache');
+
+/**
+ * The Etherguard tree a benchmark runs: the repository itself, or with BENCH_EG_REF=<commit> the
+ * clean snapshot of that commit that bench/setup.sh builds under the cache (the shared working tree
+ * may be mid-edit, and the edge refuses a WASM core older than the Rust sources).
+ */
+export function etherguardRoot(): { root: string; sha?: string; ref?: string } {
+  const ref = process.env.BENCH_EG_REF;
+  if (!ref) return { root: ROOT };
+  const sha = execFileSync('git', ['-C', ROOT, 'rev-parse', '--verify', `${ref}^{commit}`], { encoding: 'utf8' }).trim();
+  return { root: join(BENCH_CACHE, 'etherguard', sha), sha, ref };
+}
+
 // ---- etherguard ---------------------------------------------------------------------------------
 
 /**
@@ -70,6 +85,8 @@ export async function startEtherguard(o: {
   uapiDir: string;
   /** The Etherguard tree whose dist/main.js runs (the repository, or a snapshot built by bench/setup.sh). */
   root?: string;
+  /** Extra node options per NodeID, e.g. --cpu-prof. */
+  nodeArgs?: (id: number) => string[];
   onConfigDir?: (dir: string) => void;
 }): Promise<Tunnel> {
   const ids = o.nodes.map((_, i) => i + 1);
@@ -88,7 +105,7 @@ export async function startEtherguard(o: {
   });
   o.onConfigDir?.(dir);
   const procs = ids.map((id, i) =>
-    startIn(`${o.key}-edge${id}`, o.nodes[i].ns, process.execPath, [join(o.root ?? ROOT, 'dist/main.js'), 'edge', '-config', files.get(id)!], { EG_UAPI_DIR: o.uapiDir }),
+    startIn(`${o.key}-edge${id}`, o.nodes[i].ns, process.execPath, [...(o.nodeArgs?.(id) ?? []), join(o.root ?? ROOT, 'dist/main.js'), 'edge', '-config', files.get(id)!], { EG_UAPI_DIR: o.uapiDir }),
   );
   // The edge gives its TAP the address <net>.<NodeID> from IPv4CIDR.
   const ip = (i: number) => `${o.net}.${i + 1}`;
