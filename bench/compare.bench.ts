@@ -6,7 +6,7 @@
 //   etherguard      our edge, TAP, static NextHopTable {1:{2:2},2:{1:1}}, MTU 1404, built dist/
 //   wg-go current   golang.zx2c4.com/wireguard at a pinned pseudo-version (TUN GSO/GRO, UDP GSO)
 //   wg-go Debian    Debian's wireguard-go 0.0.20220316 (no offloads)
-//   boringtun       boringtun-cli 0.7.1 from crates.io, TUN MTU 1420
+//   boringtun       boringtun-cli 0.7.1 from the Rust crate registry, TUN MTU 1420
 //   tinc 1.0        Debian's tinc 1.0.36, Mode = switch (L2 over TAP), aes-256-cbc + sha256
 //   veth            the underlay itself, no tunnel (context only)
 // All run at once between two namespaces A and B over one veth pair (10.201.0.1/2), each with its

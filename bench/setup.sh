@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs and builds the systems bench/compare.bench.ts measures Etherguard against, at pinned
-# versions, from Debian, the Go module proxy and crates.io only (how each builds here and why:
+# versions, from Debian, the Go module proxy and the Rust crate registry only (how each builds here and why:
 # ../shared/anchors.md, "The systems users would pick instead"). Idempotent: a build that is
 # already in the cache at the pinned version is kept; run it again any time.
 #
@@ -74,7 +74,7 @@ else
   fi
 fi
 
-# ---- boringtun-cli (crates.io, pinned) ----------------------------------------------------------
+# ---- boringtun-cli (Rust crate registry, pinned) ----------------------------------------------------
 btdir=$CACHE/boringtun
 if [ "$(cat "$btdir/version" 2>/dev/null)" = "$BORINGTUN_VERSION" ] && [ -x "$btdir/bin/boringtun-cli" ]; then
   log "boringtun-cli $BORINGTUN_VERSION: cached"
