@@ -312,7 +312,7 @@ export class WgDevice {
 
   /** Copies `data` to the staging area; returns its length. `data` may itself be a view into WASM memory. */
   stageBytes(data: Uint8Array): number {
-    const inWasm = data.buffer === wgMemory().buffer;
+    const inWasm = data.buffer === mem().bytes().buffer;
     const off = data.byteOffset;
     const n = data.length;
     const at = this.stage(n); // may grow memory, detaching a view of it

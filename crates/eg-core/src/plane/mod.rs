@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use crate::frame::{Kind, HEADER_LEN, MAX_FRAME_PAYLOAD};
 use crate::noise::wire::{padded_len, TAG_LEN, TRANSPORT_HEADER_LEN, TRANSPORT_MIN_LEN, TYPE_TRANSPORT};
 use crate::noise::Reason;
-use crate::route::{NodeId, BROADCAST, INVALID, SPREAD, SUPER_NODE};
+use crate::route::{NodeId, BROADCAST, INVALID, SPREAD};
 use crate::session::{batch, Device, PeerId, Verdict};
 
 pub use dedup::DedupSet;
@@ -222,10 +222,10 @@ impl Plane {
     /// their timeouts change).
     pub fn configure_edge(&mut self, cfg: EdgeConfig) {
         let old = self.edge.replace(cfg);
-        if old.map_or(true, |o| o.fib_timeout != cfg.fib_timeout) {
+        if !matches!(old, Some(o) if o.fib_timeout == cfg.fib_timeout) {
             self.fib = L2Fib::new(cfg.fib_timeout);
         }
-        if old.map_or(true, |o| o.dedup_timeout != cfg.dedup_timeout) {
+        if !matches!(old, Some(o) if o.dedup_timeout == cfg.dedup_timeout) {
             self.dedup = DedupSet::new(cfg.dedup_timeout);
         }
     }
@@ -776,11 +776,3 @@ impl Plane {
         out.forwarded += 1;
     }
 }
-
-/// Whether `id` is a reserved NodeID (65532..=65535) that is never a peer.
-pub fn is_reserved(id: NodeId) -> bool {
-    id >= INVALID
-}
-
-#[allow(dead_code)]
-const _: NodeId = SUPER_NODE;
