@@ -1,0 +1,74 @@
+// WgHost (ts/wgnode/host.ts) in host mode, as the supernode runs it: two hosts on loopback
+// handshake and exchange plaintexts through the data plane's batch call, over the native UDP
+// sockets and over node:dgram (EG_NATIVE_UDP=0); a message sent before the session is queued and
+// flushed once the handshake completes; roaming and counters follow the datagrams.
+import assert from 'node:assert/strict';
+import { generatePrivateKey, keyToBase64, publicKey } from '../ts/core/wg.js';
+import { systemClock } from '../ts/wgnode/clock.js';
+import { WgHost } from '../ts/wgnode/host.js';
+import type { Peer } from '../ts/wgnode/peers.js';
+
+async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function host(priv: Uint8Array, got: { from: number; text: string }[], drops: string[]): WgHost {
+  return new WgHost({
+    privateKey: keyToBase64(priv),
+    port: 0,
+    v4: true,
+    v6: false,
+    listenV4: '127.0.0.1',
+    clock: systemClock(),
+    log: { internal: () => {}, error: () => {}, debug: () => {}, drop: (r) => drops.push(r) },
+    onPlaintext: (plain, from) => got.push({ from: from.nodeId, text: Buffer.from(plain).toString('utf8').replace(/\0+$/, '') }),
+  });
+}
+
+for (const native of [true, false]) {
+  describe(`WgHost in host mode over ${native ? 'native UDP sockets' : 'node:dgram (EG_NATIVE_UDP=0)'}`, () => {
+    const saved = process.env.EG_NATIVE_UDP;
+    const hosts: WgHost[] = [];
+    before(() => {
+      if (!native) process.env.EG_NATIVE_UDP = '0';
+    });
+    after(() => {
+      if (saved === undefined) delete process.env.EG_NATIVE_UDP;
+      else process.env.EG_NATIVE_UDP = saved;
+      for (const h of hosts.splice(0)) h.close();
+    });
+
+    it('queues a message until the handshake, then delivers both ways; endpoints roam in and counters move', async () => {
+      const ka = generatePrivateKey();
+      const kb = generatePrivateKey();
+      const gotA: { from: number; text: string }[] = [];
+      const gotB: { from: number; text: string }[] = [];
+      const drops: string[] = [];
+      const a = host(ka, gotA, drops);
+      const b = host(kb, gotB, drops);
+      hosts.push(a, b);
+      await a.open();
+      await b.open();
+      const bAtA: Peer = a.addPeer(2, publicKey(kb), undefined);
+      const aAtB: Peer = b.addPeer(1, publicKey(ka), undefined);
+      bAtA.endpoint = { address: '127.0.0.1', port: b.port, family: 4 };
+      a.sendTo(bAtA, new TextEncoder().encode('hello b'));
+      assert.equal(bAtA.queue.length, 1, 'queued: no session yet');
+      await waitFor(() => gotB.length === 1, 'B to receive the queued message');
+      assert.deepEqual(gotB, [{ from: 1, text: 'hello b' }]);
+      assert.equal(bAtA.queue.length, 0);
+      // B learned A's endpoint from the handshake (it had none) and answers over it.
+      assert.deepEqual(aAtB.endpoint, { address: '127.0.0.1', port: a.port, family: 4 });
+      b.sendTo(aAtB, new TextEncoder().encode('hello a'));
+      await waitFor(() => gotA.length === 1, 'A to receive the answer');
+      assert.deepEqual(gotA, [{ from: 2, text: 'hello a' }]);
+      assert.ok(aAtB.rxBytes > 0 && aAtB.txBytes > 0 && bAtA.rxBytes > 0 && bAtA.txBytes > 0);
+      assert.ok(aAtB.lastHandshakeMs > 0 && bAtA.lastHandshakeMs > 0);
+      assert.deepEqual(drops, []);
+    });
+  });
+}
