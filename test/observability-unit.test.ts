@@ -3,7 +3,7 @@
 // the bounded drop-reason labels.
 import assert from 'node:assert/strict';
 import { parseArgs, UsageError } from '../ts/cli/args.js';
-import { dropKind, mergeSuperSessions, type PeerSnapshot } from '../ts/metrics/snapshot.js';
+import { dropKind, type PeerSnapshot } from '../ts/metrics/snapshot.js';
 import { RouteHistory, pathIn, type SolveView } from '../ts/metrics/routelog.js';
 import { parseMetricsListen } from '../ts/metrics/server.js';
 import { edgeStatus } from '../ts/status/json.js';
