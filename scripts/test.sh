@@ -22,17 +22,19 @@ f=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ /^failed/) s += $(
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$rc" != 0 ]; then status=1; [ "${f:-0}" = 0 ] && failed=$((failed + 1)); fi
 
-echo "=== cargo fuzz (libFuzzer on the WireGuard/Etherguard packet parser, 20 s) ==="
+echo "=== cargo fuzz (libFuzzer: packet parser 'decapsulate', data-plane batches 'plane'; 15 s each) ==="
 if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2>&1; then
-  if (cd crates/eg-core/fuzz && cargo +nightly fuzz run decapsulate -- -max_total_time=20 -print_final_stats=1) > test-results/fuzz.log 2>&1; then
-    grep -E "Done [0-9]+ runs" test-results/fuzz.log | tail -1
-    passed=$((passed + 1))
-  else
-    tail -40 test-results/fuzz.log
-    failed=$((failed + 1)); status=1
-  fi
+  for target in decapsulate plane; do
+    if (cd crates/eg-core/fuzz && cargo +nightly fuzz run "$target" -- -max_total_time=15 -print_final_stats=1) > "test-results/fuzz-$target.log" 2>&1; then
+      echo "$target: $(grep -E "Done [0-9]+ runs" "test-results/fuzz-$target.log" | tail -1)"
+      passed=$((passed + 1))
+    else
+      tail -40 "test-results/fuzz-$target.log"
+      failed=$((failed + 1)); status=1
+    fi
+  done
 else
-  echo "skipped: no nightly toolchain or cargo-fuzz (the deterministic wg_fuzz test above still ran)"
+  echo "skipped: no nightly toolchain or cargo-fuzz (the deterministic wg_fuzz and plane_fuzz tests above still ran)"
 fi
 
 echo "=== mocha ==="
