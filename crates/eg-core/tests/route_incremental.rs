@@ -346,3 +346,36 @@ fn time_single_link_updates_n1000() {
         med(aff)
     );
 }
+
+/// Timing of the full solve at N = 2000 (profiling aid; no assertions on time). Run with
+/// `cargo test -p etherguard-core --release --test route_incremental time_full_n2000 -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn time_full_n2000() {
+    use std::time::Instant;
+    let n: usize = std::env::var("EG_N").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let mut rng = StdRng::seed_from_u64(7);
+    let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.05..0.05)).collect();
+    let mut edges = Vec::new();
+    for u in 0..n {
+        for v in 0..n {
+            if u != v && rng.gen_bool(0.9) {
+                let t = rng.gen_range(0.001..0.300);
+                edges.push(WeightedEdge::new(u as u16, v as u16, t + off[v] - off[u], 0.01));
+            }
+        }
+    }
+    let runs: usize = std::env::var("EG_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let mut best = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..runs {
+        let t = Instant::now();
+        let s = solve(&[], &edges).unwrap();
+        let a = t.elapsed().as_secs_f64() * 1e3;
+        let t = Instant::now();
+        let e = IncrementalSolver::new(&[], &edges).unwrap();
+        let b = t.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(s.next_table(), e.solution().next_table());
+        best = (best.0.min(a), best.1.min(b));
+    }
+    println!("n={n}: best of {runs}: solve {:.0} ms, IncrementalSolver::new {:.0} ms", best.0, best.1);
+}

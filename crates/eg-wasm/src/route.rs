@@ -43,6 +43,8 @@ pub struct RouteGraph {
     last_now: f64,
     incremental: bool,
     last_mode: String,
+    /// The full solve's edge list, kept for its capacity.
+    edges_buf: Vec<WeightedEdge>,
 }
 
 impl Default for RouteGraph {
@@ -68,6 +70,7 @@ impl RouteGraph {
             last_now: f64::NEG_INFINITY,
             incremental: true,
             last_mode: String::new(),
+            edges_buf: Vec::new(),
         }
     }
 
@@ -318,16 +321,34 @@ impl RouteGraph {
         for (p, &id) in nodes.iter().enumerate() {
             index[id as usize] = p as u32;
         }
-        let mut valid = vec![f64::NEG_INFINITY; n * n];
-        let mut edges = Vec::new();
+        // The big buffers are reused from the last full solve: fresh WASM memory costs about as
+        // much to allocate and touch as a pass of the solver over it.
+        let mut valid = std::mem::take(&mut self.valid);
+        valid.clear();
+        valid.resize(n * n, f64::NEG_INFINITY);
+        let mut edges = std::mem::take(&mut self.edges_buf);
+        edges.clear();
+        edges.reserve(self.graph.edge_count());
         self.graph.visit_edges(now, |s, d, lat, e| {
             valid[index[s as usize] as usize * n + index[d as usize] as usize] = e.valid_until;
             if lat != f64::INFINITY {
                 edges.push(WeightedEdge::new(s, d, lat, e.additional_cost));
             }
         });
-        let engine = IncrementalSolver::new(&nodes, &edges).map_err(js_err)?;
+        // The expiry matrix now follows the new index: until a solve succeeds, only a full
+        // solve can use it.
+        self.structural = true;
+        self.valid = valid;
+        let result = IncrementalSolver::new(&nodes, &edges);
+        let engine = match result {
+            Ok(e) => e,
+            Err(e) => {
+                self.edges_buf = edges;
+                return Err(js_err(e));
+            }
+        };
         self.hysteresis.record_weighted(&self.graph, &edges, now);
+        self.edges_buf = edges;
         let changed = match self.solution() {
             Some(old) => {
                 old.ids() != engine.solution().ids()
@@ -337,8 +358,8 @@ impl RouteGraph {
         };
         self.engine = Some(engine);
         self.index = index;
-        self.valid = valid;
-        self.touched = vec![0u64; (n * n).div_ceil(64)];
+        self.touched.clear();
+        self.touched.resize((n * n).div_ceil(64), 0);
         self.touched_count = 0;
         self.structural = false;
         self.last_now = now;
@@ -468,6 +489,14 @@ pub fn solve_matrix_text(text: &str) -> Result<String, JsError> {
 #[wasm_bindgen(js_name = solveMatrixJson)]
 pub fn solve_matrix_json(text: &str) -> Result<String, JsError> {
     Ok(format_solve_json(&solve_text(text)?))
+}
+
+/// Switches the full solve's two kernel speed-ups (both on by default; results identical either
+/// way): row seeding through the cheapest out-neighbours and the `f32` pruning mask. For the
+/// route benchmark's before/after figures.
+#[wasm_bindgen(js_name = routeKernelOptions)]
+pub fn route_kernel_options(seed_rows: bool, mask_f32: bool) {
+    route::set_kernel_options(seed_rows, mask_f32);
 }
 
 /// The 6-node example matrix (`solve -example`).

@@ -216,6 +216,11 @@ impl Graph {
         }
     }
 
+    /// Number of stored edges (down and expired ones included).
+    pub fn edge_count(&self) -> usize {
+        self.edges.len()
+    }
+
     /// Whether `id` is a vertex.
     pub fn has_node(&self, id: NodeId) -> bool {
         self.nodes.contains(&id)

@@ -41,8 +41,8 @@ use std::fmt;
 use super::ids::{is_usable, NodeId, INVALID};
 use super::key::KeySpace;
 use super::solve::{
-    edge_values, max_abs_weight, KeyDist, Prepared, RouteError, Solution, WeightedEdge,
-    RAW_MIN_EXPONENT,
+    edge_values, max_abs_weight, uses_reduced, KeyDist, Prepared, RouteError, Solution,
+    WeightedEdge, RAW_MIN_EXPONENT,
 };
 
 /// The default fallback threshold: the increases of one update may recompute at most
@@ -373,6 +373,14 @@ impl IncrementalSolver {
             } else {
                 FullReason::GridChanged
             }));
+        }
+        if ks.q < RAW_MIN_EXPONENT {
+            // The full solve would try the offset-reduced ticks on the changed graph: take the
+            // same decision (usually settled by an O(n²) bound, see `reduce_may_help`).
+            let kd = self.sol.key_dist().expect("engine inputs");
+            if uses_reduced(&kd.weight, &kd.latency, &self.ac, n, ks.q, new_max) {
+                return Err(Abort::Full(FullReason::OffsetReduced));
+            }
         }
         // Classify by ticks: only the integer grid matters for the keys.
         let tick = |w: f64| if w == f64::INFINITY { w } else { ks.ticks(w) };

@@ -32,6 +32,7 @@ pub mod solve;
 pub use broadcast::{broadcast_edges, broadcast_targets, forward_set};
 pub use filter::MedianFilter;
 pub use format::{format_solve_json, format_solve_text};
+pub use fw::set_kernel_options;
 pub use graph::{resolve_additional_cost, EdgeState, Graph, Measurement};
 pub use hysteresis::{Hysteresis, RecalculateSetting};
 pub use incremental::{FullReason, IncrementalSolver, UpdateMode, UpdateReport};
