@@ -135,9 +135,17 @@ describe('e2e: observability (metrics, status -json, dashboard) on a supernode +
   });
 
   it('edge metrics: bytes after a known ping count, handshakes, finite one-way latencies, drops by reason, forwarded frames', async () => {
+    const direct = (st: State) => IDS.every((a) => IDS.every((b) => a === b || st.NhTable?.[a]?.[b] === b));
+    // Forwarded frames are judged over the ping window only, and only when the table was all
+    // direct on both sides of it: on a loaded machine, event-loop delay can make a relay route
+    // win for a moment during convergence, and frames relayed then are rightly counted.
+    const wasDirect = direct(await state());
+    const forwardedBefore = new Map<number, number>();
+    for (const id of IDS) forwardedBefore.set(id, family(await scrape(id), 'etherguard_frames_forwarded_total').get('') ?? NaN);
     const before = await scrape(11);
     const N = 20;
     await run('ip', ['netns', 'exec', topo!.ns.get(11)!, 'ping', '-q', '-c', String(N), '-i', '0.02', '-W', '2', tapIp(12)]);
+    const stillDirect = wasDirect && direct(await state());
     // Three datagrams no WireGuard message can be: each one is a counted drop at node 11.
     await run('ip', ['netns', 'exec', topo!.ns.get(12)!, process.execPath, '-e', `const s=require('dgram').createSocket('udp4');let n=0;for(let i=0;i<3;i++)s.send(Buffer.from([0xff]),3001,'${topo!.addr(11)}',()=>{if(++n===3)s.close()})`]);
     await new Promise((r) => setTimeout(r, 300));
@@ -168,7 +176,9 @@ describe('e2e: observability (metrics, status -json, dashboard) on a supernode +
       const lat = family(s, 'etherguard_peer_one_way_latency_seconds');
       assert.deepEqual([...lat.keys()].sort(), others.map((o) => `{peer="${o}"}`).sort());
       for (const v of lat.values()) assert.ok(Number.isFinite(v) && Math.abs(v) < 0.5, `latency ${v}`);
-      assert.equal(family(s, 'etherguard_frames_forwarded_total').get(''), 0, `node ${id} relays nothing while every route is direct`);
+      const fwd = family(s, 'etherguard_frames_forwarded_total').get('');
+      assert.ok(fwd !== undefined && fwd >= forwardedBefore.get(id)!, `frames forwarded at ${id}: ${fwd}`);
+      if (stillDirect) assert.equal(fwd - forwardedBefore.get(id)!, 0, `node ${id} relays nothing while every route is direct`);
       for (const p of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds']) assert.ok(family(s, p).size > 0, p);
     }
     const drops = family(after, 'etherguard_drops_total');
