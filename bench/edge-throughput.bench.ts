@@ -301,7 +301,8 @@ async function main(): Promise<void> {
     profFwd = await run(EG_B, false, eg.procs.map((e) => e.pid));
     note(`profiled etherguard A->B ${fmt(mbit(profFwd.bps))} Mbit/s`);
     await stopEdges(eg);
-    const inc = ['onFrames', 'onDatagram', 'onPlaintext', 'sendTo', 'send', 'handleRaw', 'encapsulate', 'write', 'tapWrite', 'deliver', 'splitBatch', 'run', 'slice'];
+    // The data path as built since the one-call-per-batch plane (docs/architecture.md).
+    const inc = ['onTapRecords', 'onUdpBatch', 'run', 'process', 'sendRecords', 'writeRecords', 'stageBytes', 'onBatch', 'write'];
     for (const id of [1, 2]) {
       const f = findProfile(dir(id));
       if (!f) {
