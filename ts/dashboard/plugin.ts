@@ -12,36 +12,12 @@ import { ROOT } from '../paths.js';
 import { errorSchema } from '../super/http.js';
 import { guard } from '../super/http-manage.js';
 import type { HttpState, Supernode } from '../super/supernode.js';
-import type { RouteChange } from '../metrics/routelog.js';
+import type { DashboardData } from '../web/dashboard/data.js';
 
 /** Where scripts/build-web.mjs puts the page (index.html) and its assets/. */
 export const DASHBOARD_DIR = join(ROOT, 'dist', 'web', 'dashboard');
 
-/**
- * GET {prefix}/dashboard/data. Flat row-major n×n arrays over `ids` (ascending), seconds, null =
- * none; built from the state document (GET …/manage/super/state), so the two always agree.
- */
-export interface DashboardData {
-  /** Supernode wall clock, ms since the Unix epoch. */
-  nowMs: number;
-  ids: number[];
-  names: string[];
-  alive: boolean[];
-  /** Seconds since each edge was last heard from, -1 = never. */
-  lastSeenAgo: number[];
-  /** Edges: measured one-way latency src→dst without AdditionalCost (clock offsets included). */
-  lat: Array<number | null>;
-  /** Edges_Nh: the weights (latency + AdditionalCost) the last solve used. */
-  w: Array<number | null>;
-  /** NhTable: next hop NodeID. */
-  nh: Array<number | null>;
-  /** Hash of the published next-hop table. */
-  nhHash: string;
-  /** Route changes with seq > the request's `since` (oldest first). */
-  history: RouteChange[];
-  /** seq of the newest route change (0 = none yet). */
-  lastSeq: number;
-}
+export type { DashboardData };
 
 const querySchema = {
   type: 'object',

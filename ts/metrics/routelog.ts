@@ -5,25 +5,9 @@
 
 type Table = Record<string, Record<string, number>>;
 
-/** One changed entry of the next-hop table. */
-export interface RouteChange {
-  /** Increasing from 1 per supernode run; the dashboard asks for entries after the last it has. */
-  seq: number;
-  /** Wall-clock ms (Unix epoch) of the solve that published the change. */
-  atMs: number;
-  src: number;
-  dst: number;
-  /** Next hop before / after; null = no route. */
-  oldNh: number | null;
-  newNh: number | null;
-  /** The new route as NodeIDs src … dst (empty when there is none). */
-  path: number[];
-  /** Cost (s, with AdditionalCost) of the new route / of going through the old next hop now; null = unreachable. */
-  newCostS: number | null;
-  oldCostS: number | null;
-  /** Why, in words, with the sums in ms (e.g. "via 2: 1→2 5.0 + 2→3 7.1 = 12.1 ms < via 3: 1→3 200.4 ms"). */
-  why: string;
-}
+import type { RouteChange } from '../web/dashboard/data.js';
+
+export type { RouteChange };
 
 /** What the solve that changed the table knew: link weights and shortest distances (seconds). */
 export interface SolveView {

@@ -9,32 +9,10 @@ import init, { coreVersion } from 'etherguard-wasm';
 import { drawGraph, highlight } from '../playground/draw.js';
 import type { Matrix } from '../playground/matrix.js';
 import { solve } from '../playground/routes.js';
+import type { DashboardData, RouteChange } from './data.js';
 
-/** GET …/dashboard/data (ts/dashboard/plugin.ts DashboardData). */
-export interface Data {
-  nowMs: number;
-  ids: number[];
-  names: string[];
-  alive: boolean[];
-  lastSeenAgo: number[];
-  lat: Array<number | null>;
-  w: Array<number | null>;
-  nh: Array<number | null>;
-  nhHash: string;
-  history: Change[];
-  lastSeq: number;
-}
-
-interface Change {
-  seq: number;
-  atMs: number;
-  src: number;
-  dst: number;
-  oldNh: number | null;
-  newNh: number | null;
-  path: number[];
-  why: string;
-}
+type Data = DashboardData;
+type Change = RouteChange;
 
 const $ = <T extends Element>(sel: string): T => {
   const e = document.querySelector<T>(sel);
