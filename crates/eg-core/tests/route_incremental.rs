@@ -29,7 +29,11 @@ fn bits(x: &[f64]) -> Vec<u64> {
 fn assert_same(got: &Solution, want: &Solution, ctx: &str) {
     assert_eq!(got.ids(), want.ids(), "{ctx}: ids");
     assert_eq!(got.next_table(), want.next_table(), "{ctx}: next hops");
-    assert_eq!(bits(got.dist_table()), bits(want.dist_table()), "{ctx}: dist");
+    assert_eq!(
+        bits(got.dist_table()),
+        bits(want.dist_table()),
+        "{ctx}: dist"
+    );
     assert_eq!(
         bits(got.dist_no_ac_table()),
         bits(want.dist_no_ac_table()),
@@ -120,7 +124,14 @@ fn apply_to_model(model: &mut Model, c: &WeightedEdge) {
 }
 
 /// Runs `steps` random updates; returns how many ran incrementally and how many fell back.
-fn run_sequence(seed: u64, n: usize, density: f64, offset_scale: f64, steps: usize, max_affected: Option<usize>) -> (usize, usize, usize) {
+fn run_sequence(
+    seed: u64,
+    n: usize,
+    density: f64,
+    offset_scale: f64,
+    steps: usize,
+    max_affected: Option<usize>,
+) -> (usize, usize, usize) {
     let mut g = Gen {
         rng: StdRng::seed_from_u64(seed),
         off: BTreeMap::new(),
@@ -136,11 +147,19 @@ fn run_sequence(seed: u64, n: usize, density: f64, offset_scale: f64, steps: usi
     if let Some(m) = max_affected {
         eng.set_max_affected(m);
     }
-    assert_same(eng.solution(), &solve(&nodes, &edges_of(&model)).unwrap(), "initial");
+    assert_same(
+        eng.solution(),
+        &solve(&nodes, &edges_of(&model)).unwrap(),
+        "initial",
+    );
     let (mut inc, mut full, mut unchanged) = (0, 0, 0);
     for step in 0..steps {
         let ctx = format!("seed {seed} n {n} step {step}");
-        let batch = if g.rng.gen_bool(0.7) { 1 } else { g.rng.gen_range(2..5) };
+        let batch = if g.rng.gen_bool(0.7) {
+            1
+        } else {
+            g.rng.gen_range(2..5)
+        };
         let mut changes: Vec<WeightedEdge> = (0..batch)
             .map(|_| random_change(&mut g, &model, &nodes))
             .collect();
@@ -148,7 +167,12 @@ fn run_sequence(seed: u64, n: usize, density: f64, offset_scale: f64, steps: usi
             // A node joins with a link.
             let id = nodes.last().unwrap() + 3;
             nodes.push(id);
-            changes.push(WeightedEdge::new(nodes[0], id, g.latency(nodes[0], id), 0.0));
+            changes.push(WeightedEdge::new(
+                nodes[0],
+                id,
+                g.latency(nodes[0], id),
+                0.0,
+            ));
         }
         if g.rng.gen_bool(0.03) {
             // A value that closes a negative cycle (if the reverse direction exists).
@@ -203,7 +227,10 @@ fn run_sequence(seed: u64, n: usize, density: f64, offset_scale: f64, steps: usi
 #[test]
 fn incremental_equals_full_solve_on_random_change_sequences() {
     let mut totals = (0, 0, 0);
-    let seeds: u64 = std::env::var("EG_INCR_SEEDS").ok().and_then(|s| s.parse().ok()).unwrap_or(40);
+    let seeds: u64 = std::env::var("EG_INCR_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(40);
     for seed in 0..seeds {
         let n = [3, 5, 8, 13, 24, 40, 64][seed as usize % 7];
         let density = [0.3, 0.6, 0.9][seed as usize % 3];
@@ -249,9 +276,7 @@ fn large_clock_offsets_fall_back_to_the_offset_reduced_solve() {
         WeightedEdge::new(7, 12, 1_767_225_600.001, 0.0),
     ];
     let mut eng = IncrementalSolver::new(&nodes, &edges).unwrap();
-    let rep = eng
-        .update(&[WeightedEdge::new(12, 2, 0.003, 0.0)])
-        .unwrap();
+    let rep = eng.update(&[WeightedEdge::new(12, 2, 0.003, 0.0)]).unwrap();
     assert_eq!(rep.mode, UpdateMode::Full(FullReason::OffsetReduced));
 }
 
@@ -285,11 +310,20 @@ fn single_link_updates_on_a_dense_graph_are_incremental() {
     let (&(s, d), &uses) = count.iter().max_by_key(|(_, &c)| c).unwrap();
     assert!(uses > 1);
     let (l, a) = model[&(s, d)];
-    for (lat, what) in [(l + 0.2, "increase"), (l, "decrease back"), (f64::INFINITY, "down"), (l, "up")] {
+    for (lat, what) in [
+        (l + 0.2, "increase"),
+        (l, "decrease back"),
+        (f64::INFINITY, "down"),
+        (l, "up"),
+    ] {
         let c = WeightedEdge::new(s, d, lat, a);
         let rep = eng.update(&[c]).unwrap();
         apply_to_model(&mut model, &c);
-        assert_same(eng.solution(), &solve(&nodes, &edges_of(&model)).unwrap(), what);
+        assert_same(
+            eng.solution(),
+            &solve(&nodes, &edges_of(&model)).unwrap(),
+            what,
+        );
         assert_eq!(rep.mode, UpdateMode::Incremental, "{what}");
         assert!(rep.changed_pairs >= 1, "{what}");
     }
@@ -309,13 +343,21 @@ fn time_single_link_updates_n1000() {
         for v in 0..n {
             if u != v && rng.gen_bool(0.9) {
                 let t = rng.gen_range(0.001..0.300);
-                edges.push(WeightedEdge::new(u as u16, v as u16, t + off[v] - off[u], 0.01));
+                edges.push(WeightedEdge::new(
+                    u as u16,
+                    v as u16,
+                    t + off[v] - off[u],
+                    0.01,
+                ));
             }
         }
     }
     let t = Instant::now();
     let mut eng = IncrementalSolver::new(&[], &edges).unwrap();
-    println!("full (engine) n={n}: {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    println!(
+        "full (engine) n={n}: {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let med = |mut v: Vec<f64>| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
@@ -353,7 +395,10 @@ fn time_single_link_updates_n1000() {
 #[ignore]
 fn time_full_n2000() {
     use std::time::Instant;
-    let n: usize = std::env::var("EG_N").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let n: usize = std::env::var("EG_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2000);
     let mut rng = StdRng::seed_from_u64(7);
     let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.05..0.05)).collect();
     let mut edges = Vec::new();
@@ -361,11 +406,19 @@ fn time_full_n2000() {
         for v in 0..n {
             if u != v && rng.gen_bool(0.9) {
                 let t = rng.gen_range(0.001..0.300);
-                edges.push(WeightedEdge::new(u as u16, v as u16, t + off[v] - off[u], 0.01));
+                edges.push(WeightedEdge::new(
+                    u as u16,
+                    v as u16,
+                    t + off[v] - off[u],
+                    0.01,
+                ));
             }
         }
     }
-    let runs: usize = std::env::var("EG_RUNS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let runs: usize = std::env::var("EG_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(3);
     let mut best = (f64::INFINITY, f64::INFINITY);
     for _ in 0..runs {
         let t = Instant::now();
@@ -377,5 +430,8 @@ fn time_full_n2000() {
         assert_eq!(s.next_table(), e.solution().next_table());
         best = (best.0.min(a), best.1.min(b));
     }
-    println!("n={n}: best of {runs}: solve {:.0} ms, IncrementalSolver::new {:.0} ms", best.0, best.1);
+    println!(
+        "n={n}: best of {runs}: solve {:.0} ms, IncrementalSolver::new {:.0} ms",
+        best.0, best.1
+    );
 }

@@ -7,7 +7,9 @@ use eg_core::route::{set_kernel_options, solve, solve_naive, WeightedEdge};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 fn graph(rng: &mut StdRng, n: usize, density: f64, coarse: bool) -> Vec<WeightedEdge> {
-    let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-8..=8) as f64 / 128.0).collect();
+    let off: Vec<f64> = (0..n)
+        .map(|_| rng.gen_range(-8..=8) as f64 / 128.0)
+        .collect();
     let mut edges = Vec::new();
     for u in 0..n {
         for v in 0..n {
@@ -18,7 +20,12 @@ fn graph(rng: &mut StdRng, n: usize, density: f64, coarse: bool) -> Vec<Weighted
                     rng.gen_range(0.0005..0.3)
                 };
                 let ac = [0.0, 0.01, 1.0 / 128.0][rng.gen_range(0..3)];
-                edges.push(WeightedEdge::new(u as u16 * 3 + 1, v as u16 * 3 + 1, t + off[v] - off[u], ac));
+                edges.push(WeightedEdge::new(
+                    u as u16 * 3 + 1,
+                    v as u16 * 3 + 1,
+                    t + off[v] - off[u],
+                    ac,
+                ));
             }
         }
     }
@@ -42,8 +49,53 @@ fn kernel_speedups_give_the_naive_solvers_tables() {
         for (seed, m32) in [(false, false), (true, false), (false, true), (true, true)] {
             set_kernel_options(seed, m32);
             let got = solve(&[], &edges).unwrap();
-            assert_eq!(got, want, "n={n} density={density} coarse={coarse} seed={seed} mask32={m32}");
+            assert_eq!(
+                got, want,
+                "n={n} density={density} coarse={coarse} seed={seed} mask32={m32}"
+            );
         }
         set_kernel_options(true, true);
+    }
+}
+
+/// Native timing of the kernel variants (no assertions on time), interleaved. Run with
+/// `EG_N=2000 cargo test -p etherguard-core --release --test route_kernel time_kernel_variants -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn time_kernel_variants() {
+    use std::time::Instant;
+    let n: usize = std::env::var("EG_N")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1000);
+    let mut rng = StdRng::seed_from_u64(7);
+    let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.05..0.05)).collect();
+    let mut edges = Vec::new();
+    for u in 0..n {
+        for v in 0..n {
+            if u != v && rng.gen_bool(0.9) {
+                let t = rng.gen_range(0.001..0.300);
+                edges.push(WeightedEdge::new(
+                    u as u16,
+                    v as u16,
+                    t + off[v] - off[u],
+                    0.01,
+                ));
+            }
+        }
+    }
+    let variants = [(false, false), (true, false), (false, true), (true, true)];
+    let mut best = [f64::INFINITY; 4];
+    for _ in 0..3 {
+        for (v, &(seed, m32)) in variants.iter().enumerate() {
+            set_kernel_options(seed, m32);
+            let t = Instant::now();
+            solve(&[], &edges).unwrap();
+            best[v] = best[v].min(t.elapsed().as_secs_f64() * 1e3);
+        }
+    }
+    set_kernel_options(true, true);
+    for (v, &(seed, m32)) in variants.iter().enumerate() {
+        println!("n={n} seed={seed} mask32={m32}: best {:.0} ms", best[v]);
     }
 }

@@ -6,9 +6,8 @@
 //! the order of `nodeIds()`).
 
 use eg_core::route::{
-    self, format_solve_json, format_solve_text, parse_matrix, Graph, Hysteresis,
-    IncrementalSolver, MedianFilter, RecalculateSetting, Solution, UpdateMode, WeightedEdge,
-    INVALID,
+    self, format_solve_json, format_solve_text, parse_matrix, Graph, Hysteresis, IncrementalSolver,
+    MedianFilter, RecalculateSetting, Solution, UpdateMode, WeightedEdge, INVALID,
 };
 use wasm_bindgen::prelude::*;
 
@@ -163,7 +162,10 @@ impl RouteGraph {
         };
         self.graph.apply(&m, own_ac_ms, now).map_err(js_err)?;
         // The stored expiry, exactly as the graph computed it.
-        let valid_until = self.graph.edge(src, dst).map_or(f64::NEG_INFINITY, |e| e.valid_until);
+        let valid_until = self
+            .graph
+            .edge(src, dst)
+            .map_or(f64::NEG_INFINITY, |e| e.valid_until);
         self.touch(src, dst, valid_until);
         Ok(())
     }
@@ -415,7 +417,8 @@ impl RouteGraph {
 
     /// The route `[src, ..., dst]` (empty if unreachable).
     pub fn path(&self, src: u16, dst: u16) -> Vec<u16> {
-        self.solution().and_then(|s| s.path(src, dst))
+        self.solution()
+            .and_then(|s| s.path(src, dst))
             .unwrap_or_default()
     }
 

@@ -215,11 +215,20 @@ impl Hysteresis {
 
     /// [`Self::record`] from the edges the solver was just given (`graph.weighted_edges(now)`),
     /// so a solve walks the graph's edge map once instead of twice.
-    pub fn record_weighted(&mut self, graph: &Graph, edges: &[super::solve::WeightedEdge], now: f64) {
+    pub fn record_weighted(
+        &mut self,
+        graph: &Graph,
+        edges: &[super::solve::WeightedEdge],
+        now: f64,
+    ) {
         self.nodes = graph.nodes().collect();
         // Reuses the old snapshot's allocation (millions of edges at N = 2000).
         self.weights.clear();
-        self.weights.extend(edges.iter().map(|e| ((e.src, e.dst), e.latency + e.additional_cost)));
+        self.weights.extend(
+            edges
+                .iter()
+                .map(|e| ((e.src, e.dst), e.latency + e.additional_cost)),
+        );
         debug_assert!(self.weights.windows(2).all(|w| w[0].0 < w[1].0));
         self.last_recalc = Some(now);
     }

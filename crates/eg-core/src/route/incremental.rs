@@ -164,13 +164,20 @@ impl IncrementalSolver {
         }
         let mut ac = vec![0.0f64; n * n];
         for e in edges.iter().filter(|e| e.src != e.dst) {
-            let (i, j) = (index[e.src as usize] as usize, index[e.dst as usize] as usize);
+            let (i, j) = (
+                index[e.src as usize] as usize,
+                index[e.dst as usize] as usize,
+            );
             ac[i * n + j] = edge_values(e.latency, e.additional_cost).2;
         }
         Self::from_prepared(prep, ac, default_max_affected(n))
     }
 
-    fn from_prepared(prep: Prepared, ac: Vec<f64>, max_affected: usize) -> Result<Self, RouteError> {
+    fn from_prepared(
+        prep: Prepared,
+        ac: Vec<f64>,
+        max_affected: usize,
+    ) -> Result<Self, RouteError> {
         let n = prep.ids.len();
         let max_abs = max_abs_weight(&prep.weight);
         let ks = prep.reduced.is_none().then_some(prep.space);
@@ -224,7 +231,14 @@ impl IncrementalSolver {
         let (i, j) = (self.sol.index_of(src)?, self.sol.index_of(dst)?);
         let p = i * self.sol.len() + j;
         let lat = self.lat_table()[p];
-        Some((lat, if lat == f64::INFINITY { 0.0 } else { self.ac[p] }))
+        Some((
+            lat,
+            if lat == f64::INFINITY {
+                0.0
+            } else {
+                self.ac[p]
+            },
+        ))
     }
 
     fn lat_table(&self) -> &[f64] {
@@ -414,11 +428,19 @@ impl IncrementalSolver {
         let mut budget = self.max_affected;
         let mut steps = || -> Result<(), Abort> {
             for &(p, ()) in &inc {
-                set_weight(&mut self.sol, p, items.iter().rev().find(|it| it.0 == p).expect("item").1);
+                set_weight(
+                    &mut self.sol,
+                    p,
+                    items.iter().rev().find(|it| it.0 == p).expect("item").1,
+                );
                 self.increase(&ks, p / n, p % n, &mut budget, undo)?;
             }
             for &(p, t) in &dec {
-                set_weight(&mut self.sol, p, items.iter().rev().find(|it| it.0 == p).expect("item").1);
+                set_weight(
+                    &mut self.sol,
+                    p,
+                    items.iter().rev().find(|it| it.0 == p).expect("item").1,
+                );
                 self.decrease(&ks, p / n, p % n, t, undo)?;
             }
             Ok(())
@@ -487,9 +509,7 @@ impl IncrementalSolver {
         let kd = self.sol.key_dist().expect("engine inputs");
         // Destinations whose route from u starts with this link.
         let dests: Vec<usize> = (0..n)
-            .filter(|&b| {
-                b != u && kd.hops[u * n + b] != 0 && kd.nidx[u * n + b] as usize == v
-            })
+            .filter(|&b| b != u && kd.hops[u * n + b] != 0 && kd.nidx[u * n + b] as usize == v)
             .collect();
         if dests.is_empty() {
             return Ok(());
@@ -705,7 +725,14 @@ fn next_field(ks: &KeySpace, key: f64) -> Option<usize> {
 
 /// Next hop, its index and the hop count of pair `p` from its key, as `finish_keys` does.
 #[inline]
-fn derive(ks: &KeySpace, ids: &[NodeId], key: f64, p: usize, next: &mut [NodeId], kd: &mut KeyDist) {
+fn derive(
+    ks: &KeySpace,
+    ids: &[NodeId],
+    key: f64,
+    p: usize,
+    next: &mut [NodeId],
+    kd: &mut KeyDist,
+) {
     if key == f64::INFINITY {
         next[p] = INVALID;
         kd.nidx[p] = 0;

@@ -178,16 +178,15 @@ impl Prepared {
         let n = ids.len();
         let max_abs = max_abs_weight(&weight);
         let raw = KeySpace::new(n, max_abs);
-        let (space, reduced) = if raw.q >= RAW_MIN_EXPONENT
-            || !reduce_may_help(&weight, n, raw.q, max_abs)
-        {
-            (raw, None)
-        } else {
-            match reduce(&latency, &ac(), n, raw.q) {
-                Some((ks, t)) => (ks, Some(t)),
-                None => (raw, None),
-            }
-        };
+        let (space, reduced) =
+            if raw.q >= RAW_MIN_EXPONENT || !reduce_may_help(&weight, n, raw.q, max_abs) {
+                (raw, None)
+            } else {
+                match reduce(&latency, &ac(), n, raw.q) {
+                    Some((ks, t)) => (ks, Some(t)),
+                    None => (raw, None),
+                }
+            };
         Prepared {
             ids,
             weight,
