@@ -130,7 +130,7 @@ fn run_sequence(
     density: f64,
     offset_scale: f64,
     steps: usize,
-    max_affected: Option<usize>,
+    max_work: Option<usize>,
 ) -> (usize, usize, usize) {
     let mut g = Gen {
         rng: StdRng::seed_from_u64(seed),
@@ -144,8 +144,8 @@ fn run_sequence(
         Err(RouteError::NegativeCycle(_)) => return (0, 0, 0),
         Err(e) => panic!("{e}"),
     };
-    if let Some(m) = max_affected {
-        eng.set_max_affected(m);
+    if let Some(m) = max_work {
+        eng.set_max_work(m);
     }
     assert_same(
         eng.solution(),
@@ -292,6 +292,9 @@ fn single_link_updates_on_a_dense_graph_are_incremental() {
     let nodes = ids(64);
     let mut model = random_model(&mut g, &nodes, 0.9);
     let mut eng = IncrementalSolver::new(&nodes, &edges_of(&model)).unwrap();
+    // At n = 64 the full solve is cheaper than re-routing the busiest link; this test is about
+    // the incremental path, so the threshold is off.
+    eng.set_max_work(usize::MAX);
     // The link used by the most routes: the most frequent (row, next hop) pair.
     let sol = eng.solution().clone();
     let mut count: BTreeMap<(u16, u16), usize> = BTreeMap::new();
@@ -434,4 +437,56 @@ fn time_full_n2000() {
         "n={n}: best of {runs}: solve {:.0} ms, IncrementalSolver::new {:.0} ms",
         best.0, best.1
     );
+}
+
+/// Where the fallback threshold comes from (timing, no assertions on time): N = 1000 with a hub
+/// that carries most routes; increases of k links into the hub (each re-routes about n pairs)
+/// with the threshold off, beside the full solve. Run with
+/// `cargo test -p etherguard-core --release --test route_incremental time_affected -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn time_affected_pairs_vs_full_solve() {
+    use std::time::Instant;
+    let n = 1000usize;
+    let mut rng = StdRng::seed_from_u64(5);
+    let mut edges = Vec::new();
+    for u in 0..n {
+        for v in 0..n {
+            if u != v && rng.gen_bool(0.9) {
+                let l = if u == 0 || v == 0 {
+                    0.0005
+                } else {
+                    rng.gen_range(0.001..0.300)
+                };
+                edges.push(WeightedEdge::new(u as u16, v as u16, l, 0.01));
+            }
+        }
+    }
+    let base = IncrementalSolver::new(&[], &edges).unwrap();
+    let t = Instant::now();
+    let _ = solve(&[], &edges).unwrap();
+    let full = t.elapsed().as_secs_f64() * 1e3;
+    println!("full solve n={n}: {full:.0} ms");
+    for k in [1usize, 2, 4, 8, 10, 50, 100] {
+        let changes: Vec<WeightedEdge> = (1..=k)
+            .filter(|&x| base.edge(x as u16, 0).is_some_and(|(l, _)| l.is_finite()))
+            .map(|x| WeightedEdge::new(x as u16, 0, 0.2, 0.01))
+            .collect();
+        let mut eng = base.clone();
+        eng.set_max_work(usize::MAX);
+        let t = Instant::now();
+        let r = eng.update(&changes).unwrap();
+        let ms = t.elapsed().as_secs_f64() * 1e3;
+        let mut dflt = base.clone();
+        let t = Instant::now();
+        let rd = dflt.update(&changes).unwrap();
+        let md = t.elapsed().as_secs_f64() * 1e3;
+        assert_eq!(eng.solution().next_table(), dflt.solution().next_table());
+        println!(
+            "k={k:4} links: {:7} changed pairs ({:5.1} % of n²): incremental {ms:7.1} ms; default threshold {md:7.1} ms ({:?})",
+            r.changed_pairs,
+            100.0 * r.changed_pairs as f64 / (n * n) as f64,
+            rd.mode
+        );
+    }
 }

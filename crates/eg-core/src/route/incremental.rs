@@ -32,8 +32,8 @@
 //! [`KeySpace::new`]), when clock offsets force the offset-reduced ticks (`solve.rs`, `reduce`;
 //! those depend on a spanning tree of the whole graph), when a node is new, when a decrease
 //! would close a negative cycle (so that the error is the solve's own), or when the increases
-//! of a batch touch more than [`IncrementalSolver::max_affected`] pairs (default
-//! `n² / DEFAULT_AFFECTED_DIVISOR`; measured in `bench/route.bench.ts` and docs/routing.md).
+//! of a batch would cost more than [`IncrementalSolver::max_work`] (default
+//! [`default_max_work`], about half a full solve; measured, see docs/routing.md).
 //! An update either succeeds or leaves the engine exactly as it was (an undo log).
 
 use std::fmt;
@@ -45,16 +45,14 @@ use super::solve::{
     WeightedEdge, RAW_MIN_EXPONENT,
 };
 
-/// The default fallback threshold: the increases of one update may recompute at most
-/// `n² / DEFAULT_AFFECTED_DIVISOR` pairs before the full blocked solve is used instead. One
-/// recomputed pair costs about one row scan (n edge keys), the blocked solve about
-/// `n³ / 4` relaxations after pruning; measured at N = 1000 (docs/routing.md) the two meet near
-/// 10 % of the pairs, so 1/16 keeps the incremental path clearly cheaper.
-pub const DEFAULT_AFFECTED_DIVISOR: usize = 16;
-
-/// The default [`IncrementalSolver::max_affected`] for `n` nodes: `n² / 16`, at least 64.
-pub fn default_max_affected(n: usize) -> usize {
-    (n * n / DEFAULT_AFFECTED_DIVISOR).max(64)
+/// The default [`IncrementalSolver::max_work`] for `n` nodes: `n³ / 128` work units, at least
+/// 4096. A unit is one step of the in-tree walk or one edge key of an exit scan (see
+/// [`IncrementalSolver::max_work`]); measured natively at N = 1000 a unit costs about 13 ns and
+/// the full solve about 190 ms, i.e. about `n³ / 68` units, so the increases stop after about
+/// half a full solve's time and hand over to it.
+pub fn default_max_work(n: usize) -> usize {
+    // u64: n³ exceeds a 32-bit usize (wasm32) from n ≈ 1626.
+    ((n as u64).pow(3) / 128).clamp(4096, usize::MAX as u64) as usize
 }
 
 /// Smallest batch limit (see [`FullReason::TooManyChanges`]), for small graphs.
@@ -80,7 +78,7 @@ pub enum FullReason {
     GridChanged,
     /// Clock offsets make the solve use offset-reduced ticks (docs/routing.md).
     OffsetReduced,
-    /// The increases would recompute more than `max_affected` pairs.
+    /// The increases would cost more than `max_work` (many routes use the changed links).
     TooManyAffected,
     /// A decrease closes a negative cycle: the full solve reports it.
     NegativeCycle,
@@ -127,7 +125,7 @@ pub struct IncrementalSolver {
     ks: Option<KeySpace>,
     /// Largest finite |weight|.
     max_abs: f64,
-    max_affected: usize,
+    max_work: usize,
 }
 
 impl fmt::Debug for IncrementalSolver {
@@ -170,14 +168,10 @@ impl IncrementalSolver {
             );
             ac[i * n + j] = edge_values(e.latency, e.additional_cost).2;
         }
-        Self::from_prepared(prep, ac, default_max_affected(n))
+        Self::from_prepared(prep, ac, default_max_work(n))
     }
 
-    fn from_prepared(
-        prep: Prepared,
-        ac: Vec<f64>,
-        max_affected: usize,
-    ) -> Result<Self, RouteError> {
+    fn from_prepared(prep: Prepared, ac: Vec<f64>, max_work: usize) -> Result<Self, RouteError> {
         let n = prep.ids.len();
         let max_abs = max_abs_weight(&prep.weight);
         let ks = prep.reduced.is_none().then_some(prep.space);
@@ -205,7 +199,7 @@ impl IncrementalSolver {
             ac,
             ks,
             max_abs,
-            max_affected,
+            max_work,
         })
     }
 
@@ -214,15 +208,18 @@ impl IncrementalSolver {
         &self.sol
     }
 
-    /// Pairs the increases of one update may recompute before the full solve is used instead.
-    pub fn max_affected(&self) -> usize {
-        self.max_affected
+    /// The work the increases of one update may do before the full solve is used instead, in
+    /// units of one step of the walk that finds the sources routed over a link (n per
+    /// destination whose route starts with it) plus one edge key per affected pair and node
+    /// (the exit scan; n per pair) and per pair of affected nodes (the restricted Dijkstra).
+    pub fn max_work(&self) -> usize {
+        self.max_work
     }
 
     /// Sets that threshold (0: every increase that touches a route runs the full solve;
     /// `usize::MAX`: never fall back for that reason).
-    pub fn set_max_affected(&mut self, pairs: usize) {
-        self.max_affected = pairs;
+    pub fn set_max_work(&mut self, units: usize) {
+        self.max_work = units;
     }
 
     /// The stored inputs of `src → dst`: `(latency, additional_cost)` in seconds, latency
@@ -285,8 +282,8 @@ impl IncrementalSolver {
             let mut edges = self.edges();
             edges.extend_from_slice(changes);
             let mut fresh = IncrementalSolver::new(&nodes, &edges)?;
-            if self.max_affected != default_max_affected(self.sol.len()) {
-                fresh.max_affected = self.max_affected;
+            if self.max_work != default_max_work(self.sol.len()) {
+                fresh.max_work = self.max_work;
             }
             let old = std::mem::replace(self, fresh);
             return Ok(self.full_report(FullReason::NewNode, &old.sol));
@@ -327,7 +324,7 @@ impl IncrementalSolver {
             kd.latency.clone(),
             || self.ac.clone(),
         );
-        let fresh = Self::from_prepared(prep, self.ac.clone(), self.max_affected)?;
+        let fresh = Self::from_prepared(prep, self.ac.clone(), self.max_work)?;
         Ok(std::mem::replace(self, fresh).sol)
     }
 
@@ -425,7 +422,7 @@ impl IncrementalSolver {
         if inc.len() + dec.len() > n.max(MIN_BATCH_LIMIT) {
             return Err(Abort::Full(FullReason::TooManyChanges));
         }
-        let mut budget = self.max_affected;
+        let mut budget = self.max_work;
         let mut steps = || -> Result<(), Abort> {
             for &(p, ()) in &inc {
                 set_weight(
@@ -514,6 +511,12 @@ impl IncrementalSolver {
         if dests.is_empty() {
             return Ok(());
         }
+        // The walks alone cost n per destination.
+        let walks = dests.len().saturating_mul(n);
+        if walks > *budget {
+            return Err(Abort::Full(FullReason::TooManyAffected));
+        }
+        *budget -= walks;
         let hm = ks.hop_scale();
         // 0 = unknown, 1 = route to b passes u, 2 = it does not (or no route).
         let mut state = vec![0u8; n];
@@ -548,10 +551,11 @@ impl IncrementalSolver {
                     set.push(a);
                 }
             }
-            if set.len() > *budget {
+            let work = set.len().saturating_mul(n + set.len());
+            if work > *budget {
                 return Err(Abort::Full(FullReason::TooManyAffected));
             }
-            *budget -= set.len();
+            *budget -= work;
             // Stripped keys of the unaffected nodes towards b (affected: infinity).
             for (x, c) in colb.iter_mut().enumerate() {
                 *c = if state[x] == 1 {
