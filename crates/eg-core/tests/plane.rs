@@ -270,6 +270,19 @@ fn broadcast_reaches_every_node_exactly_once_along_the_table() {
 }
 
 #[test]
+fn only_nodes_that_relay_a_broadcast_count_it_as_forwarded() {
+    // 1 - 2 - 3 - 4: a broadcast from 1 is relayed by 2 and 3; 4 is a leaf of the tree, so its
+    // empty forward set is not a forwarded frame (the relay metric counted it before).
+    let mut m = Mesh::new(&[1, 2, 3, 4], &line_table(), 200);
+    m.connect_all();
+    let f = frame([0xff; 6], mac(1), 100, 7);
+    let out = m.run(1, Mode::Tap, &mut tap_rec(&[f]), 0);
+    let runs = m.carry(1, out);
+    let forwarded = |id: u16| runs.iter().filter(|(n, _)| *n == id).map(|(_, o)| o.forwarded).sum::<u32>();
+    assert_eq!((forwarded(2), forwarded(3), forwarded(4)), (1, 1, 0));
+}
+
+#[test]
 fn unicast_after_learning_goes_hop_by_hop_and_ttl_decrements() {
     let mut m = Mesh::new(&[1, 2, 3, 4], &line_table(), 200);
     m.connect_all();

@@ -755,6 +755,12 @@ impl Plane {
             Forward::Flood => hops.extend(self.by_node.keys().copied().filter(|&n| n != h.src && n != node)),
             Forward::None => {}
         }
+        if hops.is_empty() {
+            // A leaf of the broadcast tree (or a flood with no one left): nothing is relayed,
+            // so nothing is logged or counted as forwarded.
+            self.hops = hops;
+            return;
+        }
         let ttl = h.ttl - 1;
         if cfg.log_transit {
             let mut e = EvHead::new(Ev::LogForward);
