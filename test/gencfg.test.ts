@@ -287,6 +287,28 @@ describe('gencfg', () => {
   });
 
   describe('writing', () => {
+    it('an output directory that cannot be created or written is refused at once, naming it and the reason (no hang, no stack)', async function () {
+      this.timeout(5000);
+      const dir = fresh();
+      const file = join(dir, 'gen.yaml');
+      writeFileSync(join(dir, 'plain-file'), '');
+      const cases: [string, RegExp][] = [
+        // Node 20's recursive mkdir loops forever here (ENOENT, then EEXIST for /proc).
+        ['/proc/eg-gencfg-out/sub', /cannot create the output directory \/proc\/eg-gencfg-out\/sub \(at \/proc\/eg-gencfg-out\): ENOENT/],
+        [join(dir, 'plain-file', 'out'), /cannot create the output directory .*plain-file\/out.*: ENOTDIR/],
+        ['/proc', /cannot write the configs into \/proc: E[A-Z]+: .*nothing written/],
+      ];
+      for (const [out, why] of cases) {
+        const text = NM(THREE, THREE_M).replace('Config output dir: out', `Config output dir: ${out}`).replace('overwrite: false', 'overwrite: true');
+        writeFileSync(file, text);
+        await assert.rejects(runGencfg('static', file, text), (e: unknown) => {
+          assert.ok(e instanceof WriteRefused, `${out}: ${String(e)}`);
+          assert.match(e.message, why);
+          return true;
+        });
+      }
+    });
+
     it('refuses to replace existing files unless overwrite is on, leaving them untouched; with it, replaces all', async () => {
       const dir = fresh();
       const file = join(dir, 'gen.yaml');
