@@ -63,3 +63,17 @@ describe('CLI', () => {
     assert.doesNotMatch(r.err, /\n\s+at /);
   });
 });
+
+describe('CLI output into a closed pipe', () => {
+  it('stops quietly with exit 0 when the reader has gone (`… -example | true`), no EPIPE stack', () => {
+    // A shell pipe into `true`: the reader exits before the writer has written everything.
+    for (const args of [['-help'], ['edge', '-example'], ['solve', '-example']]) {
+      const cmd = `"${process.execPath}" "${join(ROOT, 'dist/main.js')}" ${args.join(' ')} | true; echo "rc=\${PIPESTATUS[0]}"`;
+      for (let i = 0; i < 2; i++) {
+        const r = spawnSync('bash', ['-c', cmd], { encoding: 'utf8' });
+        assert.doesNotMatch(r.stderr, /EPIPE|Unhandled/, `${args.join(' ')}: ${r.stderr}`);
+        assert.match(r.stdout, /rc=0/, `${args.join(' ')}: ${r.stdout}`);
+      }
+    }
+  });
+});

@@ -2,6 +2,13 @@
 import { main } from './cli/main.js';
 import './cli/modes.js';
 
+// A reader that went away (`etherguard solve -example | head -1`) is not an error of ours: stop
+// quietly, as other command-line tools do, instead of an unhandled 'error' event with a stack.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
