@@ -202,9 +202,11 @@ export function generateSuper(r: Reader, c: SuperInput): Generated {
       [['DynamicRoute', 'P2P', 'UseP2P'], false],
       [['DynamicRoute', 'SuperNode', 'PSKey'], psk],
       [['DynamicRoute', 'SuperNode', 'EndpointV4'], ep4],
-      [['DynamicRoute', 'SuperNode', 'PubKeyV4'], sv4.publicKey],
+      // A key without its endpoint is never used (the loader warns about it): written only with
+      // its endpoint, unlike upstream, which writes both keys always.
+      [['DynamicRoute', 'SuperNode', 'PubKeyV4'], ep4 === '' ? '' : sv4.publicKey],
       [['DynamicRoute', 'SuperNode', 'EndpointV6'], ep6],
-      [['DynamicRoute', 'SuperNode', 'PubKeyV6'], sv6.publicKey],
+      [['DynamicRoute', 'SuperNode', 'PubKeyV6'], ep6 === '' ? '' : sv6.publicKey],
       [['DynamicRoute', 'SuperNode', 'EndpointEdgeAPIUrl'], c.edgeApiUrl],
     ]);
     files.push({ name: `${c.networkName}_edge${idStr(id, width)}.yaml`, text });
