@@ -213,15 +213,22 @@ export class Supernode {
     const cfg = this.cfg;
     const scheme = cfg.HttpTLS ? 'https' : 'http';
     const onInternal = (e: Error) => this.log.error(`HTTP handler failed: ${e.stack ?? e.message}`);
-    const listen = async (app: FastifyInstance, l: Listen): Promise<string> => {
+    const listen = async (app: FastifyInstance, l: Listen, key: string): Promise<string> => {
       let addr: string;
-      if (l.host !== undefined) addr = await app.listen({ port: l.port, host: l.host });
-      else {
-        try {
-          addr = await app.listen({ port: l.port, host: '::' });
-        } catch {
-          addr = await app.listen({ port: l.port, host: '0.0.0.0' });
+      try {
+        if (l.host !== undefined) addr = await app.listen({ port: l.port, host: l.host });
+        else {
+          try {
+            addr = await app.listen({ port: l.port, host: '::' });
+          } catch {
+            addr = await app.listen({ port: l.port, host: '0.0.0.0' });
+          }
         }
+      } catch (e) {
+        // Name the config key: "EADDRINUSE 0.0.0.0:3756" alone does not say which API it was.
+        const err = e as NodeJS.ErrnoException;
+        const why = err.code === 'EADDRINUSE' ? 'address already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+        throw new Error(`cannot serve the ${key === 'ListenPort_EdgeAPI' ? 'edge' : 'manage'} API on ${l.host ?? '*'}:${l.port} (${key}): ${why}`);
       }
       const a = app.server.address();
       if (a && typeof a === 'object') {
@@ -245,9 +252,9 @@ export class Supernode {
       await this.mountPlayground(manageApp);
       await this.mountDashboard(manageApp);
     }
-    this.edgeUrl = await listen(edgeApp, parseListen(cfg.ListenPort_EdgeAPI));
+    this.edgeUrl = await listen(edgeApp, parseListen(cfg.ListenPort_EdgeAPI), 'ListenPort_EdgeAPI');
     if (manageApp === edgeApp) this.manageUrl = this.edgeUrl;
-    else if (manageApp) this.manageUrl = await listen(manageApp, parseListen(m));
+    else if (manageApp) this.manageUrl = await listen(manageApp, parseListen(m), 'ListenPort_ManageAPI');
   }
 
   private async mountPlayground(app: FastifyInstance): Promise<void> {
