@@ -9,6 +9,7 @@ import { Edge } from '../../ts/edge/edge.js';
 import { Logger } from '../../ts/edge/log.js';
 import { SuperClient } from '../../ts/edge/superclient.js';
 import { Supernode } from '../../ts/super/supernode.js';
+import type { Clock } from '../../ts/wgnode/clock.js';
 import { upstreamGeneratedEdge } from './upstream-config.js';
 
 export const quietLogger = (name: string): Logger =>
@@ -35,6 +36,9 @@ export async function startLoopbackSuper(o: {
   superExtra: string;
   editEdge?: (yaml: string) => string;
   beforeStart?: (client: SuperClient) => void;
+  /** The edge's clock and logger (default: the system clock, a silent logger). */
+  clock?: Clock;
+  edgeLog?: Logger;
 }): Promise<LoopbackSuper> {
   const dir = mkdtempSync(join(tmpdir(), 'eg-loopback-super-'));
   const v4 = generateKeyPair();
@@ -65,7 +69,7 @@ Peers:
   const warnings: Problem[] = [];
   const cfg: EdgeConfig = loadEdgeConfig(edgePath, (_l, p) => warnings.push(p));
   let client: SuperClient | undefined;
-  const edge = new Edge(cfg, { log: quietLogger('edge'), routes: new StaticRoutes(cfg.NextHopTable), uapi: false, onControl: (h, p, from) => client?.onControl(h, p, from) });
+  const edge = new Edge(cfg, { log: o.edgeLog ?? quietLogger('edge'), clock: o.clock, routes: new StaticRoutes(cfg.NextHopTable), uapi: false, onControl: (h, p, from) => client?.onControl(h, p, from) });
   client = new SuperClient(edge, cfg);
   client.addSuperPeers();
   o.beforeStart?.(client);

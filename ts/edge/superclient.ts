@@ -36,6 +36,9 @@ interface PeerExtra {
   latency: number;
 }
 
+/** Seconds without an authenticated packet from a supernode session before the edge says so. */
+const SUPER_SILENCE_S = 10;
+
 export class SuperClient {
   private readonly secret = randomBytes(32);
   private postCount = 0;
@@ -88,6 +91,31 @@ export class SuperClient {
     const dr = this.cfg.DynamicRoute;
     this.every(Math.max(1, dr.ConnNextTry || dr.TimeoutCheckInterval || 5), () => void this.tryEndpoints());
     this.restartPing();
+    const started = this.edge.clock.now();
+    this.every(SUPER_SILENCE_S / 2, () => this.reportSupernodeSilence(started));
+  }
+
+  /** Supernode sessions currently reported as silent (by their configured endpoint). */
+  private readonly silentSupers = new Set<string>();
+
+  /**
+   * Says once, at the default log level, when a supernode session has been silent for
+   * SUPER_SILENCE_S (never answered, or stopped answering), and once when it answers again:
+   * without it an edge whose supernode is unreachable only printed "up" and then nothing.
+   */
+  private reportSupernodeSilence(started: number): void {
+    const now = this.edge.clock.now();
+    for (const s of this.edge.peers.supers) {
+      const name = s.configured ?? 'supernode';
+      const quietFor = now - Math.max(s.lastRx, started);
+      if (quietFor >= SUPER_SILENCE_S && !this.silentSupers.has(name)) {
+        this.silentSupers.add(name);
+        const never = s.lastRx === -Infinity;
+        this.edge.log.info(`no answer from the supernode at ${name} for ${Math.round(quietFor)} s${never ? ' (no handshake completed yet)' : ''}: check its endpoint and public key (DynamicRoute.SuperNode) and that it runs; still trying`);
+      } else if (quietFor < SUPER_SILENCE_S && this.silentSupers.delete(name)) {
+        this.edge.log.info(`the supernode at ${name} answers again`);
+      }
+    }
   }
 
   private every(sec: number, f: () => void): void {
