@@ -481,6 +481,17 @@ describe('itype', function () {
     });
     after(() => ns && netnsDel(ns));
 
+    it('a TAP device already held by another process is refused with a hint, not a bare EBUSY', async () => {
+      // Two opens in one process stand for two edges in one namespace (TUNSETIFF gives EBUSY).
+      const name = `egbusy${process.pid % 100000}`;
+      const first = await openInterface(opts({ IType: 'tap', Name: name }));
+      try {
+        await assert.rejects(openInterface(opts({ IType: 'tap', Name: name })), new RegExp(`tap ${name}: the device is in use by another process \\(is an edge with Interface.Name ${name} already running`));
+      } finally {
+        await first.close();
+      }
+    });
+
     it('configures addresses and MTU, answers ARP through the API, reports MTU/down, close removes the device', async () => {
       const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', 'test/fixtures/itype/tap-ns.ts'], {
         stdio: ['pipe', 'pipe', 'pipe'],

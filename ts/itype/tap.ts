@@ -66,7 +66,16 @@ export class TapInterface extends BaseInterface {
 
   static async open(o: InterfaceOptions): Promise<TapInterface> {
     const n = native();
-    const h = n.tapOpen(o.Name);
+    let h: ReturnType<Native['tapOpen']>;
+    try {
+      h = n.tapOpen(o.Name);
+    } catch (e) {
+      // EBUSY from TUNSETIFF: another process holds the device (a second start of one edge).
+      if (/os error 16\b|Device or resource busy/.test(errorOf(e).message)) {
+        throw new Error(`tap ${o.Name}: the device is in use by another process (is an edge with Interface.Name ${o.Name} already running in this network namespace?)`);
+      }
+      throw e;
+    }
     const dev = h.name;
     try {
       n.ifSetMac(dev, Buffer.from(o.mac));
