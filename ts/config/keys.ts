@@ -1,5 +1,5 @@
 // WireGuard-style keys: standard base64 of exactly 32 bytes (Curve25519 keys and PSKs alike).
-import { createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, diffieHellman, randomBytes, type KeyObject } from 'node:crypto';
 
 const B64 = /[A-Za-z0-9+/]/;
 // With 32 bytes the 43rd character carries 4 data bits and 2 bits that must be zero.
@@ -52,11 +52,22 @@ export interface KeyPair {
   publicKey: string;
 }
 
-const b64 = (u: string | undefined): string => Buffer.from(u ?? '', 'base64url').toString('base64');
 
+/**
+ * A new X25519 key pair, base64, as `wg genkey | tee priv | wg pubkey` makes: 32 random bytes
+ * clamped (RFC 7748 §5), and its public key.
+ *
+ * Not generateKeyPairSync + export({format: 'jwk'}): on Node 20 that can deadlock the process
+ * (seen in a supernode answering peer/add): the JWK export holds the key's mutex while it
+ * allocates, a GC then runs the finished KeyGenJob's destructor, which takes the same mutex.
+ */
 export function generateKeyPair(): KeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('x25519');
-  return { privateKey: b64(privateKey.export({ format: 'jwk' }).d), publicKey: b64(publicKey.export({ format: 'jwk' }).x) };
+  const raw = randomBytes(32);
+  raw[0]! &= 248;
+  raw[31]! &= 127;
+  raw[31]! |= 64;
+  const privateKey = raw.toString('base64');
+  return { privateKey, publicKey: publicKeyOf(privateKey) };
 }
 
 export function generatePSK(): string {
@@ -70,11 +81,12 @@ const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex
 export function publicKeyOf(privateKey: string): string {
   const der = Buffer.concat([PKCS8_X25519_PREFIX, Buffer.from(privateKey, 'base64')]);
   const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
-  return b64(pub.export({ format: 'jwk' }).x);
+  // The SPKI DER form ends with the 32-byte key (DER, not JWK: see generateKeyPair).
+  return pub.export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64');
 }
 
 const SPKI_X25519 = Buffer.from('302a300506032b656e032100', 'hex');
-let probe: ReturnType<typeof generateKeyPairSync> | undefined;
+let probe: KeyObject | undefined;
 
 /**
  * Why a (valid base64) public key cannot be a peer's, or null: a low-order point (all zeros and
@@ -83,9 +95,10 @@ let probe: ReturnType<typeof generateKeyPairSync> | undefined;
 export function publicKeyProblem(s: string): string | null {
   const raw = Buffer.from(s, 'base64');
   try {
-    probe ??= generateKeyPairSync('x25519');
+    // Imported, not generated: no KeyGenJob (see generateKeyPair).
+    probe ??= createPrivateKey({ key: Buffer.concat([PKCS8_X25519_PREFIX, randomBytes(32)]), format: 'der', type: 'pkcs8' });
     const pub = createPublicKey({ key: Buffer.concat([SPKI_X25519, raw]), format: 'der', type: 'spki' });
-    const shared = diffieHellman({ privateKey: probe.privateKey, publicKey: pub });
+    const shared = diffieHellman({ privateKey: probe, publicKey: pub });
     if (shared.every((b) => b === 0)) throw new Error('zero');
   } catch {
     return 'is a low-order Curve25519 point (for example all zeros), not a usable public key';
