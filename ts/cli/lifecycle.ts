@@ -14,8 +14,28 @@ export function loadConfig<T>(mode: string, path: string | undefined, load: (p: 
   }
 }
 
+let early: NodeJS.Signals | undefined;
+const remember = (sig: NodeJS.Signals): void => {
+  // A second signal while start-up still runs: the user means it.
+  if (early) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  early = sig;
+};
+
+/**
+ * Call before starting anything: a SIGINT/SIGTERM that arrives while a mode starts (after its
+ * "up" line, say, while metrics are still being set up) is kept for untilSignal, which then
+ * stops cleanly, instead of the default action killing the process half-started. A second
+ * signal during start-up exits at once (130/143).
+ */
+export function holdSignals(): void {
+  process.on('SIGINT', remember);
+  process.on('SIGTERM', remember);
+}
+
 /** Resolves with the exit code once a signal arrived and `stop` finished (1 if stop failed). */
 export function untilSignal(stop: () => Promise<void>, log?: { info(m: string): void; error(m: string): void }): Promise<number> {
+  process.off('SIGINT', remember);
+  process.off('SIGTERM', remember);
   return new Promise((resolve) => {
     const on = (sig: NodeJS.Signals) => {
       process.off('SIGINT', on);
@@ -31,5 +51,6 @@ export function untilSignal(stop: () => Promise<void>, log?: { info(m: string): 
     };
     process.on('SIGINT', on);
     process.on('SIGTERM', on);
+    if (early) on(early);
   });
 }

@@ -3,7 +3,7 @@
 import { CliArgs } from '../cli/args.js';
 import { CliError } from '../cli/errors.js';
 import { exampleEdgeConfig, loadEdgeConfig } from '../config/index.js';
-import { loadConfig, untilSignal } from '../cli/lifecycle.js';
+import { holdSignals, loadConfig, untilSignal } from '../cli/lifecycle.js';
 import { StaticRoutes } from '../core/table.js';
 import { WasmNotBuiltError } from '../core/wasm.js';
 import { Edge } from './edge.js';
@@ -18,6 +18,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     process.stdout.write(exampleEdgeConfig());
     return 0;
   }
+  holdSignals();
   const cfg = loadConfig('edge', a.config, loadEdgeConfig);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
   const metricsListen = metricsListenOf(a.metrics, cfg.MetricsListen);

@@ -3,7 +3,7 @@
 import { CliArgs } from '../cli/args.js';
 import { CliError } from '../cli/errors.js';
 import { exampleSuperConfig, loadSuperConfig } from '../config/index.js';
-import { loadConfig, untilSignal } from '../cli/lifecycle.js';
+import { holdSignals, loadConfig, untilSignal } from '../cli/lifecycle.js';
 import { WasmNotBuiltError } from '../core/wasm.js';
 import { Logger } from '../edge/log.js';
 import { Supernode } from './supernode.js';
@@ -15,6 +15,7 @@ export async function superMode(a: CliArgs): Promise<number> {
     process.stdout.write(exampleSuperConfig());
     return 0;
   }
+  holdSignals();
   const cfg = loadConfig('super', a.config, loadSuperConfig);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
   const metricsListen = metricsListenOf(a.metrics, cfg.MetricsListen);
