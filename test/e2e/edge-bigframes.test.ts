@@ -18,6 +18,7 @@ import { connect, createServer, Server, Socket } from 'node:net';
 import { join } from 'node:path';
 import { buildConfigs } from '../helpers/mesh.js';
 import { ROOT } from '../../ts/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { Unframer } from '../helpers/unframer.js';
 
 const MAX_FRAME = 65_464;
@@ -76,21 +77,6 @@ async function waitFor(cond: () => boolean, ms: number, what: () => string): Pro
     if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what()}`);
     await sleep(5);
   }
-}
-
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    const p = s.address().port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return p;
-  }
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return p;
 }
 
 /** The test's side of an edge's interface. `send` rejects when the host's own socket refuses. */

@@ -27,6 +27,7 @@ import { Readable, Writable } from 'node:stream';
 import { buildConfigs } from '../helpers/mesh.js';
 import { loadNative, type Native } from '../../ts/native/index.js';
 import { ROOT } from '../../ts/paths.js';
+import { freePort } from '../helpers/ports.js';
 import { Unframer } from '../helpers/unframer.js';
 
 // ---- processes --------------------------------------------------------------------------------
@@ -89,21 +90,6 @@ async function waitFor(cond: () => boolean, ms: number, what: () => string): Pro
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(kind: 'udp' | 'tcp'): Promise<number> {
-  if (kind === 'udp') {
-    const s = createSocket('udp4');
-    await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-    const p = s.address().port;
-    await new Promise<void>((r) => s.close(() => r()));
-    return p;
-  }
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-  const p = (srv.address() as { port: number }).port;
-  await new Promise<void>((r) => srv.close(() => r()));
-  return p;
-}
 
 // ---- framing (written independently of ts/itype/framing.ts on purpose) -----------------------
 
