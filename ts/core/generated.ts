@@ -149,7 +149,9 @@ export const SUMMARY = {
   EV_COUNT: 11,
   FROM_IFACE: 12,
   FORWARDED: 13,
-  WORDS: 14,
+  SUPER_IN: 14,
+  SUPER_OUT: 15,
+  WORDS: 16,
 } as const;
 
 /** Data-plane drop reasons (eg_core::plane::Drop). */
@@ -177,6 +179,7 @@ export enum Drop {
   ControlInStaticMode = 21,
   QueueFull = 22,
   InterfaceRefused = 23,
+  OffloadRefused = 24,
 }
 
 /** Name templates of the drop reasons, by code ({me} {src} {dst} {from} {node} {kind} {wg}). */
@@ -205,4 +208,5 @@ export const DROP_TEMPLATES: readonly string[] = [
   "control message kind {kind} in static mode",
   "queue for peer {node} full while handshaking",
   "interface refused the frame",
+  "TAP frame with a bad vnet header or super-frame",
 ];

@@ -15,7 +15,7 @@
 use eg_core::noise::keys::{base64_encode, key_from_base64, private_from_random, public_key};
 use eg_core::noise::rand_core::{CryptoRng, Error as RandError, RngCore};
 use eg_core::noise::{Reason, Tai64N};
-use eg_core::plane::{layout, EdgeConfig, Endpoint, Mode, Output, Plane, Routes};
+use eg_core::plane::{layout, EdgeConfig, Endpoint, Mode, Output, Plane, Routes, TapOffload};
 use eg_core::session::{Action, Config, Device, Verdict};
 use wasm_bindgen::prelude::*;
 
@@ -381,6 +381,15 @@ impl WgDevice {
         Ok(())
     }
 
+    /// TAP offloads (the TAP was opened with `IFF_VNET_HDR`): TAP records in both directions
+    /// carry a 10-byte virtio_net_hdr; super-frames read are segmented to IP packets of at most
+    /// `mtu` bytes (the interface's L3 MTU) before sealing, and delivered TCP segments are
+    /// coalesced into super-frames (eg_core::offload). `vnet` false turns both off.
+    #[wasm_bindgen(js_name = setTapOffload)]
+    pub fn set_tap_offload(&mut self, vnet: bool, mtu: u32) {
+        self.plane.set_tap_offload(TapOffload { vnet, mtu: mtu as usize });
+    }
+
     /// L2FIB and flood-filter housekeeping; returns the number of L2FIB entries expired.
     pub fn sweep(&mut self, now: f64) -> u32 {
         self.plane.sweep(now) as u32
@@ -425,6 +434,8 @@ impl WgDevice {
         s[w::EV_COUNT] = r.event_count;
         s[w::FROM_IFACE] = r.from_iface;
         s[w::FORWARDED] = r.forwarded;
+        s[w::SUPER_IN] = r.super_in;
+        s[w::SUPER_OUT] = r.super_out;
         0
     }
 

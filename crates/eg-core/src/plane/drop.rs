@@ -93,6 +93,9 @@ drops! {
     QueueFull = 22 => "queue for peer {node} full while handshaking",
     /// The interface did not take a frame.
     InterfaceRefused = 23 => "interface refused the frame",
+    /// A frame read from a TAP with vnet headers whose header or super-frame the segmenter
+    /// refused (crate::offload::OffloadError; the event's payload is its text).
+    OffloadRefused = 24 => "TAP frame with a bad vnet header or super-frame",
 }
 
 #[cfg(test)]

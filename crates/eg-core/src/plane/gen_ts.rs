@@ -184,6 +184,8 @@ pub fn typescript() -> String {
             ("EV_COUNT", summary::EV_COUNT),
             ("FROM_IFACE", summary::FROM_IFACE),
             ("FORWARDED", summary::FORWARDED),
+            ("SUPER_IN", summary::SUPER_IN),
+            ("SUPER_OUT", summary::SUPER_OUT),
             ("WORDS", summary::WORDS),
         ],
     );

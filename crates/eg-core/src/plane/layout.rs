@@ -4,7 +4,9 @@
 //!
 //! Input records (one batch = records back to back; integers big-endian as the native I/O writes
 //! them, except the plaintext records, which only the runtime writes):
-//! * [`Mode::Tap`]: `[len u16 BE][Ethernet frame]`
+//! * [`Mode::Tap`]: `[len u16 BE][Ethernet frame]`, or with TAP offloads on
+//!   ([`super::Plane::set_tap_offload`]) `[len u16 BE][virtio_net_hdr 10][frame]` (`len` counts
+//!   both; the frame may be a TSO/USO super-frame, segmented by the core before sealing)
 //! * [`Mode::Udp`]: `[len u16 BE][port u16 BE][address 16][datagram]` (IPv4: first 4 address
 //!   bytes; the batch's family is given with the call)
 //! * [`Mode::Plain`]: `[peer u32 LE][len u32 LE][plaintext]` (a plaintext to seal for a peer)
@@ -13,7 +15,9 @@
 //! * two send areas (IPv4, IPv6) of UDP records in the same layout as [`Mode::Udp`], each
 //!   datagram sealed in place inside its record (the record header is headroom the transport
 //!   header is written behind), so the native writer sends them with one sendmmsg without a copy;
-//! * the TAP area: `[len u16 BE][frame]` records, the native TAP writer's batch layout;
+//! * the TAP area: `[len u16 BE][frame]` records, the native TAP writer's batch layout; with TAP
+//!   offloads on `[len u16 BE][virtio_net_hdr 10][frame]`, consecutive TCP segments of a flow
+//!   coalesced into super-frames (GRO);
 //! * events: [`EV_HEADER`]-byte headers ([`Ev`]) each followed by `EV_LEN` payload bytes.
 
 /// How the input records of a batch are laid out and what they are.
@@ -55,11 +59,12 @@ pub enum Ev {
     /// `Wireguard`/`SealFailed`; `size` = the frame or datagram length; for `Wireguard` the
     /// payload is the sender's `[port u16 BE][address 16]` and `kind` its family (4/6).
     Drop = 1,
-    /// A control message for this node: `kind`, `src`, `dst`, `from`, `peer`; payload = the
-    /// Etherguard payload.
+    /// A control message for this node: `kind`, `src`, `dst`, `from`, `peer`, `size` = index of
+    /// the UDP record it arrived in within the batch (`u32::MAX` if not from a UDP batch; the
+    /// runtime finds the datagram's kernel receive time by it); payload = the Etherguard payload.
     Control = 2,
-    /// Host mode (no edge configured, e.g. a supernode): an authenticated plaintext from `peer`;
-    /// payload = the padded plaintext.
+    /// Host mode (no edge configured, e.g. a supernode): an authenticated plaintext from `peer`,
+    /// `size` = UDP record index as for `Control`; payload = the padded plaintext.
     Plain = 3,
     /// No session with `peer` (NodeID `node`): the payload is the plaintext to queue until the
     /// handshake completes (one was requested).
@@ -159,8 +164,12 @@ pub mod summary {
     pub const FROM_IFACE: usize = 12;
     /// Messages forwarded.
     pub const FORWARDED: usize = 13;
+    /// TAP offloads: super-frames read from the interface and segmented.
+    pub const SUPER_IN: usize = 14;
+    /// TAP offloads: super-frames written to the interface (coalesced segments).
+    pub const SUPER_OUT: usize = 15;
     /// Number of words.
-    pub const WORDS: usize = 14;
+    pub const WORDS: usize = 16;
 }
 
 /// Kinds of the records `WgDevice.tick` returns (`[peer u32 LE][kind u8][len u32 LE][bytes]`).

@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use crate::frame::{Kind, HEADER_LEN, MAX_FRAME_PAYLOAD};
 use crate::noise::wire::{padded_len, TAG_LEN, TRANSPORT_HEADER_LEN, TRANSPORT_MIN_LEN, TYPE_TRANSPORT};
 use crate::noise::Reason;
+use crate::offload::{self, CoalesceOpts, Coalescer, CsumMode, GsoType, SegmentOpts, Segmenter, VnetHdr, VNET_HDR_LEN};
 use crate::route::{NodeId, BROADCAST, INVALID, SPREAD};
 use crate::session::{batch, Device, PeerId, Verdict};
 
@@ -95,6 +96,10 @@ pub struct Output {
     pub from_iface: u32,
     /// Messages forwarded.
     pub forwarded: u32,
+    /// TAP offloads: super-frames read from the interface (segmented before sealing).
+    pub super_in: u32,
+    /// TAP offloads: super-frames written to the interface (segments coalesced).
+    pub super_out: u32,
 }
 
 impl Output {
@@ -110,6 +115,8 @@ impl Output {
         self.event_count = 0;
         self.from_iface = 0;
         self.forwarded = 0;
+        self.super_in = 0;
+        self.super_out = 0;
     }
 }
 
@@ -172,6 +179,17 @@ fn ethertype(frame: &[u8]) -> u16 {
     }
 }
 
+/// TAP offload settings of a plane ([`Plane::set_tap_offload`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TapOffload {
+    /// The TAP was opened with `IFF_VNET_HDR`: TAP records in both directions carry a
+    /// `virtio_net_hdr` (crate::offload::vnet).
+    pub vnet: bool,
+    /// The interface's L3 MTU in bytes: TSO super-frames are cut to segments of at most this
+    /// IP packet size before they are sealed.
+    pub mtu: usize,
+}
+
 /// Why [`Plane::process`] refused a whole batch (never for a bad packet: those are drops).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BatchError {
@@ -194,6 +212,16 @@ pub struct Plane {
     touched: Vec<PeerId>,
     hops: Vec<NodeId>,
     scratch: Vec<u8>,
+    /// Index of the UDP record being processed in its batch (`u32::MAX` outside a UDP batch):
+    /// Control and Plain events carry it in `size`, so the runtime can find the datagram's
+    /// kernel receive time (docs/routing.md §Wire timestamps).
+    rx_rec: u32,
+    offload: TapOffload,
+    /// One segment of a super-frame being sent (reused).
+    seg: Vec<u8>,
+    /// GRO state and the TAP area it writes (swapped with `Output::tap`).
+    gro: Coalescer,
+    gro_out: Vec<u8>,
 }
 
 impl Default for Plane {
@@ -215,7 +243,28 @@ impl Plane {
             touched: Vec::new(),
             hops: Vec::new(),
             scratch: vec![0u8; 65_536 + 256],
+            rx_rec: u32::MAX,
+            offload: TapOffload::default(),
+            seg: Vec::new(),
+            // Partial checksums: the coalescer verifies every segment before merging it, and a
+            // receiving kernel skips the sum for CHECKSUM_PARTIAL on local delivery (it completes
+            // it if the frame is forwarded on).
+            gro: Coalescer::new(CoalesceOpts { csum: CsumMode::Partial, verify_csum: true, ..CoalesceOpts::default() }),
+            gro_out: Vec::new(),
         }
+    }
+
+    /// Sets the TAP offload mode: with `vnet`, TAP input records carry a vnet header and may be
+    /// super-frames (segmented here to `mtu`-sized IP packets with their own IDs, lengths and
+    /// checksums), and delivered frames leave with a vnet header, consecutive TCP segments of a
+    /// flow coalesced (GRO). Source: docs/architecture.md, crate::offload.
+    pub fn set_tap_offload(&mut self, o: TapOffload) {
+        self.offload = o;
+    }
+
+    /// The TAP offload mode.
+    pub fn tap_offload(&self) -> TapOffload {
+        self.offload
     }
 
     /// Switches to edge mode (or changes its settings; the L2FIB and flood filter restart when
@@ -309,13 +358,18 @@ impl Plane {
         out: &mut Output,
     ) -> Result<(), BatchError> {
         out.clear();
+        self.rx_rec = u32::MAX;
         match mode {
             Mode::Tap => self.tap_batch(dev, input, now, out),
             Mode::Udp => {
                 if family != 4 && family != 6 {
                     return Err(BatchError::BadFamily);
                 }
-                self.udp_batch(dev, input, family, now, out)
+                self.udp_batch(dev, input, family, now, out);
+                self.rx_rec = u32::MAX;
+                if self.offload.vnet {
+                    self.coalesce_tap(out);
+                }
             }
             Mode::Plain => self.plain_batch(dev, input, now, out),
         }
@@ -474,47 +528,146 @@ impl Plane {
                 break;
             }
             off = at + len;
-            let frame = &input[at..at + len];
-            if len < 14 {
-                self.drop_ev(out, Drop::InterfaceRunt, INVALID, None, INVALID, len);
+            if !self.offload.vnet {
+                self.tap_frame(dev, &cfg, &input[at..at + len], now, out);
                 continue;
             }
-            if len > MAX_FRAME_PAYLOAD {
-                self.drop_ev(out, Drop::FrameTooLarge, INVALID, None, INVALID, len);
-                continue;
+            self.tap_vnet(dev, &cfg, &input[at..at + len], now, out);
+        }
+    }
+
+    /// One record from a TAP with vnet headers: a plain frame goes on as it is; a super-frame (or
+    /// a frame whose checksum the kernel left to the device) is segmented first, each segment
+    /// sealed as its own frame. The consecutive segments of one super-frame to one peer seal to
+    /// equal sizes, so the UDP writer sends them as one GSO message.
+    fn tap_vnet(&mut self, dev: &mut Device, cfg: &EdgeConfig, rec: &[u8], now: f64, out: &mut Output) {
+        let hdr = match VnetHdr::parse(rec) {
+            Ok(h) => h,
+            Err(e) => return self.offload_drop(out, e, rec.len()),
+        };
+        let frame = &rec[VNET_HDR_LEN..];
+        if hdr.gso_type == GsoType::None && !hdr.needs_csum() {
+            return self.tap_frame(dev, cfg, frame, now, out);
+        }
+        // A frame that is not a super-frame is checked against the frame limit below, as without
+        // offloads; only super-frames are cut to the MTU.
+        let mtu = if hdr.gso_type == GsoType::None { usize::MAX / 2 } else { self.offload.mtu };
+        let s = match Segmenter::new(&hdr, frame, SegmentOpts { mtu, csum: CsumMode::Full, vnet: false }) {
+            Ok(s) => s,
+            Err(e) => return self.offload_drop(out, e, frame.len()),
+        };
+        if hdr.gso_type != GsoType::None {
+            out.super_in += 1;
+        }
+        let mut seg = std::mem::take(&mut self.seg);
+        for i in 0..s.count() {
+            let n = s.len(i);
+            if seg.len() < n {
+                seg.resize(n, 0);
             }
-            let dst = self.fib.lookup(frame, now).unwrap_or(BROADCAST);
-            out.from_iface += 1;
-            if cfg.log_normal {
-                let mut h = EvHead::new(Ev::LogSend);
-                h.dst = dst;
-                h.src = cfg.me;
-                h.size = len as u32;
-                h.aux = ethertype(frame);
-                push_event(out, h, &[]);
+            match s.write(i, &mut seg) {
+                Ok(n) => self.tap_frame(dev, cfg, &seg[..n], now, out),
+                Err(e) => self.offload_drop(out, e, n),
             }
-            let mut header = [0u8; HEADER_LEN];
-            header[0] = Kind::NormalPacket as u8;
-            header[1] = cfg.default_ttl;
-            header[2..4].copy_from_slice(&dst.to_be_bytes());
-            header[4..6].copy_from_slice(&cfg.me.to_be_bytes());
-            header[6..8].copy_from_slice(&(len as u16).to_be_bytes());
-            if dst == BROADCAST {
-                let mut hops = std::mem::take(&mut self.hops);
-                hops.clear();
-                hops.extend_from_slice(self.routes.broadcast_targets(cfg.me));
-                for &nh in &hops {
-                    self.send_to_node(dev, out, nh, &header, frame, now);
+        }
+        self.seg = seg;
+    }
+
+    fn offload_drop(&self, out: &mut Output, e: offload::OffloadError, size: usize) {
+        let mut h = EvHead::new(Ev::Drop);
+        h.reason = Drop::OffloadRefused.code() as u16;
+        h.node = INVALID;
+        h.size = size as u32;
+        push_event(out, h, e.to_string().as_bytes());
+    }
+
+    /// Turns the TAP area's `[len][frame]` records into `[len][vnet header][frame]` records,
+    /// consecutive in-order TCP segments of one flow merged into super-frames (GRO). A frame too
+    /// long for a record is a counted drop.
+    fn coalesce_tap(&mut self, out: &mut Output) {
+        if out.tap_count == 0 {
+            return;
+        }
+        if out.tap_count == 1 {
+            // A lone frame (a ping, an ACK): nothing to merge, so no checksum pass either.
+            let len = be16(&out.tap, 0) as usize;
+            if len + VNET_HDR_LEN > u16::MAX as usize {
+                out.tap.clear();
+                out.tap_count = 0;
+                return self.drop_ev(out, Drop::InterfaceRefused, INVALID, None, INVALID, len);
+            }
+            out.tap.splice(0..TAP_REC, ((len + VNET_HDR_LEN) as u16).to_be_bytes().into_iter().chain([0u8; VNET_HDR_LEN]));
+            return;
+        }
+        let mut dst = std::mem::take(&mut self.gro_out);
+        // Merging only removes headers: the input plus a vnet header per record always fits.
+        dst.resize(out.tap.len() + out.tap_count as usize * VNET_HDR_LEN, 0);
+        match self.gro.coalesce_records(&out.tap, &mut dst) {
+            Ok(r) => {
+                dst.truncate(r.bytes);
+                // The old area becomes the next batch's output buffer.
+                self.gro_out = std::mem::replace(&mut out.tap, dst);
+                out.tap_count = r.records as u32;
+                out.super_out += r.super_frames as u32;
+                for _ in 0..r.too_long {
+                    self.drop_ev(out, Drop::InterfaceRefused, INVALID, None, INVALID, u16::MAX as usize);
                 }
-                self.hops = hops;
-            } else {
-                match self.routes.next_hop(cfg.me, dst) {
-                    None => {
-                        let i = Inner { kind: header[0], ttl: header[1], dst, src: cfg.me };
-                        self.drop_ev(out, Drop::NoRoute, dst, Some(i), INVALID, len);
-                    }
-                    Some(nh) => self.send_to_node(dev, out, nh, &header, frame, now),
+            }
+            Err(e) => {
+                // Cannot happen with records the plane wrote itself; say so rather than lose them
+                // silently.
+                self.gro_out = dst;
+                let n = out.tap_count as usize;
+                out.tap.clear();
+                out.tap_count = 0;
+                for _ in 0..n {
+                    self.offload_drop(out, e, 0);
                 }
+            }
+        }
+    }
+
+    /// One Ethernet frame from the interface: L2FIB lookup, framed and sealed for its next hop(s).
+    fn tap_frame(&mut self, dev: &mut Device, cfg: &EdgeConfig, frame: &[u8], now: f64, out: &mut Output) {
+        let cfg = *cfg;
+        let len = frame.len();
+        if len < 14 {
+            return self.drop_ev(out, Drop::InterfaceRunt, INVALID, None, INVALID, len);
+        }
+        if len > MAX_FRAME_PAYLOAD {
+            return self.drop_ev(out, Drop::FrameTooLarge, INVALID, None, INVALID, len);
+        }
+        let dst = self.fib.lookup(frame, now).unwrap_or(BROADCAST);
+        out.from_iface += 1;
+        if cfg.log_normal {
+            let mut h = EvHead::new(Ev::LogSend);
+            h.dst = dst;
+            h.src = cfg.me;
+            h.size = len as u32;
+            h.aux = ethertype(frame);
+            push_event(out, h, &[]);
+        }
+        let mut header = [0u8; HEADER_LEN];
+        header[0] = Kind::NormalPacket as u8;
+        header[1] = cfg.default_ttl;
+        header[2..4].copy_from_slice(&dst.to_be_bytes());
+        header[4..6].copy_from_slice(&cfg.me.to_be_bytes());
+        header[6..8].copy_from_slice(&(len as u16).to_be_bytes());
+        if dst == BROADCAST {
+            let mut hops = std::mem::take(&mut self.hops);
+            hops.clear();
+            hops.extend_from_slice(self.routes.broadcast_targets(cfg.me));
+            for &nh in &hops {
+                self.send_to_node(dev, out, nh, &header, frame, now);
+            }
+            self.hops = hops;
+        } else {
+            match self.routes.next_hop(cfg.me, dst) {
+                None => {
+                    let i = Inner { kind: header[0], ttl: header[1], dst, src: cfg.me };
+                    self.drop_ev(out, Drop::NoRoute, dst, Some(i), INVALID, len);
+                }
+                Some(nh) => self.send_to_node(dev, out, nh, &header, frame, now),
             }
         }
     }
@@ -557,6 +710,7 @@ impl Plane {
                 break;
             }
             let rec = off;
+            self.rx_rec = self.rx_rec.wrapping_add(1);
             off = at + len;
             let mut src = Endpoint { family, port: be16(input, rec + 2), addr: [0u8; 16] };
             src.addr.copy_from_slice(&input[rec + 4..rec + 20]);
@@ -678,6 +832,7 @@ impl Plane {
         };
         let Some(cfg) = self.edge else {
             let mut h = EvHead::new(Ev::Plain);
+            h.size = self.rx_rec;
             h.peer = id as u32;
             h.from = node;
             return push_event(out, h, plain);
@@ -732,6 +887,7 @@ impl Plane {
         }
         if d.control {
             let mut e = EvHead::new(Ev::Control);
+            e.size = self.rx_rec;
             e.kind = h.kind;
             e.src = h.src;
             e.dst = h.dst;
