@@ -10,6 +10,7 @@ pub mod plane;
 pub mod offload;
 pub mod route;
 pub mod session;
+pub mod sign;
 
 /// Version of the core, reported by `-version` through the WASM build.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

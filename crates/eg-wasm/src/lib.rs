@@ -17,5 +17,6 @@ pub fn simd128() -> bool {
 
 mod offload;
 mod route;
+mod sign;
 mod wg;
 mod table;
