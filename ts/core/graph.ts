@@ -125,6 +125,14 @@ export class RouteGraph {
     return m;
   }
 
+  /**
+   * Neighbours `me` forwards a broadcast from `src` to when it arrived from `from` (NO_ROUTE when
+   * `me` is the source), by the last solution (docs/routing.md "Broadcast"); [] without one.
+   */
+  forwardSet(me: number, src: number, from: number): number[] {
+    return [...this.g.forwardSet(me, src, from)];
+  }
+
   /** The last successful solution, if any. */
   solution(): Solution | undefined {
     return this.sol;

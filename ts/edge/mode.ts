@@ -9,6 +9,8 @@ import { WasmNotBuiltError } from '../core/wasm.js';
 import { Edge } from './edge.js';
 import { Logger } from './log.js';
 import { SuperClient } from './superclient.js';
+import { P2PClient } from '../p2p/client.js';
+import { coreSigner } from '../p2p/sign.js';
 import { NtpSync } from '../ntp/sync.js';
 import { edgeRegistry } from '../metrics/registry.js';
 import { metricsListenOf, observe, type Observed } from '../metrics/wire.js';
@@ -22,8 +24,11 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   const cfg = loadConfig('edge', a.config, loadEdgeConfig);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
   const metricsListen = metricsListenOf(a.metrics, cfg.MetricsListen);
-  if (cfg.DynamicRoute.P2P.UseP2P) {
-    throw new CliError('P2P mode is not implemented yet (issue area: p2p mode)');
+  const p2pMode = cfg.DynamicRoute.P2P.UseP2P;
+  if (p2pMode && cfg.Peers.some((p) => p.PSKey)) {
+    // As upstream (Peer.SetPSK is a no-op with UseP2P): discovered peers have no PSK, so a
+    // configured one would make the two ends of a session disagree.
+    log.info('P2P mode: Peers[].PSKey is ignored (edge-to-edge PSKs are not used in P2P mode, as upstream)');
   }
   let routes: StaticRoutes;
   try {
@@ -33,9 +38,15 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     throw new CliError(`invalid config: ${a.config}: NextHopTable: ${(e as Error).message}`);
   }
   let client: SuperClient | undefined;
-  const edge = new Edge(cfg, { log, routes, uapi: !a.noUapi, onControl: (h, p, from) => client?.onControl(h, p, from) });
+  let p2p: P2PClient | undefined;
+  const edgeCfg = p2pMode ? { ...cfg, Peers: cfg.Peers.map((p) => ({ ...p, PSKey: '' })) } : cfg;
+  const edge = new Edge(edgeCfg, { log, routes, uapi: !a.noUapi, onControl: (h, p, from) => (p2p ?? client)?.onControl(h, p, from) });
   try {
-    if (cfg.DynamicRoute.SuperNode.UseSuperNode) {
+    if (p2pMode) {
+      p2p = new P2PClient(edge, cfg, { configPath: a.config, signer: coreSigner });
+      const c = p2p;
+      edge.latencySource = () => c.latencies();
+    } else if (cfg.DynamicRoute.SuperNode.UseSuperNode) {
       client = new SuperClient(edge, cfg);
       client.addSuperPeers();
       const c = client;
@@ -43,6 +54,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     }
     await edge.start();
     client?.start();
+    p2p?.start();
   } catch (e) {
     await edge.stop().catch(() => {});
     throw new CliError(`cannot start edge ${cfg.NodeName}: ${(e as Error).message}`);
@@ -63,6 +75,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   } catch (e) {
     ntp?.stop();
     client?.stop();
+    p2p?.stop();
     await edge.stop().catch(() => {});
     throw e;
   }
@@ -70,6 +83,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     await obs.stop();
     ntp?.stop();
     client?.stop();
+    p2p?.stop();
     await edge.stop();
   };
   if (!client) return untilSignal(stop, log);
