@@ -68,8 +68,8 @@ describe('clock offsets of any size route like none', () => {
           for (const d of IDS) {
             if (s === d) continue;
             assert.ok(Math.abs(v.Dist[s][d] - (off[d] - off[s]) - v0.Dist[s][d]) < 1e-6, `Dist ${s}->${d}`);
-            if (v0.Edges[s][d] < v0.Infinity) assert.equal(v.Edges[s][d], v0.Edges[s][d] + off[d] - off[s], `Edges ${s}->${d} is the measured value`);
-            else assert.equal(v.Edges[s][d], v.Infinity, `no edge ${s}->${d}`);
+            if (v0.Edges[s]?.[d] !== undefined) assert.equal(v.Edges[s][d], v0.Edges[s][d] + off[d] - off[s], `Edges ${s}->${d} is the measured value`);
+            else assert.equal(v.Edges[s]?.[d], undefined, `no edge ${s}->${d}: not listed`);
           }
         }
       } finally {
@@ -87,8 +87,7 @@ describe('clock offsets of any size route like none', () => {
       for (const t of [v.Edges, v.Edges_Nh, v.Dist, v.Dist_noAC]) for (const row of Object.values(t)) for (const x of Object.values(row)) assert.ok(x <= v.Infinity && Number.isFinite(x));
       assert.ok(v.Infinity > YEAR + 1);
       assert.equal(v.Edges['5']['3'], ms(1));
-      assert.equal(v.Edges['3']['5'], v.Infinity, 'never measured');
-      assert.equal(JSON.parse(JSON.stringify(v)).Edges['3']['5'], v.Infinity, 'survives JSON');
+      assert.equal(v.Edges['3']?.['5'], undefined, 'never measured: not listed');
     } finally {
       r.free();
     }

@@ -1,20 +1,20 @@
 // Super mode, edge side: register with the supernode, measure one-way latency to every peer
-// (Ping/Pong through the median filter), report it (UDP Pong + signed HTTP report), pull peer
+// (Ping through the median filter), report it (one UDP LinkReport per interval + signed HTTP report), pull peer
 // info / next-hop table / parameters when the supernode announces a new state hash, and find
 // working endpoints for peers (try-lists with priorities, hole punching with RequestReply pings).
 import { randomBytes } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { EdgeConfig } from '../config/index.js';
 import { parseCidr, parseIPv4, parseIPv6 } from '../config/ip.js';
-import { MedianFilter } from '../core/filter.js';
+import { SpikeFilter } from '../core/filter.js';
 import { StaticRoutes } from '../core/table.js';
 import { keyFromBase64, keyToBase64 } from '../core/wg.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import {
-  Action, decode, decodeReportResult, encode, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, PongMsg, SuperParamsBody, TIMEDIFF_LIMIT_S,
+  Action, decode, decodeReportResult, encode, encodeLinkReports, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, SuperParamsBody, TIMEDIFF_LIMIT_S,
 } from '../proto/control.js';
 import { bodyHash, signReport } from '../proto/jwt.js';
-import { everySec, type Timer } from '../timer.js';
+import { realScheduler, type Scheduler, type Timer } from '../scheduler.js';
 import { pingTimeMs } from '../wgnode/clock.js';
 import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import { Peer } from '../wgnode/peers.js';
@@ -30,7 +30,7 @@ interface Candidate {
 }
 
 interface PeerExtra {
-  filter: MedianFilter;
+  filter: SpikeFilter;
   tries: Candidate[];
   /** Latest filtered one-way latency *to me* from this peer, seconds. */
   latency: number;
@@ -38,6 +38,23 @@ interface PeerExtra {
 
 /** Seconds without an authenticated packet from a supernode session before the edge says so. */
 const SUPER_SILENCE_S = 10;
+
+/**
+ * While a supernode session has no keys, a new handshake initiation goes out every this many
+ * seconds (148 bytes each; the core alone would wait REKEY_TIMEOUT, 5 s): a supernode that
+ * learns this edge after its first initiation (it started later, or peer/add came after the
+ * edge) answers within about a second.
+ */
+const SUPER_RETRY_S = 1;
+
+/** A new link's first measurement is reported this soon (s) instead of at the next interval. */
+const FIRST_REPORT_DELAY_S = 0.02;
+
+/** Options of a SuperClient (seams for the simulator; defaults are the real ones). */
+export interface SuperClientOptions {
+  /** Timers of the control logic (default: Node's, unref'd). */
+  scheduler?: Scheduler;
+}
 
 export class SuperClient {
   private readonly secret = randomBytes(32);
@@ -49,6 +66,15 @@ export class SuperClient {
   private timers: Timer[] = [];
   private pingTimer?: Timer;
   private postTimer?: Timer;
+  private reportTimer?: Timer;
+  private firstReport?: Timer;
+  /** Peers whose link was in the last LinkReport (a link missing from it is reported early). */
+  private reported = new Set<number>();
+  /** Per supernode session: when we last started a handshake ourselves, and the next wait (s). */
+  private superRetry = new Map<Peer, { at: number; wait: number }>();
+  private readonly sched: Scheduler;
+  /** LinkReport messages and bytes (payload) sent since start (simulator, tests). */
+  readonly reportStats = { messages: 0, bytes: 0 };
   private pulling = new Set<string>();
   private stopped = false;
   private exit?: (code: number) => void;
@@ -58,7 +84,9 @@ export class SuperClient {
   constructor(
     private readonly edge: Edge,
     private readonly cfg: EdgeConfig,
+    opts: SuperClientOptions = {},
   ) {
+    this.sched = opts.scheduler ?? realScheduler;
     const dr = cfg.DynamicRoute;
     this.ownAC = dr.AdditionalCost;
     // Until the supernode's parameters arrive: our own; no HTTP report (interval 0 = wait).
@@ -87,6 +115,7 @@ export class SuperClient {
     this.register();
     const regEvery = this.params.SendPingInterval > 0 ? this.params.SendPingInterval : 8;
     this.every(regEvery, () => this.register());
+    this.every(SUPER_RETRY_S / 4, () => this.retrySuperHandshakes());
     // Dead peers get their next candidate every ConnNextTry seconds (TimeoutCheckInterval if unset).
     const dr = this.cfg.DynamicRoute;
     this.every(Math.max(1, dr.ConnNextTry || dr.TimeoutCheckInterval || 5), () => void this.tryEndpoints());
@@ -119,13 +148,13 @@ export class SuperClient {
   }
 
   private every(sec: number, f: () => void): void {
-    this.timers.push(everySec(sec, f));
+    this.timers.push(this.sched.every(sec, f));
   }
 
   private track(p: Peer): PeerExtra {
     let x = this.extra.get(p.nodeId);
     if (!x) {
-      x = { filter: new MedianFilter(), tries: [], latency: Infinity };
+      x = { filter: new SpikeFilter(), tries: [], latency: Infinity };
       this.extra.set(p.nodeId, x);
     }
     return x;
@@ -154,22 +183,93 @@ export class SuperClient {
     });
   }
 
+  /**
+   * A supernode session without keys gets a fresh initiation every SUPER_RETRY_S: the first one
+   * may have reached a supernode that did not know this edge yet (it started later, or peer/add
+   * came after this edge), and WireGuard itself would wait REKEY_TIMEOUT before the next.
+   */
+  private retrySuperHandshakes(): void {
+    const host = this.edge.host;
+    const now = this.edge.clock.now();
+    for (const s of this.edge.peers.supers) {
+      if (!s.endpoint || host.wg.hasSession(s.wgId, now)) {
+        this.superRetry.delete(s);
+        continue;
+      }
+      const r = this.superRetry.get(s);
+      // The first check after start (the core's own initiation went out with the first Register) starts the clock.
+      if (!r) this.superRetry.set(s, { at: now, wait: SUPER_RETRY_S });
+      else if (now - r.at >= r.wait - 1e-3) {
+        if (host.initiateNow(s)) this.edge.log.cat('internal', 'supernode handshake retried early', { after: r.wait });
+        this.superRetry.set(s, { at: now, wait: r.wait });
+      }
+    }
+  }
+
   // ---- latency ----------------------------------------------------------------------------
 
   private restartPing(): void {
     this.pingTimer?.cancel();
     this.postTimer?.cancel();
+    this.reportTimer?.cancel();
     const pi = this.params.SendPingInterval;
     if (pi > 0) {
-      this.pingTimer = everySec(pi, () => this.pingAll(0));
+      this.pingTimer = this.sched.every(pi, () => this.pingAll(0));
       this.pingAll(0);
+      // One LinkReport per interval with every incoming link (not a Pong per received ping).
+      this.reportTimer = this.sched.every(pi, () => this.sendLinkReport());
     }
     const hp = this.params.HttpPostInterval;
     if (hp > 0) {
-      this.postTimer = everySec(hp, () => void this.postReport());
+      this.postTimer = this.sched.every(hp, () => void this.postReport());
     }
   }
 
+  /** The incoming links to report now: [Src, filtered Timediff (s), TimeToAlive (s)] per alive measured peer. */
+  private currentLinks(): Array<[number, number, number]> {
+    const links: Array<[number, number, number]> = [];
+    const now = this.edge.clock.now();
+    const pat = this.params.PeerAliveTimeout;
+    for (const p of this.edge.peers.all()) {
+      const x = this.extra.get(p.nodeId);
+      if (!x || !this.alive(p) || !Number.isFinite(x.latency)) continue;
+      // TimeToAlive counts from the peer's last packet, so a link dies at the supernode when it
+      // would die here, whatever the report's phase (rounded to the ms: bytes, not precision).
+      links.push([p.nodeId, x.latency, Math.round(Math.max(0, pat - (now - p.lastRx)) * 1000) / 1000]);
+    }
+    return links;
+  }
+
+  /**
+   * Sends the LinkReport (kind 8, docs/control.md) of every incoming link on every supernode
+   * session, split into datagram-sized messages. Runs once per SendPingInterval, and
+   * FIRST_REPORT_DELAY_S after a link that the last report did not carry is measured.
+   */
+  sendLinkReport(): void {
+    if (this.stopped) return;
+    this.firstReport?.cancel();
+    this.firstReport = undefined;
+    const links = this.currentLinks();
+    this.reported = new Set(links.map((l) => l[0]));
+    for (const payload of encodeLinkReports(this.edge.me, this.ownAC, links)) {
+      this.reportStats.messages++;
+      this.reportStats.bytes += payload.length;
+      for (const s of this.edge.peers.supers) this.edge.sendControl(s, Kind.Pong, NODE_SUPER, 0, payload);
+    }
+  }
+
+  /** A ping from `id` was measured: a link the supernode has not heard of yet is reported at once. */
+  private linkMeasured(id: number): void {
+    if (this.reported.has(id) || this.firstReport || this.stopped) return;
+    this.firstReport = this.sched.after(FIRST_REPORT_DELAY_S, () => this.sendLinkReport());
+  }
+
+  /**
+   * Sends a ping stamped with the ping clock (pingTimeMs). The stamp is taken right before the
+   * synchronous path encode → seal (one WASM call) → sendmmsg (WgHost.sendTo, Transport.sendRecords),
+   * tens of µs without any event-loop turn in between; a ping queued behind a handshake leaves
+   * later with its old stamp, a one-off high sample the spike filter discards.
+   */
   private ping(p: Peer, requestReply: number): void {
     const msg: PingMsg = { v: 1, Src: this.edge.me, Time: pingTimeMs(this.edge.clock), RequestReply: requestReply };
     this.edge.sendControl(p, Kind.Ping, NODE_SPREAD, 0, encode(msg));
@@ -180,12 +280,15 @@ export class SuperClient {
     for (const p of this.edge.peers.all()) if (p.endpoint) this.ping(p, requestReply);
   }
 
-  /** Control messages for this node (wired as Edge's onControl). */
-  onControl(h: Header, payload: Uint8Array, from: Peer): void {
+  /**
+   * Control messages for this node (wired as Edge's onControl). `rxTimeMs`: the datagram's
+   * receive time in the ping clock (Edge onControl; default: now, in JS).
+   */
+  onControl(h: Header, payload: Uint8Array, from: Peer, rxTimeMs?: number): void {
     try {
       switch (h.kind) {
         case Kind.Ping:
-          return this.onPing(decode.ping(payload), from);
+          return this.onPing(decode.ping(payload), from, rxTimeMs ?? pingTimeMs(this.edge.clock));
         case Kind.ServerUpdate:
           return this.onServerUpdate(decode.serverUpdate(payload));
         default:
@@ -196,20 +299,25 @@ export class SuperClient {
     }
   }
 
-  private onPing(m: PingMsg, from: Peer): void {
+  /**
+   * A ping from `from`, received at `rxTimeMs` (ping clock, ms): the sample is the receive time
+   * minus the ping's Time — with kernel receive timestamps and the send stamp taken just before
+   * the sealed datagram leaves (ping()), neither event loop's queueing is in it
+   * (docs/routing.md §Wire timestamps).
+   */
+  private onPing(m: PingMsg, from: Peer, rxTimeMs: number): void {
     if (m.Src !== from.nodeId) return this.edge.drop(`ping claims source ${m.Src} but came from ${from.nodeId}`, { node: from.nodeId });
     const x = this.track(from);
     // Our wall clock minus the pinger's: the one-way latency plus the clock offset between us,
     // of any size (docs/routing.md). Only a difference no two Date-range clocks can have is garbage.
-    const measured = (pingTimeMs(this.edge.clock) - m.Time) / 1000;
+    const measured = (rxTimeMs - m.Time) / 1000;
     if (!(Math.abs(measured) <= TIMEDIFF_LIMIT_S)) {
       return this.edge.drop('ping time further from our clock than any two clocks can be', { node: from.nodeId, time: m.Time });
     }
     const filtered = x.filter.push(measured, this.params.DampingFilterRadius);
     x.latency = filtered;
-    const pong: PongMsg = { v: 1, Src: from.nodeId, Dst: this.edge.me, Timediff: filtered, TimeToAlive: this.params.PeerAliveTimeout, AdditionalCost: this.ownAC };
     this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measured, filtered });
-    this.toSupers(Kind.Pong, pong);
+    this.linkMeasured(from.nodeId);
     // Hole punching: answer with pings so the other side's NAT opens too.
     for (let i = 0; i < m.RequestReply; i++) {
       const t = setTimeout(() => !this.stopped && this.ping(from, 0), i * 1000);
@@ -471,5 +579,7 @@ export class SuperClient {
     for (const t of this.timers) t.cancel();
     this.pingTimer?.cancel();
     this.postTimer?.cancel();
+    this.reportTimer?.cancel();
+    this.firstReport?.cancel();
   }
 }

@@ -127,6 +127,81 @@ const pongSchema: JSONSchemaType<PongMsg> = {
   properties: { v: { type: 'integer', const: 1 }, ...pongProps },
 };
 
+/**
+ * Edge → supernode (kind 8, the Pong kind; dst 65533, TTL 0), once per SendPingInterval: every
+ * incoming link the edge currently measures, in place of one Pong per received ping (issue 11
+ * part 3: control traffic O(N) per edge, not a message per pair and ping). `Links` items are
+ * `[Src, Timediff (s, offset included, |x| <= TIMEDIFF_LIMIT_S), TimeToAlive (s, >= 0)]`;
+ * `AdditionalCost` (ms) is the measuring edge's own value, as in PongMsg. A report larger than
+ * one datagram is split into several self-contained messages (encodeLinkReports). The supernode
+ * checks the frame (v, Dst, AdditionalCost, Links an array of at most LINK_REPORT_MAX items) and
+ * then every item on its own (checkLinkItem): a bad item is refused and counted, the rest applied.
+ */
+export interface LinkReportMsg {
+  v: 1;
+  Dst: number;
+  AdditionalCost: number;
+  Links: Array<[number, number, number]>;
+}
+/** Most items one LinkReport message may carry (65536 NodeIDs would never fit a datagram anyway). */
+export const LINK_REPORT_MAX = 4096;
+interface LinkReportIn {
+  v: 1;
+  Dst: number;
+  AdditionalCost: number;
+  Links: unknown[];
+}
+const linkReportSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['v', 'Dst', 'AdditionalCost', 'Links'],
+  properties: {
+    v: { type: 'integer', const: 1 },
+    Dst: u16,
+    AdditionalCost: { type: 'number' },
+    Links: { type: 'array', maxItems: LINK_REPORT_MAX, items: true },
+  },
+} as unknown as JSONSchemaType<LinkReportIn>;
+
+/**
+ * One item of a LinkReport, checked by hand (it runs for every link of every edge each interval,
+ * so no ajv call per item): `[Src, Timediff, TimeToAlive]` with the PongMsg rules for each field.
+ * Returns the item typed, or why it is refused (the rule, without the value).
+ */
+export function checkLinkItem(x: unknown): [number, number, number] | string {
+  if (!Array.isArray(x) || x.length !== 3) return 'Links item must be [Src, Timediff, TimeToAlive]';
+  const [src, td, ttl] = x as unknown[];
+  if (typeof src !== 'number' || !Number.isInteger(src) || src < 0 || src > 65535) return 'Links item Src must be an integer 0..65535';
+  if (typeof td !== 'number' || !(Math.abs(td) <= TIMEDIFF_LIMIT_S)) return `Links item Timediff must be a number within ±${TIMEDIFF_LIMIT_S} s`;
+  if (typeof ttl !== 'number' || !Number.isFinite(ttl) || ttl < 0) return 'Links item TimeToAlive must be a finite number >= 0';
+  return [src, td, ttl];
+}
+
+/**
+ * Encodes the links of one report as LinkReport payloads of at most `maxBytes` bytes each
+ * (default 1200: one datagram after the Etherguard header, WireGuard's 32 bytes and IP/UDP on a
+ * 1280-byte IPv6 path). Always at least one message, so an edge with no links still reports.
+ */
+export function encodeLinkReports(dst: number, additionalCost: number, links: ReadonlyArray<readonly [number, number, number]>, maxBytes = 1200): Uint8Array[] {
+  const head = `{"v":1,"Dst":${dst},"AdditionalCost":${JSON.stringify(additionalCost)},"Links":[`;
+  const out: Uint8Array[] = [];
+  let parts: string[] = [];
+  let size = head.length + 2;
+  const flush = () => {
+    out.push(Buffer.from(`${head}${parts.join(',')}]}`, 'utf8'));
+    parts = [];
+    size = head.length + 2;
+  };
+  for (const l of links) {
+    const item = JSON.stringify(l);
+    if (parts.length > 0 && (size + item.length + 1 > maxBytes || parts.length >= LINK_REPORT_MAX)) flush();
+    parts.push(item);
+    size += item.length + 1;
+  }
+  if (parts.length > 0 || out.length === 0) flush();
+  return out;
+}
+
 // ---- HTTP bodies -----------------------------------------------------------------------------
 
 /** One measurement in a report: Src → Dst latency (s), measured by Dst, the reporting edge. */
@@ -306,11 +381,28 @@ function decoder<T>(name: string, schema: JSONSchemaType<T>): (bytes: Uint8Array
 
 export class ProtoError extends Error {}
 
+const checkPong = checker('Pong', pongSchema);
+const checkLinkReport = checker('LinkReport', linkReportSchema);
+
 export const decode = {
   register: decoder('Register', registerSchema),
   serverUpdate: decoder('ServerUpdate', serverUpdateSchema),
   ping: decoder('Ping', pingSchema),
   pong: decoder('Pong', pongSchema),
+  /**
+   * A kind-8 payload: a single PongMsg (older edges, tests) or a LinkReportMsg (its frame only;
+   * check each item with checkLinkItem). Parsed once; throws ProtoError naming the rule.
+   */
+  pongOrReport: (bytes: Uint8Array | string): { pong: PongMsg } | { report: LinkReportIn } => {
+    let obj: unknown;
+    try {
+      obj = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    } catch {
+      throw new ProtoError('Pong: not valid JSON');
+    }
+    if (typeof obj === 'object' && obj !== null && 'Links' in obj) return { report: checkLinkReport(obj) };
+    return { pong: checkPong(obj) };
+  },
   nodeInfo: decoder('NodeInfo report', nodeInfoSchema),
   peerInfo: decoder('PeerInfo', peerInfoSchema),
   nhTable: decoder('NhTable', nhTableSchema),

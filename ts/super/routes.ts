@@ -58,7 +58,8 @@ export class RouteState {
   private readonly graph?: RouteGraph;
   /** Vertices: configured edges plus anything a pong introduced (always configured edges). */
   private readonly nodes = new Set<number>();
-  private readonly edges = new Map<string, EdgeMirror>();
+  /** Measured links by `src * 65536 + dst` (numbers: no string key per pong). */
+  private readonly edges = new Map<number, EdgeMirror>();
   private readonly manual = new Map<string, number>();
   /** Weights (with AC) as the last solve saw them. */
   private nhWeightsCache?: Map<string, number>;
@@ -108,8 +109,7 @@ export class RouteState {
     this.nodes.delete(id);
     this.graph?.removeNode(id);
     for (const k of [...this.edges.keys()]) {
-      const [s, d] = k.split(',').map(Number);
-      if (s === id || d === id) this.edges.delete(k);
+      if (Math.floor(k / 65536) === id || k % 65536 === id) this.edges.delete(k);
     }
     if (this.staticMode) {
       const t: NodeIdTable = {};
@@ -141,7 +141,7 @@ export class RouteState {
     this.nodes.add(src);
     this.nodes.add(dst);
     this.graph.applyPong(src, dst, latency, acMs, 0, ttl, now);
-    this.edges.set(`${src},${dst}`, { latency: Number.isFinite(latency) ? latency : Infinity, acS: acMs > 0 ? acMs / 1000 : 0, validUntil: now + ttl });
+    this.edges.set(src * 65536 + dst, { latency: Number.isFinite(latency) ? latency : Infinity, acS: acMs > 0 ? acMs / 1000 : 0, validUntil: now + ttl });
   }
 
   /** Solves if the hysteresis says so; returns true when the published table (and hash) changed. */
@@ -202,7 +202,7 @@ export class RouteState {
    * down or expired.
    */
   latency(src: number, dst: number, now: number): number {
-    const e = this.edges.get(`${src},${dst}`);
+    const e = this.edges.get(src * 65536 + dst);
     if (!e || now > e.validUntil || !Number.isFinite(e.latency)) return Infinity;
     const W = WILDCARD;
     for (const k of [`${src},${dst}`, `${src},${W}`, `${W},${dst}`, `${W},${W}`]) {
@@ -216,40 +216,49 @@ export class RouteState {
   measuredLinks(now: number): Array<[number, number, number]> {
     const out: Array<[number, number, number]> = [];
     for (const k of this.edges.keys()) {
-      const [s, d] = k.split(',').map(Number);
+      const s = Math.floor(k / 65536);
+      const d = k % 65536;
       const l = this.latency(s, d, now);
       if (Number.isFinite(l)) out.push([s, d, l]);
     }
     return out.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
   }
 
-  /** The state document's routing part; "none" is the returned `Infinity` marker. */
+  /**
+   * The state document's routing part; "none" is the returned `Infinity` marker. Upstream's
+   * shape, but only what exists: `Edges` lists links that were ever measured (a link that is
+   * down or expired shows the marker; a pair never measured is absent), `Edges_Nh` the finite
+   * weights the last solve used, `Dist`/`Dist_noAC` reachable pairs only (the diagonal's 0
+   * included). So peers that never connected cost nothing (300 added peers used to give 4.4 MB
+   * of Infinity cells), and a connected mesh costs what its links and routes are.
+   */
   view(now: number): RouteView {
-    const ids = [...this.nodes].sort((a, b) => a - b);
     const Edges: Table = {};
     const Edges_Nh: Table = {};
-    for (const s of ids) {
-      const row: Record<string, number> = {};
-      const rowNh: Record<string, number> = {};
-      for (const d of ids) {
-        if (s === d) continue;
-        row[d] = this.latency(s, d, now);
-        rowNh[d] = this.nhWeights.get(`${s},${d}`) ?? Infinity;
-      }
-      Edges[s] = row;
-      Edges_Nh[s] = rowNh;
+    const keys = [...this.edges.keys()].sort((a, b) => a - b);
+    for (const k of keys) {
+      const s = Math.floor(k / 65536);
+      const d = k % 65536;
+      if (!this.nodes.has(s) || !this.nodes.has(d) || s === d) continue;
+      (Edges[s] ??= {})[d] = this.latency(s, d, now);
     }
+    const nh = [...this.nhWeights].map(([k, w]) => [k.split(',').map(Number), w] as const).sort((a, b) => a[0][0] - b[0][0] || a[0][1] - b[0][1]);
+    for (const [[s, d], w] of nh) (Edges_Nh[s] ??= {})[d] = w;
     const Dist: Table = {};
     const Dist_noAC: Table = {};
     const sol = this.graph?.solution();
     if (sol) {
       const n = sol.ids.length;
+      const dist = sol.dist;
+      const distNoAc = sol.distNoAc;
       for (let i = 0; i < n; i++) {
         const r: Record<string, number> = {};
         const rn: Record<string, number> = {};
         for (let j = 0; j < n; j++) {
-          r[sol.ids[j]] = sol.dist[i * n + j];
-          rn[sol.ids[j]] = sol.distNoAc[i * n + j];
+          const x = dist[i * n + j];
+          if (!Number.isFinite(x)) continue;
+          r[sol.ids[j]] = x;
+          rn[sol.ids[j]] = distNoAc[i * n + j];
         }
         Dist[sol.ids[i]] = r;
         Dist_noAC[sol.ids[i]] = rn;

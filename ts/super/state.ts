@@ -65,6 +65,8 @@ export interface EdgeRec {
   local6: Record<string, number>;
   /** Set while the Shutdown notices of a deletion are being sent. */
   removing: boolean;
+  /** Whether the edge was alive when the cached public peer list was built (Supernode.peerState). */
+  aliveSeen?: boolean;
 }
 
 export function newEdgeRec(conf: SuperPeerInfo): EdgeRec {

@@ -11,9 +11,10 @@ import type { Logger } from '../edge/log.js';
 import { postScriptEnv, runPostScript } from '../edge/postscript.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import {
-  Action, checkReportPong, decode, ProtoError, type NodeInfoReportIn, type PeerInfoBody, type PongMsg, type RefusedItem, type RegisterMsg, type ReportResult,
+  Action, checkLinkItem, checkReportPong, decode, ProtoError, type NodeInfoReportIn, type PeerInfoBody, type PongMsg, type RefusedItem, type RegisterMsg, type ReportResult,
   type SuperParamsBody,
 } from '../proto/control.js';
+import { realScheduler, type Scheduler } from '../scheduler.js';
 import { startUapi, type UapiHandle } from '../uapi/server.js';
 import type { SuperSnapshot } from '../metrics/snapshot.js';
 import { statusPeer, type StatusNode } from '../status/json.js';
@@ -44,7 +45,19 @@ export interface SupernodeOptions {
   timers?: WgTimers;
   /** Shutdown notices on peer/del: how many and how far apart (default 10 × 100 ms). */
   shutdownNotices?: { count: number; intervalMs: number };
+  /**
+   * Timers of the control logic (the coalesced route check after reports); default Node's.
+   * The simulator (sim/) runs the supernode's core in virtual time through it.
+   */
+  scheduler?: Scheduler;
 }
+
+/**
+ * Route checks after link reports are coalesced: at most one per this fraction of
+ * SendPingInterval (and at most every 0.2 s), so the supernode's work per interval is one pass
+ * per report over its links plus a bounded number of checks, not a check per link or report.
+ */
+const CHECK_COALESCE = 0.1;
 
 /** GET {prefix}/manage/super/state. */
 export interface HttpState {
@@ -102,6 +115,12 @@ export class Supernode {
   private lastForce = 0;
   private lastPeerHash = '';
   private stateCache?: { at: number; state: HttpState };
+  /** The public peer list and its hash, until something it depends on changes (peerDirty). */
+  private peerCache?: { hash: string; edges: PublicEdge[] };
+  private readonly sched: Scheduler;
+  private checkTimer?: { cancel(): void };
+  /** Control-plane counters since start: UDP messages and items (simulator, benchmarks). */
+  readonly controlStats = { registers: 0, pongs: 0, linkReports: 0, links: 0, checks: 0 };
   private started = false;
   private stopped = false;
 
@@ -111,6 +130,7 @@ export class Supernode {
   ) {
     this.log = o.log;
     this.clock = o.clock ?? systemClock();
+    this.sched = o.scheduler ?? realScheduler;
     this.prefix = normPrefix(cfg.API_Prefix);
     this.writer = new ConfigWriter(o.configPath, (m) => this.log.error(m));
     this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, this.salt, (m) => this.log.error(m));
@@ -295,6 +315,7 @@ export class Supernode {
     if (this.stopped) return;
     this.stopped = true;
     for (const t of this.timers) t.cancel();
+    this.checkTimer?.cancel();
     await Promise.all(this.apps.map((a) => a.close().catch(() => undefined)));
     for (const u of this.uapis) await u.close().catch(() => undefined);
     for (const f of FAMILIES) this.hosts[f]?.close();
@@ -316,6 +337,7 @@ export class Supernode {
       rec.wg[f] = p;
     }
     this.edges.set(conf.NodeID, rec);
+    this.peerDirty();
     this.routes.addNode(conf.NodeID);
     if (conf.EndPoint) await this.resolveStatic(rec);
     return rec;
@@ -356,6 +378,7 @@ export class Supernode {
       if (p) this.hosts[f]?.removePeer(p);
     }
     this.edges.delete(id);
+    this.peerDirty();
     this.routes.removeNode(id);
     this.psks.drop(id);
     const i = this.cfg.Peers.findIndex((p) => p.NodeID === id);
@@ -380,10 +403,26 @@ export class Supernode {
 
   // ---- state hashes -------------------------------------------------------------------------
 
-  /** The global peer list and its hash. */
+  /**
+   * The global peer list and its hash. Cached: rebuilt (O(N)) only after something it shows
+   * changed (peerDirty: an edge added, removed, coming alive or dying, a new endpoint or local
+   * address, a peer/update), not for every Register of every edge.
+   */
   peerState(): { hash: string; edges: PublicEdge[] } {
-    const edges = publicEdges(this.edges.values(), (r) => this.alive(r));
-    return { hash: stateHash(JSON.stringify(edges), this.salt), edges };
+    if (this.peerCache) return this.peerCache;
+    for (const r of this.edges.values()) r.aliveSeen = this.alive(r);
+    const edges = publicEdges(this.edges.values(), (r) => r.aliveSeen === true);
+    return (this.peerCache = { hash: stateHash(JSON.stringify(edges), this.salt), edges });
+  }
+
+  /** Something the public peer list shows has changed: rebuild it on next use. */
+  peerDirty(): void {
+    this.peerCache = undefined;
+  }
+
+  /** Marks the peer list dirty when an edge came alive or died since the list was built (O(N)). */
+  private sweepAlive(): void {
+    for (const r of this.edges.values()) if (r.aliveSeen !== this.alive(r)) return this.peerDirty();
   }
 
   peerInfoBody(rec: EdgeRec, edges: PublicEdge[]): PeerInfoBody {
@@ -410,6 +449,7 @@ export class Supernode {
     const now = this.clock.now();
     const force = now - this.lastForce >= this.cfg.RePushConfigInterval;
     if (force) this.lastForce = now;
+    this.sweepAlive();
     const peerHash = this.peerState().hash;
     this.lastPeerHash = peerHash;
     for (const rec of this.edges.values()) this.pushEdge(rec, peerHash, force);
@@ -427,10 +467,32 @@ export class Supernode {
   /** After SuperParams changes (peer/update, super/update). */
   paramsChanged(): void {
     this.stateCache = undefined;
+    this.peerDirty(); // peer/update may change SkipLocalIP
     this.pushAll();
   }
 
+  /**
+   * A route check soon (coalesced, CHECK_COALESCE): after link reports, so N reports per
+   * interval cost N passes over their own links and a few checks, not N checks.
+   */
+  private scheduleCheck(): void {
+    if (this.checkTimer || this.stopped) return;
+    const delay = Math.min(0.2, CHECK_COALESCE * this.cfg.SendPingInterval);
+    this.checkTimer = this.sched.after(delay, () => {
+      this.checkTimer = undefined;
+      this.checkRoutes();
+    });
+  }
+
   // ---- UDP ----------------------------------------------------------------------------------
+
+  /**
+   * A decrypted plaintext from a configured edge's session (what the WireGuard host hands us);
+   * public as the seam the simulator drives the supernode's core through.
+   */
+  receive(fam: 4 | 6, plain: Uint8Array, from: Peer): void {
+    this.onUdp(fam, plain, from);
+  }
 
   private onUdp(fam: Fam, plain: Uint8Array, from: Peer): void {
     const h = readHeader(plain);
@@ -444,7 +506,11 @@ export class Supernode {
     const payload = plain.slice(HEADER_LEN, HEADER_LEN + h.len);
     try {
       if (h.kind === Kind.Register) this.onRegister(fam, rec, decode.register(payload), from);
-      else this.onPong(rec, decode.pong(payload));
+      else {
+        const m = decode.pongOrReport(payload);
+        if ('pong' in m) this.onPong(rec, m.pong);
+        else this.onLinkReport(rec, m.report);
+      }
     } catch (e) {
       if (e instanceof ProtoError) return this.log.drop(`bad control message: ${e.message}`, { from: from.nodeId, kind: h.kind });
       throw e;
@@ -463,6 +529,8 @@ export class Supernode {
     if (secret.length !== 32) return this.log.drop('Register JWTSecret is not 32 bytes', { from: id });
     const now = this.clock.now();
     const wasAlive = this.alive(rec);
+    this.controlStats.registers++;
+    if (!wasAlive) this.peerDirty();
     rec.lastSeen = now;
     rec.lastSeenWall = this.clock.wallMs();
     // A new secret is a new edge process (counts restart); the same one never lowers the floor.
@@ -473,9 +541,10 @@ export class Supernode {
     if (ep !== rec.ext[fam]) {
       this.log.cat('control', 'edge endpoint', { node: id, af: fam, endpoint: ep ?? '' });
       rec.ext[fam] = ep;
+      this.peerDirty();
     }
     if (!wasAlive) this.log.cat('control', 'edge registered', { node: id, version: m.Version });
-    this.stateCache = undefined;
+    if (!wasAlive) this.stateCache = undefined;
     // A changed peer list goes to everyone at once; otherwise only this edge gets what it lacks.
     const peerHash = this.peerState().hash;
     if (peerHash !== this.lastPeerHash) this.pushAll();
@@ -498,11 +567,37 @@ export class Supernode {
 
   private onPong(rec: EdgeRec, m: PongMsg): void {
     const id = rec.conf.NodeID;
+    this.controlStats.pongs++;
     const why = this.applyPong(rec, m, this.clock.now());
     if (why) return this.log.drop(why[0], { from: id, reason: why[1] });
     this.log.cat('control', 'pong', { src: m.Src, dst: m.Dst, latency: m.Timediff });
-    this.stateCache = undefined;
-    this.checkRoutes();
+    this.scheduleCheck();
+  }
+
+  /**
+   * A LinkReport (kind 8 with `Links`, docs/control.md): every incoming link of the reporting
+   * edge. The message is refused whole only when its Dst is not the edge that sent it; each
+   * link is an item of its own (a bad one is counted as `report item refused: <rule>`, the
+   * others applied). Then one coalesced route check (scheduleCheck).
+   */
+  private onLinkReport(rec: EdgeRec, m: { Dst: number; AdditionalCost: number; Links: unknown[] }): void {
+    const id = rec.conf.NodeID;
+    if (m.Dst !== id) return this.log.drop('LinkReport Dst is not the sending edge', { from: id, dst: m.Dst });
+    this.controlStats.linkReports++;
+    const now = this.clock.now();
+    let applied = 0;
+    for (let i = 0; i < m.Links.length; i++) {
+      const l = checkLinkItem(m.Links[i]);
+      if (typeof l === 'string') {
+        this.log.drop(`report item refused: ${l}`, { from: id, item: `Links/${i}` });
+        continue;
+      }
+      const why = this.applyPong(rec, { Src: l[0], Dst: id, Timediff: l[1], TimeToAlive: l[2], AdditionalCost: m.AdditionalCost }, now);
+      if (why) this.log.drop(`report item refused: ${why[0]}`, { from: id, item: `Links/${i}`, reason: why[1] });
+      else applied++;
+    }
+    this.controlStats.links += applied;
+    if (applied > 0) this.scheduleCheck();
   }
 
   /**
@@ -520,13 +615,17 @@ export class Supernode {
       this.log.drop(`report item refused: ${kind}`, { from: id, item, reason });
     };
     rec.postCount = postCount + 1;
+    const wasAlive = this.alive(rec);
     rec.lastSeen = now;
     rec.lastSeenWall = this.clock.wallMs();
     const l4 = splitLocalMap(r.LocalV4s, 4);
     const l6 = splitLocalMap(r.LocalV6s, 6);
     for (const x of [...l4.refused, ...l6.refused]) refuse(x.Item, 'bad local address', x.Reason);
+    // The peer list shows local addresses and liveness: only a change there is pushed to all.
+    const peerChanged = !wasAlive || JSON.stringify(rec.local4) !== JSON.stringify(l4.good) || JSON.stringify(rec.local6) !== JSON.stringify(l6.good);
     rec.local4 = l4.good;
     rec.local6 = l6.good;
+    if (peerChanged) this.peerDirty();
     let applied = 0;
     r.Pongs.forEach((item, i) => {
       let p;
@@ -543,7 +642,7 @@ export class Supernode {
     });
     this.stateCache = undefined;
     this.checkRoutes();
-    this.pushAll();
+    if (peerChanged) this.pushAll();
     return { Applied: applied, Refused: refused };
   }
 

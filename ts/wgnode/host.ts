@@ -7,14 +7,17 @@
 import { DROP_TEMPLATES, Drop, EV, Ev, Hs, Mode, REC, SUMMARY } from '../core/generated.js';
 import { keyFromBase64, Reason, TickKind, WgDevice, WgTimers } from '../core/wg.js';
 import { UapiDevice, UapiPeer } from '../uapi/server.js';
-import { Clock } from './clock.js';
+import { Clock, pingTimeMs } from './clock.js';
 import { Endpoint, formatEndpoint } from './endpoint.js';
 import { Peer, PeerTable, QUEUE_LIMIT } from './peers.js';
-import { endpointOfRecord, Transport } from './transport.js';
+import { endpointOfRecord, Transport, type RxStamps } from './transport.js';
 import { afterSec, Timer } from '../timer.js';
 import type { PeerSnapshot } from '../metrics/snapshot.js';
+import { offloadsEnabled } from '../native/index.js';
 
 export interface HostLog {
+  /** Default-level information (an offload the kernel refused); falls back to internal. */
+  info?(msg: string, fields?: Record<string, unknown>): void;
   internal(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   debug(msg: string, fields?: Record<string, unknown>): void;
@@ -31,9 +34,14 @@ export interface HostOptions {
   fwmark?: number;
   clock: Clock;
   log: HostLog;
+  /** Ask the kernel for UDP GSO/GRO (see Transport); default: offloadsEnabled() (EG_OFFLOADS). */
+  offloads?: boolean;
   timers?: WgTimers;
-  /** Host mode (no edge configured): an authenticated, decrypted plaintext (padded); `plain` is only valid during the call. */
-  onPlaintext?(plain: Uint8Array, from: Peer): void;
+  /**
+   * Host mode (no edge configured): an authenticated, decrypted plaintext (padded); `plain` is
+   * only valid during the call. `rxTimeMs`: when its datagram arrived (rxTimeMs()).
+   */
+  onPlaintext?(plain: Uint8Array, from: Peer, rxTimeMs: number): void;
   /**
    * Edge mode: an event the host does not handle itself (Control, LogSend, LogDeliver,
    * LogForward, Fib; layout EV in core/generated.ts) at `at` in `ev`, valid during the call.
@@ -68,9 +76,11 @@ export class WgHost {
       listenV4: o.listenV4,
       listenV6: o.listenV6,
       fwmark: o.fwmark,
-      onBatch: (family, records) => this.onUdpBatch(family, records),
+      onBatch: (family, records, stamps) => this.onUdpBatch(family, records, stamps),
       onError: (e) => o.log.error(`udp: ${e.message}`),
       onDrop: (reason, f) => o.log.drop(`udp: ${reason}`, f),
+      offloads: o.offloads ?? offloadsEnabled(),
+      onNote: (m) => (o.log.info ?? o.log.internal)(m),
     });
   }
 
@@ -153,9 +163,37 @@ export class WgHost {
     this.wg.setEndpoint(p.wgId, e.family, e.port, rec.subarray(2));
   }
 
-  private onUdpBatch(family: 4 | 6, records: Uint8Array): void {
+  /** The UDP batch being handled: its records' kernel receive times, and when JS got it (fallback). */
+  private rx?: { stamps?: RxStamps; arrivedMs: number };
+
+  private onUdpBatch(family: 4 | 6, records: Uint8Array, stamps?: RxStamps): void {
     if (this.stopped) return;
-    this.run(Mode.Udp, this.wg.stageBytes(records), family);
+    // Without kernel stamps the best receive time is the batch's arrival in JS, not the later
+    // moment a handler runs (the batch's other records are processed in between).
+    this.rx = { stamps, arrivedMs: stamps ? NaN : pingTimeMs(this.o.clock) };
+    try {
+      this.run(Mode.Udp, this.wg.stageBytes(records), family);
+    } finally {
+      this.rx = undefined;
+    }
+  }
+
+  /**
+   * The receive time, in the clock of ping timestamps (pingTimeMs: ms, test and NTP offsets
+   * applied), of UDP record `index` of the batch being handled (a Control or Plain event's
+   * EV.SIZE): the kernel's SO_TIMESTAMPNS time converted with Clock.fromRealtimeMs when the
+   * socket has it, else when the batch reached JS, else (not in a UDP batch) now.
+   * docs/routing.md §Wire timestamps.
+   */
+  rxTimeMs(index: number): number {
+    const rx = this.rx;
+    const c = this.o.clock;
+    if (rx?.stamps && index < rx.stamps.count && c.fromRealtimeMs) {
+      const t = rx.stamps.view.getFloat64(8 * index, true);
+      if (Number.isFinite(t)) return c.fromRealtimeMs(t);
+    }
+    if (rx && Number.isFinite(rx.arrivedMs)) return rx.arrivedMs;
+    return pingTimeMs(c);
   }
 
   /** Address of a staging area of `len` bytes in WASM memory (for run()). */
@@ -166,6 +204,9 @@ export class WgHost {
   /** Frames taken from the interface and messages forwarded by the data plane, since start. */
   fromIface = 0;
   forwarded = 0;
+  /** TAP offloads: super-frames read and segmented, and super-frames written (coalesced), since start. */
+  superIn = 0;
+  superOut = 0;
 
   /**
    * Processes `len` staged bytes of `mode` records in one call into the core, then sends, writes
@@ -183,6 +224,8 @@ export class WgHost {
     if (nt) this.o.onTap?.(wg.view(wg.summary(SUMMARY.TAP_PTR), wg.summary(SUMMARY.TAP_LEN)), nt);
     this.fromIface += wg.summary(SUMMARY.FROM_IFACE);
     this.forwarded += wg.summary(SUMMARY.FORWARDED);
+    this.superIn += wg.summary(SUMMARY.SUPER_IN);
+    this.superOut += wg.summary(SUMMARY.SUPER_OUT);
     const bytes = wg.summary(SUMMARY.EV_BYTES);
     if (bytes) {
       // Copied out: a handler may call into the core again (sendTo), which reuses the areas.
@@ -253,7 +296,7 @@ export class WgHost {
         case Ev.Plain: {
           const p = this.peers.wg(peerId);
           if (!p) this.o.log.drop(dropName(Drop.UnknownPeerData, {}), {});
-          else this.o.onPlaintext?.(buf.subarray(pl, pl + len), p);
+          else this.o.onPlaintext?.(buf.subarray(pl, pl + len), p, this.rxTimeMs(dv.getUint32(at + EV.SIZE, true)));
           break;
         }
         default:
@@ -282,6 +325,9 @@ export class WgHost {
         break;
       case Drop.InterfaceRunt:
         fields = { len: size };
+        break;
+      case Drop.OffloadRefused:
+        fields = { len: size, why: new TextDecoder().decode(buf.subarray(at + EV.HEADER, at + EV.HEADER + dv.getUint32(at + EV.LEN, true))) };
         break;
       case Drop.NotAPeer:
       case Drop.NoEndpoint:
@@ -320,6 +366,23 @@ export class WgHost {
       off += REC.PLAIN + x.length;
     }
     this.run(Mode.Plain, len);
+  }
+
+  /**
+   * Sends a new handshake initiation to `p` now (replacing any pending one), outside the core's
+   * REKEY_TIMEOUT schedule. For a session whose first initiation may have been dropped by a
+   * responder that did not know us yet (an edge's supernode sessions). Returns whether one was
+   * sent (false without an endpoint or when the core refuses).
+   */
+  initiateNow(p: Peer): boolean {
+    if (this.stopped || !p.endpoint) return false;
+    const r = this.wg.initiate(p.wgId);
+    if (!r.ok) return false;
+    this.transport.send(r.packet, p.endpoint);
+    p.txBytes += r.packet.length;
+    this.o.log.internal('handshake initiation sent', { node: p.nodeId, to: formatEndpoint(p.endpoint), early: true });
+    this.kick();
+    return true;
   }
 
   private flush(p: Peer): void {
