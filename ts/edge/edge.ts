@@ -28,8 +28,12 @@ export interface EdgeOptions {
   clock?: Clock;
   uapi?: boolean;
   timers?: WgTimers;
-  /** Control-plane hook (super/p2p modes): authenticated control messages for this node. */
-  onControl?: (h: Header, payload: Uint8Array, from: Peer) => void;
+  /**
+   * Control-plane hook (super/p2p modes): authenticated control messages for this node.
+   * `rxTimeMs`: when the datagram arrived, in the ping clock (WgHost.rxTimeMs: the kernel's
+   * receive timestamp where the socket has one; docs/routing.md §Wire timestamps).
+   */
+  onControl?: (h: Header, payload: Uint8Array, from: Peer, rxTimeMs: number) => void;
   onSession?: (p: Peer) => void;
 }
 
@@ -249,7 +253,7 @@ export class Edge {
         if (!from) return;
         const h: Header = { kind, ttl: 0, dst: u16(EV.DST), src: u16(EV.SRC), len };
         const payload = new Uint8Array(ev.buffer, ev.byteOffset + at + EV.HEADER, len).slice();
-        if (this.o.onControl) this.o.onControl(h, payload, from);
+        if (this.o.onControl) this.o.onControl(h, payload, from, this.host.rxTimeMs(ev.getUint32(at + EV.SIZE, true)));
         else this.drop(dropName(Drop.ControlInStaticMode, { kind }), { src: h.src });
         return;
       }

@@ -40,7 +40,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   let client: SuperClient | undefined;
   let p2p: P2PClient | undefined;
   const edgeCfg = p2pMode ? { ...cfg, Peers: cfg.Peers.map((p) => ({ ...p, PSKey: '' })) } : cfg;
-  const edge = new Edge(edgeCfg, { log, routes, uapi: !a.noUapi, onControl: (h, p, from) => (p2p ?? client)?.onControl(h, p, from) });
+  const edge = new Edge(edgeCfg, { log, routes, uapi: !a.noUapi, onControl: (h, p, from, rx) => (p2p ?? client)?.onControl(h, p, from, rx) });
   try {
     if (p2pMode) {
       p2p = new P2PClient(edge, cfg, { configPath: a.config, signer: coreSigner });

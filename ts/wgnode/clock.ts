@@ -1,4 +1,5 @@
 import { monotonicSeconds } from '../core/wg.js';
+import { loadNative } from '../native/index.js';
 
 export interface Clock {
   /** Monotonic seconds. */
@@ -16,6 +17,12 @@ export interface Clock {
    * cannot make a peer refuse our next initiation as a replay.
    */
   setNtpOffsetMs?(ms: number): void;
+  /**
+   * Converts a kernel timestamp (CLOCK_REALTIME in ms since the epoch: SO_TIMESTAMPNS receive
+   * times, crates/eg-native/src/io.rs) into the clock of netMs(), i.e. applies the same test and
+   * NTP offsets. Optional: without it, receive times are taken in JS (WgHost.rxTimeMs).
+   */
+  fromRealtimeMs?(ms: number): number;
 }
 
 /** The time to stamp (and receive) a ping with: netMs() when the clock has NTP, else wallMs(). */
@@ -24,10 +31,24 @@ export function pingTimeMs(c: Clock): number {
 }
 
 /**
+ * CLOCK_REALTIME in ms with sub-millisecond resolution: the addon's clock_gettime where it is
+ * loaded (the clock of the kernel's receive timestamps, so a ping's send and receive times are
+ * two readings of one clock), else the process's wall-clock origin plus the monotonic clock
+ * (then there are no kernel timestamps either). Undefined when `useNative` is false.
+ */
+function realtimeSource(useNative: boolean): (() => number) | undefined {
+  if (!useNative) return undefined;
+  const n = loadNative();
+  const f = n.ok ? (n.mod as unknown as { realtimeMs?: () => number }).realtimeMs : undefined;
+  return typeof f === 'function' ? f : undefined;
+}
+
+/**
  * The process clock. EG_TEST_CLOCK_OFFSET_MS (honoured only with EG_TEST=1) shifts the wall
  * clock, so tests can give one node a skewed clock without touching the machine's time.
+ * `o.native` (default true): read CLOCK_REALTIME through the addon when it is loaded.
  */
-export function systemClock(): Clock {
+export function systemClock(o: { native?: boolean } = {}): Clock {
   const off = process.env.EG_TEST === '1' ? Number(process.env.EG_TEST_CLOCK_OFFSET_MS ?? 0) || 0 : 0;
   // Sub-millisecond wall clock: the process's wall-clock origin plus the monotonic clock, so
   // one-way latencies are not quantised to Date.now()'s whole milliseconds. Any constant error of
@@ -35,10 +56,14 @@ export function systemClock(): Clock {
   const origin = performance.timeOrigin + off;
   let ntpOffset = 0;
   const wallMs = () => origin + performance.now();
+  const rt = realtimeSource(o.native ?? true);
   return {
     now: monotonicSeconds,
     wallMs,
-    netMs: () => wallMs() + ntpOffset,
+    // Ping times: CLOCK_REALTIME (+ offsets) when the addon gives it, so they compare exactly
+    // with the kernel's receive timestamps (fromRealtimeMs); else the wall clock above.
+    netMs: rt ? () => rt() + off + ntpOffset : () => wallMs() + ntpOffset,
+    fromRealtimeMs: (ms: number) => ms + off + ntpOffset,
     setNtpOffsetMs: (ms: number) => {
       if (!Number.isFinite(ms)) throw new RangeError(`NTP offset must be a finite number of ms, got ${ms}`);
       ntpOffset = ms;

@@ -28,9 +28,10 @@ export interface TransportOptions {
   /**
    * A batch of received datagrams as records `[len u16 BE][port u16 BE][address 16][datagram]`
    * (IPv4: the first 4 address bytes), the layout the data plane takes (REC.UDP); only valid
-   * during the call.
+   * during the call. `stamps`: the kernel receive time of each record (RxStamps), when the
+   * native socket has them.
    */
-  onBatch: (family: 4 | 6, records: Uint8Array) => void;
+  onBatch: (family: 4 | 6, records: Uint8Array, stamps?: RxStamps) => void;
   onError: (e: Error) => void;
   /** A datagram not sent or not received, with the reason (counted by the caller). */
   onDrop?: (reason: string, fields: Record<string, unknown>) => void;
@@ -50,6 +51,18 @@ interface NSock {
   io: NativeIo;
   buf: Buffer;
   used: number;
+  count: number;
+}
+/** NativeIo callback kind for a batch followed by receive timestamps (crates/eg-native/src/io.rs). */
+const NATIVE_STAMPED = 3;
+
+/**
+ * Kernel receive times of the records of one batch (SO_TIMESTAMPNS, CLOCK_REALTIME): record i's
+ * time is `view.getFloat64(8 * i, true)` in ms since the Unix epoch (NaN: none); `count` records.
+ * Valid only during the onBatch call.
+ */
+export interface RxStamps {
+  view: DataView;
   count: number;
 }
 
@@ -167,6 +180,13 @@ export class Transport {
     if (this.closed || count === 0) return;
     const ns = family === 6 ? this.n6 : this.n4;
     if (ns) {
+    if (kind === NATIVE_STAMPED) {
+      // [records][f64 LE x count][count u32 LE]: split without copying.
+      const count = data.length >= 4 ? data.readUInt32LE(data.length - 4) : -1;
+      const end = data.length - 4 - 8 * count;
+      if (count < 0 || end < 0) return this.o.onError(new Error(`udp: malformed timestamped batch (${data.length} bytes)`));
+      return this.o.onBatch(s.family, data.subarray(0, end), { view: new DataView(data.buffer, data.byteOffset + end, 8 * count), count });
+    }
       if (ns.count) this.flushSock(ns);
       const failed = ns.io.sendBatch(records, count);
       if (failed > 0 && !this.closed) this.o.onError(new Error(`udp: ${failed} of ${count} datagram(s) not sent (dropped): ${ns.io.lastSendError()}`));
@@ -261,6 +281,12 @@ export class Transport {
     this.s4?.close();
     this.s6?.close();
     this.s4 = this.s6 = undefined;
+  /** Whether received datagrams carry kernel receive timestamps (native sockets with SO_TIMESTAMPNS). */
+  get rxTimestamps(): boolean {
+    const ns = this.n4 ?? this.n6;
+    return ns !== undefined && (ns.io as unknown as { rxTimestamps?: boolean }).rxTimestamps === true;
+  }
+
     this.n4?.io.close();
     this.n6?.io.close();
     this.n4 = this.n6 = undefined;

@@ -36,8 +36,16 @@
 //!   with its `UDP_GRO` control message (the segment size) is split back into the datagrams it
 //!   was made of, so the records JS sees are the same as without GRO.
 //!
+//! Receive timestamps (UDP with `{ timestamps: true }`): `SO_TIMESTAMPNS` is set on the
+//! socket, so the kernel stamps each datagram with CLOCK_REALTIME when it arrives (before any
+//! socket queueing or JS event-loop delay; docs/routing.md §Wire timestamps). A batch then comes
+//! as kind 3: the records as above, then one `f64` LE per record (milliseconds since the Unix
+//! epoch, NaN when the datagram had no timestamp), then the record count as `u32` LE. A kernel
+//! that refuses the option gives kind-0 batches (`rxTimestamps` is false).
+//!
 //! JS callback: `(kind, data)`: kind 0 = a batch, 1 = an error (data = UTF-8 message), 2 = reads
-//! discarded since the last report (data = `[count u32 BE][reason UTF-8]`).
+//! discarded since the last report (data = `[count u32 BE][reason UTF-8]`), 3 = a batch with
+//! receive timestamps (above).
 //! close() wakes the threads through an eventfd, joins them (they never block for long) and
 //! then closes the fd, so the fd number is never reused under a running thread; batches still
 //! queued for JS after close() are delivered and must be ignored by the caller.
@@ -72,15 +80,22 @@ const SLOT: usize = 65536;
 const MAX_RECORD: usize = u16::MAX as usize;
 /// Callback kind for counted read drops.
 const KIND_DROPS: u32 = 2;
+/// Callback kind for a UDP batch followed by its receive timestamps (module docs).
+const KIND_STAMPED: u32 = 3;
+/// include/uapi/asm-generic/socket.h: SO_TIMESTAMPNS with a 64-bit `__kernel_timespec` on every
+/// architecture (Linux 5.1+), and the original one (a `struct timespec`, 64-bit on 64-bit
+/// arches); the control message type equals the option.
+const SO_TIMESTAMPNS_NEW: libc::c_int = 64;
+const SO_TIMESTAMPNS_OLD: libc::c_int = 35;
 pub const UDP_HDR: usize = 20;
 /// Linux include/uapi/linux/udp.h: the socket option / control message types.
 const UDP_SEGMENT: libc::c_int = 103;
 const UDP_GRO: libc::c_int = 104;
 /// Datagrams per UDP_SEGMENT send: UDP_MAX_SEGMENTS was 64 before Linux 6.9 (128 since).
 const GSO_MAX_SEGS: usize = 64;
-/// Control buffer per message, in u64 words (8-byte aligned as cmsghdr needs): room for one
-/// cmsghdr (16 bytes) with an int or u16 payload.
-const CTL_WORDS: usize = 4;
+/// Control buffer per message, in u64 words (8-byte aligned as cmsghdr needs): room for a
+/// UDP_GRO message (16-byte cmsghdr + int, 24 aligned) and an SCM_TIMESTAMPNS one (16 + 16).
+const CTL_WORDS: usize = 8;
 
 struct Msg {
     kind: u32,
@@ -167,10 +182,11 @@ impl Shared {
 }
 
 fn deliver(sh: &Shared, tsfn: &Tsfn, kind: u32, data: Vec<u8>) -> bool {
-    if kind == 0 && !sh.acquire() {
+    let batch = kind == 0 || kind == KIND_STAMPED;
+    if batch && !sh.acquire() {
         return false;
     }
-    if kind != 0 {
+    if !batch {
         sh.inflight.lock().map(|mut n| *n += 1).ok();
     }
     let st = tsfn.call(Msg { kind, data }, ThreadsafeFunctionCallMode::NonBlocking);
@@ -181,10 +197,25 @@ fn deliver(sh: &Shared, tsfn: &Tsfn, kind: u32, data: Vec<u8>) -> bool {
     true
 }
 
-/// The shared reader loop: `fill` appends what is queued to the batch and returns
-/// Ok(false) when the kernel queue is drained.
+/// What a reader thread reads with: `fill` appends what is queued to the batch and returns
+/// Ok(false) when the kernel queue is drained; `finish` completes a non-empty batch before it
+/// is handed over and returns its callback kind (a plain closure: kind 0, nothing appended).
+trait Fill {
+    fn fill(&mut self, sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<bool>;
+    fn finish(&mut self, _out: &mut Vec<u8>, _count: usize) -> u32 {
+        0
+    }
+}
+
+impl<F: FnMut(&Shared, &mut Vec<u8>, &mut usize) -> io::Result<bool>> Fill for F {
+    fn fill(&mut self, sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<bool> {
+        self(sh, out, count)
+    }
+}
+
+/// The shared reader loop (see [`Fill`]).
 /// `drop_reason` names what `read_drops` counts, for the kind-2 report.
-fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'static str, mut fill: impl FnMut(&Shared, &mut Vec<u8>, &mut usize) -> io::Result<bool>) {
+fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'static str, mut fill: impl Fill) {
     while !sh.stopped() {
         match sh.wait_readable(1000) {
             Ok(false) => continue,
@@ -199,7 +230,7 @@ fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'s
         let mut count = 0usize;
         let mut failed = None;
         loop {
-            match fill(&sh, &mut out, &mut count) {
+            match fill.fill(&sh, &mut out, &mut count) {
                 Ok(true) if out.len() < BATCH_BYTES && count < BATCH_PACKETS => continue,
                 Ok(_) => break,
                 Err(e) => {
@@ -214,8 +245,11 @@ fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'s
             m.extend_from_slice(drop_reason.as_bytes());
             deliver(&sh, &tsfn, KIND_DROPS, m);
         }
-        if !out.is_empty() && !deliver(&sh, &tsfn, 0, out) {
-            continue;
+        if !out.is_empty() {
+            let kind = fill.finish(&mut out, count);
+            if !deliver(&sh, &tsfn, kind, out) {
+                continue;
+            }
         }
         if let Some(e) = failed {
             deliver(&sh, &tsfn, 1, format!("{what} fd {}: read: {e}", sh.fd).into_bytes());
@@ -260,9 +294,58 @@ struct RecvArena {
     iov: Vec<libc::iovec>,
     addrs: Vec<libc::sockaddr_storage>,
     hdrs: Vec<libc::mmsghdr>,
-    /// UDP_GRO: control buffers for the segment size, one per message.
+    /// UDP_GRO / SO_TIMESTAMPNS: control buffers, one per message.
     ctl: Vec<[u64; CTL_WORDS]>,
     gro: bool,
+    /// The SCM_TIMESTAMPNS control message type to read (0: timestamps off).
+    ts_type: libc::c_int,
+    /// Receive time of each record of the batch being filled (ms since the epoch, or NaN).
+    stamps: Vec<f64>,
+}
+
+/// The receive time (CLOCK_REALTIME, ms since the Unix epoch) from an SCM_TIMESTAMPNS control
+/// message of type `ty` in `h`, if there is one.
+fn rx_stamp(h: &libc::msghdr, ty: libc::c_int) -> Option<f64> {
+    // SAFETY: the kernel filled msg_control up to msg_controllen; CMSG_* walk inside it, and the
+    // payload is read unaligned with the layout the type names.
+    unsafe {
+        let mut c = libc::CMSG_FIRSTHDR(h);
+        while !c.is_null() {
+            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == ty {
+                let d = libc::CMSG_DATA(c);
+                let (sec, nsec) = if ty == SO_TIMESTAMPNS_NEW {
+                    (std::ptr::read_unaligned(d as *const i64), std::ptr::read_unaligned((d as *const i64).add(1)))
+                } else {
+                    let t = std::ptr::read_unaligned(d as *const libc::timespec);
+                    (t.tv_sec as i64, t.tv_nsec as i64)
+                };
+                return Some(sec as f64 * 1e3 + nsec as f64 / 1e6);
+            }
+            c = libc::CMSG_NXTHDR(h, c);
+        }
+    }
+    None
+}
+
+impl Fill for RecvArena {
+    fn fill(&mut self, sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<bool> {
+        RecvArena::fill(self, sh, out, count)
+    }
+
+    /// Appends the receive timestamps (module docs) when they are on.
+    fn finish(&mut self, out: &mut Vec<u8>, count: usize) -> u32 {
+        if self.ts_type == 0 {
+            return 0;
+        }
+        // Every record got exactly one stamp; anything else would misalign JS's reading.
+        self.stamps.resize(count, f64::NAN);
+        for t in &self.stamps {
+            out.extend_from_slice(&t.to_le_bytes());
+        }
+        out.extend_from_slice(&(count as u32).to_le_bytes());
+        self.stamps.clear();
+        KIND_STAMPED
+    }
 }
 
 /// The segment size from a UDP_GRO control message, if `h` carries one.
@@ -282,10 +365,12 @@ fn gro_size(h: &libc::msghdr) -> Option<usize> {
 }
 
 impl RecvArena {
-    fn new(gro: bool) -> Self {
+    fn new(gro: bool, ts_type: libc::c_int) -> Self {
         RecvArena {
             ctl: vec![[0u64; CTL_WORDS]; MMSG],
             gro,
+            ts_type,
+            stamps: Vec::new(),
             buf: vec![0u8; SLOT * MMSG],
             // SAFETY: plain-old-data structs; zero is valid.
             iov: vec![unsafe { mem::zeroed() }; MMSG],
@@ -305,7 +390,7 @@ impl RecvArena {
             h.msg_hdr.msg_namelen = mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
             h.msg_hdr.msg_iov = &mut self.iov[i];
             h.msg_hdr.msg_iovlen = 1;
-            if self.gro {
+            if self.gro || self.ts_type != 0 {
                 h.msg_hdr.msg_control = self.ctl[i].as_mut_ptr() as *mut libc::c_void;
                 h.msg_hdr.msg_controllen = mem::size_of::<[u64; CTL_WORDS]>() as _;
             }
@@ -340,6 +425,7 @@ impl RecvArena {
             if seg.is_some() {
                 sh.gro_reads.fetch_add(1, Ordering::Relaxed);
             }
+            let before = *count;
             for d in data.chunks(seg.unwrap_or(len.max(1))) {
                 out.extend_from_slice(&(d.len() as u16).to_be_bytes());
                 out.extend_from_slice(&port.to_be_bytes());
@@ -352,6 +438,12 @@ impl RecvArena {
                 out.extend_from_slice(&port.to_be_bytes());
                 out.extend_from_slice(&addr);
                 *count += 1;
+            }
+            if self.ts_type != 0 {
+                // Every datagram of a coalesced one arrived with it: one stamp for all.
+                let t = rx_stamp(&h.msg_hdr, self.ts_type).unwrap_or(f64::NAN);
+                self.stamps.resize(before, f64::NAN);
+                self.stamps.resize(*count, t);
             }
         }
         Ok(n == MMSG)
@@ -455,6 +547,8 @@ pub struct UdpOffloads {
     pub gso: Option<bool>,
     /// Receive coalesced datagrams (`UDP_GRO`) and split them back.
     pub gro: Option<bool>,
+    /// Kernel receive timestamps (`SO_TIMESTAMPNS`, kind-3 batches); default false.
+    pub timestamps: Option<bool>,
 }
 
 /// One message of a sendBatch: `n` iovecs (= datagrams) from index `iov`, `seg` > 0 when it is
@@ -483,6 +577,8 @@ pub struct NativeIo {
     /// UDP: GSO in use / GRO set on the socket.
     gso: bool,
     gro: bool,
+    /// UDP: kernel receive timestamps are on (batches are kind 3).
+    rx_ts: bool,
     /// UDP: UDP_SEGMENT messages the kernel took.
     gso_sends: u64,
     /// A fallback the caller has not logged yet.
@@ -523,6 +619,7 @@ impl NativeIo {
             vnet: vnet_hdr.unwrap_or(false),
             gso: false,
             gro: false,
+            rx_ts: false,
             gso_sends: 0,
             note: None,
         })
@@ -595,7 +692,18 @@ impl NativeIo {
             return Err(fail("getsockname".into()));
         }
         let bound = sockaddr_to(&got).map(|x| x.0).unwrap_or(0) as u32;
+        let want_ts = offloads.as_ref().and_then(|o| o.timestamps).unwrap_or(false);
         let (want_gso, want_gro) = offloads.map(|o| (o.gso.unwrap_or(false), o.gro.unwrap_or(false))).unwrap_or((false, false));
+        // Kernel receive timestamps: the 64-bit layout where the kernel has it, else the old one.
+        let mut ts_type = 0;
+        if want_ts {
+            for ty in [SO_TIMESTAMPNS_NEW, SO_TIMESTAMPNS_OLD] {
+                if setopt(libc::SOL_SOCKET, ty, 1) == 0 {
+                    ts_type = ty;
+                    break;
+                }
+            }
+        }
         let mut notes: Vec<String> = Vec::new();
         let mut gro = false;
         if want_gro {
@@ -635,8 +743,8 @@ impl NativeIo {
         let r = std::thread::Builder::new()
             .name("eg-udp-read".into())
             .spawn(move || {
-                let mut arena = RecvArena::new(gro);
-                reader_loop(s1, tsfn, "udp", "UDP datagram truncated (longer than the receive slot)", move |sh, out, count| arena.fill(sh, out, count))
+                let arena = RecvArena::new(gro, ts_type);
+                reader_loop(s1, tsfn, "udp", "UDP datagram truncated (longer than the receive slot)", arena)
             })
             .map_err(|e| Error::from_reason(format!("spawn udp reader: {e}")))?;
         Ok(NativeIo {
@@ -651,6 +759,7 @@ impl NativeIo {
             vnet: false,
             gso,
             gro,
+            rx_ts: ts_type != 0,
             gso_sends: 0,
             note,
         })
@@ -677,6 +786,12 @@ impl NativeIo {
     #[napi(getter)]
     pub fn udp_gso(&self) -> bool {
         self.gso
+    }
+
+    /// UDP: the kernel stamps received datagrams (SO_TIMESTAMPNS); batches are kind 3.
+    #[napi(getter)]
+    pub fn rx_timestamps(&self) -> bool {
+        self.rx_ts
     }
 
     /// UDP: UDP_GRO is set on the socket.

@@ -2,7 +2,9 @@
 //! them. This crate is the only place with `unsafe` (FFI to libc); every call checks its return
 //! value and turns errno into a JS Error naming the operation and the interface.
 
+mod clock;
 mod io;
+mod memif;
 mod tap;
 
 use napi_derive::napi;

@@ -7,7 +7,7 @@
 
 use eg_core::route::{
     self, format_solve_json, format_solve_text, parse_matrix, Graph, Hysteresis, IncrementalSolver,
-    MedianFilter, RecalculateSetting, Solution, UpdateMode, WeightedEdge, INVALID,
+    MedianFilter, RecalculateSetting, SpikeFilter, Solution, UpdateMode, WeightedEdge, INVALID,
 };
 use wasm_bindgen::prelude::*;
 
@@ -463,6 +463,31 @@ impl DampingFilter {
     #[wasm_bindgen(constructor)]
     pub fn new() -> DampingFilter {
         DampingFilter::default()
+    }
+
+    /// Pushes a sample (seconds) with the current `DampingFilterRadius`; returns the output.
+    pub fn push(&mut self, sample: f64, radius: u32) -> f64 {
+        self.inner.push(sample, radius as usize)
+    }
+
+    /// Forgets all samples.
+    pub fn clear(&mut self) {
+        self.inner.clear();
+    }
+}
+
+/// Per-peer spike-robust latency filter (median of windowed minima; eg_core::route::SpikeFilter).
+#[wasm_bindgen(js_name = SpikeFilter)]
+#[derive(Default)]
+pub struct SpikeFilterJs {
+    inner: SpikeFilter,
+}
+
+#[wasm_bindgen(js_class = SpikeFilter)]
+impl SpikeFilterJs {
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> SpikeFilterJs {
+        SpikeFilterJs::default()
     }
 
     /// Pushes a sample (seconds) with the current `DampingFilterRadius`; returns the output.

@@ -8,7 +8,7 @@
 //! * [`solve`] (+ [`fw`], [`naive`], [`key`]): all-pairs shortest paths with deterministic ties.
 //! * [`incremental`]: link-by-link updates of a solution, bit-identical to a full solve.
 //! * [`broadcast`]: source-rooted broadcast trees derived from the next-hop table.
-//! * [`filter`]: the sliding-median damping filter.
+//! * [`filter`]: the damping filters (sliding median; median of windowed minima).
 //! * [`hysteresis`]: clock-offset invariant "is a recalculation needed?".
 //! * [`matrix`] / [`format`]: upstream's latency-matrix text and `solve` output.
 //!
@@ -30,7 +30,7 @@ pub mod naive;
 pub mod solve;
 
 pub use broadcast::{broadcast_edges, broadcast_targets, forward_set};
-pub use filter::MedianFilter;
+pub use filter::{MedianFilter, SpikeFilter};
 pub use format::{format_solve_json, format_solve_text};
 pub use fw::set_kernel_options;
 pub use graph::{resolve_additional_cost, EdgeState, Graph, Measurement};
