@@ -275,6 +275,15 @@ export class WgDevice {
     this.raw.configureEdge(me, defaultTtl, fibTimeoutS, dedupTimeoutS, logNormal, logTransit);
   }
 
+  /**
+   * TAP offloads: `vnet` = the TAP carries 10-byte virtio_net_hdrs (opened with IFF_VNET_HDR);
+   * super-frames are cut to IP packets of at most `mtu` bytes (the interface MTU) before sealing
+   * and delivered TCP segments are coalesced (crates/eg-core/src/offload; docs/architecture.md).
+   */
+  setTapOffload(vnet: boolean, mtu: number): void {
+    this.raw.setTapOffload(vnet, mtu);
+  }
+
   /** Replaces the plane's next-hop table ([src, dst, next] triples); throws naming the problem. */
   setRoutes(triples: Uint16Array): void {
     this.raw.setRoutes(triples);

@@ -18,6 +18,7 @@ import { dropName } from '../wgnode/host.js';
 import { Logger } from './log.js';
 import { postScriptEnv, runPostScript } from './postscript.js';
 import { everySec, Timer } from '../timer.js';
+import { offloadsEnabled } from '../native/index.js';
 import type { EdgeSnapshot } from '../metrics/snapshot.js';
 
 export type { Clock };
@@ -85,6 +86,7 @@ export class Edge {
       clock: this.clock,
       timers: o.timers,
       log: {
+        info: (m, f) => log.info(m, f),
         internal: (m, f) => log.cat('internal', m, f),
         error: (m, f) => log.error(m, f),
         debug: (m, f) => log.debug(m, f),
@@ -129,6 +131,7 @@ export class Edge {
       IType: ic.IType,
       Name: ic.Name,
       MTU: ic.MTU,
+      offloads: offloadsEnabled(),
       RecvAddr: ic.RecvAddr,
       SendAddr: ic.SendAddr,
       L2HeaderMode: ic.L2HeaderMode || undefined,
@@ -139,12 +142,14 @@ export class Edge {
       log: (lvl, msg) => (lvl === 'error' ? this.log.error(msg) : lvl === 'info' ? this.log.info(msg) : this.log.debug(msg)),
     });
     this.iface.on('error', (e) => this.log.error(`interface ${this.iface.name}: ${e.message}`));
+    this.syncOffload();
     this.iface.on('down', () => this.log.info(`interface ${this.iface.name} is down`));
     this.iface.on('up', () => this.log.info(`interface ${this.iface.name} is up`));
     this.iface.on('mtu', (m) => {
       this.log.info(`interface ${this.iface.name} MTU is now ${m}`);
       this.checkMtu(m);
     });
+      this.syncOffload();
     this.iface.on('drop', (reason, count, fields) => {
       for (let i = 0; i < count; i++) this.drop(reason, { iface: this.iface.name, ...fields });
     });
@@ -289,6 +294,12 @@ export class Edge {
   /** A TAP MTU whose frames (MTU + 14 Ethernet + 4 VLAN tag) cannot all be carried. */
   private checkMtu(mtu: number): void {
     if (mtu + 18 > this.maxFrame) {
+  /** Tells the core whether TAP records carry vnet headers, and the MTU super-frames are cut to. */
+  private syncOffload(): void {
+    const vnet = (this.iface as L2Interface & { vnetHdr?: boolean }).vnetHdr === true;
+    if (vnet) this.host.wg.setTapOffload(true, this.iface.mtu());
+  }
+
       this.log.info(`interface ${this.iface.name}: MTU ${mtu} allows frames larger than ${this.maxFrame} bytes, the largest one UDP datagram carries; such frames are dropped ("frame too large")`);
     }
   }

@@ -8,6 +8,10 @@
 // frame is written at once (no thread hand-off on an idle link). close() joins both threads.
 // Up/down and MTU changes are found by polling the device once a second (upstream listened on
 // netlink) and emitted as 'up' / 'down' / 'mtu'.
+// Offloads (the edge asks with `offloads: true`, docs/interfaces.md §Offloads): the device is
+// opened with IFF_VNET_HDR + TUNSETOFFLOAD, so every record read or written carries a 10-byte
+// virtio_net_hdr (`vnetHdr`) and reads may be TSO/USO super-frames, which the core segments;
+// what the kernel refuses is logged once and stays off.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BaseInterface, errorOf } from './base.js';
@@ -26,6 +30,8 @@ const WRITE_BATCH_BYTES = 256 << 10;
 const run = promisify(execFile);
 
 export const TAP_DEFAULT_MTU = 1404;
+/** Bytes of the virtio_net_hdr in front of each frame on a TAP opened with offloads. */
+export const VNET_HDR = 10;
 export const TAP_POLL_MS = 1000;
 
 async function ip(args: string[]): Promise<void> {
@@ -52,6 +58,10 @@ export class TapInterface extends BaseInterface {
   private poller: NodeJS.Timeout | undefined;
   private stateFailed = false;
   private onRecords: ((records: Uint8Array) => void) | undefined;
+  /** Records in both directions carry a virtio_net_hdr (the device was opened with offloads). */
+  readonly vnetHdr: boolean;
+  /** The TUNSETOFFLOAD bits in force (csum, tso4, tso6, uso4, uso6). */
+  readonly offloads: readonly string[];
 
   private constructor(
     o: InterfaceOptions,
@@ -59,16 +69,19 @@ export class TapInterface extends BaseInterface {
     private readonly n: Native,
     private readonly fd: number,
     mtu: number,
+    vnet: { vnetHdr: boolean; offloads: string[] },
   ) {
     super('tap', name, o.log ?? (() => {}));
     this.curMtu = mtu;
+    this.vnetHdr = vnet.vnetHdr;
+    this.offloads = vnet.offloads;
   }
 
   static async open(o: InterfaceOptions): Promise<TapInterface> {
     const n = native();
     let h: ReturnType<Native['tapOpen']>;
     try {
-      h = n.tapOpen(o.Name);
+      h = n.tapOpen(o.Name, { offloads: (o as InterfaceOptions & { offloads?: boolean }).offloads === true });
     } catch (e) {
       // EBUSY from TUNSETIFF: another process holds the device (a second start of one edge).
       if (/os error 16\b|Device or resource busy/.test(errorOf(e).message)) {
@@ -97,13 +110,14 @@ export class TapInterface extends BaseInterface {
       throw new Error(`tap ${dev}: ${errorOf(e).message}`);
     }
     const st = n.ifState(dev);
-    const itf = new TapInterface(o, dev, n, h.fd, st.mtu);
+    const itf = new TapInterface(o, dev, n, h.fd, st.mtu, h);
+    if (h.offloadNote) itf.log('info', h.offloadNote);
     itf.isUp = st.up;
     itf.poller = setInterval(() => itf.pollState(), TAP_POLL_MS);
     itf.poller.unref();
     itf.log(
       'info',
-      `tap ${dev}: up, MTU ${st.mtu}${o.ipv4 ? `, ${o.ipv4.addr}/${o.ipv4.prefixLen}` : ''}${o.ipv6 ? `, ${o.ipv6.addr}/${o.ipv6.prefixLen}` : ''}${o.ipv6ll ? `, ${o.ipv6ll.addr}/64` : ''}`,
+      `tap ${dev}: up, MTU ${st.mtu}${o.ipv4 ? `, ${o.ipv4.addr}/${o.ipv4.prefixLen}` : ''}${o.ipv6 ? `, ${o.ipv6.addr}/${o.ipv6.prefixLen}` : ''}${o.ipv6ll ? `, ${o.ipv6ll.addr}/64` : ''}${h.vnetHdr ? `, offloads: ${h.offloads.join(' ') || 'none (vnet headers only)'}` : ''}`,
     );
     return itf;
   }
@@ -137,14 +151,14 @@ export class TapInterface extends BaseInterface {
   }
 
   protected started(): void {
-    this.io = this.n.NativeIo.tap(this.fd, (kind, data) => this.onBatch(kind, data));
+    this.io = this.n.NativeIo.tap(this.fd, (kind, data) => this.onBatch(kind, data), this.vnetHdr);
   }
 
   private onBatch(kind: number, data: Buffer): void {
     if (this.closed) return;
     if (kind === NATIVE_DROPS) return this.dropped(data.toString('utf8', 4), data.readUInt32BE(0));
     if (kind !== 0) return this.fail('read', new Error(data.toString()));
-    if (!this.onRecords) return this.deliver(splitBatch(data, []));
+    if (!this.onRecords) return this.deliver(this.vnetHdr ? this.plainFrames(data) : splitBatch(data, []));
     try {
       this.onRecords(data);
     } catch (e) {
@@ -153,8 +167,28 @@ export class TapInterface extends BaseInterface {
   }
 
   /**
+   * The frames of a vnet batch for start()'s per-frame consumers: headers stripped; a super-frame
+   * (or a frame whose checksum the kernel left partial) needs the core's segmenter, which only the
+   * record path (startRecords) has, so it is a counted drop here.
+   */
+  private plainFrames(data: Uint8Array): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    let bad = 0;
+    for (let off = 0; off + 2 <= data.length; ) {
+      const n = (data[off] << 8) | data[off + 1];
+      const r = data.subarray(off + 2, off + 2 + n);
+      off += 2 + n;
+      if (n < VNET_HDR || r[0] !== 0 || r[1] !== 0) bad++;
+      else out.push(r.subarray(VNET_HDR));
+    }
+    if (bad) this.dropped('super-frame or partial-checksum frame on a vnet TAP read without the core (use startRecords)', bad);
+    return out;
+  }
+
+  /**
    * Like start(), but each batch is handed on as the native reader filled it: `[len u16 BE][frame]`
-   * records (valid during the call), with no per-frame views.
+   * records (valid during the call), with no per-frame views; with `vnetHdr` each record is
+   * `[len u16 BE][virtio_net_hdr][frame]` and the frame may be a super-frame.
    */
   startRecords(onRecords: (records: Uint8Array) => void): void {
     this.onRecords = onRecords;
@@ -163,7 +197,8 @@ export class TapInterface extends BaseInterface {
 
   /**
    * Writes `count` frames given as `[len u16 BE][frame]` records (e.g. a view into WASM memory,
-   * consumed before this returns). Returns how many were taken; the caller counts the rest.
+   * consumed before this returns); with `vnetHdr`, `[len u16 BE][virtio_net_hdr][frame]` (the
+   * core's TAP area in offload mode). Returns how many were taken; the caller counts the rest.
    */
   writeRecords(records: Uint8Array, count: number): number {
     if (this.closed || count === 0) return 0;
@@ -171,7 +206,7 @@ export class TapInterface extends BaseInterface {
       let ok = 0;
       for (let off = 0; off + 2 <= records.length; ) {
         const n = (records[off] << 8) | records[off + 1];
-        if (this.writeNow(records.subarray(off + 2, off + 2 + n))) ok++;
+        if (this.writeRaw(records.subarray(off + 2, off + 2 + n))) ok++;
         off += 2 + n;
       }
       return ok;
@@ -191,14 +226,17 @@ export class TapInterface extends BaseInterface {
   /** Queues the frame for the writer thread (sent at the end of this event-loop turn). */
   write(frame: Uint8Array): boolean {
     if (this.closed || frame.length > MAX_FRAME) return false;
+    const v = this.vnetHdr ? VNET_HDR : 0;
     if (!this.io) return this.writeNow(frame);
-    if (this.wused + 2 + frame.length > this.wbuf.length) this.flush();
+    if (this.wused + 2 + v + frame.length > this.wbuf.length) this.flush();
     const b = this.wbuf;
     const at = this.wused;
-    b[at] = frame.length >>> 8;
-    b[at + 1] = frame.length & 0xff;
-    b.set(frame, at + 2);
-    this.wused = at + 2 + frame.length;
+    b[at] = (v + frame.length) >>> 8;
+    b[at + 1] = (v + frame.length) & 0xff;
+    // A zero vnet header: an ordinary frame, checksums complete.
+    if (v) b.fill(0, at + 2, at + 2 + v);
+    b.set(frame, at + 2 + v);
+    this.wused = at + 2 + v + frame.length;
     this.wframes++;
     if (!this.flushQueued) {
       this.flushQueued = true;
@@ -208,6 +246,14 @@ export class TapInterface extends BaseInterface {
   }
 
   private writeNow(frame: Uint8Array): boolean {
+    if (!this.vnetHdr) return this.writeRaw(frame);
+    const b = Buffer.alloc(VNET_HDR + frame.length);
+    b.set(frame, VNET_HDR);
+    return this.writeRaw(b);
+  }
+
+  /** One record's bytes as they are (with its vnet header when the device has them). */
+  private writeRaw(frame: Uint8Array): boolean {
     try {
       return this.n.tapWrite(this.fd, frame);
     } catch (e) {

@@ -65,6 +65,8 @@ export interface InterfaceOptions {
   IType: IType;
   Name: string;
   MTU?: number;
+  /** tap: ask for kernel offloads (vnet headers, TSO/USO, checksum; docs/interfaces.md §Offloads). */
+  offloads?: boolean;
   RecvAddr?: string;
   SendAddr?: string;
   L2HeaderMode?: 'nochg' | 'kbdbg' | 'noL2';

@@ -35,3 +35,12 @@ export function native(): Native {
   if (!n.ok) throw new Error(`the native addon (TAP support) is not available: ${n.error}`);
   return n.mod;
 }
+
+/**
+ * Whether the data path asks the kernel for offloads: TAP vnet headers with TSO/USO and
+ * checksum offload, UDP GSO and GRO (docs/interfaces.md §Offloads). On unless the environment
+ * says `EG_OFFLOADS=0`; what the kernel refuses falls back by itself, with one log line.
+ */
+export function offloadsEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.EG_OFFLOADS !== '0';
+}

@@ -8,6 +8,10 @@
 // one sendmmsg (flush(), or at the end of the event-loop turn). Both sockets get
 // SOCKET_BUF_BYTES of buffer. Without the addon (or with EG_NATIVE_UDP=0) node:dgram is used,
 // one datagram per call, each handed on as a batch of one record.
+// Offloads (`offloads: true`): native sockets send runs of equal-sized datagrams to one address
+// as one UDP_SEGMENT (GSO) message and receive with UDP_GRO (split back by the reader, so the
+// records are the datagrams sent); what the kernel refuses, or later refuses (EIO), is reported
+// once through onNote and stays off.
 import { createSocket, Socket, RemoteInfo } from 'node:dgram';
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
@@ -35,6 +39,10 @@ export interface TransportOptions {
   onError: (e: Error) => void;
   /** A datagram not sent or not received, with the reason (counted by the caller). */
   onDrop?: (reason: string, fields: Record<string, unknown>) => void;
+  /** Ask for UDP GSO and GRO on native sockets (docs/interfaces.md §Offloads). Default off. */
+  offloads?: boolean;
+  /** One line about an offload the kernel refused (logged once by the caller). */
+  onNote?: (msg: string) => void;
 }
 
 /** SO_RCVBUF / SO_SNDBUF of native sockets (forced past rmem_max/wmem_max when permitted). */
@@ -45,14 +53,6 @@ const SEND_BATCH_BYTES = 256 << 10;
 const REC = REC_LAYOUT.UDP;
 /** NativeIo callback kind for reads the native side discarded: `[count u32 BE][reason]`. */
 const NATIVE_DROPS = 2;
-
-interface NSock {
-  family: 4 | 6;
-  io: NativeIo;
-  buf: Buffer;
-  used: number;
-  count: number;
-}
 /** NativeIo callback kind for a batch followed by receive timestamps (crates/eg-native/src/io.rs). */
 const NATIVE_STAMPED = 3;
 
@@ -63,6 +63,16 @@ const NATIVE_STAMPED = 3;
  */
 export interface RxStamps {
   view: DataView;
+  count: number;
+}
+
+interface NSock {
+  family: 4 | 6;
+  io: NativeIo;
+  /** GSO is on: a send may switch it off (EIO), which the native side notes once. */
+  gso: boolean;
+  buf: Buffer;
+  used: number;
   count: number;
 }
 
@@ -113,8 +123,11 @@ export class Transport {
       return (await lookup(a, { family })).address;
     };
     const mk = (family: 4 | 6, addr: string, port: number): NSock => {
-      const s: NSock = { family, io: undefined as unknown as NativeIo, buf: Buffer.allocUnsafe(SEND_BATCH_BYTES), used: 0, count: 0 };
-      s.io = mod.NativeIo.udp(family, addr, port, SOCKET_BUF_BYTES, (kind, data) => this.onBatch(s, kind, data));
+      const s: NSock = { family, io: undefined as unknown as NativeIo, gso: false, buf: Buffer.allocUnsafe(SEND_BATCH_BYTES), used: 0, count: 0 };
+      const off = this.o.offloads === true;
+      s.io = mod.NativeIo.udp(family, addr, port, SOCKET_BUF_BYTES, (kind, data) => this.onBatch(s, kind, data), { gso: off, gro: off, timestamps: true });
+      s.gso = s.io.udpGso;
+      this.note(s);
       return s;
     };
     let port = this.o.port;
@@ -167,6 +180,13 @@ export class Transport {
       for (let i = data.readUInt32BE(0); i > 0; i--) this.drop(data.toString('utf8', 4), {});
       return;
     }
+    if (kind === NATIVE_STAMPED) {
+      // [records][f64 LE x count][count u32 LE]: split without copying.
+      const count = data.length >= 4 ? data.readUInt32LE(data.length - 4) : -1;
+      const end = data.length - 4 - 8 * count;
+      if (count < 0 || end < 0) return this.o.onError(new Error(`udp: malformed timestamped batch (${data.length} bytes)`));
+      return this.o.onBatch(s.family, data.subarray(0, end), { view: new DataView(data.buffer, data.byteOffset + end, 8 * count), count });
+    }
     if (kind !== 0) return this.o.onError(new Error(data.toString()));
     this.o.onBatch(s.family, data);
   }
@@ -180,15 +200,9 @@ export class Transport {
     if (this.closed || count === 0) return;
     const ns = family === 6 ? this.n6 : this.n4;
     if (ns) {
-    if (kind === NATIVE_STAMPED) {
-      // [records][f64 LE x count][count u32 LE]: split without copying.
-      const count = data.length >= 4 ? data.readUInt32LE(data.length - 4) : -1;
-      const end = data.length - 4 - 8 * count;
-      if (count < 0 || end < 0) return this.o.onError(new Error(`udp: malformed timestamped batch (${data.length} bytes)`));
-      return this.o.onBatch(s.family, data.subarray(0, end), { view: new DataView(data.buffer, data.byteOffset + end, 8 * count), count });
-    }
       if (ns.count) this.flushSock(ns);
       const failed = ns.io.sendBatch(records, count);
+      if (ns.gso && !ns.io.udpGso) this.note(ns);
       if (failed > 0 && !this.closed) this.o.onError(new Error(`udp: ${failed} of ${count} datagram(s) not sent (dropped): ${ns.io.lastSendError()}`));
       return;
     }
@@ -255,9 +269,22 @@ export class Transport {
     s.send(data.slice(), to.port, to.address);
   }
 
+  /** Passes on the native side's one line about a refused offload, if there is one. */
+  private note(s: NSock): void {
+    s.gso = s.io.udpGso;
+    const m = s.io.takeOffloadNote();
+    if (m) (this.o.onNote ?? ((x: string) => this.o.onError(new Error(x))))(m);
+  }
+
   private drop(reason: string, fields: Record<string, unknown>): void {
     if (this.o.onDrop) this.o.onDrop(reason, fields);
     else this.o.onError(new Error(`${reason} ${JSON.stringify(fields)}`));
+  }
+
+  /** Whether received datagrams carry kernel receive timestamps (native sockets with SO_TIMESTAMPNS). */
+  get rxTimestamps(): boolean {
+    const ns = this.n4 ?? this.n6;
+    return ns !== undefined && (ns.io as unknown as { rxTimestamps?: boolean }).rxTimestamps === true;
   }
 
   /** Sends what send() gathered. */
@@ -281,12 +308,6 @@ export class Transport {
     this.s4?.close();
     this.s6?.close();
     this.s4 = this.s6 = undefined;
-  /** Whether received datagrams carry kernel receive timestamps (native sockets with SO_TIMESTAMPNS). */
-  get rxTimestamps(): boolean {
-    const ns = this.n4 ?? this.n6;
-    return ns !== undefined && (ns.io as unknown as { rxTimestamps?: boolean }).rxTimestamps === true;
-  }
-
     this.n4?.io.close();
     this.n6?.io.close();
     this.n4 = this.n6 = undefined;
