@@ -19,6 +19,7 @@ import { startUapi, type UapiHandle } from '../uapi/server.js';
 import type { SuperSnapshot } from '../metrics/snapshot.js';
 import { statusPeer, type StatusNode } from '../status/json.js';
 import { everySec, type Timer } from '../timer.js';
+import { ClockWatch, type ClockView } from './clockwatch.js';
 import { systemClock, type Clock } from '../wgnode/clock.js';
 import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
 import { WgHost } from '../wgnode/host.js';
@@ -78,6 +79,8 @@ export interface HttpState {
   Dist_noAC: Record<string, Record<string, number>>;
   /** Our addition: per-edge status. */
   Status: Record<string, PeerStatus>;
+  /** Our addition: clock offset and drift per node and node pair (ts/super/clockwatch.ts, docs/supernode.md). */
+  Clocks: ClockView;
 }
 
 export interface PeerStatus {
@@ -100,6 +103,8 @@ export class Supernode {
   readonly clock: Clock;
   readonly edges = new Map<number, EdgeRec>();
   readonly routes: RouteState;
+  /** Clock offset / drift estimates from the measured latencies (never used for routing). */
+  readonly clocks: ClockWatch;
   readonly psks = new PairPsks();
   readonly limiter = new AuthLimiter();
   readonly writer: ConfigWriter;
@@ -134,6 +139,7 @@ export class Supernode {
     this.prefix = normPrefix(cfg.API_Prefix);
     this.writer = new ConfigWriter(o.configPath, (m) => this.log.error(m));
     this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, this.salt, (m) => this.log.error(m));
+    this.clocks = new ClockWatch({ limitPpm: cfg.ClockDriftLimitPpm ?? 500, onFlag: (_n, _f, detail) => this.log.info(detail) });
     this.ownPubs = {
       4: this.famEnabled(4) ? publicKeyOf(cfg.PrivKeyV4) : '',
       6: this.famEnabled(6) ? publicKeyOf(cfg.PrivKeyV6) : '',
@@ -380,6 +386,7 @@ export class Supernode {
     this.edges.delete(id);
     this.peerDirty();
     this.routes.removeNode(id);
+    this.clocks.forget(id);
     this.psks.drop(id);
     const i = this.cfg.Peers.findIndex((p) => p.NodeID === id);
     if (i >= 0) this.cfg.Peers.splice(i, 1);
@@ -562,6 +569,7 @@ export class Supernode {
     const src = this.edges.get(p.Src);
     if (isSpecial(p.Src) || !src || src.removing) return ['Pong Src is not a peer', `Src ${p.Src} is not a peer of this supernode`];
     this.routes.applyPong(p.Src, p.Dst, p.Timediff, effectiveAcMs(rec.conf.AdditionalCost, p.AdditionalCost), p.TimeToAlive, now);
+    this.clocks.observe(p.Src, p.Dst, p.Timediff, now);
     return null;
   }
 
@@ -669,7 +677,7 @@ export class Supernode {
       };
     }
     const v = this.routes.view(now);
-    const state: HttpState = { PeerInfo, ...v, Status };
+    const state: HttpState = { PeerInfo, ...v, Status, Clocks: this.clocks.view(now) };
     this.stateCache = { at: now, state };
     return state;
   }

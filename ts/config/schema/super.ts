@@ -60,6 +60,12 @@ export interface SuperConfig {
   MetricsListen: string;
   Peers: SuperPeerInfo[];
   HttpTLS?: HttpTLS;
+  /**
+   * Our key: a node whose clock drifts more than this (ppm) against its peers is flagged in the
+   * log and the state API's Clocks (docs/routing.md §Clock offset and drift). Default 500 ppm,
+   * NTP's largest correctable frequency error (RFC 5905 §7.2, MAXFREQ).
+   */
+  ClockDriftLimitPpm: number;
 }
 
 const passwordsSchema: JSONSchemaType<Passwords> = {
@@ -116,6 +122,7 @@ export const superSchema: JSONSchemaType<SuperConfig> = {
     UsePSKForInterEdge: bool(true),
     ResetEndPointInterval: num(600),
     MetricsListen: METRICS_LISTEN,
+    ClockDriftLimitPpm: num(500, { positive: '0 would flag every clock (ppm)' }),
     Peers: { type: 'array', items: superPeerSchema, default: [] },
     HttpTLS: {
       type: 'object',

@@ -1,0 +1,288 @@
+// Clock offset and drift between the nodes of a mesh, estimated by the supernode from the one-way
+// latencies it already receives (docs/routing.md §Clock offset and drift). Routing never needs
+// it — offsets cancel along every path — but an operator wants to see a node whose clock steps
+// or runs fast or slow. Pure logic, no I/O: the supernode feeds it (observe) and shows it (view).
+//
+// Method, per unordered node pair {a, b} (a < b), from the two directions' latest filtered
+// one-way values m(a→b) = d(a→b) + off(b) − off(a) and m(b→a) = d(b→a) + off(a) − off(b):
+//   offset θ = (m(a→b) − m(b→a)) / 2 = off(b) − off(a) + (d(a→b) − d(b→a)) / 2
+//   round trip δ = m(a→b) + m(b→a)      (offset-free)
+// — NTP's on-wire offset and delay (RFC 5905 §8, with one timestamp pair per direction). θ is off
+// by at most δ/2 when the path is asymmetric; that error is constant for a constant path, so the
+// drift (the slope of θ over time) is unaffected. A θ sample is formed only when both directions
+// have a value newer than the last sample's (so no sample mixes a before and an after). Drift =
+// least-squares slope of θ against the supernode's monotonic clock over the last WINDOW_S seconds
+// (at least MIN_SPAN_S of samples). A sample further than STEP_FLOOR_S + limit·Δt from the line
+// is a discontinuity, judged at the next sample against the values before it: a path that got
+// slower or faster by Δ one way moves θ by Δ/2 *and* the round trip by Δ, a clock step moves θ
+// only, so once the round trip has stopped moving and at least PENDING_MIN samples have passed
+// (the two directions' filters follow a change after different numbers of samples: a clock
+// step can look like two path changes for a while), the part of the θ jump J that the round-trip
+// change R cannot explain, |J| − |R|/2, decides: above STEP_FLOOR_S a step (of J), else a path
+// change. Either way the pair's history restarts there. Per node: its offset and drift are the medians over its pairs
+// (relative to each peer, so one bad clock among good ones is the one whose medians stand out);
+// a node is flagged 'drift' when |median drift| exceeds the configured ClockDriftLimitPpm, and
+// 'step' for STEP_HOLD_S after most of its pairs saw a step.
+
+/** Seconds of θ history a drift fit uses. */
+export const WINDOW_S = 600;
+/** A drift is reported once a pair's history spans this many seconds. */
+export const MIN_SPAN_S = 30;
+/** θ samples closer together than this (s) replace the last one instead of adding one. */
+const MIN_SPACING_S = 1;
+/** A direction's latest value older than this (s) is not paired with the other one. */
+const MAX_AGE_S = 120;
+/** Smallest offset jump (s) counted as a step: filtered one-way values move by less than this. */
+export const STEP_FLOOR_S = 0.002;
+/**
+ * Samples a discontinuity waits before it is judged (more than the default radius-4 filter's
+ * 9-sample window), and at most while the round trip keeps moving.
+ */
+const PENDING_MIN = 10;
+const PENDING_MAX = 30;
+/** How long (s) a node stays flagged after a step. */
+export const STEP_HOLD_S = 600;
+
+export type ClockFlag = '' | 'drift' | 'step';
+
+/** One pair's estimate: b's clock relative to a's. */
+export interface PairClock {
+  A: number;
+  B: number;
+  /** off(B) − off(A), ms (± RttMs/2 for path asymmetry). */
+  OffsetMs: number;
+  /** d/dt of OffsetMs, ppm (µs per s); null until MIN_SPAN_S of history. */
+  DriftPpm: number | null;
+  /** Round trip (offset-free), ms. */
+  RttMs: number;
+  Samples: number;
+  /** The last step seen on this pair: its size (ms) and how long ago (s); null if none. */
+  LastStep: { Ms: number; AgoS: number } | null;
+}
+
+/** One node's estimate, relative to its peers (medians over its pairs). */
+export interface NodeClock {
+  /** Median over its pairs of off(node) − off(peer), ms. */
+  OffsetMs: number;
+  /** Median over its pairs with a drift of d/dt off(node) − off(peer), ppm; null if none yet. */
+  DriftPpm: number | null;
+  Pairs: number;
+  /** '' = fine, 'drift' = |DriftPpm| > limit, 'step' = stepped within STEP_HOLD_S. */
+  Flag: ClockFlag;
+}
+
+export interface ClockView {
+  LimitPpm: number;
+  Nodes: Record<string, NodeClock>;
+  Pairs: PairClock[];
+}
+
+interface Dir {
+  m: number;
+  at: number;
+  /** Already paired into a θ sample. */
+  used: boolean;
+}
+
+interface Pair {
+  a: number;
+  b: number;
+  ab?: Dir;
+  ba?: Dir;
+  /** θ samples (s) at supernode times t (s), oldest first. */
+  t: number[];
+  th: number[];
+  rtt: number;
+  lastStep?: { at: number; s: number };
+  /** A discontinuity waiting for the next sample: the line's value and slope there, the round trip before. */
+  pending?: { t: number; theta: number; slope: number; rtt: number; lastRtt: number; count: number };
+}
+
+export interface ClockWatchOptions {
+  /** ClockDriftLimitPpm: |drift| above this flags a node (ppm). */
+  limitPpm: number;
+  /** A line for the log when a node's flag changes. */
+  onFlag?: (node: number, flag: ClockFlag, detail: string) => void;
+}
+
+/** The least-squares line through (t, y): slope and value at `at`; undefined with < 2 points. */
+function fit(t: number[], y: number[], at: number): { slope: number; value: number } | undefined {
+  const n = t.length;
+  if (n < 2) return undefined;
+  let st = 0;
+  let sy = 0;
+  for (let i = 0; i < n; i++) {
+    st += t[i];
+    sy += y[i];
+  }
+  const mt = st / n;
+  const my = sy / n;
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (t[i] - mt) * (y[i] - my);
+    den += (t[i] - mt) ** 2;
+  }
+  if (den === 0) return { slope: 0, value: my };
+  const slope = num / den;
+  return { slope, value: my + slope * (at - mt) };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((p, q) => p - q);
+  const k = s.length >> 1;
+  return s.length % 2 ? s[k] : (s[k - 1] + s[k]) / 2;
+}
+
+/**
+ * Per-pair clock offset and drift from two-way one-way latencies (method above). Times are the
+ * supernode's monotonic seconds, latencies seconds (as the route graph takes them).
+ */
+export class ClockWatch {
+  private readonly pairs = new Map<number, Pair>();
+  private readonly flags = new Map<number, ClockFlag>();
+
+  constructor(private readonly o: ClockWatchOptions) {
+    if (!(o.limitPpm > 0)) throw new RangeError(`ClockDriftLimitPpm must be a positive number of ppm, got ${o.limitPpm}`);
+  }
+
+  /** A filtered one-way latency src→dst (s) arrived at `now` (s). Non-finite values are ignored. */
+  observe(src: number, dst: number, latency: number, now: number): void {
+    if (!Number.isFinite(latency) || src === dst) return;
+    const a = Math.min(src, dst);
+    const b = Math.max(src, dst);
+    const key = a * 65536 + b;
+    let p = this.pairs.get(key);
+    if (!p) this.pairs.set(key, (p = { a, b, t: [], th: [], rtt: NaN }));
+    const d: Dir = { m: latency, at: now, used: false };
+    if (src === a) p.ab = d;
+    else p.ba = d;
+    if (!p.ab || !p.ba || p.ab.used || p.ba.used || now - p.ab.at > MAX_AGE_S || now - p.ba.at > MAX_AGE_S) return;
+    p.ab.used = p.ba.used = true;
+    this.addSample(p, (p.ab.m - p.ba.m) / 2, p.ab.m + p.ba.m, now);
+  }
+
+  private addSample(p: Pair, theta: number, rtt: number, now: number): void {
+    const n = p.t.length;
+    const pend = p.pending;
+    if (pend) {
+      if ((pend.count < PENDING_MIN || Math.abs(rtt - pend.lastRtt) > STEP_FLOOR_S) && pend.count < PENDING_MAX) {
+        pend.lastRtt = rtt;
+        pend.count++;
+        return;
+      }
+      p.pending = undefined;
+      const j = theta - (pend.theta + pend.slope * (now - pend.t));
+      const unexplained = Math.abs(j) - Math.abs(rtt - pend.rtt) / 2;
+      if (Math.abs(j) > STEP_FLOOR_S) {
+        if (unexplained > STEP_FLOOR_S) p.lastStep = { at: now, s: j };
+        p.t = [];
+        p.th = [];
+      }
+    } else if (n > 0) {
+      const f = n >= 3 ? fit(p.t, p.th, p.t[n - 1]) : undefined;
+      const slope = f ? f.slope : 0;
+      const dt = now - p.t[n - 1];
+      const last = f ? f.value : p.th[n - 1];
+      const tol = STEP_FLOOR_S + this.o.limitPpm * 1e-6 * dt;
+      if (Math.abs(theta - (last + slope * dt)) > tol) {
+        // Judged at the next sample, when both directions are past whatever happened.
+        p.pending = { t: p.t[n - 1], theta: last, slope, rtt: p.rtt, lastRtt: rtt, count: 1 };
+        return;
+      }
+    }
+    p.rtt = rtt;
+    if (p.t.length > 0 && now - p.t[p.t.length - 1] < MIN_SPACING_S) {
+      p.th[p.th.length - 1] = theta;
+      p.t[p.t.length - 1] = now;
+    } else {
+      p.t.push(now);
+      p.th.push(theta);
+    }
+    while (p.t.length > 2 && now - p.t[0] > WINDOW_S) {
+      p.t.shift();
+      p.th.shift();
+    }
+    this.reflag(p.a, now);
+    this.reflag(p.b, now);
+  }
+
+  /** Forgets a node (peer deleted). */
+  forget(node: number): void {
+    for (const [k, p] of this.pairs) if (p.a === node || p.b === node) this.pairs.delete(k);
+    this.flags.delete(node);
+  }
+
+  private pairEstimate(p: Pair, now: number): PairClock | undefined {
+    if (p.t.length === 0) return undefined;
+    const span = p.t[p.t.length - 1] - p.t[0];
+    const f = span >= MIN_SPAN_S ? fit(p.t, p.th, now) : undefined;
+    return {
+      A: p.a,
+      B: p.b,
+      OffsetMs: p.th[p.th.length - 1] * 1e3,
+      DriftPpm: f ? f.slope * 1e6 : null,
+      RttMs: p.rtt * 1e3,
+      Samples: p.t.length,
+      LastStep: p.lastStep ? { Ms: p.lastStep.s * 1e3, AgoS: now - p.lastStep.at } : null,
+    };
+  }
+
+  /** One node's estimate relative to its peers, or undefined without any pair. */
+  node(id: number, now: number): NodeClock | undefined {
+    const offs: number[] = [];
+    const drifts: number[] = [];
+    let stepped = 0;
+    for (const p of this.pairs.values()) {
+      if (p.a !== id && p.b !== id) continue;
+      const e = this.pairEstimate(p, now);
+      if (!e) continue;
+      // Pair estimates are off(b) − off(a): flip the sign when `id` is a.
+      const sign = p.b === id ? 1 : -1;
+      offs.push(sign * e.OffsetMs);
+      if (e.DriftPpm !== null) drifts.push(sign * e.DriftPpm);
+      if (p.lastStep && now - p.lastStep.at < STEP_HOLD_S) stepped++;
+    }
+    if (offs.length === 0) return undefined;
+    const drift = drifts.length ? median(drifts) : null;
+    // A step is the node's when most of its pairs saw one (a peer's step shows on one pair only).
+    const flag: ClockFlag = stepped * 2 > offs.length ? 'step' : drift !== null && Math.abs(drift) > this.o.limitPpm ? 'drift' : '';
+    return { OffsetMs: median(offs), DriftPpm: drift, Pairs: offs.length, Flag: flag };
+  }
+
+  private reflag(id: number, now: number): void {
+    const e = this.node(id, now);
+    const flag = e?.Flag ?? '';
+    const old = this.flags.get(id) ?? '';
+    if (flag === old) return;
+    this.flags.set(id, flag);
+    if (!this.o.onFlag) return;
+    const drift = e?.DriftPpm;
+    const detail =
+      flag === 'drift'
+        ? `clock of node ${id} drifts ${drift!.toFixed(0)} ppm against its ${e!.Pairs} peer(s) (limit ${this.o.limitPpm} ppm, ClockDriftLimitPpm)`
+        : flag === 'step'
+          ? `clock of node ${id} stepped (offset against most of its ${e!.Pairs} peer(s) jumped)`
+          : `clock of node ${id} is within ${this.o.limitPpm} ppm of its peers again`;
+    this.o.onFlag(id, flag, detail);
+  }
+
+  /** The state API's view (docs/supernode.md): every node with a pair, every pair with a sample. */
+  view(now: number): ClockView {
+    const Nodes: Record<string, NodeClock> = {};
+    const Pairs: PairClock[] = [];
+    const ids = new Set<number>();
+    for (const p of [...this.pairs.values()].sort((x, y) => x.a - y.a || x.b - y.b)) {
+      const e = this.pairEstimate(p, now);
+      if (!e) continue;
+      Pairs.push(e);
+      ids.add(p.a);
+      ids.add(p.b);
+    }
+    for (const id of [...ids].sort((x, y) => x - y)) {
+      const e = this.node(id, now);
+      if (e) Nodes[String(id)] = e;
+    }
+    return { LimitPpm: this.o.limitPpm, Nodes, Pairs };
+  }
+}
