@@ -27,7 +27,20 @@ export function parseYaml(text: string): ParseResult {
       }),
     };
   }
-  return { ok: true, source: { doc, data: doc.toJS({ maxAliasCount: 100 }) as unknown, lines } };
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (e) {
+    // toJS throws (a ReferenceError) for an alias with no anchor before it and for an alias bomb;
+    // both are problems of the file, reported like syntax errors (found by bench/fuzz-ts.ts).
+    const msg = (e as Error).message;
+    const name = /: (\S+)$/.exec(msg)?.[1];
+    const at = name !== undefined ? text.indexOf(`*${name}`) : -1;
+    const pos = at >= 0 ? lines.linePos(at) : undefined;
+    const message = `YAML alias error: ${msg} (an alias *name needs an anchor &name earlier in the file; at most 100 alias expansions)`;
+    return { ok: false, problems: [pos ? { path: '', message, line: pos.line, col: pos.col } : { path: '', message }] };
+  }
+  return { ok: true, source: { doc, data, lines } };
 }
 
 /** Position of the key (or item) named by `segs`, falling back to its nearest existing parent. */
