@@ -30,6 +30,8 @@ export const WINDOW_S = 600;
 export const MIN_SPAN_S = 30;
 /** θ samples closer together than this (s) replace the last one instead of adding one. */
 const MIN_SPACING_S = 1;
+/** How often (s) the nodes' flags are re-judged from new samples (ClockWatch.flush). */
+const FLUSH_S = 1;
 /** A direction's latest value older than this (s) is not paired with the other one. */
 const MAX_AGE_S = 120;
 /** Smallest offset jump (s) counted as a step: filtered one-way values move by less than this. */
@@ -141,6 +143,9 @@ function median(xs: number[]): number {
 export class ClockWatch {
   private readonly pairs = new Map<number, Pair>();
   private readonly flags = new Map<number, ClockFlag>();
+  /** Nodes with a new sample since the last flush, and when that was (s): flags are re-judged once per FLUSH_S, in one pass over the pairs. */
+  private readonly dirty = new Set<number>();
+  private lastFlush = -Infinity;
 
   constructor(private readonly o: ClockWatchOptions) {
     if (!(o.limitPpm > 0)) throw new RangeError(`ClockDriftLimitPpm must be a positive number of ppm, got ${o.limitPpm}`);
@@ -160,6 +165,20 @@ export class ClockWatch {
     if (!p.ab || !p.ba || p.ab.used || p.ba.used || now - p.ab.at > MAX_AGE_S || now - p.ba.at > MAX_AGE_S) return;
     p.ab.used = p.ba.used = true;
     this.addSample(p, (p.ab.m - p.ba.m) / 2, p.ab.m + p.ba.m, now);
+    if (this.dirty.size > 0 && now - this.lastFlush >= FLUSH_S) this.flush(now);
+  }
+
+  /**
+   * Re-judges the flags of the nodes that got samples since the last flush, in one pass over the
+   * pairs (a node's estimate needs all its pairs; judging it per sample cost a walk over every
+   * pair per sample, O(N^4) per interval at the supernode). Runs from observe() once per FLUSH_S.
+   */
+  flush(now: number): void {
+    this.lastFlush = now;
+    if (this.dirty.size === 0) return;
+    const est = this.nodesOf(now, this.dirty);
+    for (const id of this.dirty) this.reflag(id, est.get(id));
+    this.dirty.clear();
   }
 
   private addSample(p: Pair, theta: number, rtt: number, now: number): void {
@@ -203,8 +222,8 @@ export class ClockWatch {
       p.t.shift();
       p.th.shift();
     }
-    this.reflag(p.a, now);
-    this.reflag(p.b, now);
+    this.dirty.add(p.a);
+    this.dirty.add(p.b);
   }
 
   /** Forgets a node (peer deleted). */
@@ -230,28 +249,40 @@ export class ClockWatch {
 
   /** One node's estimate relative to its peers, or undefined without any pair. */
   node(id: number, now: number): NodeClock | undefined {
-    const offs: number[] = [];
-    const drifts: number[] = [];
-    let stepped = 0;
-    for (const p of this.pairs.values()) {
-      if (p.a !== id && p.b !== id) continue;
-      const e = this.pairEstimate(p, now);
-      if (!e) continue;
-      // Pair estimates are off(b) − off(a): flip the sign when `id` is a.
-      const sign = p.b === id ? 1 : -1;
-      offs.push(sign * e.OffsetMs);
-      if (e.DriftPpm !== null) drifts.push(sign * e.DriftPpm);
-      if (p.lastStep && now - p.lastStep.at < STEP_HOLD_S) stepped++;
-    }
-    if (offs.length === 0) return undefined;
-    const drift = drifts.length ? median(drifts) : null;
-    // A step is the node's when most of its pairs saw one (a peer's step shows on one pair only).
-    const flag: ClockFlag = stepped * 2 > offs.length ? 'step' : drift !== null && Math.abs(drift) > this.o.limitPpm ? 'drift' : '';
-    return { OffsetMs: median(offs), DriftPpm: drift, Pairs: offs.length, Flag: flag };
+    return this.nodesOf(now, new Set([id])).get(id);
   }
 
-  private reflag(id: number, now: number): void {
-    const e = this.node(id, now);
+  /** The estimates of the nodes in `ids` (every node with a pair when omitted), one pass over the pairs. */
+  private nodesOf(now: number, ids?: ReadonlySet<number>): Map<number, NodeClock> {
+    const acc = new Map<number, { offs: number[]; drifts: number[]; stepped: number }>();
+    const add = (id: number, sign: number, e: PairClock, stepped: boolean) => {
+      if (ids && !ids.has(id)) return;
+      let a = acc.get(id);
+      if (!a) acc.set(id, (a = { offs: [], drifts: [], stepped: 0 }));
+      a.offs.push(sign * e.OffsetMs);
+      if (e.DriftPpm !== null) a.drifts.push(sign * e.DriftPpm);
+      if (stepped) a.stepped++;
+    };
+    for (const p of this.pairs.values()) {
+      if (ids && !ids.has(p.a) && !ids.has(p.b)) continue;
+      const e = this.pairEstimate(p, now);
+      if (!e) continue;
+      const stepped = p.lastStep !== undefined && now - p.lastStep.at < STEP_HOLD_S;
+      // Pair estimates are off(b) − off(a): flip the sign when the node is a.
+      add(p.a, -1, e, stepped);
+      add(p.b, 1, e, stepped);
+    }
+    const out = new Map<number, NodeClock>();
+    for (const [id, a] of acc) {
+      const drift = a.drifts.length ? median(a.drifts) : null;
+      // A step is the node's when most of its pairs saw one (a peer's step shows on one pair only).
+      const flag: ClockFlag = a.stepped * 2 > a.offs.length ? 'step' : drift !== null && Math.abs(drift) > this.o.limitPpm ? 'drift' : '';
+      out.set(id, { OffsetMs: median(a.offs), DriftPpm: drift, Pairs: a.offs.length, Flag: flag });
+    }
+    return out;
+  }
+
+  private reflag(id: number, e: NodeClock | undefined): void {
     const flag = e?.Flag ?? '';
     const old = this.flags.get(id) ?? '';
     if (flag === old) return;
@@ -279,8 +310,9 @@ export class ClockWatch {
       ids.add(p.a);
       ids.add(p.b);
     }
+    const est = this.nodesOf(now);
     for (const id of [...ids].sort((x, y) => x - y)) {
-      const e = this.node(id, now);
+      const e = est.get(id);
       if (e) Nodes[String(id)] = e;
     }
     return { LimitPpm: this.o.limitPpm, Nodes, Pairs };
