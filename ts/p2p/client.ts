@@ -16,7 +16,7 @@ import type { Document } from 'yaml';
 import { isMap, isSeq, YAMLMap } from 'yaml';
 import type { EdgeConfig } from '../config/index.js';
 import { parseCidr, parseIPv4, parseIPv6 } from '../config/ip.js';
-import { Header, Kind, NODE_SPREAD } from '../core/frame.js';
+import { HEADER_LEN, Header, Kind, NODE_SPREAD, writeHeader } from '../core/frame.js';
 import { StaticRoutes } from '../core/table.js';
 import { keyFromBase64, keyToBase64, publicKey } from '../core/wg.js';
 import { Edge } from '../edge/edge.js';
@@ -28,7 +28,7 @@ import { pingTimeMs } from '../wgnode/clock.js';
 import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import type { Peer } from '../wgnode/peers.js';
 import { P2PMesh, type Drop } from './mesh.js';
-import type { ReportLink } from './proto.js';
+import { seal, type ReportLink } from './proto.js';
 import type { SignApi } from './sign.js';
 
 /** Drop reasons that mean someone tried to speak for another node: always logged (rate-limited). */
@@ -62,6 +62,13 @@ export class P2PClient {
   private readonly dr: EdgeConfig['DynamicRoute'];
   /** Control bytes sent (payload + header), for the benchmark and metrics. */
   controlBytesSent = 0;
+  /**
+   * Tests only (EG_TEST=1, EG_TEST_P2P_SPOOF=<NodeID>): this node also floods messages that
+   * pretend to come from that node, so an end-to-end test can check they are dropped.
+   */
+  private readonly spoofVictim = process.env.EG_TEST === '1' && process.env.EG_TEST_P2P_SPOOF ? Number(process.env.EG_TEST_P2P_SPOOF) : undefined;
+  private readonly signer: P2PClientOptions['signer'];
+  private readonly priv: Uint8Array;
 
   constructor(
     private readonly edge: Edge,
@@ -71,6 +78,8 @@ export class P2PClient {
     this.dr = cfg.DynamicRoute;
     const g = this.dr.P2P.GraphRecalculateSetting;
     const priv = keyFromBase64(cfg.PrivKey);
+    this.priv = priv;
+    this.signer = o.signer;
     this.mesh = new P2PMesh({
       me: cfg.NodeID,
       privateKey: priv,
@@ -149,7 +158,26 @@ export class P2PClient {
     const { body, payload } = this.mesh.report(links, this.dr.AdditionalCost, this.edge.clock.wallMs());
     this.mesh.applyOwn(body, now);
     this.flood(Kind.Pong, payload);
+    if (this.spoofVictim !== undefined) this.spoof(this.spoofVictim);
     this.recalc();
+  }
+
+  /**
+   * Test only: floods, under `victim`'s NodeID as header source, a report of a link from us into
+   * `victim` 50 ms faster than light (which would pull traffic for it through us) and a description binding
+   * `victim` to our key and a bogus endpoint, both signed with our own key (we have no other).
+   */
+  private spoof(victim: number): void {
+    const sign = (m: Uint8Array) => this.signer.sign(this.priv, m);
+    const seq = Math.floor(this.edge.clock.wallMs());
+    const report = seal(Kind.Pong, { v: 1, Origin: victim, Seq: seq, AdditionalCost: 0, Links: [{ Src: this.edge.me, Timediff: -0.05, TimeToAlive: this.dr.PeerAliveTimeout }] }, sign);
+    const peer = seal(Kind.BroadcastPeer, { v: 1, Origin: victim, Seq: seq, PubKey: keyToBase64(publicKey(this.priv)), PSK: 'none', Endpoints: ['10.255.255.1:9'] }, sign);
+    for (const [kind, payload] of [[Kind.Pong, report], [Kind.BroadcastPeer, peer]] as const) {
+      const plain = new Uint8Array(HEADER_LEN + payload.length);
+      writeHeader(plain, { kind, ttl: this.cfg.DefaultTTL, dst: NODE_SPREAD, src: victim, len: payload.length });
+      plain.set(payload, HEADER_LEN);
+      for (const p of this.edge.peers.all()) if (p.endpoint && p.nodeId !== victim) this.edge.host.sendTo(p, plain);
+    }
   }
 
   private describe(kind: Kind.BroadcastPeer | Kind.QueryPeer): void {
