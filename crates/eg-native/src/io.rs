@@ -43,6 +43,11 @@
 //! epoch, NaN when the datagram had no timestamp), then the record count as `u32` LE. A kernel
 //! that refuses the option gives kind-0 batches (`rxTimestamps` is false).
 //!
+//! Idle links (crate::mainpoll): while a link is idle the fd is watched by the event loop itself
+//! and read on the main thread, so a lone packet pays no thread hand-off; a read that finds
+//! several packets hands reading to the reader thread, and the reader thread hands it back after
+//! a wait followed by a small batch. `EG_MAIN_POLL=0`: reader threads only.
+//!
 //! JS callback: `(kind, data)`: kind 0 = a batch, 1 = an error (data = UTF-8 message), 2 = reads
 //! discarded since the last report (data = `[count u32 BE][reason UTF-8]`), 3 = a batch with
 //! receive timestamps (above).
@@ -53,22 +58,25 @@
 use std::io;
 use std::mem;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicPtr, AtomicU64, AtomicU8, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use napi::bindgen_prelude::*;
+use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
+
+use crate::mainpoll::{self, MainReader, IDLE_WAIT};
 
 /// Batches handed to JS and not yet taken by the event loop.
 const MAX_INFLIGHT: usize = 2;
 /// A reader stops filling a batch beyond this many bytes...
-const BATCH_BYTES: usize = 256 << 10;
+pub(crate) const BATCH_BYTES: usize = 256 << 10;
 /// ...or this many packets.
-const BATCH_PACKETS: usize = 256;
+pub(crate) const BATCH_PACKETS: usize = 256;
 /// TAP write batches queued for the writer thread before writeBatch refuses more.
 const WRITE_QUEUE: usize = 64;
 /// recvmmsg / sendmmsg vector length.
@@ -79,7 +87,10 @@ const SLOT: usize = 65536;
 /// Largest frame or datagram a batch record describes (its length is a u16).
 const MAX_RECORD: usize = u16::MAX as usize;
 /// Callback kind for counted read drops.
-const KIND_DROPS: u32 = 2;
+pub(crate) const KIND_DROPS: u32 = 2;
+/// Who reads the fd ([`Shared::mode`]): the main thread (idle link) or the reader thread.
+pub(crate) const MODE_MAIN: u8 = 0;
+pub(crate) const MODE_THREAD: u8 = 1;
 /// Callback kind for a UDP batch followed by its receive timestamps (module docs).
 const KIND_STAMPED: u32 = 3;
 /// include/uapi/asm-generic/socket.h: SO_TIMESTAMPNS with a 64-bit `__kernel_timespec` on every
@@ -100,12 +111,14 @@ const CTL_WORDS: usize = 8;
 struct Msg {
     kind: u32,
     data: Vec<u8>,
+    /// A small batch read after an idle wait: the main thread takes reading back (mainpoll).
+    idle: bool,
 }
 
 type Tsfn = ThreadsafeFunction<Msg, (), FnArgs<(u32, Buffer)>, Status, false>;
 
-struct Shared {
-    fd: i32,
+pub(crate) struct Shared {
+    pub(crate) fd: i32,
     wake: i32,
     stop: AtomicBool,
     inflight: Mutex<usize>,
@@ -113,14 +126,42 @@ struct Shared {
     write_drops: AtomicU64,
     write_errno: AtomicI32,
     /// Frames / datagrams the reader discarded since the last report to JS.
-    read_drops: AtomicU64,
+    pub(crate) read_drops: AtomicU64,
     /// UDP: received messages that carried a UDP_GRO control message (coalesced datagrams).
     gro_reads: AtomicU64,
+    /// [`MODE_MAIN`] or [`MODE_THREAD`]: who reads the fd now.
+    pub(crate) mode: AtomicU8,
+    /// The reader thread parks here while the main thread reads.
+    park: Mutex<()>,
+    park_cv: Condvar,
+    /// The main-thread reader (null: none, or closed); only dereferenced on the main thread.
+    main: AtomicPtr<MainReader>,
+    /// Batches read on the main thread / handed over by the reader thread.
+    pub(crate) main_batches: AtomicU64,
+    thread_batches: AtomicU64,
 }
 
 impl Shared {
-    fn stopped(&self) -> bool {
+    pub(crate) fn stopped(&self) -> bool {
         self.stop.load(Ordering::Acquire)
+    }
+
+    fn main_reads(&self) -> bool {
+        self.mode.load(Ordering::Acquire) == MODE_MAIN
+    }
+
+    /// Reader thread: waits up to `ms` while the main thread reads (woken by [`Shared::unpark`]).
+    fn park(&self, ms: u64) {
+        let g = self.park.lock().unwrap();
+        if self.main_reads() && !self.stopped() {
+            let _ = self.park_cv.wait_timeout(g, Duration::from_millis(ms)).unwrap();
+        }
+    }
+
+    /// Wakes a parked reader thread (the mode changed, or stop).
+    pub(crate) fn unpark(&self) {
+        let _g = self.park.lock().unwrap();
+        self.park_cv.notify_all();
     }
 
     /// Waits for fd readability or a stop request. Ok(true) = readable.
@@ -182,6 +223,11 @@ impl Shared {
 }
 
 fn deliver(sh: &Shared, tsfn: &Tsfn, kind: u32, data: Vec<u8>) -> bool {
+    deliver_msg(sh, tsfn, Msg { kind, data, idle: false })
+}
+
+fn deliver_msg(sh: &Shared, tsfn: &Tsfn, msg: Msg) -> bool {
+    let kind = msg.kind;
     let batch = kind == 0 || kind == KIND_STAMPED;
     if batch && !sh.acquire() {
         return false;
@@ -189,7 +235,7 @@ fn deliver(sh: &Shared, tsfn: &Tsfn, kind: u32, data: Vec<u8>) -> bool {
     if !batch {
         sh.inflight.lock().map(|mut n| *n += 1).ok();
     }
-    let st = tsfn.call(Msg { kind, data }, ThreadsafeFunctionCallMode::NonBlocking);
+    let st = tsfn.call(msg, ThreadsafeFunctionCallMode::NonBlocking);
     if st != Status::Ok {
         sh.release();
         return false;
@@ -200,7 +246,7 @@ fn deliver(sh: &Shared, tsfn: &Tsfn, kind: u32, data: Vec<u8>) -> bool {
 /// What a reader thread reads with: `fill` appends what is queued to the batch and returns
 /// Ok(false) when the kernel queue is drained; `finish` completes a non-empty batch before it
 /// is handed over and returns its callback kind (a plain closure: kind 0, nothing appended).
-trait Fill {
+pub(crate) trait Fill {
     fn fill(&mut self, sh: &Shared, out: &mut Vec<u8>, count: &mut usize) -> io::Result<bool>;
     fn finish(&mut self, _out: &mut Vec<u8>, _count: usize) -> u32 {
         0
@@ -215,10 +261,18 @@ impl<F: FnMut(&Shared, &mut Vec<u8>, &mut usize) -> io::Result<bool>> Fill for F
 
 /// The shared reader loop (see [`Fill`]).
 /// `drop_reason` names what `read_drops` counts, for the kind-2 report.
-fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'static str, mut fill: impl Fill) {
+/// The reader parks while the main thread reads (mainpoll); `fill` is shared with it, behind a
+/// mutex held only while reading (never while waiting for JS).
+fn reader_loop<F: Fill>(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'static str, fill: Arc<Mutex<F>>) {
     while !sh.stopped() {
+        if sh.main_reads() {
+            sh.park(200);
+            continue;
+        }
+        let t0 = Instant::now();
         match sh.wait_readable(1000) {
             Ok(false) => continue,
+            Ok(true) if sh.main_reads() => continue, // the main thread took over while we waited
             Ok(true) => {}
             Err(e) => {
                 deliver(&sh, &tsfn, 1, format!("{what} fd {}: poll: {e}", sh.fd).into_bytes());
@@ -226,11 +280,13 @@ fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'s
                 continue;
             }
         }
+        let waited = t0.elapsed();
         let mut out: Vec<u8> = Vec::with_capacity(64 << 10);
         let mut count = 0usize;
         let mut failed = None;
+        let mut f = fill.lock().unwrap();
         loop {
-            match fill.fill(&sh, &mut out, &mut count) {
+            match f.fill(&sh, &mut out, &mut count) {
                 Ok(true) if out.len() < BATCH_BYTES && count < BATCH_PACKETS => continue,
                 Ok(_) => break,
                 Err(e) => {
@@ -239,6 +295,8 @@ fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'s
                 }
             }
         }
+        let kind = if out.is_empty() { 0 } else { f.finish(&mut out, count) };
+        drop(f);
         let dropped = sh.read_drops.swap(0, Ordering::Relaxed);
         if dropped > 0 {
             let mut m = (dropped.min(u32::MAX as u64) as u32).to_be_bytes().to_vec();
@@ -246,8 +304,10 @@ fn reader_loop(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_reason: &'s
             deliver(&sh, &tsfn, KIND_DROPS, m);
         }
         if !out.is_empty() {
-            let kind = fill.finish(&mut out, count);
-            if !deliver(&sh, &tsfn, kind, out) {
+            // A lone packet or two after a wait: the link is idle again.
+            let idle = count <= 2 && waited >= IDLE_WAIT && !sh.main.load(Ordering::Acquire).is_null();
+            sh.thread_batches.fetch_add(1, Ordering::Relaxed);
+            if !deliver_msg(&sh, &tsfn, Msg { kind, data: out, idle }) {
                 continue;
             }
         }
@@ -302,6 +362,11 @@ struct RecvArena {
     /// Receive time of each record of the batch being filled (ms since the epoch, or NaN).
     stamps: Vec<f64>,
 }
+
+// SAFETY: the raw pointers in the iovecs / headers are re-pointed into `buf`, `addrs` and `ctl`
+// (owned here) at the start of every fill(), and only one thread fills at a time (the mutex of
+// the reader loop), so the arena may move between the reader thread and the main thread.
+unsafe impl Send for RecvArena {}
 
 /// The receive time (CLOCK_REALTIME, ms since the Unix epoch) from an SCM_TIMESTAMPNS control
 /// message of type `ty` in `h`, if there is one.
@@ -513,6 +578,13 @@ fn make_tsfn(cb: Function<FnArgs<(u32, Buffer)>, ()>, sh: &Arc<Shared>) -> Resul
     let s2 = sh.clone();
     cb.build_threadsafe_function::<Msg>().callee_handled::<false>().build_callback(move |ctx| {
         s2.release();
+        if ctx.value.idle && !s2.stopped() {
+            let m = s2.main.load(Ordering::Acquire);
+            if !m.is_null() {
+                // SAFETY: on the main thread; `main` is cleared before the reader is closed.
+                unsafe { (*m).start() };
+            }
+        }
         Ok(FnArgs::from((ctx.value.kind, Buffer::from(ctx.value.data))))
     })
 }
@@ -533,6 +605,12 @@ fn new_shared(fd: i32) -> Result<Arc<Shared>> {
         write_errno: AtomicI32::new(0),
         read_drops: AtomicU64::new(0),
         gro_reads: AtomicU64::new(0),
+        mode: AtomicU8::new(MODE_THREAD),
+        park: Mutex::new(()),
+        park_cv: Condvar::new(),
+        main: AtomicPtr::new(std::ptr::null_mut()),
+        main_batches: AtomicU64::new(0),
+        thread_batches: AtomicU64::new(0),
     }))
 }
 
@@ -583,6 +661,26 @@ pub struct NativeIo {
     gso_sends: u64,
     /// A fallback the caller has not logged yet.
     note: Option<String>,
+    /// The main-thread reader (mainpoll), null when off.
+    main: *mut MainReader,
+}
+
+/// Sets up main-thread reads for `sh` (started at once: a new link is idle). None when turned off
+/// (`EG_MAIN_POLL=0`) or when libuv refuses: reader threads only.
+fn main_reader<F: Fill + Send + 'static>(func: sys::napi_value, env: sys::napi_env, sh: &Arc<Shared>, fill: &Arc<Mutex<F>>, drop_reason: &'static str) -> *mut MainReader {
+    if !mainpoll::wanted() {
+        return std::ptr::null_mut();
+    }
+    let f: Arc<Mutex<dyn Fill + Send>> = fill.clone();
+    match MainReader::create(env, func, sh.clone(), f, drop_reason) {
+        Ok(m) => {
+            sh.main.store(m, Ordering::Release);
+            // SAFETY: just made, main thread.
+            unsafe { (*m).start() };
+            m
+        }
+        Err(_) => std::ptr::null_mut(),
+    }
 }
 
 #[napi]
@@ -593,14 +691,17 @@ impl NativeIo {
     #[napi(factory, ts_args_type = "fd: number, onBatch: (kind: number, data: Buffer) => void, vnetHdr?: boolean")]
     pub fn tap(fd: i32, on_batch: Function<FnArgs<(u32, Buffer)>, ()>, vnet_hdr: Option<bool>) -> Result<NativeIo> {
         let sh = new_shared(fd)?;
+        let (func, env) = (on_batch.value().value, on_batch.value().env);
         let tsfn = make_tsfn(on_batch, &sh)?;
         let (tx, rx) = sync_channel::<Vec<u8>>(WRITE_QUEUE);
         let s1 = sh.clone();
         // The reason names what was measured: with offloads the 10-byte vnet header counts too.
         let too_long = if vnet_hdr.unwrap_or(false) { "frame from the TAP longer than 65535 bytes (vnet header included)" } else { "frame from the TAP longer than 65535 bytes" };
+        let fill = Arc::new(Mutex::new(tap_fill));
+        let main = main_reader(func, env, &sh, &fill, too_long);
         let r = std::thread::Builder::new()
             .name("eg-tap-read".into())
-            .spawn(move || reader_loop(s1, tsfn, "tap", too_long, tap_fill))
+            .spawn(move || reader_loop(s1, tsfn, "tap", too_long, fill))
             .map_err(|e| Error::from_reason(format!("spawn tap reader: {e}")))?;
         let s2 = sh.clone();
         let w = std::thread::Builder::new()
@@ -622,6 +723,7 @@ impl NativeIo {
             rx_ts: false,
             gso_sends: 0,
             note: None,
+            main,
         })
     }
 
@@ -738,14 +840,15 @@ impl NativeIo {
                 return Err(e);
             }
         };
+        let (func, env) = (on_batch.value().value, on_batch.value().env);
         let tsfn = make_tsfn(on_batch, &sh)?;
         let s1 = sh.clone();
+        const TRUNCATED: &str = "UDP datagram truncated (longer than the receive slot)";
+        let fill = Arc::new(Mutex::new(RecvArena::new(gro, ts_type)));
+        let main = main_reader(func, env, &sh, &fill, TRUNCATED);
         let r = std::thread::Builder::new()
             .name("eg-udp-read".into())
-            .spawn(move || {
-                let arena = RecvArena::new(gro, ts_type);
-                reader_loop(s1, tsfn, "udp", "UDP datagram truncated (longer than the receive slot)", arena)
-            })
+            .spawn(move || reader_loop(s1, tsfn, "udp", TRUNCATED, fill))
             .map_err(|e| Error::from_reason(format!("spawn udp reader: {e}")))?;
         Ok(NativeIo {
             sh,
@@ -762,6 +865,7 @@ impl NativeIo {
             rx_ts: ts_type != 0,
             gso_sends: 0,
             note,
+            main,
         })
     }
 
@@ -804,6 +908,18 @@ impl NativeIo {
     #[napi(getter)]
     pub fn gso_sends(&self) -> f64 {
         self.gso_sends as f64
+    }
+
+    /// Batches read on the main thread (idle link, no hand-off) and batches handed over by the
+    /// reader thread, so far (crate::mainpoll).
+    #[napi(getter)]
+    pub fn main_batches(&self) -> f64 {
+        self.sh.main_batches.load(Ordering::Relaxed) as f64
+    }
+
+    #[napi(getter)]
+    pub fn thread_batches(&self) -> f64 {
+        self.sh.thread_batches.load(Ordering::Relaxed) as f64
     }
 
     /// UDP: coalesced datagrams received so far (each split back into several records).
@@ -1045,8 +1161,15 @@ impl NativeIo {
             return;
         }
         self.closed = true;
+        if !self.main.is_null() {
+            self.sh.main.store(std::ptr::null_mut(), Ordering::Release);
+            // SAFETY: main thread (close is called from JS or a finalizer); freed by libuv later.
+            unsafe { (*self.main).close() };
+            self.main = std::ptr::null_mut();
+        }
         self.tx = None; // the writer drains what is queued and exits
         self.sh.stop.store(true, Ordering::Release);
+        self.sh.unpark();
         let one: u64 = 1;
         // SAFETY: eventfd write of 8 bytes.
         unsafe { libc::write(self.sh.wake, &one as *const u64 as *const libc::c_void, 8) };

@@ -4,6 +4,7 @@
 
 mod clock;
 mod io;
+mod mainpoll;
 mod memif;
 mod tap;
 

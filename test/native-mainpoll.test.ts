@@ -1,0 +1,113 @@
+// Idle links are read on the main thread (crates/eg-native/src/mainpoll.rs): a lone datagram or
+// frame reaches JS without a reader-thread hand-off; a burst hands reading to the reader thread,
+// and an idle link takes it back. Nothing is lost across the switches.
+import assert from 'node:assert/strict';
+import { createSocket } from 'node:dgram';
+import { spawnSync } from 'node:child_process';
+import { loadNative, type Native } from '../ts/native/index.js';
+
+type Io = InstanceType<Native['NativeIo']>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function ids(b: Buffer): number[] {
+  const out: number[] = [];
+  for (let off = 0; off + 20 <= b.length; ) {
+    const len = b.readUInt16BE(off);
+    if (len >= 4) out.push(b.readUInt32BE(off + 20));
+    off += 20 + len;
+  }
+  return out;
+}
+
+describe('native I/O: main-thread reads on an idle link', function () {
+  this.timeout(20_000);
+  const n = loadNative();
+  const opened: Io[] = [];
+  before(function () {
+    if (!n.ok) this.skip();
+  });
+  afterEach(() => {
+    for (const io of opened.splice(0)) io.close();
+  });
+
+  function open(got: number[]): Io {
+    const mod = (n as { ok: true; mod: Native }).mod;
+    const io = mod.NativeIo.udp(4, '127.0.0.1', 0, 4 << 20, (kind, data) => {
+      if (kind === 0 || kind === 3) {
+        // kind 3 carries receive timestamps after the records: [records][f64 x count][count u32 LE]
+        const end = kind === 3 ? data.length - 4 - 8 * data.readUInt32LE(data.length - 4) : data.length;
+        got.push(...ids(data.subarray(0, end)));
+      }
+    });
+    opened.push(io);
+    return io;
+  }
+
+  it('lone datagrams are read on the main thread; a burst goes to the reader thread; idle again, back to the main thread; none lost', async () => {
+    const got: number[] = [];
+    const io = open(got);
+    const tx = createSocket('udp4');
+    const send = (id: number) =>
+      new Promise<void>((r) => {
+        const b = Buffer.alloc(64);
+        b.writeUInt32BE(id, 0);
+        tx.send(b, io.port, '127.0.0.1', () => r());
+      });
+    let id = 0;
+    for (let i = 0; i < 10; i++) {
+      await send(id++);
+      await sleep(5);
+    }
+    assert.equal(io.threadBatches, 0, 'no batch of an idle link went through the reader thread');
+    assert.equal(io.mainBatches, 10);
+    // A burst: many datagrams queued at once (sent from another process so that this event loop
+    // does not see them one by one).
+    const burst = 3000;
+    const r = spawnSync(process.execPath, ['-e', `
+      const s = require('node:dgram').createSocket('udp4');
+      let i = 0; const b = Buffer.alloc(64);
+      (function more() {
+        for (let k = 0; k < 100 && i < ${burst}; k++, i++) { const c = Buffer.alloc(64); c.writeUInt32BE(${id} + i, 0); s.send(c, ${io.port}, '127.0.0.1'); }
+        if (i < ${burst}) setImmediate(more); else setTimeout(() => s.close(), 50);
+      })();`]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    id += burst;
+    const end = Date.now() + 5000;
+    while (got.length < id && Date.now() < end) await sleep(10);
+    assert.ok(io.threadBatches > 0, `the burst was handed to the reader thread (main ${io.mainBatches}, thread ${io.threadBatches})`);
+    const threadAfterBurst = io.threadBatches;
+    const mainAfterBurst = io.mainBatches;
+    for (let i = 0; i < 10; i++) {
+      await send(id++);
+      await sleep(5);
+    }
+    const end2 = Date.now() + 2000;
+    while (got.length < id && Date.now() < end2) await sleep(10);
+    // The first lone datagram after the burst may still come through the thread (it hands back).
+    assert.ok(io.threadBatches - threadAfterBurst <= 1, `idle again: at most one more thread batch (${io.threadBatches - threadAfterBurst})`);
+    assert.ok(io.mainBatches - mainAfterBurst >= 9, `idle again: read on the main thread (${io.mainBatches - mainAfterBurst})`);
+    tx.close();
+    // Loopback does not lose datagrams with a 4 MiB buffer: every id arrives exactly once.
+    assert.equal(got.length, id, 'nothing lost');
+    assert.deepEqual([...got].sort((a, b) => a - b), Array.from({ length: id }, (_, i) => i));
+  });
+
+  it('with EG_MAIN_POLL=0 every batch comes from the reader thread', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', '-e', `
+      import('./ts/native/index.js').then(async ({ native }) => {
+        const mod = native();
+        let got = 0;
+        const io = mod.NativeIo.udp(4, '127.0.0.1', 0, 1 << 20, (k) => { if (k === 0 || k === 3) got++; });
+        const s = require('node:dgram').createSocket('udp4');
+        for (let i = 0; i < 5; i++) { s.send(Buffer.alloc(8), io.port, '127.0.0.1'); await new Promise((r) => setTimeout(r, 5)); }
+        await new Promise((r) => setTimeout(r, 100));
+        console.log(JSON.stringify({ got, main: io.mainBatches, thread: io.threadBatches }));
+        io.close(); s.close();
+      });`], { env: { ...process.env, EG_MAIN_POLL: '0' }, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const o = JSON.parse(r.stdout.trim().split('\n').pop()!) as { got: number; main: number; thread: number };
+    assert.equal(o.main, 0);
+    assert.ok(o.thread >= 1 && o.got === 5, JSON.stringify(o));
+  });
+});
