@@ -52,7 +52,8 @@ export class P2PClient {
   private readonly timers: Timer[] = [];
   private readonly discovered = new Map<number, Discovered>();
   private readonly writer: ConfigWriter;
-  private readonly firstPing = new Map<number, number>();
+  /** When each peer's session was first seen alive (s), for the mixed-mesh notice. */
+  private readonly firstAlive = new Map<number, number>();
   private readonly reporting = new Set<number>();
   private readonly warnedSilent = new Set<number>();
   private readonly lastSecurityLog = new Map<string, number>();
@@ -243,7 +244,6 @@ export class P2PClient {
   private onPing(m: ReturnType<typeof decode.ping>, from: Peer, rxTimeMs: number): void {
     const r = this.prober.measure(from.nodeId, m, rxTimeMs);
     if (!r.ok) return this.edge.drop(r.reason, { node: from.nodeId });
-    if (!this.firstPing.has(from.nodeId)) this.firstPing.set(from.nodeId, this.now);
     this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measured: r.measured, filtered: r.filtered });
     for (let i = 0; i < m.RequestReply; i++) {
       const t = setTimeout(() => !this.stopped && this.ping(from, 0), i * 1000);
@@ -361,12 +361,15 @@ export class P2PClient {
           if (this.dr.SaveNewPeers) void this.save(p, ep);
         }
       }
-      const first = this.firstPing.get(p.nodeId);
+      if (!this.alive(p)) continue;
+      if (!this.firstAlive.has(p.nodeId)) this.firstAlive.set(p.nodeId, now);
+      const first = this.firstAlive.get(p.nodeId)!;
+      // Every P2P member floods a report per ping interval and a description per SendPeerInterval.
       const grace = 3 * Math.max(this.dr.SendPingInterval, 1) + this.dr.P2P.SendPeerInterval;
-      if (first !== undefined && now - first > grace && !this.reporting.has(p.nodeId) && !this.warnedSilent.has(p.nodeId)) {
+      if (now - first > grace && !this.reporting.has(p.nodeId) && !this.warnedSilent.has(p.nodeId)) {
         this.warnedSilent.add(p.nodeId);
         this.edge.log.info(
-          `peer ${p.nodeId} pings us but floods no P2P reports or description: it is probably in super or static mode. A P2P mesh needs every member in P2P mode; no route leads into node ${p.nodeId} until it reports`,
+          `peer ${p.nodeId} has a live session but floods no P2P reports or description: it is probably in super or static mode. A P2P mesh needs every member in P2P mode; no route leads into node ${p.nodeId} until it reports`,
         );
       }
     }
