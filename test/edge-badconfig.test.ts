@@ -146,7 +146,9 @@ const CASES: Case[] = [
   { name: 'NodeName as a path (../../../tmp/x)', yaml: base().replace('NodeName: badcfg1', 'NodeName: ../../../tmp/x'), path: 'NodeName', says: [/NodeName: "\.\.\/\.\.\/\.\.\/tmp\/x" contains '\/': it names the UAPI socket file/] },
   { name: 'NodeName with a slash (site/office-2)', yaml: base().replace('NodeName: badcfg1', 'NodeName: site/office-2'), path: 'NodeName', says: [/NodeName: "site\/office-2" contains '\/'/] },
   { name: 'tap Name ".."', yaml: base().replace('IType: dummy', 'IType: tap\n  Name: ".."'), path: 'Interface.Name', says: [/Interface\.Name: "\.\." is not allowed as a Linux interface name/] },
-  { name: 'IType vpp', yaml: base().replace('IType: dummy', 'IType: vpp'), path: 'Interface.IType', says: [/IType vpp is not supported yet/] },
+  { name: 'vpp Name with a slash', yaml: base().replace('IType: dummy', 'IType: vpp\n  Name: a/b'), path: 'Interface.Name', says: [/Interface\.Name: must be one file name \(no "\/"/] },
+  { name: 'vpp VPPRingSize not a power of two', yaml: base().replace('IType: dummy', 'IType: vpp\n  Name: vpp1\n  VPPRingSize: 1000'), path: 'Interface.VPPRingSize', says: [/Interface\.VPPRingSize: is 1000; memif rings have a power-of-two number of slots/] },
+  { name: 'vpp MTU above 65517', yaml: base().replace('IType: dummy', 'IType: vpp\n  Name: vpp1\n  MTU: 65530'), path: 'Interface.MTU', says: [/Interface\.MTU: is 65530, above 65517/] },
   { name: 'IType nosuch', yaml: base().replace('IType: dummy', 'IType: nosuch'), path: 'Interface.IType', says: [/Interface\.IType: must be one of .*"tap"; got "nosuch"/] },
   {
     name: 'NodeID does not fit IPv4CIDR',

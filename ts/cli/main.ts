@@ -16,6 +16,13 @@ function versionText(): string {
   }
   const n = loadNative();
   lines.push(n.ok ? `native addon ${n.mod.nativeVersion()}: loaded` : `native addon: not loaded (${n.error})`);
+  // Upstream's third line said "VPP support enabled|disabled" (its vpp build tag). Here IType vpp
+  // is the addon's memif client; VPP's binary API (creating the memif in VPP) is not built.
+  lines.push(
+    n.ok && typeof (n.mod as { Memif?: unknown }).Memif === 'function'
+      ? 'VPP support enabled (IType vpp: memif client; VPP binary API integration not built)'
+      : 'VPP support disabled (IType vpp needs the native addon)',
+  );
   lines.push('', 'A full-mesh Layer-2 VPN routed on one-way latencies (Floyd-Warshall per direction).');
   return lines.join('\n') + '\n';
 }

@@ -135,6 +135,7 @@ export class Edge {
       RecvAddr: ic.RecvAddr,
       SendAddr: ic.SendAddr,
       L2HeaderMode: ic.L2HeaderMode || undefined,
+      vpp: ic.IType === 'vpp' ? { ifaceId: ic.VPPIFaceID, bridgeId: ic.VPPBridgeID, ringSize: ic.VPPRingSize ?? undefined, bufferSize: ic.VPPBufferSize ?? undefined } : undefined,
       mac: Uint8Array.from(mac.split(':').map((h) => parseInt(h, 16))),
       ipv4: ic.IType === 'tap' ? opt(ipv4ForNode, ic.IPv4CIDR) : undefined,
       ipv6: ic.IType === 'tap' ? opt(ipv6ForNode, ic.IPv6CIDR) : undefined,
@@ -153,7 +154,7 @@ export class Edge {
     this.iface.on('drop', (reason, count, fields) => {
       for (let i = 0; i < count; i++) this.drop(reason, { iface: this.iface.name, ...fields });
     });
-    if (this.iface.type === 'tap') this.checkMtu(this.iface.mtu());
+    if (this.iface.type === 'tap' || this.iface.type === 'vpp') this.checkMtu(this.iface.mtu());
 
     try {
       await this.host.open();
@@ -232,7 +233,8 @@ export class Edge {
 
   /** Frames the core delivered (`[len u16 BE][frame]` records in WASM memory). */
   private writeTap(records: Uint8Array, count: number): void {
-    const itf = this.iface as L2Interface & { writeRecords?(r: Uint8Array, n: number): number };
+    // countsWriteDrops: the interface reports refused frames itself, with a specific reason (vpp).
+    const itf = this.iface as L2Interface & { writeRecords?(r: Uint8Array, n: number): number; countsWriteDrops?: boolean };
     let ok = 0;
     if (itf.writeRecords) {
       ok = itf.writeRecords(records, count);
@@ -244,6 +246,7 @@ export class Edge {
       }
     }
     this.stats.delivered += ok;
+    if (itf.countsWriteDrops && itf.writeRecords) return;
     for (let i = ok; i < count; i++) this.drop(dropName(Drop.InterfaceRefused, {}), { iface: this.iface.name });
   }
 

@@ -6,6 +6,7 @@ import { StreamSockInterface } from './stream.js';
 import { TapInterface } from './tap.js';
 import { UdpInterface } from './udpsock.js';
 import { UnixMsgInterface } from './unixmsg.js';
+import { VppInterface } from './vpp.js';
 import type { InterfaceOptions, L2Interface } from './types.js';
 
 export type { IType, InterfaceEvents, InterfaceOptions, L2Interface, LogFn } from './types.js';
@@ -30,7 +31,7 @@ export async function openInterface(o: InterfaceOptions): Promise<L2Interface> {
     case 'tap':
       return TapInterface.open(o);
     case 'vpp':
-      throw new Error('IType vpp is not supported yet (VPP memif support is planned)');
+      return VppInterface.open(o);
     default:
       throw new Error(`unknown IType ${JSON.stringify((o as { IType: unknown }).IType)}`);
   }

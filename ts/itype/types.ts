@@ -70,6 +70,8 @@ export interface InterfaceOptions {
   RecvAddr?: string;
   SendAddr?: string;
   L2HeaderMode?: 'nochg' | 'kbdbg' | 'noL2';
+  /** vpp: memif interface id (VPPIFaceID), bridge domain (VPPBridgeID), ring slots and buffer bytes (defaults 1024 / 2048). */
+  vpp?: { ifaceId: number; bridgeId: number; ringSize?: number; bufferSize?: number };
   /** This node's MAC (prefix + NodeID), computed by the caller. */
   mac: Uint8Array;
   ipv4?: { addr: string; prefixLen: number };

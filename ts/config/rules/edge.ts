@@ -22,23 +22,58 @@ function addrRule(ctx: Ctx, segs: Segment[], f: () => unknown): void {
   }
 }
 
+/** Largest vpp MTU: a frame (MTU + 14 Ethernet + 4 VLAN tag) must fit a batch record's u16 length. */
+const VPP_MAX_MTU = 65535 - 18;
+
+/**
+ * IType vpp names the memif socket `$VPP_MEMIF_SOCKET_DIR/<Name>.sock` and is sent to the server
+ * in CONNECT (32 bytes with the NUL): one path component, 1 to 31 bytes, as upstream's < 16-byte
+ * rule for tap/vpp names is relaxed only as far as the protocol allows. An empty name loads (upstream
+ * ran with it: socket `<dir>/.sock`) with a warning from checkVpp.
+ */
+export function vppNameProblem(name: string): string | null {
+  if (Buffer.byteLength(name) > 31) return `is ${Buffer.byteLength(name)} bytes; a memif interface name has at most 31`;
+  if (name.includes('/') || name.includes('\0') || name === '.' || name === '..') return 'must be one file name (no "/", NUL, "." or ".."): it names the socket file';
+  return null;
+}
+
+function checkVpp(ctx: Ctx, c: EdgeConfig): void {
+  const I = ['Interface'];
+  const i = c.Interface;
+  if (ctx.ok([...I, 'MTU']) && i.MTU > VPP_MAX_MTU) {
+    ctx.add([...I, 'MTU'], `is ${i.MTU}, above ${VPP_MAX_MTU} (a frame, MTU + 14 Ethernet + 4 VLAN tag bytes, must fit 65535)`);
+  }
+  if (ctx.ok([...I, 'Name']) && i.Name === '') {
+    ctx.warn([...I, 'Name'], 'is empty: the memif socket is then $VPP_MEMIF_SOCKET_DIR/.sock; name the interface');
+  }
+  const rs = i.VPPRingSize;
+  if (typeof rs === 'number' && ctx.ok([...I, 'VPPRingSize']) && (rs & (rs - 1)) !== 0) {
+    ctx.add([...I, 'VPPRingSize'], `is ${rs}; memif rings have a power-of-two number of slots (e.g. 1024, upstream's)`);
+  }
+}
+
 function checkInterface(ctx: Ctx, c: EdgeConfig): void {
   const I = ['Interface'];
   if (!ctx.ok(I)) return;
   const i = c.Interface;
   const it = i.IType;
   if (ctx.ok([...I, 'IType'])) {
-    if (it === 'vpp') ctx.add([...I, 'IType'], 'IType vpp is not supported yet');
     if (ctx.ok([...I, 'Name'])) {
       // tap: the kernel interface name (also EG_INTERFACE_NAME for PostScript); other types only
       // pass it to PostScript.
-      const why = it === 'tap' ? (i.Name === '' ? 'must name the TAP device for IType tap' : ifNameProblem(i.Name)) : envValueProblem(i.Name);
+      const why =
+        it === 'tap'
+          ? i.Name === '' ? 'must name the TAP device for IType tap' : ifNameProblem(i.Name)
+          : it === 'vpp'
+            ? vppNameProblem(i.Name)
+            : envValueProblem(i.Name);
       if (why !== null) ctx.add([...I, 'Name'], why);
     }
     if (it === 'tap' && ctx.ok([...I, 'MTU']) && i.MTU > TAP_MAX_MTU) {
       // Caught here rather than as "SIOCSIFMTU: Invalid argument" when the device is configured.
       ctx.add([...I, 'MTU'], `is ${i.MTU}, above ${TAP_MAX_MTU}, the largest MTU Linux gives a TAP device (65535 minus the 14-byte Ethernet header)`);
     }
+    if (it === 'vpp') checkVpp(ctx, c);
     if (it !== 'stdio' && ctx.ok([...I, 'L2HeaderMode']) && i.L2HeaderMode !== 'nochg' && i.L2HeaderMode !== '') {
       // Upstream reads L2HeaderMode only for stdio.
       ctx.warn([...I, 'L2HeaderMode'], `${i.L2HeaderMode} only applies to IType stdio (IType is ${it}), so it is ignored`);

@@ -17,6 +17,10 @@ export interface InterfaceConf {
   Name: string;
   VPPIFaceID: number;
   VPPBridgeID: number;
+  /** Our key (vpp): memif ring slots each way, a power of two; absent = 1024 as upstream. */
+  VPPRingSize?: number;
+  /** Our key (vpp): memif buffer bytes; absent = 2048 as upstream. */
+  VPPBufferSize?: number;
   MacAddrPrefix: string;
   IPv4CIDR: string;
   IPv6CIDR: string;
@@ -109,6 +113,8 @@ const interfaceSchema: JSONSchemaType<InterfaceConf> = {
     Name: str(),
     VPPIFaceID: int(0, 0, 0xffffffff),
     VPPBridgeID: int(0, 0, 0xffffffff),
+    VPPRingSize: { type: 'integer', nullable: true, minimum: 2, maximum: 32768 },
+    VPPBufferSize: { type: 'integer', nullable: true, minimum: 64, maximum: 65535 },
     MacAddrPrefix: str('AA:BB:CC:DD'),
     IPv4CIDR: str(),
     IPv6CIDR: str(),
