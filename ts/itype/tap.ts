@@ -30,6 +30,8 @@ const WRITE_BATCH_BYTES = 256 << 10;
 const run = promisify(execFile);
 
 export const TAP_DEFAULT_MTU = 1404;
+/** A lone frame up to this size (record included) is written on the main thread, at once. */
+const LONE_WRITE_BYTES = 4096;
 /** Bytes of the virtio_net_hdr in front of each frame on a TAP opened with offloads. */
 export const VNET_HDR = 10;
 export const TAP_POLL_MS = 1000;
@@ -212,7 +214,9 @@ export class TapInterface extends BaseInterface {
       return ok;
     }
     this.flush(); // frames queued by write() go first
-    if (count === 1) {
+    // A lone small frame (a ping, an ACK) is written now; a coalesced super-frame is not: its
+    // write runs the kernel's TCP receive path for 64 KiB, which belongs on the writer thread.
+    if (count === 1 && records.length <= LONE_WRITE_BYTES) {
       try {
         return this.io.write(records.subarray(2)) ? 1 : 0;
       } catch (e) {
@@ -266,7 +270,7 @@ export class TapInterface extends BaseInterface {
   flush(): void {
     if (this.wused === 0 || !this.io) return;
     const n = this.wframes;
-    if (n === 1) {
+    if (n === 1 && this.wused <= LONE_WRITE_BYTES) {
       // A lone frame (light traffic, pings): write it now rather than wake the writer thread.
       const frame = this.wbuf.subarray(2, this.wused);
       this.wused = 0;
