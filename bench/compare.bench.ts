@@ -424,6 +424,9 @@ async function main(): Promise<void> {
   }
   const wgDev = sys.find((s) => s.key === 'wgcur')?.t?.devs[0];
   const wgOffloads = wgDev ? await offloads(p.a, wgDev) : 'n/a';
+  // Ours: the TAP's offloads (on unless EG_OFFLOADS=0 in the environment of the run).
+  const egDev = sys.find((s) => s.key === 'eg')?.t?.devs[0];
+  const egOffloads = egDev ? await offloads(p.a, egDev) : 'n/a';
   for (const ns of [p.b, line.b]) startIn('iperf3-server', ns, 'iperf3', ['-s', '-p', String(IPERF_PORT)]);
   for (const ns of [p.b, line.b]) await waitUntil(async () => (await runIn(ns, 'ss', ['-ltnH', `sport = :${IPERF_PORT}`])).stdout.includes(String(IPERF_PORT)), 5000, 'iperf3 server');
 
@@ -517,6 +520,7 @@ async function main(): Promise<void> {
   console.log(`Etherguard against other tunnels: 2 namespaces over one veth, ${ROUNDS} round(s) x ${SECONDS} s, systems interleaved (order rotated per round); medians of the rounds`);
   console.log(`${egWhat}; node ${process.version}; ${cores} CPU(s) ${cpus()[0]?.model ?? ''}; kernel ${version('uname', ['-r'])}; iperf3 ${version('iperf3', ['--version']).split(' ')[1] ?? '?'}`);
   console.log(`load average at start ${loadStart.map((x) => x.toFixed(2)).join(' ')}, at end ${loadEnd.map((x) => x.toFixed(2)).join(' ')} (other work on the machine adds noise to every figure)`);
+  console.log(`etherguard TAP: ${egOffloads}; EG_OFFLOADS=${process.env.EG_OFFLOADS ?? '(unset: on)'}, EG_MAIN_POLL=${process.env.EG_MAIN_POLL ?? '(unset: on)'}`);
   console.log(`versions: wg-go current ${version(WG_CURRENT_BIN, ['--version'])} (TUN ${wgOffloads}); wg-go Debian ${version('/usr/bin/wireguard-go', ['--version'])}; ${version(BORINGTUN_BIN, ['--version'])}; ${version('tincd', ['--version'])}`);
   for (const s of [...sys, ...rel]) if (!s.t && s.missing) console.log(`not measured: ${s.label}: ${s.missing}`);
   console.log(`ratios in brackets: against wg-go current. "relayed": Etherguard via its relay edge, wg-go current via a routed wireguard hop; "direct" is the TCP 1 A->B row.`);
