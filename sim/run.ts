@@ -68,6 +68,6 @@ if (args.includes('--json')) {
   console.log(`  node rejoin -> full table           [${r.rejoins.map((x) => f(x)).join(' ')}] s`);
   console.log(`  route changes per pair per hour     ${f(r.routeChangesPerPairHour, 4)} (outside event windows); recalculations ${f(r.recalcsPerHour, 0)}/h`);
   console.log(`  control bytes per node per second   pings ${f(r.pingBytesPerNodeS, 0)} B/s, to the supernode ${f(r.superBytesPerNodeS, 0)} B/s in ${f(r.superMsgsPerNodeS, 2)} msg/s`);
-  console.log(`  supernode CPU                       ${f(100 * r.superCpuFraction, 2)} % of a core, ${f(r.superMsPerEdgeInterval, 4)} ms per edge per ping interval`);
-  console.log(`  wall ${f(r.wallS, 1)} s, ${f(r.speedup, 1)}x real time`);
+  console.log(`  supernode CPU (process CPU time)    ${f(100 * r.superCpuFraction, 2)} % of a core, ${f(r.superMsPerEdgeInterval, 4)} ms per edge per ping interval`);
+  console.log(`  wall ${f(r.wallS, 1)} s, CPU ${f(r.cpuS, 1)} s: ${f(r.speedup, 1)} simulated seconds per CPU second`);
 }

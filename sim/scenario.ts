@@ -45,13 +45,15 @@ export interface ScenarioResult {
   /** Supernode busy time: fraction of one core, and ms per edge per ping interval. */
   superCpuFraction: number;
   superMsPerEdgeInterval: number;
-  /** Wall seconds of the run and simulated seconds per wall second. */
+  /** Wall and CPU seconds of the run, and simulated seconds per CPU second. */
   wallS: number;
+  cpuS: number;
   speedup: number;
 }
 
 export async function runScenario(so: ScenarioOptions): Promise<ScenarioResult> {
   const wall0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const log = so.log ?? (() => undefined);
   const w = new World(so);
   const o = w.o;
@@ -197,7 +199,8 @@ export async function runScenario(so: ScenarioOptions): Promise<ScenarioResult> 
       superCpuFraction: busy / span,
       superMsPerEdgeInterval: (busy * 1000) / (o.n * (span / o.sendPingInterval)),
       wallS,
-      speedup: (sim.now) / wallS,
+      cpuS: (process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6,
+      speedup: sim.now / ((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6),
     };
   } finally {
     w.stop();

@@ -109,7 +109,7 @@ export class World {
   private superPeers = new Map<number, Peer>();
   private edgeCfg!: EdgeConfig;
   private superSched!: VirtualScheduler;
-  /** Wall seconds spent inside the supernode (message handling, checks, push loop). */
+  /** CPU seconds spent inside the supernode (message handling, checks, push loop). */
   superBusy = 0;
   /** Wire bytes sent by edges: pings to edges, and messages to the supernode. */
   readonly bytes = { ping: 0, toSuper: 0, pingMsgs: 0, superMsgs: 0 };
@@ -181,13 +181,17 @@ Peers: []
     return Uint8Array.from({ length: 32 }, () => Math.floor(this.rand() * 256));
   }
 
-  /** Runs `f` as supernode work, adding its wall time to superBusy. */
+  /**
+   * Runs `f` as supernode work, adding the process CPU time (user + system) it took to superBusy:
+   * CPU time, not wall time, so other processes on a shared machine do not inflate it.
+   */
   private timed(f: () => void): void {
-    const t0 = performance.now();
+    const c0 = process.cpuUsage();
     try {
       f();
     } finally {
-      this.superBusy += (performance.now() - t0) / 1000;
+      const c = process.cpuUsage(c0);
+      this.superBusy += (c.user + c.system) / 1e6;
     }
   }
 

@@ -93,6 +93,19 @@ let probe: KeyObject | undefined;
  * the like) makes every Diffie-Hellman result zero, which WireGuard refuses at handshake time.
  */
 export function publicKeyProblem(s: string): string | null {
+  // The answer depends on the key alone; the supernode's manage API loads the whole config (every
+  // peer's key) on each peer/add, so a checked key is not checked again (~0.1 ms each).
+  const known = checkedKeys.get(s);
+  if (known !== undefined) return known;
+  const why = publicKeyProblemUncached(s);
+  if (checkedKeys.size >= 100_000) checkedKeys.clear();
+  checkedKeys.set(s, why);
+  return why;
+}
+
+const checkedKeys = new Map<string, string | null>();
+
+function publicKeyProblemUncached(s: string): string | null {
   const raw = Buffer.from(s, 'base64');
   try {
     // Imported, not generated: no KeyGenJob (see generateKeyPair).

@@ -17,7 +17,7 @@ export class Refused {
 }
 
 export type EditCheck =
-  | { ok: true; text: string; config: SuperConfig }
+  | { ok: true; text: string; config: SuperConfig; doc: Document }
   /** `introduced`: problems the edit adds; `before`: problems the unedited text already has (both located in their text). */
   | { ok: false; introduced: Problem[]; before: Problem[] };
 
@@ -40,13 +40,15 @@ function problemsOf(text: string, name: string): Problem[] {
  * the problems. Pure apart from `edit`; never throws for bad YAML or bad values (they are
  * problems), only for a failing `edit`.
  */
-export function checkEdit(base: string, name: string, edit: (doc: Document) => void): EditCheck {
-  const doc = parseDocument(base, { keepSourceTokens: false });
+export function checkEdit(base: string, name: string, edit: (doc: Document) => void, parsed?: Document): EditCheck {
+  // `parsed`: a document of exactly `base` (ConfigWriter's copy of what it wrote last), so the
+  // file is not parsed twice per change.
+  const doc = parsed ?? parseDocument(base, { keepSourceTokens: false });
   if (doc.errors.length > 0) return { ok: false, introduced: [], before: problemsOf(base, name) };
   edit(doc);
   const text = doc.toString({ lineWidth: 0 });
   try {
-    return { ok: true, text, config: parseSuper(text, name).config };
+    return { ok: true, text, config: parseSuper(text, name).config, doc };
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     const before = problemsOf(base, name);
@@ -66,6 +68,8 @@ export function apiProblem(p: Problem): string {
 
 export class ConfigWriter {
   private chain: Promise<unknown> = Promise.resolve();
+  /** The text this writer last wrote and its document: reused (cloned) while the file still holds exactly that text. */
+  private last?: { text: string; doc: Document };
 
   constructor(
     private readonly path: string | undefined,
@@ -113,7 +117,7 @@ export class ConfigWriter {
         return new Refused(500, `cannot read the config file ${path}: ${(e as Error).message}; nothing changed`);
       }
       const name = path ?? 'running config';
-      const r = checkEdit(base, name, edit);
+      const r = checkEdit(base, name, edit, this.last?.text === base ? this.last.doc.clone() : undefined);
       if (!r.ok) {
         if (r.before.length > 0 && (path !== undefined || r.introduced.length === 0)) {
           const where = path ? `the config file ${path} does not load as it is now (edited by hand?)` : 'the running config does not load as it is now';
@@ -126,7 +130,9 @@ export class ConfigWriter {
       if (path) {
         try {
           await writeConfigAtomic(path, r.text);
+          this.last = { text: r.text, doc: r.doc };
         } catch (e) {
+          this.last = undefined;
           this.onError(`cannot rewrite ${path} (${what}): ${(e as Error).message}`);
         }
       }
