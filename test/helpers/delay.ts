@@ -272,3 +272,49 @@ export function cutLink(o: { netns: string; dstIp: string; both?: boolean }): Cu
     },
   };
 }
+
+/** tools/egdelay/build/egprobe: kernel-timestamped one-way probes (docs/testing-delay.md). */
+export const EGPROBE = join(ROOT, 'tools', 'egdelay', 'build', 'egprobe');
+
+/**
+ * One-way delays (ms) of `count` UDP probes from namespace `fromNs` to `toIp`:`port` in `toNs`,
+ * `intervalMs` apart, from the kernel's software TX timestamp (sender's device) and RX timestamp
+ * (receiver's stack), both CLOCK_REALTIME of the one kernel: the ground truth of the path between
+ * the two devices, with nothing of user space in it. Lost probes are left out. `fromNs`/`toNs`
+ * undefined = the current namespace.
+ */
+export async function probeOneWay(o: { fromNs?: string; toNs?: string; toIp: string; port: number; count: number; intervalMs: number; size?: number }): Promise<number[]> {
+  ensureEgdelay();
+  const inNs = (ns: string | undefined, argv: string[]): [string, string[]] => (ns ? ['ip', ['netns', 'exec', ns, ...argv]] : [argv[0], argv.slice(1)]);
+  const [rc, ra] = inNs(o.toNs, [EGPROBE, 'recv', '--port', String(o.port), '--count', String(o.count), '--timeout-ms', String(Math.max(2000, o.intervalMs * 4 + 1000))]);
+  const rx = spawn(rc, ra, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let rxOut = '';
+  let rxErr = '';
+  rx.stderr!.on('data', (d: Buffer) => (rxErr += d.toString()));
+  await new Promise<void>((res, rej) => {
+    rx.stdout!.on('data', (d: Buffer) => {
+      rxOut += d.toString();
+      if (rxOut.includes('egprobe: ready')) res();
+    });
+    rx.once('exit', (c) => rej(new Error(`egprobe recv exited ${c}: ${rxErr}`)));
+  });
+  const [sc, sa] = inNs(o.fromNs, [EGPROBE, 'send', '--to', o.toIp, '--port', String(o.port), '--count', String(o.count), '--interval-ms', String(o.intervalMs), '--size', String(o.size ?? 64)]);
+  const txOut = execFileSync(sc, sa, { encoding: 'utf8', maxBuffer: 64 << 20 });
+  await new Promise<void>((res) => {
+    if (rx.exitCode !== null) return res();
+    rx.once('exit', () => res());
+    setTimeout(() => rx.kill('SIGTERM'), o.intervalMs * 2 + 3000).unref();
+  });
+  const tx = new Map<string, bigint>();
+  for (const l of txOut.split('\n')) {
+    const m = /^tx (\d+) (\d+)$/.exec(l);
+    if (m && m[2] !== '0') tx.set(m[1], BigInt(m[2]));
+  }
+  const out: number[] = [];
+  for (const l of rxOut.split('\n')) {
+    const m = /^rx (\d+) (\d+)$/.exec(l);
+    const t = m ? tx.get(m[1]) : undefined;
+    if (m && t !== undefined && m[2] !== '0') out.push(Number(BigInt(m[2]) - t) / 1e6);
+  }
+  return out;
+}
