@@ -68,7 +68,7 @@ export function apiProblem(p: Problem): string {
 
 export class ConfigWriter {
   private chain: Promise<unknown> = Promise.resolve();
-  /** The text this writer last wrote and its document: reused (cloned) while the file still holds exactly that text. */
+  /** The text this writer last wrote and its document: reused while the file still holds exactly that text. */
   private last?: { text: string; doc: Document };
 
   constructor(
@@ -117,7 +117,11 @@ export class ConfigWriter {
         return new Refused(500, `cannot read the config file ${path}: ${(e as Error).message}; nothing changed`);
       }
       const name = path ?? 'running config';
-      const r = checkEdit(base, name, edit, this.last?.text === base ? this.last.doc.clone() : undefined);
+      // The cached document is edited in place (no clone, which cost as much as a parse); it
+      // stays cached only if this change is written, so a refused change cannot leave it edited.
+      const cached = this.last?.text === base ? this.last.doc : undefined;
+      this.last = undefined;
+      const r = checkEdit(base, name, edit, cached);
       if (!r.ok) {
         if (r.before.length > 0 && (path !== undefined || r.introduced.length === 0)) {
           const where = path ? `the config file ${path} does not load as it is now (edited by hand?)` : 'the running config does not load as it is now';
