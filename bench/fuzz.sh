@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# Fuzzing at scale (issue 17): every parser/decoder that reads network or file input, N inputs each.
+#
+#   bash bench/fuzz.sh [inputs-per-target] [target ...]        default 10000000, every target
+#
+# Rust targets (cargo-fuzz / libFuzzer, crates/eg-core/fuzz/, coverage-guided):
+#   decapsulate    every WireGuard message kind + header + base64, mixed (no-panic; older target)
+#   plane          the data plane's batch/verdict decoder (output layout invariants)
+#   wg_initiation  handshake initiation   } a mutation is accepted only if it changed bytes the
+#   wg_response    handshake response     } protocol does not authenticate; forgeries leave the
+#   wg_cookie      cookie reply           } receiver's state untouched (wg_invariants.rs)
+#   wg_transport   transport data: the above, plus open(seal(x)) == x and replays refused
+#   header         the Etherguard header: parse/encode agree, decode(encode(x)) == x
+#   matrix         the latency-matrix text: parse(write(parse(t))) == parse(t), paths use real edges
+#   xeddsa         XEdDSA verify: flipped bits never verify, acceptance agrees with ed25519-dalek
+# TypeScript targets (bench/fuzz-ts.ts: seeded mutator, not coverage-guided; no fast-check here):
+#   control        control messages (ts/proto/control.ts)
+#   jwt            the report JWT (ts/proto/jwt.ts)
+#   config         the YAML config loader (ts/config)
+#
+# Per target it prints: inputs run, crashes (libFuzzer stops at the first: 0 or 1, the input is
+# kept in crates/eg-core/fuzz/artifacts/<target>/; for TS, invariant violations), wall time.
+# Environment:
+#   FUZZ_TIME_LIMIT=S     also stop each Rust target after S seconds (default: none)
+#   FUZZ_TS_INPUTS=N      inputs for the TS targets (default: the same N)
+#   FUZZ_INPUTS_<target>=N  inputs for one target (e.g. FUZZ_INPUTS_config=20000: the YAML loader
+#                         runs ~150 inputs/s, so 10 million would take most of a day)
+#   FUZZ_UPDATE_SEEDS=1   afterwards merge what was found into the kept seeds (crates/eg-core/fuzz/
+#                         seeds/<target>, coverage-minimised with libFuzzer -merge=1, inputs capped
+#                         at the target's max_len) — commit them when they changed
+#   FUZZ_SANITIZER=none   cargo-fuzz sanitizer (default none: the core is #![forbid(unsafe_code)],
+#                         so AddressSanitizer would only slow it down ~3x; set address to use it)
+# Runs niced, one worker per target (the machine is shared). Needs a nightly toolchain and
+# cargo-fuzz, which scripts/bootstrap.sh installs when rustup has nightly.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export PATH="$HOME/.cargo/bin:$PATH"
+N=${1:-10000000}
+shift $(( $# > 0 ? 1 : 0 ))
+case "$N" in ''|*[!0-9]*) echo "usage: bash bench/fuzz.sh [inputs-per-target] [target ...]" >&2; exit 2 ;; esac
+TS_N=${FUZZ_TS_INPUTS:-$N}
+SAN=${FUZZ_SANITIZER:-none}
+RUST_TARGETS=(decapsulate plane wg_initiation wg_response wg_cookie wg_transport header matrix xeddsa)
+TS_TARGETS=(control jwt config)
+declare -A MAXLEN=([decapsulate]=512 [plane]=2048 [wg_initiation]=256 [wg_response]=256 [wg_cookie]=256
+  [wg_transport]=1600 [header]=512 [matrix]=2048 [xeddsa]=512)
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=("${RUST_TARGETS[@]}" "${TS_TARGETS[@]}")
+FUZZ=crates/eg-core/fuzz
+mkdir -p bench/results
+out="bench/results/fuzz-$(date -u +%Y%m%dT%H%M%SZ).txt"
+log() { printf '[fuzz] %s\n' "$*" >&2; }
+rows=()
+status=0
+
+want_rust=0
+for t in "${targets[@]}"; do
+  if [[ " ${RUST_TARGETS[*]} " == *" $t "* ]]; then want_rust=1
+  elif [[ " ${TS_TARGETS[*]} " != *" $t "* ]]; then echo "unknown target $t; known: ${RUST_TARGETS[*]} ${TS_TARGETS[*]}" >&2; exit 2; fi
+done
+
+if [ $want_rust = 1 ]; then
+  if ! cargo +nightly --version >/dev/null 2>&1 || ! cargo fuzz --version >/dev/null 2>&1; then
+    echo "cargo-fuzz needs a nightly toolchain and cargo-fuzz (scripts/bootstrap.sh installs cargo-fuzz when nightly is present)" >&2
+    exit 1
+  fi
+  log "building the fuzz targets (sanitizer: $SAN)"
+  (cd $FUZZ && nice -n 10 cargo +nightly fuzz build -s "$SAN" >/dev/null 2>"$ROOT/bench/results/fuzz-build.log") || { tail -30 bench/results/fuzz-build.log; exit 1; }
+fi
+
+for t in "${targets[@]}"; do
+  v="FUZZ_INPUTS_$t"
+  if [[ " ${RUST_TARGETS[*]} " == *" $t "* ]]; then
+    n=${!v:-$N}
+    mkdir -p "$FUZZ/corpus/$t" "$FUZZ/seeds/$t" "$FUZZ/artifacts/$t"
+    before=$(ls "$FUZZ/artifacts/$t" | wc -l)
+    limit=()
+    [ -n "${FUZZ_TIME_LIMIT:-}" ] && limit=(-max_total_time="$FUZZ_TIME_LIMIT")
+    logf="bench/results/fuzz-$t.log"
+    log "$t: $n inputs"
+    start=$(date +%s.%N)
+    (cd $FUZZ && nice -n 10 cargo +nightly fuzz run -s "$SAN" "$t" "corpus/$t" "seeds/$t" -- \
+      -runs="$n" -workers=1 -max_len="${MAXLEN[$t]}" -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="artifacts/$t/" -print_final_stats=1 "${limit[@]}") >"$logf" 2>&1
+    rc=$?
+    secs=$(echo "$(date +%s.%N) - $start" | bc)
+    inputs=$(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$logf" | grep -oE '[0-9]+$' | tail -1)
+    crashes=$(( $(ls "$FUZZ/artifacts/$t" | wc -l) - before ))
+    [ $rc != 0 ] && [ $crashes = 0 ] && crashes=1
+    if [ $crashes != 0 ]; then
+      status=1
+      log "$t: CRASH (exit $rc), see $logf and $FUZZ/artifacts/$t/"
+      grep -m1 -A3 -E 'panicked|ERROR: libFuzzer|SUMMARY' "$logf" >&2
+    fi
+    if [ "${FUZZ_UPDATE_SEEDS:-0}" = 1 ] && [ $crashes = 0 ]; then
+      rm -rf "$FUZZ/seeds/$t.new" && mkdir -p "$FUZZ/seeds/$t.new"
+      (cd $FUZZ && nice -n 10 cargo +nightly fuzz run -s "$SAN" "$t" "seeds/$t.new" "seeds/$t" "corpus/$t" -- \
+        -merge=1 -max_len="${MAXLEN[$t]}" -timeout=10) >"bench/results/fuzz-$t-merge.log" 2>&1 \
+        && rm -rf "$FUZZ/seeds/$t" && mv "$FUZZ/seeds/$t.new" "$FUZZ/seeds/$t"
+      log "$t: seeds now $(ls "$FUZZ/seeds/$t" | wc -l) files, $(cat "$FUZZ/seeds/$t"/* | wc -c) bytes"
+    fi
+    rows+=("$(printf '%-14s %12s %8s %9.1f %10.0f' "$t" "${inputs:-0}" "$crashes" "$secs" "$(echo "${inputs:-0} / $secs" | bc -l)")")
+  else
+    n=${!v:-$TS_N}
+    log "$t: $n inputs (TypeScript, seeded mutator)"
+    line=$(nice -n 10 npx tsx bench/fuzz-ts.ts "$n" "$t" 2>"bench/results/fuzz-$t.log" | grep "^fuzz $t ")
+    [ $? != 0 ] && status=1
+    inputs=$(sed -nE 's/.*inputs=([0-9]+).*/\1/p' <<<"$line")
+    crashes=$(sed -nE 's/.*crashes=([0-9]+).*/\1/p' <<<"$line")
+    secs=$(sed -nE 's/.*time=([0-9.]+)s.*/\1/p' <<<"$line")
+    [ -z "$line" ] && { crashes=1; secs=0; inputs=0; tail -20 "bench/results/fuzz-$t.log" >&2; }
+    [ "${crashes:-1}" != 0 ] && { status=1; head -20 "bench/results/fuzz-$t.log" >&2; }
+    rows+=("$(printf '%-14s %12s %8s %9.1f %10.0f' "$t" "$inputs" "$crashes" "$secs" "$(echo "$inputs / ($secs + 0.0001)" | bc -l)")")
+  fi
+done
+
+{
+  echo "fuzz run $(date -u +%FT%TZ), $N inputs per Rust target, $TS_N per TS target (unless FUZZ_INPUTS_<target>: $(env | grep -oE '^FUZZ_INPUTS_[a-z_]+=[0-9]+' | tr '\n' ' ')), sanitizer $SAN, $(nproc) cores, commit $(git rev-parse --short HEAD)"
+  printf '%-14s %12s %8s %9s %10s\n' target inputs crashes time_s inputs/s
+  printf '%s\n' "${rows[@]}"
+} | tee "$out"
+log "written to $out"
+exit $status
