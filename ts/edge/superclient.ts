@@ -7,6 +7,8 @@ import { networkInterfaces } from 'node:os';
 import { EdgeConfig } from '../config/index.js';
 import { parseCidr, parseIPv4, parseIPv6 } from '../config/ip.js';
 import { SpikeFilter } from '../core/filter.js';
+import { ProcessDelay } from './procdelay.js';
+import { SendLead } from './txstamp.js';
 import { StaticRoutes } from '../core/table.js';
 import { keyFromBase64, keyToBase64 } from '../core/wg.js';
 import { PACKAGE_VERSION } from '../paths.js';
@@ -62,6 +64,10 @@ export class SuperClient {
   private hashes = { peer: '', nh: '', params: '' };
   private params: SuperParamsBody;
   private ownAC: number;
+  /** Kernel receive → handled delay of pings (ts/edge/procdelay.ts). */
+  readonly processDelay = new ProcessDelay();
+  /** Stamp → sendmmsg lead of pings (ts/edge/txstamp.ts). */
+  readonly sendLead = new SendLead();
   private readonly extra = new Map<number, PeerExtra>();
   private timers: Timer[] = [];
   private pingTimer?: Timer;
@@ -251,7 +257,7 @@ export class SuperClient {
     this.firstReport = undefined;
     const links = this.currentLinks();
     this.reported = new Set(links.map((l) => l[0]));
-    for (const payload of encodeLinkReports(this.edge.me, this.ownAC, links)) {
+    for (const payload of encodeLinkReports(this.edge.me, this.reportedAC(), links)) {
       this.reportStats.messages++;
       this.reportStats.bytes += payload.length;
       for (const s of this.edge.peers.supers) this.edge.sendControl(s, Kind.Pong, NODE_SUPER, 0, payload);
@@ -265,14 +271,22 @@ export class SuperClient {
   }
 
   /**
-   * Sends a ping stamped with the ping clock (pingTimeMs). The stamp is taken right before the
-   * synchronous path encode → seal (one WASM call) → sendmmsg (WgHost.sendTo, Transport.sendRecords),
-   * tens of µs without any event-loop turn in between; a ping queued behind a handshake leaves
-   * later with its old stamp, a one-off high sample the spike filter discards.
+   * Sends a ping stamped with the ping clock (pingTimeMs) plus the smallest recent stamp →
+   * sendmmsg gap (SendLead): the path encode → seal (one WASM call) → sendmmsg is synchronous,
+   * and the native sender's own reading before the syscall (Transport.lastSendMs) measures it for
+   * the next pings. A ping queued behind a handshake leaves later with its old stamp, a one-off
+   * high sample the spike filter discards.
    */
   private ping(p: Peer, requestReply: number): void {
-    const msg: PingMsg = { v: 1, Src: this.edge.me, Time: pingTimeMs(this.edge.clock), RequestReply: requestReply };
+    const c = this.edge.clock;
+    const fam = p.endpoint?.family ?? 4;
+    const tr = this.edge.host.transport;
+    const before = tr.lastSendMs(fam);
+    const t0 = pingTimeMs(c);
+    const msg: PingMsg = { v: 1, Src: this.edge.me, Time: t0 + this.sendLead.ms, RequestReply: requestReply };
     this.edge.sendControl(p, Kind.Ping, NODE_SPREAD, 0, encode(msg));
+    const sent = tr.lastSendMs(fam);
+    if (sent !== before && Number.isFinite(sent) && c.fromRealtimeMs) this.sendLead.push(c.fromRealtimeMs(sent) - t0);
   }
 
   private pingAll(requestReply: number): void {
@@ -311,18 +325,31 @@ export class SuperClient {
     // Our wall clock minus the pinger's: the one-way latency plus the clock offset between us,
     // of any size (docs/routing.md). Only a difference no two Date-range clocks can have is garbage.
     const measured = (rxTimeMs - m.Time) / 1000;
+    // Only a kernel receive time says how long the ping waited inside this node.
+    const procMs = this.edge.host.transport.rxTimestamps ? pingTimeMs(this.edge.clock) - rxTimeMs : NaN;
+    this.processDelay.push(procMs);
     if (!(Math.abs(measured) <= TIMEDIFF_LIMIT_S)) {
       return this.edge.drop('ping time further from our clock than any two clocks can be', { node: from.nodeId, time: m.Time });
     }
     const filtered = x.filter.push(measured, this.params.DampingFilterRadius);
     x.latency = filtered;
-    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measured, filtered });
+    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measured, filtered, procMs });
     this.linkMeasured(from.nodeId);
     // Hole punching: answer with pings so the other side's NAT opens too.
     for (let i = 0; i < m.RequestReply; i++) {
       const t = setTimeout(() => !this.stopped && this.ping(from, 0), i * 1000);
       t.unref();
     }
+  }
+
+  /**
+   * The AdditionalCost to report (ms): the node's own (config or supernode), plus its measured
+   * processing delay with DynamicRoute.ProcessDelayCost (off by default; ts/edge/procdelay.ts).
+   * A negative own value ("use the supernode's") is passed on unchanged.
+   */
+  private reportedAC(): number {
+    if (!this.cfg.DynamicRoute.ProcessDelayCost || this.ownAC < 0) return this.ownAC;
+    return this.ownAC + this.processDelay.costMs();
   }
 
   /** Filtered one-way latency (s) from each measured peer to this edge, for observers (ts/metrics). */
@@ -339,7 +366,7 @@ export class SuperClient {
     for (const p of this.edge.peers.all()) {
       const x = this.extra.get(p.nodeId);
       if (!x || !this.alive(p) || !Number.isFinite(x.latency)) continue;
-      pongs.push({ Src: p.nodeId, Dst: this.edge.me, Timediff: x.latency, TimeToAlive: Math.max(0, this.params.PeerAliveTimeout - (now - p.lastRx)), AdditionalCost: this.ownAC });
+      pongs.push({ Src: p.nodeId, Dst: this.edge.me, Timediff: x.latency, TimeToAlive: Math.max(0, this.params.PeerAliveTimeout - (now - p.lastRx)), AdditionalCost: this.reportedAC() });
     }
     const report: NodeInfoReport = { v: 1, Pongs: pongs, ...(await this.localAddrs()) };
     const body = Buffer.from(JSON.stringify(report));

@@ -281,6 +281,16 @@ export class Transport {
     else this.o.onError(new Error(`${reason} ${JSON.stringify(fields)}`));
   }
 
+  /**
+   * CLOCK_REALTIME (ms) read right before the family's last native sendmmsg batch (NaN: none, or
+   * node:dgram); ts/edge/txstamp.ts.
+   */
+  lastSendMs(family: 4 | 6): number {
+    const ns = family === 6 ? this.n6 : this.n4;
+    const v = ns ? (ns.io as unknown as { lastSendMs?: number }).lastSendMs : undefined;
+    return typeof v === 'number' ? v : NaN;
+  }
+
   /** Whether received datagrams carry kernel receive timestamps (native sockets with SO_TIMESTAMPNS). */
   get rxTimestamps(): boolean {
     const ns = this.n4 ?? this.n6;

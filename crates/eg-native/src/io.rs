@@ -657,6 +657,8 @@ pub struct NativeIo {
     gro: bool,
     /// UDP: kernel receive timestamps are on (batches are kind 3).
     rx_ts: bool,
+    /// UDP: CLOCK_REALTIME (ms) right before the last sendBatch's first sendmmsg; NaN if none.
+    last_send_ms: f64,
     /// UDP: UDP_SEGMENT messages the kernel took.
     gso_sends: u64,
     /// A fallback the caller has not logged yet.
@@ -721,6 +723,7 @@ impl NativeIo {
             gso: false,
             gro: false,
             rx_ts: false,
+            last_send_ms: f64::NAN,
             gso_sends: 0,
             note: None,
             main,
@@ -863,6 +866,7 @@ impl NativeIo {
             gso,
             gro,
             rx_ts: ts_type != 0,
+            last_send_ms: f64::NAN,
             gso_sends: 0,
             note,
             main,
@@ -890,6 +894,13 @@ impl NativeIo {
     #[napi(getter)]
     pub fn udp_gso(&self) -> bool {
         self.gso
+    }
+
+    /// UDP: CLOCK_REALTIME in ms since the epoch read right before the last `sendBatch` called
+    /// sendmmsg (NaN if it sent nothing): how long a ping took from its stamp to the syscall.
+    #[napi(getter)]
+    pub fn last_send_ms(&self) -> f64 {
+        self.last_send_ms
     }
 
     /// UDP: the kernel stamps received datagrams (SO_TIMESTAMPNS); batches are kind 3.
@@ -978,6 +989,7 @@ impl NativeIo {
     /// (0 = all sent); see lastSendError for why.
     #[napi]
     pub fn send_batch(&mut self, batch: &[u8], count: u32) -> u32 {
+        self.last_send_ms = f64::NAN;
         if self.closed || self.family == 0 {
             return count;
         }
@@ -1074,6 +1086,10 @@ impl NativeIo {
                 }
             }
             let mut at = 0usize;
+            if self.last_send_ms.is_nan() {
+                // The send stamp of this sendBatch: read as close to the syscall as it gets.
+                self.last_send_ms = crate::clock::realtime_ms();
+            }
             while at < k {
                 // SAFETY: hdrs[at..k] point at live iovecs, addresses, control buffers and the
                 // borrowed batch.

@@ -67,6 +67,12 @@ export interface DynamicRouteInfo {
   AdditionalCost: number;
   DampingFilterRadius: number;
   SaveNewPeers: boolean;
+  /**
+   * Our key: add this node's measured processing delay (kernel receive → handled, median of the
+   * last 32 pings, ms) to the AdditionalCost it reports, so busy relays are avoided. Default
+   * false. docs/routing.md §Wire timestamps.
+   */
+  ProcessDelayCost: boolean;
   SuperNode: SuperInfo;
   P2P: P2PInfo;
   NTPConfig: NTPInfo;
@@ -187,6 +193,7 @@ const dynamicRouteSchema: JSONSchemaType<DynamicRouteInfo> = {
     AdditionalCost: num(10),
     DampingFilterRadius: int(4, 0, 1000),
     SaveNewPeers: bool(true),
+    ProcessDelayCost: bool(false),
     SuperNode: superInfoSchema,
     P2P: p2pSchema,
     NTPConfig: ntpSchema,
