@@ -142,15 +142,15 @@ export class Edge {
       ipv6ll: ic.IType === 'tap' ? opt(ipv6LLForNode, ic.IPv6LLPrefix) : undefined,
       log: (lvl, msg) => (lvl === 'error' ? this.log.error(msg) : lvl === 'info' ? this.log.info(msg) : this.log.debug(msg)),
     });
-    this.iface.on('error', (e) => this.log.error(`interface ${this.iface.name}: ${e.message}`));
     this.syncOffload();
+    this.iface.on('error', (e) => this.log.error(`interface ${this.iface.name}: ${e.message}`));
     this.iface.on('down', () => this.log.info(`interface ${this.iface.name} is down`));
     this.iface.on('up', () => this.log.info(`interface ${this.iface.name} is up`));
     this.iface.on('mtu', (m) => {
       this.log.info(`interface ${this.iface.name} MTU is now ${m}`);
       this.checkMtu(m);
-    });
       this.syncOffload();
+    });
     this.iface.on('drop', (reason, count, fields) => {
       for (let i = 0; i < count; i++) this.drop(reason, { iface: this.iface.name, ...fields });
     });
@@ -294,15 +294,15 @@ export class Edge {
     this.host.sendTo(p, plain);
   }
 
-  /** A TAP MTU whose frames (MTU + 14 Ethernet + 4 VLAN tag) cannot all be carried. */
-  private checkMtu(mtu: number): void {
-    if (mtu + 18 > this.maxFrame) {
   /** Tells the core whether TAP records carry vnet headers, and the MTU super-frames are cut to. */
   private syncOffload(): void {
     const vnet = (this.iface as L2Interface & { vnetHdr?: boolean }).vnetHdr === true;
     if (vnet) this.host.wg.setTapOffload(true, this.iface.mtu());
   }
 
+  /** A TAP MTU whose frames (MTU + 14 Ethernet + 4 VLAN tag) cannot all be carried. */
+  private checkMtu(mtu: number): void {
+    if (mtu + 18 > this.maxFrame) {
       this.log.info(`interface ${this.iface.name}: MTU ${mtu} allows frames larger than ${this.maxFrame} bytes, the largest one UDP datagram carries; such frames are dropped ("frame too large")`);
     }
   }
