@@ -30,11 +30,13 @@ export interface Testpmd {
 /**
  * Starts testpmd with a memif server on `socket` (memif `id`, default 0) and waits until the
  * socket file is there. `prefix` must be unique per concurrent run (DPDK's runtime directory).
+ * `nice`: 19 for tests (they need little throughput); the benchmark passes 0 for a few seconds,
+ * since a nice-19 poller on a loaded machine measures the scheduler, not memif.
  */
-export async function startTestpmd(socket: string, prefix: string, id = 0): Promise<Testpmd> {
+export async function startTestpmd(socket: string, prefix: string, id = 0, nice = 19): Promise<Testpmd> {
   rmSync(socket, { force: true });
   const args = [
-    '-n', '19', 'dpdk-testpmd', '-l', '0,1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix,
+    '-n', String(nice), 'dpdk-testpmd', '-l', '0,1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix,
     `--vdev=net_memif0,role=server,id=${id},socket=${socket},socket-abstract=no`,
     // --disable-link-check: start forwarding without waiting (up to 9 s) for a memif client;
     // --no-flush-rx: testpmd otherwise drains and frees what arrives while it starts forwarding,
