@@ -18,6 +18,8 @@ describe('CLI', () => {
     assert.match(r.out, new RegExp(`^etherguard ${pkgVersion}\n`));
     assert.match(r.out, new RegExp(`wasm core ${coreVersion} \\(simd128 on\\)`));
     assert.match(r.out, /native addon \d+\.\d+\.\d+: loaded/);
+    // Upstream's "VPP support enabled|disabled" line, saying what is built (the memif client).
+    assert.match(r.out, /\nVPP support enabled \(IType vpp: memif client; VPP binary API integration not built\)\n/);
   });
 
   it('-help and --help print usage to stdout and exit 0', () => {
