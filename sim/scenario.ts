@@ -42,7 +42,7 @@ export interface ScenarioResult {
   pingBytesPerNodeS: number;
   superBytesPerNodeS: number;
   superMsgsPerNodeS: number;
-  /** Supernode busy time: fraction of one core, and ms per edge per ping interval. */
+  /** Supernode busy time (its wall time × the process's CPU/wall ratio): fraction of one core, and ms per edge per ping interval. */
   superCpuFraction: number;
   superMsPerEdgeInterval: number;
   /** Wall and CPU seconds of the run, and simulated seconds per CPU second. */
@@ -176,8 +176,11 @@ export async function runScenario(so: ScenarioOptions): Promise<ScenarioResult> 
     const windowS = windows.reduce((s, [a, b]) => s + (b - a), 0);
     const calmH = Math.max(1e-9, (span - windowS) / 3600);
     const pairs = o.n * (o.n - 1);
-    const busy = w.superBusy - busy0;
     const wallS = (performance.now() - wall0) / 1000;
+    const cu = process.cpuUsage(cpu0);
+    const cpuS = (cu.user + cu.system) / 1e6;
+    // Supernode wall time scaled by the share of wall time this process was on a CPU.
+    const busy = (w.superBusy - busy0) * Math.min(1, cpuS / wallS);
     return {
       options: o,
       steadyS: span,
@@ -199,8 +202,8 @@ export async function runScenario(so: ScenarioOptions): Promise<ScenarioResult> 
       superCpuFraction: busy / span,
       superMsPerEdgeInterval: (busy * 1000) / (o.n * (span / o.sendPingInterval)),
       wallS,
-      cpuS: (process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6,
-      speedup: sim.now / ((process.cpuUsage(cpu0).user + process.cpuUsage(cpu0).system) / 1e6),
+      cpuS,
+      speedup: sim.now / cpuS,
     };
   } finally {
     w.stop();

@@ -20,6 +20,8 @@ interface EdgeMirror {
   latency: number;
   acS: number;
   validUntil: number;
+  /** Weight (latency + AC, s) when the last solve ran; Infinity = none then (the hysteresis' snapshot). */
+  snap: number;
 }
 
 /**
@@ -68,6 +70,22 @@ export class RouteState {
   hash: string;
   /** Route solves run since start (etherguard_route_recalculations_total). */
   recalculations = 0;
+  /**
+   * Whether a pong (or a vertex change, or an expiry) since the last solve met the hysteresis'
+   * recalculation rule (docs/routing.md, Hysteresis), judged here per pong on that link and its
+   * reverse. Only then does check() ask the WASM hysteresis, which walks every link: at N = 1000
+   * that walk (about a million links) cost more than a second, and the supernode checks after
+   * every batch of reports.
+   */
+  private candidate = false;
+  private lastSolve = -Infinity;
+  /** When check() next scans the mirrors for links that expired since the last solve. */
+  private expiryScanAt = Infinity;
+  private readonly tol: { t: number; m: number; cooldown: number };
+  /** Hysteresis evaluations skipped because no pong since the last solve could trigger one. */
+  checksSkipped = 0;
+  /** Ask the WASM hysteresis on every check (tests compare the two ways). */
+  alwaysAskHysteresis = false;
   /** Every changed next-hop entry with its reason (dashboard, etherguard_next_hop_changes_total). */
   readonly history = new RouteHistory();
 
@@ -77,6 +95,8 @@ export class RouteState {
     private readonly salt: string,
     private readonly onError: (msg: string) => void,
   ) {
+    // The WASM hysteresis' own reading of these values (T <= 0 is 0, M < 1 is 1).
+    this.tol = { t: Math.max(0, g.JitterTolerance) / 1000, m: Math.max(1, g.JitterToleranceMultiplier), cooldown: g.RecalculateCoolDown };
     if (g.StaticMode) {
       this.table = staticTable;
       this.json = JSON.stringify(staticTable);
@@ -101,11 +121,13 @@ export class RouteState {
   }
 
   addNode(id: number): void {
+    if (!this.nodes.has(id)) this.candidate = true; // a new vertex recalculates at once
     this.nodes.add(id);
     this.graph?.addNode(id);
   }
 
   removeNode(id: number): void {
+    if (this.nodes.has(id)) this.candidate = true;
     this.nodes.delete(id);
     this.graph?.removeNode(id);
     for (const k of [...this.edges.keys()]) {
@@ -138,16 +160,83 @@ export class RouteState {
    */
   applyPong(src: number, dst: number, latency: number, acMs: number, ttl: number, now: number): void {
     if (!this.graph) return;
+    if (!this.nodes.has(src) || !this.nodes.has(dst)) this.candidate = true;
     this.nodes.add(src);
     this.nodes.add(dst);
     this.graph.applyPong(src, dst, latency, acMs, 0, ttl, now);
-    this.edges.set(src * 65536 + dst, { latency: Number.isFinite(latency) ? latency : Infinity, acS: acMs > 0 ? acMs / 1000 : 0, validUntil: now + ttl });
+    const k = src * 65536 + dst;
+    const e: EdgeMirror = { latency: Number.isFinite(latency) ? latency : Infinity, acS: acMs > 0 ? acMs / 1000 : 0, validUntil: now + ttl, snap: this.edges.get(k)?.snap ?? Infinity };
+    this.edges.set(k, e);
+    if (Number.isFinite(e.snap) && e.validUntil < this.expiryScanAt) this.expiryScanAt = e.validUntil;
+    if (!this.candidate && (this.triggers(src, dst, now) || this.triggers(dst, src, now))) this.candidate = true;
+  }
+
+  /** Weight (s, latency + AC) of the link at `now` as the route graph sees it; Infinity if none, down or expired. */
+  private weight(src: number, dst: number, now: number): number {
+    const e = this.edges.get(src * 65536 + dst);
+    return e ? this.latency(src, dst, now) + e.acS : Infinity;
+  }
+
+  /**
+   * The hysteresis rule for one link against its snapshot (docs/routing.md, crates/eg-core
+   * route/hysteresis.rs): finite ↔ infinite, or |new − old| > T + (M − 1)·base with base from
+   * the round trip. A hair below the threshold counts, so rounding can only make it ask the
+   * WASM hysteresis (which decides) more often, never less.
+   */
+  private triggers(src: number, dst: number, now: number): boolean {
+    const e = this.edges.get(src * 65536 + dst);
+    if (!e) return false;
+    const old = e.snap;
+    const cur = this.weight(src, dst, now);
+    if (Number.isFinite(old) !== Number.isFinite(cur)) return true;
+    if (!Number.isFinite(old)) return false;
+    const r = this.edges.get(dst * 65536 + src);
+    const oldRev = r ? r.snap : Infinity;
+    const curRev = r ? this.weight(dst, src, now) : Infinity;
+    const base = Number.isFinite(oldRev) && Number.isFinite(curRev) ? Math.max(old + oldRev, cur + curRev) / 2 : 0;
+    const thr = this.tol.t + (this.tol.m - 1) * base;
+    return Math.abs(cur - old) > thr - 1e-9 * (1 + Math.abs(thr));
+  }
+
+  /** Links that were finite at the last solve and have expired by `now` make a candidate (one pass over the links, only when one can have expired). */
+  private scanExpiry(now: number): void {
+    if (now < this.expiryScanAt || this.candidate) return;
+    let next = Infinity;
+    for (const e of this.edges.values()) {
+      if (!Number.isFinite(e.snap)) continue;
+      if (now > e.validUntil) {
+        this.candidate = true;
+        return;
+      }
+      if (e.validUntil < next) next = e.validUntil;
+    }
+    this.expiryScanAt = next;
+  }
+
+  /** After a solve: every link's current weight becomes its snapshot (what the WASM hysteresis records). */
+  private snapshot(now: number): void {
+    let next = Infinity;
+    for (const [k, e] of this.edges) {
+      e.snap = this.weight(Math.floor(k / 65536), k % 65536, now);
+      if (Number.isFinite(e.snap) && e.validUntil < next) next = e.validUntil;
+    }
+    this.expiryScanAt = next;
   }
 
   /** Solves if the hysteresis says so; returns true when the published table (and hash) changed. */
   check(now: number): boolean {
     const g = this.graph;
-    if (!g || !g.recalcNeeded(now)) return false;
+    if (!g) return false;
+    this.scanExpiry(now);
+    if (!this.candidate && !this.alwaysAskHysteresis) {
+      this.checksSkipped++;
+      return false;
+    }
+    if (!g.recalcNeeded(now)) {
+      // Past the cooldown a "no" is final for the links as they are now; within it, ask again later.
+      if (now >= this.lastSolve + this.tol.cooldown) this.candidate = false;
+      return false;
+    }
     let changed: boolean;
     try {
       changed = g.solve(now);
@@ -156,6 +245,9 @@ export class RouteState {
       this.onError(`route solve failed, keeping the previous table: ${(e as Error).message}`);
       return false;
     }
+    this.lastSolve = now;
+    this.candidate = false;
+    this.snapshot(now);
     // Edges_Nh is read from the solver's own snapshot when first needed (not a walk over every
     // link per recalculation, which cost more than an incremental solve).
     this.nhWeightsCache = undefined;
@@ -204,6 +296,7 @@ export class RouteState {
   latency(src: number, dst: number, now: number): number {
     const e = this.edges.get(src * 65536 + dst);
     if (!e || now > e.validUntil || !Number.isFinite(e.latency)) return Infinity;
+    if (this.manual.size === 0) return e.latency;
     const W = WILDCARD;
     for (const k of [`${src},${dst}`, `${src},${W}`, `${W},${dst}`, `${W},${W}`]) {
       const m = this.manual.get(k);
