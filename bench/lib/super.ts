@@ -63,7 +63,7 @@ export interface SuperMesh {
   teardown(): Promise<void>;
 }
 
-export function buildSuperMesh(o: { n: number; net: number; timing: Timing; additionalCost: number; tag: string; log?: Record<string, unknown> }): SuperMesh {
+export function buildSuperMesh(o: { n: number; net: number; timing: Timing; additionalCost: number; tag: string; log?: Record<string, unknown>; iface?: (id: number) => Record<string, unknown> }): SuperMesh {
   const ids = Array.from({ length: o.n }, (_, i) => i + 1);
   const topo = buildStar([...ids, SUPER_ID], o.net);
   const pidTag = (process.pid % 10000).toString();
@@ -95,7 +95,7 @@ export function buildSuperMesh(o: { n: number; net: number; timing: Timing; addi
     superHost: topo.addr(SUPER_ID),
     superPort: SUPER_UDP,
     httpPort: SUPER_HTTP,
-    edges: ids.map((id) => ({ id, listenPort: EDGE_PORT, additionalCost: o.additionalCost, iface: { IType: 'dummy', Name: `egd${id}` } })),
+    edges: ids.map((id) => ({ id, listenPort: EDGE_PORT, additionalCost: o.additionalCost, iface: o.iface?.(id) ?? { IType: 'dummy', Name: `egd${id}` } })),
     timing: o.timing,
     log: o.log ?? { LogLevel: 'error' },
   });
