@@ -34,7 +34,7 @@ describe('p2p: mixed mesh (a P2P edge meets a static-mode edge)', function () {
         PrivKey: keys.get(id)!.privateKey,
         ListenPort: ports.get(id),
         DisabledAf: { IPv6: true },
-        LogLevel: { LogLevel: 'error', LogControl: true },
+        LogLevel: { LogLevel: 'error', LogInternal: true },
         DynamicRoute: {
           SendPingInterval: 1,
           PeerAliveTimeout: 4,

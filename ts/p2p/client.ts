@@ -16,7 +16,7 @@ import type { Document } from 'yaml';
 import { isMap, isSeq, YAMLMap } from 'yaml';
 import type { EdgeConfig } from '../config/index.js';
 import { parseCidr, parseIPv4, parseIPv6 } from '../config/ip.js';
-import { HEADER_LEN, Header, Kind, NODE_SPREAD, writeHeader } from '../core/frame.js';
+import { HEADER_LEN, Header, Kind, NODE_BROADCAST, NODE_SPREAD, writeHeader } from '../core/frame.js';
 import { StaticRoutes } from '../core/table.js';
 import { keyFromBase64, keyToBase64, publicKey } from '../core/wg.js';
 import { Edge } from '../edge/edge.js';
@@ -58,6 +58,13 @@ export class P2PClient {
   private readonly warnedSilent = new Set<number>();
   private readonly lastSecurityLog = new Map<string, number>();
   private lastQuery = -Infinity;
+  /** When the installed table last changed (s). */
+  private lastTableChange = -Infinity;
+  /** Reports sent; every k-th is flooded even when the trees are in use (see report()). */
+  private reportsSent = 0;
+  private onTrees = false;
+  /** Reports sent on the broadcast trees and flooded (for observers and the benchmark). */
+  readonly reportModes = { tree: 0, flood: 0 };
   private lastAnswer = -Infinity;
   private stopped = false;
   private readonly dr: EdgeConfig['DynamicRoute'];
@@ -148,6 +155,15 @@ export class P2PClient {
     for (const p of this.edge.peers.all()) if (p.endpoint) this.send(p, kind, this.cfg.DefaultTTL, payload);
   }
 
+  /**
+   * Floods (dst 65534) costs about (N − 1)² transmissions per message in a full mesh; the
+   * broadcast trees (dst 65535) N − 1, and deliver each message exactly once when every node
+   * holds the same table. So a report goes on the trees when this node's table is complete and
+   * has not changed for 2 × PeerAliveTimeout (tables that settled alike), and is flooded
+   * otherwise; one report in k is flooded anyway, k = PeerAliveTimeout / SendPingInterval − 2
+   * (at least 1), so a node that a broken tree misses still gets a report of every origin before
+   * that origin's links expire.
+   */
   private report(): void {
     const now = this.now;
     const links: ReportLink[] = [];
@@ -158,9 +174,36 @@ export class P2PClient {
     }
     const { body, payload } = this.mesh.report(links, this.dr.AdditionalCost, this.edge.clock.wallMs());
     this.mesh.applyOwn(body, now);
-    this.flood(Kind.Pong, payload);
+    const pat = this.dr.PeerAliveTimeout;
+    const k = Math.max(1, Math.floor(pat / Math.max(this.dr.SendPingInterval, 1e-3)) - 2);
+    const stable = !this.dr.P2P.GraphRecalculateSetting.StaticMode && this.mesh.complete() && now - this.lastTableChange >= 2 * pat;
+    const settled = stable && this.reportsSent % k !== 0;
+    this.reportsSent++;
+    if (stable !== this.onTrees) {
+      this.onTrees = stable;
+      this.edge.log.cat('internal', stable ? 'p2p reports on the broadcast trees (table settled)' : 'p2p reports flooded (table changing or incomplete)');
+    }
+    if (settled) {
+      this.reportModes.tree++;
+      this.treeBroadcast(Kind.Pong, payload);
+    } else {
+      this.reportModes.flood++;
+      this.flood(Kind.Pong, payload);
+    }
     if (this.spoofVictim !== undefined) this.spoof(this.spoofVictim);
     this.recalc();
+  }
+
+  /** Sends on this node's broadcast tree: to the distinct next hops of its row; relays follow their forward sets. */
+  private treeBroadcast(kind: Kind, payload: Uint8Array): void {
+    const row = this.mesh.nhTable[String(this.edge.me)] ?? {};
+    for (const id of new Set(Object.values(row))) {
+      const p = this.edge.peers.node(id);
+      if (p?.endpoint) {
+        this.controlBytesSent += payload.length + 8;
+        this.edge.sendControl(p, kind, NODE_BROADCAST, this.cfg.DefaultTTL, payload);
+      }
+    }
   }
 
   /**
@@ -171,7 +214,7 @@ export class P2PClient {
   private spoof(victim: number): void {
     const sign = (m: Uint8Array) => this.signer.sign(this.priv, m);
     const seq = Math.floor(this.edge.clock.wallMs());
-    const report = seal(Kind.Pong, { v: 1, Origin: victim, Seq: seq, AdditionalCost: 0, Links: [{ Src: this.edge.me, Timediff: -0.05, TimeToAlive: this.dr.PeerAliveTimeout }] }, sign);
+    const report = seal(Kind.Pong, { v: 1, Origin: victim, Seq: seq, AdditionalCost: 0, Links: [[this.edge.me, -0.05, this.dr.PeerAliveTimeout]] }, sign);
     const peer = seal(Kind.BroadcastPeer, { v: 1, Origin: victim, Seq: seq, PubKey: keyToBase64(publicKey(this.priv)), PSK: 'none', Endpoints: ['10.255.255.1:9'] }, sign);
     for (const [kind, payload] of [[Kind.Pong, report], [Kind.BroadcastPeer, peer]] as const) {
       const plain = new Uint8Array(HEADER_LEN + payload.length);
@@ -199,8 +242,9 @@ export class P2PClient {
     }
     if (!t) return;
     this.edge.routes = new StaticRoutes(t);
+    this.lastTableChange = this.now;
     const digest = createHash('sha256').update(JSON.stringify(t)).digest('hex').slice(0, 16);
-    this.edge.log.cat('control', 'p2p next-hop table updated', { row: t[String(this.edge.me)] ?? {}, digest, solves: this.mesh.solves });
+    this.edge.log.cat('internal', 'p2p next-hop table updated', { row: t[String(this.edge.me)] ?? {}, digest, solves: this.mesh.solves });
   }
 
   // ---- receiving ------------------------------------------------------------------------------

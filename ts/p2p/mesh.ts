@@ -8,7 +8,7 @@ import { Kind } from '../core/frame.js';
 import { RouteGraph, type RecalculateSetting } from '../core/graph.js';
 import type { TableRows } from '../core/table.js';
 import { keyFromBase64, keyToBase64 } from '../core/wg.js';
-import { checkPeer, checkReport, open, seal, type PeerBody, type ReportBody, type ReportLink } from './proto.js';
+import { checkPeer, checkReport, linkTriples, open, reportLinks, seal, type PeerBody, type ReportBody, type ReportLink } from './proto.js';
 import type { SignApi } from './sign.js';
 
 export type KeySource = 'config' | 'discovered' | 'self';
@@ -103,7 +103,7 @@ export class P2PMesh {
 
   /** This node's signed report of its incoming links (each Src → me). */
   report(links: ReportLink[], acMs: number, wallMs: number): { body: ReportBody; payload: Uint8Array } {
-    const body: ReportBody = { v: 1, Origin: this.me, Seq: this.nextSeq(wallMs), AdditionalCost: acMs, Links: links };
+    const body: ReportBody = { v: 1, Origin: this.me, Seq: this.nextSeq(wallMs), AdditionalCost: acMs, Links: linkTriples(links) };
     return { body, payload: seal(Kind.Pong, body, (m) => this.o.signer.sign(this.o.privateKey, m)) };
   }
 
@@ -119,7 +119,7 @@ export class P2PMesh {
   }
 
   private applyLinks(b: ReportBody, now: number): void {
-    for (const l of b.Links) {
+    for (const l of reportLinks(b)) {
       this.graph.addNode(l.Src);
       this.graph.applyPong(l.Src, b.Origin, l.Timediff, b.AdditionalCost, 0, Math.min(l.TimeToAlive, this.o.peerAliveTimeout), now);
     }
@@ -166,7 +166,7 @@ export class P2PMesh {
     const k = this.keys.get(body.Origin);
     if (!k) return { ok: false, reason: 'p2p report: origin unknown (no key yet)', fields: { origin: body.Origin } };
     if (!this.o.signer.verify(k.key, env.signed, env.sig)) return { ok: false, reason: 'p2p report: bad signature', fields: { origin: body.Origin, seq: body.Seq } };
-    if (body.Links.some((l) => l.Src === body.Origin)) return { ok: false, reason: 'p2p report: link from the origin to itself', fields: { origin: body.Origin } };
+    if (body.Links.some((l) => l[0] === body.Origin)) return { ok: false, reason: 'p2p report: link from the origin to itself', fields: { origin: body.Origin } };
     const stale = this.fresh(Kind.Pong, body.Origin, body.Seq, now);
     if (stale) return stale;
     this.record(Kind.Pong, body.Origin, body.Seq, now);
@@ -221,6 +221,12 @@ export class P2PMesh {
     this.table = t;
     this.tableJson = json;
     return t;
+  }
+
+  /** Whether this node's row has a route to every node whose key it knows. */
+  complete(): boolean {
+    const row = this.table[String(this.me)] ?? {};
+    return this.known().every((id) => id === this.me || row[String(id)] !== undefined);
   }
 
   /** The current next-hop table (all rows, as every node computes it). */

@@ -4,9 +4,10 @@
 // are signed by their origin with XEdDSA over its X25519 WireGuard key, so a message speaks only
 // for its origin however many relays carried it.
 //
-// Wire form: UTF-8 JSON `{"v":1,"Body":"<JSON text>","Sig":"<base64, 64 bytes>"}`. The signature
-// covers `DOMAIN ‖ kind ‖ "\n" ‖ Body` (the exact Body bytes, never a re-serialisation), so a
-// signature made for one kind cannot be replayed as another.
+// Wire form: the 64-byte signature, then the body as UTF-8 JSON. The signature covers
+// `DOMAIN ‖ kind ‖ "\n" ‖ body` (the exact body bytes, never a re-serialisation), so a signature
+// made for one kind cannot be replayed as another. Report links are `[Src, Timediff, TimeToAlive]`
+// triples: a report is flooded to every node every ping interval, so its size matters.
 import AjvModule, { type JSONSchemaType } from 'ajv';
 import { Kind } from '../core/frame.js';
 import { ProtoError, TIMEDIFF_LIMIT_S } from '../proto/control.js';
@@ -16,21 +17,11 @@ const ajv = new Ajv({ allErrors: false, strict: true });
 
 /** Signature domain: the protocol name and version. */
 export const DOMAIN = 'etherguard-p2p/1 kind=';
+/** XEdDSA signature length (bytes), in front of every body. */
+export const SIG_LEN = 64;
 
 const nodeId = { type: 'integer', minimum: 0, maximum: 65531 } as const;
 const seq = { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
-
-export interface Envelope {
-  v: 1;
-  Body: string;
-  Sig: string;
-}
-const envelopeSchema: JSONSchemaType<Envelope> = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['v', 'Body', 'Sig'],
-  properties: { v: { type: 'integer', const: 1 }, Body: { type: 'string', maxLength: 60000 }, Sig: { type: 'string', pattern: '^[A-Za-z0-9+/]{86}==$' } },
-};
 
 /** One measured link Src → Origin: one-way latency (s, with the clock offset) and how long it stays valid (s). */
 export interface ReportLink {
@@ -45,9 +36,10 @@ export interface ReportBody {
   Seq: number;
   /** ms, Origin's AdditionalCost (negative counts as 0). */
   AdditionalCost: number;
-  Links: ReportLink[];
+  /** `[Src, Timediff (s), TimeToAlive (s)]` per link Src → Origin (see ReportLink). */
+  Links: [number, number, number][];
 }
-const reportSchema: JSONSchemaType<ReportBody> = {
+const reportSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['v', 'Origin', 'Seq', 'AdditionalCost', 'Links'],
@@ -60,14 +52,24 @@ const reportSchema: JSONSchemaType<ReportBody> = {
       type: 'array',
       maxItems: 4096,
       items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['Src', 'Timediff', 'TimeToAlive'],
-        properties: { Src: nodeId, Timediff: { type: 'number', minimum: -TIMEDIFF_LIMIT_S, maximum: TIMEDIFF_LIMIT_S }, TimeToAlive: { type: 'number', minimum: 0 } },
+        type: 'array',
+        minItems: 3,
+        maxItems: 3,
+        items: [nodeId, { type: 'number', minimum: -TIMEDIFF_LIMIT_S, maximum: TIMEDIFF_LIMIT_S }, { type: 'number', minimum: 0 }],
       },
     },
   },
-};
+} as unknown as JSONSchemaType<ReportBody>;
+
+/** A report's links as objects. */
+export function reportLinks(b: ReportBody): ReportLink[] {
+  return b.Links.map(([Src, Timediff, TimeToAlive]) => ({ Src, Timediff, TimeToAlive }));
+}
+
+/** Links → the report's wire triples; TimeToAlive to the ms (it is a lifetime, not a measurement). */
+export function linkTriples(links: ReportLink[]): [number, number, number][] {
+  return links.map((l) => [l.Src, l.Timediff, Math.round(l.TimeToAlive * 1000) / 1000]);
+}
 
 /**
  * A node's own description: its NodeID, X25519 public key, PSK policy and the underlay
@@ -114,24 +116,25 @@ const parseJson = (name: string, text: string): unknown => {
   }
 };
 
-const checkEnvelope = checker('P2P envelope', envelopeSchema);
 export const checkReport = checker('P2P report', reportSchema);
 export const checkPeer = checker('P2P peer', peerSchema);
 
-/** The bytes a signature covers for a Body of `kind`. */
-export function signedBytes(kind: number, body: string): Uint8Array {
-  return Buffer.from(`${DOMAIN}${kind}\n${body}`, 'utf8');
+/** The bytes a signature covers for a body of `kind`. */
+export function signedBytes(kind: number, body: Uint8Array): Uint8Array {
+  return Buffer.concat([Buffer.from(`${DOMAIN}${kind}\n`, 'utf8'), body]);
 }
 
 /** Serialises and signs `body` as a message of `kind` (sign: XEdDSA with the origin's private key). */
 export function seal(kind: Kind, body: ReportBody | PeerBody, sign: (msg: Uint8Array) => Uint8Array): Uint8Array {
-  const text = JSON.stringify(body);
-  const sig = Buffer.from(sign(signedBytes(kind, text))).toString('base64');
-  return Buffer.from(JSON.stringify({ v: 1, Body: text, Sig: sig } satisfies Envelope), 'utf8');
+  const text = Buffer.from(JSON.stringify(body), 'utf8');
+  const sig = sign(signedBytes(kind, text));
+  if (sig.length !== SIG_LEN) throw new Error(`signer returned ${sig.length} bytes, not ${SIG_LEN}`);
+  return Buffer.concat([sig, text]);
 }
 
-/** The envelope of a received payload: its Body text, the signature and the signed bytes. Throws ProtoError. */
+/** A received payload: its parsed body, the signature and the signed bytes. Throws ProtoError. */
 export function open(kind: number, payload: Uint8Array): { body: unknown; sig: Uint8Array; signed: Uint8Array } {
-  const env = checkEnvelope(parseJson('P2P envelope', Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8')));
-  return { body: parseJson('P2P body', env.Body), sig: Buffer.from(env.Sig, 'base64'), signed: signedBytes(kind, env.Body) };
+  if (payload.length <= SIG_LEN) throw new ProtoError(`P2P message: ${payload.length} bytes, shorter than a signature and a body`);
+  const body = payload.subarray(SIG_LEN);
+  return { body: parseJson('P2P body', Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')), sig: payload.subarray(0, SIG_LEN), signed: signedBytes(kind, body) };
 }
