@@ -33,10 +33,15 @@ export interface Testpmd {
  * `nice`: 19 for tests (they need little throughput); the benchmark passes 0 for a few seconds,
  * since a nice-19 poller on a loaded machine measures the scheduler, not memif.
  */
+let starts = 0;
+
 export async function startTestpmd(socket: string, prefix: string, id = 0, nice = 19): Promise<Testpmd> {
   rmSync(socket, { force: true });
+  // A runtime directory of its own per start: a restart right after kill -9 must not meet the
+  // dead instance's files.
+  const filePrefix = `${prefix}-${++starts}`;
   const args = [
-    '-n', String(nice), 'dpdk-testpmd', '-l', '0,1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', prefix,
+    '-n', String(nice), 'dpdk-testpmd', '-l', '0,1', '--no-huge', '-m', '256', '--no-pci', '--file-prefix', filePrefix,
     `--vdev=net_memif0,role=server,id=${id},socket=${socket},socket-abstract=no`,
     // --disable-link-check: start forwarding without waiting (up to 9 s) for a memif client;
     // --no-flush-rx: testpmd otherwise drains and frees what arrives while it starts forwarding,
@@ -48,7 +53,13 @@ export async function startTestpmd(socket: string, prefix: string, id = 0, nice 
   const collect = (d: Buffer) => out.push(...d.toString().split('\n').filter((l) => l.trim() !== ''));
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const exited = new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+  // DPDK leaves its runtime directory behind (a dead instance's too): removed once it exited.
+  const exited = new Promise<number | null>((r) =>
+    child.on('exit', (c) => {
+      rmSync(`/var/run/dpdk/${filePrefix}`, { recursive: true, force: true });
+      r(c);
+    }),
+  );
   let dead = false;
   void exited.then(() => (dead = true));
   const end = Date.now() + 20_000;

@@ -278,8 +278,8 @@ fn connect_once(sh: &Shared, cfg: &Config) -> std::result::Result<Option<(Conn, 
     let region = Arc::new(Region::create(g.region_len()).map_err(|e| io("shared memory (memfd)", e))?);
     // SAFETY: the region is g.region_len() bytes and lives in the Arc the rings travel with.
     let (tx_ring, rx_ring) = unsafe { (Ring::new(&region, 0, g), Ring::new(&region, 1, g)) };
-    tx_ring.init(&region);
-    rx_ring.init(&region);
+    tx_ring.init();
+    rx_ring.init();
     let ev = || rustix::event::eventfd(0, EventfdFlags::CLOEXEC | EventfdFlags::NONBLOCK).map_err(|e| (format!("eventfd: {e}"), false));
     let (tx_ev, rx_ev) = (ev()?, ev()?);
     let step = |m: [u8; MSG_LEN], fd: Option<&OwnedFd>, want: u16, what: &str| -> std::result::Result<Option<[u8; MSG_LEN]>, (String, bool)> {
@@ -322,15 +322,15 @@ fn refill(c: &mut Conn) {
     let mut head = r.head().load(Ordering::Relaxed);
     let give = n.wrapping_sub(head.wrapping_sub(c.last_tail));
     for _ in 0..give {
-        r.set_desc(head, 0, r.g.buf_size, &c.region);
+        r.set_desc(head, 0, r.g.buf_size);
         head = head.wrapping_add(1);
     }
     r.head().store(head, Ordering::Release);
 }
 
-/// Reads what the server put in the S2C ring into `out` as records. Returns (frames, dropped
-/// too long, malformed) or Err on a ring rule broken by the server.
-fn drain_rx(sh: &Shared, c: &mut Conn, out: &mut Vec<u8>, count: &mut usize, too_long: &mut u64) -> CResult<()> {
+/// Reads what the server put in the S2C ring into `out` as records (counting frames, frames
+/// too long and empty ones), then refills it; Err on a ring rule broken by the server.
+fn drain_rx(sh: &Shared, c: &mut Conn, out: &mut Vec<u8>, count: &mut usize, too_long: &mut u64, empty: &mut u64) -> CResult<()> {
     let r = c.rx;
     let n = r.g.slots() as u16;
     let tail = r.tail().load(Ordering::Acquire);
@@ -375,6 +375,8 @@ fn drain_rx(sh: &Shared, c: &mut Conn, out: &mut Vec<u8>, count: &mut usize, too
             out.truncate(start);
             if len > 0 {
                 *too_long += 1;
+            } else {
+                *empty += 1;
             }
             continue;
         }
@@ -434,9 +436,10 @@ fn serve(sh: &Shared, tsfn: &Tsfn, c: &mut Conn) -> String {
         let mut out = Vec::with_capacity(64 << 10);
         let mut count = 0usize;
         let mut too_long = 0u64;
+        let mut empty = 0u64;
         loop {
             let before = count;
-            if let Err(e) = drain_rx(sh, c, &mut out, &mut count, &mut too_long) {
+            if let Err(e) = drain_rx(sh, c, &mut out, &mut count, &mut too_long, &mut empty) {
                 let _ = send_msg(&c.sock, &disconnect(1, "ring rule broken"), None);
                 return e;
             }
@@ -446,6 +449,9 @@ fn serve(sh: &Shared, tsfn: &Tsfn, c: &mut Conn) -> String {
         }
         if too_long > 0 {
             deliver(sh, tsfn, KIND_DROPS, drops_msg(too_long, &too_long_reason));
+        }
+        if empty > 0 {
+            deliver(sh, tsfn, KIND_DROPS, drops_msg(empty, "empty frame from memif (0 bytes)"));
         }
         if count > 0 {
             sh.rx_frames.fetch_add(count as u64, Ordering::Relaxed);
@@ -463,19 +469,14 @@ fn serve(sh: &Shared, tsfn: &Tsfn, c: &mut Conn) -> String {
                     polling = false;
                     c.rx.flags().fetch_and(!RING_FLAG_MASK_INT, Ordering::Release);
                     // Frames that landed between the last check and the unmask raised no
-                    // interrupt: look once more before sleeping.
-                    let _ = rustix::io::write(&sh_self_wake(c), &1u64.to_ne_bytes());
+                    // interrupt: signal our own S2C eventfd so the next poll looks once more.
+                    let _ = rustix::io::write(&c.rx_ev, &1u64.to_ne_bytes());
                 }
             } else {
                 idle = 0;
             }
         }
     }
-}
-
-/// The S2C eventfd doubles as our own "look again" signal after leaving polling mode.
-fn sh_self_wake(c: &Conn) -> &OwnedFd {
-    &c.rx_ev
 }
 
 fn worker(sh: Arc<Shared>, cfg: Config, tsfn: Tsfn) {
@@ -669,7 +670,7 @@ impl Memif {
                             let s = head.wrapping_add(k as u16);
                             // SAFETY: chunk.len() <= buf_size bytes into this slot's buffer.
                             unsafe { std::ptr::copy_nonoverlapping(chunk.as_ptr(), r.buf(&tx.region, s), chunk.len()) };
-                            r.set_desc(s, if k + 1 < need { DESC_FLAG_NEXT } else { 0 }, chunk.len() as u32, &tx.region);
+                            r.set_desc(s, if k + 1 < need { DESC_FLAG_NEXT } else { 0 }, chunk.len() as u32);
                         }
                         head = head.wrapping_add(need as u16);
                         free -= need as u16;

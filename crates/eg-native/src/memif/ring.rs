@@ -130,10 +130,9 @@ impl Ring {
     }
 
     /// Writes a whole descriptor: flags, region 0, length, this slot's own buffer offset.
-    pub fn set_desc(&self, slot: u16, flags: u16, length: u32, region: &Region) {
+    pub fn set_desc(&self, slot: u16, flags: u16, length: u32) {
         let d = self.desc(slot);
         let off = self.g.buf_off(self.which, slot) as u32;
-        let _ = region;
         // SAFETY: 16 bytes inside the mapping; the peer reads them only after the index store
         // (release) that publishes the slot.
         unsafe {
@@ -164,7 +163,7 @@ impl Ring {
     }
 
     /// Fresh ring: cookie, no flags, indices 0, every descriptor pointing at its buffer.
-    pub fn init(&self, region: &Region) {
+    pub fn init(&self) {
         // SAFETY: header words inside the mapping, before the server maps it.
         unsafe {
             std::ptr::write_unaligned(self.base as *mut u32, COOKIE.to_le());
@@ -173,7 +172,7 @@ impl Ring {
         self.head().store(0, Ordering::Relaxed);
         self.tail().store(0, Ordering::Relaxed);
         for s in 0..self.g.slots() as u16 {
-            self.set_desc(s, 0, self.g.buf_size, region);
+            self.set_desc(s, 0, self.g.buf_size);
         }
     }
 }
