@@ -92,7 +92,9 @@ describe('e2e: IType vpp (memif client) behind dpdk-testpmd, reached over the VP
     const env = { VPP_MEMIF_SOCKET_DIR: dir, VPP_API_SOCKET_PATH: join(dir, 'no-vpp-api.sock') };
     procs.push(startEdge(cfg.files.get(1)!, { netns: ns, env, args: ['-no-uapi', '-metrics', `127.0.0.1:${METRICS}`] }));
     procs.push(startEdge(cfg.files.get(2)!, { netns: ns, env, args: ['-no-uapi', '-metrics', `127.0.0.1:${METRICS + 1}`] }));
-    await waitFor(() => jsonLines(procs[0]).some((l) => /memif connected to "DPDK/.test(String(l.msg))), 20_000, 'node 1 to connect to testpmd');
+    await waitFor(() => jsonLines(procs[0]).some((l) => /memif connected to "DPDK/.test(String(l.msg))), 20_000, 'node 1 to connect to testpmd').catch((e: Error) => {
+      throw new Error(`${e.message}; node 1 said:\n${procs[0].out.slice(-20).join('\n')}`);
+    });
     await waitFor(() => jsonLines(procs[1]).some((l) => /^edge .* up:/.test(String(l.msg))), 20_000, 'node 2 up');
   });
 
