@@ -247,9 +247,12 @@ fn expect(sh: &Shared, sock: &OwnedFd, want: u16, after: &str) -> CResult<Option
     Ok(Some(m))
 }
 
-/// Connects and runs the handshake. Ok(None) = stopped meanwhile. Err(text, transient) where
-/// transient marks "nobody listens yet" (logged once, not as an error).
-fn connect_once(sh: &Shared, cfg: &Config) -> std::result::Result<Option<(Conn, TxSide, String)>, (String, bool)> {
+/// A connection (receive side, send side, description), None when stopped meanwhile, or
+/// (reason, transient) where transient marks "nobody listens yet" (logged once, not as an error).
+type Connected = std::result::Result<Option<(Conn, TxSide, String)>, (String, bool)>;
+
+/// Connects and runs the handshake.
+fn connect_once(sh: &Shared, cfg: &Config) -> Connected {
     let sock = rustix::net::socket_with(AddressFamily::UNIX, SocketType::SEQPACKET, SocketFlags::CLOEXEC, None)
         .map_err(|e| (format!("socket(AF_UNIX, SOCK_SEQPACKET): {e}"), false))?;
     let addr = SocketAddrUnix::new(cfg.path.as_str()).map_err(|e| (format!("socket path {:?}: {e}", cfg.path), false))?;
@@ -648,7 +651,7 @@ impl Memif {
                     let mut head = r.head().load(Ordering::Relaxed);
                     let tail = r.tail().load(Ordering::Acquire);
                     let used = head.wrapping_sub(tail);
-                    let mut free = if used > n { 0 } else { n - used };
+                    let mut free = n.saturating_sub(used);
                     let mut off = 0usize;
                     for _ in 0..count {
                         if off + 2 > records.len() {
