@@ -9,7 +9,9 @@
 //!
 //! Switching (one mode at a time; [`Shared::mode`]):
 //! - main → thread: a main-thread read that finds [`HANDOFF_PACKETS`] or more packets, or
-//!   [`HANDOFF_BYTES`] or more, or an error, stops the poll handle and wakes the reader thread;
+//!   [`HANDOFF_BYTES`] or more, or an error, or the [`HANDOFF_FAST`]th read in a row that came
+//!   less than [`FAST_GAP`] after the one before (a steady stream the main thread keeps up with
+//!   one packet at a time), stops the poll handle and wakes the reader thread;
 //! - thread → main: a reader batch of at most 2 packets that followed a wait of at least
 //!   [`IDLE_WAIT`] is marked idle, and when the main thread takes it (threadsafe-function
 //!   callback) it starts the poll handle again.
@@ -26,7 +28,7 @@ use std::ffi::c_void;
 use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use napi::sys;
 
@@ -36,6 +38,10 @@ use crate::io::{Fill, Shared, BATCH_BYTES, BATCH_PACKETS, KIND_DROPS, MODE_MAIN,
 pub(crate) const HANDOFF_PACKETS: usize = 4;
 /// ...or of this many bytes (one TSO super-frame is enough: the link is busy).
 pub(crate) const HANDOFF_BYTES: usize = 32 << 10;
+/// Main-thread reads this close together...
+pub(crate) const FAST_GAP: Duration = Duration::from_micros(300);
+/// ...this many times in a row mean a busy link too.
+pub(crate) const HANDOFF_FAST: u32 = 8;
 /// A reader-thread wait this long before a small batch means the link went idle.
 pub(crate) const IDLE_WAIT: Duration = Duration::from_millis(1);
 
@@ -69,6 +75,9 @@ pub(crate) struct MainReader {
     sh: Arc<Shared>,
     fill: Arc<Mutex<dyn Fill + Send>>,
     drop_reason: &'static str,
+    /// When the last main-thread read happened, and how many in a row came within FAST_GAP.
+    last_read: Instant,
+    fast: u32,
 }
 
 impl MainReader {
@@ -110,6 +119,8 @@ impl MainReader {
                 sh,
                 fill,
                 drop_reason,
+                last_read: Instant::now(),
+                fast: 0,
             }));
             let r = &mut *mr;
             let h = r.handle.as_mut_ptr() as *mut c_void;
@@ -134,6 +145,7 @@ impl MainReader {
         if self.closing {
             return false;
         }
+        self.fast = 0;
         if !self.active {
             // SAFETY: an initialised poll handle, main thread.
             if unsafe { uv_poll_start(self.h(), UV_READABLE, on_poll) } != 0 {
@@ -242,7 +254,10 @@ extern "C" fn on_poll(handle: *mut c_void, status: libc::c_int, _events: libc::c
         }
         if out.is_empty() { 0 } else { f.finish(&mut out, count) }
     };
-    if failed.is_some() || count >= HANDOFF_PACKETS || out.len() >= HANDOFF_BYTES {
+    let now = Instant::now();
+    mr.fast = if now.duration_since(mr.last_read) < FAST_GAP { mr.fast + 1 } else { 0 };
+    mr.last_read = now;
+    if failed.is_some() || count >= HANDOFF_PACKETS || out.len() >= HANDOFF_BYTES || mr.fast >= HANDOFF_FAST {
         // Busy (or failing): batches from the reader thread from now on. The failed read is
         // repeated there and reported with its back-off.
         mr.to_thread();

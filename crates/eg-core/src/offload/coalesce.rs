@@ -137,6 +137,22 @@ impl Coalescer {
     /// Like [`Coalescer::coalesce`], with the input in the `[len u16 BE][frame]` batch layout.
     /// A record that runs past the end of `records` is refused before anything is written.
     pub fn coalesce_records(&mut self, records: &[u8], out: &mut [u8]) -> Result<Coalesced, OffloadError> {
+        self.index_records(records, 0)?;
+        self.run(|_, it| &records[it.start as usize..(it.start + it.len) as usize], out)
+    }
+
+    /// Like [`Coalescer::coalesce_records`], with the input already in the output layout
+    /// `[len u16 BE][vnet header][frame]` (the headers read are ignored: the frames must be
+    /// complete, as a data plane that delivers them writes them). A record shorter than a vnet
+    /// header is refused like a cut one.
+    pub fn coalesce_vnet_records(&mut self, records: &[u8], out: &mut [u8]) -> Result<Coalesced, OffloadError> {
+        self.index_records(records, VNET_HDR_LEN)?;
+        self.run(|_, it| &records[it.start as usize..(it.start + it.len) as usize], out)
+    }
+
+    /// Items for the records of `records`, the first `skip` bytes of each record not part of
+    /// its frame.
+    fn index_records(&mut self, records: &[u8], skip: usize) -> Result<(), OffloadError> {
         self.items.clear();
         let mut at = 0usize;
         while at < records.len() {
@@ -144,13 +160,13 @@ impl Coalescer {
                 return Err(OffloadError::RecordTruncated { at, len: 2, have: records.len() - at });
             }
             let len = u16::from_be_bytes([records[at], records[at + 1]]) as usize;
-            if at + 2 + len > records.len() {
+            if at + 2 + len > records.len() || len < skip {
                 return Err(OffloadError::RecordTruncated { at, len, have: records.len() - at - 2 });
             }
-            self.items.push(Item { start: (at + 2) as u32, len: len as u32, plen: 0, group: NONE, next: NONE });
+            self.items.push(Item { start: (at + 2 + skip) as u32, len: (len - skip) as u32, plen: 0, group: NONE, next: NONE });
             at += 2 + len;
         }
-        self.run(|_, it| &records[it.start as usize..(it.start + it.len) as usize], out)
+        Ok(())
     }
 
     fn run<'f>(&mut self, get: impl Fn(usize, &Item) -> &'f [u8], out: &mut [u8]) -> Result<Coalesced, OffloadError> {

@@ -32,7 +32,7 @@ pub mod vnet;
 mod tests;
 
 pub use coalesce::{CoalesceOpts, Coalesced, Coalescer};
-pub use segment::{CsumMode, SegmentOpts, Segmenter};
+pub use segment::{complete_in_place, CsumMode, SegmentOpts, Segmenter};
 pub use vnet::{GsoType, VnetHdr, VNET_HDR_LEN};
 
 use core::fmt;

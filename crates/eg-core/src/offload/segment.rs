@@ -188,7 +188,7 @@ impl<'a> Segmenter<'a> {
                 match self.opts.csum {
                     CsumMode::Full => {
                         // The field holds the pseudo-header sum the sender put there.
-                        let c = !csum::fold(csum::add(0, &o[start..end]));
+                        let c = finish(csum::add(0, &o[start..end]));
                         o[field..field + 2].copy_from_slice(&c.to_be_bytes());
                     }
                     CsumMode::Partial => {
@@ -269,6 +269,43 @@ impl<'a> Segmenter<'a> {
         }
         Ok(at)
     }
+}
+
+/// A completed checksum as the kernel's `skb_checksum_help` stores it: a sum that folds to 0 is
+/// written as 0xffff (for UDP, 0 would mean "no checksum", which IPv6 forbids; for TCP the two are
+/// the same number in one's complement).
+fn finish(sum: u64) -> u16 {
+    match !csum::fold(sum) {
+        0 => 0xffff,
+        c => c,
+    }
+}
+
+/// Completes, in place, the L4 checksum of a single frame whose sender left it partial
+/// (`NEEDS_CSUM` without GSO; the field holds the pseudo-header sum): what
+/// [`Segmenter`] does for such a frame, without copying it. Nothing is changed when the header
+/// does not say `NEEDS_CSUM`. Refuses, changing nothing, offsets that do not fit the frame and a
+/// header with a `gso_type` (a super-frame needs [`Segmenter`]).
+pub fn complete_in_place(hdr: &VnetHdr, frame: &mut [u8]) -> Result<(), OffloadError> {
+    if hdr.gso_type != GsoType::None {
+        return Err(OffloadError::BadHeader { what: "complete_in_place takes a frame without gso_type", value: hdr.gso_type.code() as u32 });
+    }
+    if !hdr.needs_csum() {
+        return Ok(());
+    }
+    let start = hdr.csum_start as usize;
+    let field = start + hdr.csum_offset as usize;
+    if start >= frame.len() || field + 2 > frame.len() {
+        return Err(OffloadError::VnetCsum {
+            csum_start: hdr.csum_start,
+            csum_offset: hdr.csum_offset,
+            why: "the checksum field lies beyond the end of the frame",
+        });
+    }
+    let end = headers::parse(frame).map(|l| l.ip_end).unwrap_or(frame.len()).max(field + 2);
+    let c = finish(csum::add(0, &frame[start..end]));
+    frame[field..field + 2].copy_from_slice(&c.to_be_bytes());
+    Ok(())
 }
 
 /// Fills the L4 checksum at `field` of the IP packet in `o[..lay.ip_end or o.len()]`: complete,

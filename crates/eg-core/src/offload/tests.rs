@@ -380,6 +380,60 @@ fn non_gso_frames_pass_unchanged_or_get_their_checksum_completed() {
 }
 
 #[test]
+fn a_partial_checksum_is_completed_in_place_as_the_segmenter_would() {
+    for s in [
+        Spec { payload: 100, ..Spec::default() },
+        Spec { payload: 777, v6: true, vlan: true, ..Spec::default() },
+        Spec { payload: 333, udp: true, ..Spec::default() },
+        Spec { payload: 1, udp: true, v6: true, ..Spec::default() },
+    ] {
+        let (mut h, f) = build(&s);
+        h.gso_type = GsoType::None;
+        h.gso_size = 0;
+        let want = segs(&h, &f, 65_000);
+        let mut got = f.clone();
+        super::complete_in_place(&h, &mut got).unwrap();
+        assert_eq!(vec![got.clone()], want);
+        check_frame(&got, &s);
+    }
+    // Nothing to do without NEEDS_CSUM; a super-frame and bad offsets are refused untouched.
+    let (h, f) = build(&Spec::default());
+    let mut g = f.clone();
+    super::complete_in_place(&VnetHdr::default(), &mut g).unwrap();
+    assert_eq!(g, f);
+    assert!(super::complete_in_place(&h, &mut g).is_err());
+    let bad = VnetHdr { flags: 1, csum_start: 4000, csum_offset: 16, ..VnetHdr::default() };
+    assert!(matches!(super::complete_in_place(&bad, &mut g), Err(OffloadError::VnetCsum { .. })));
+    assert_eq!(g, f);
+}
+
+#[test]
+fn a_completed_checksum_that_sums_to_zero_is_sent_as_0xffff() {
+    // UDP/IPv6 may not carry 0 ("no checksum"); the kernel's skb_checksum_help writes 0xffff.
+    // Search a 2-byte payload whose datagram sums to 0 (the checksum field then holds 0xffff).
+    let s = Spec { payload: 2, udp: true, v6: true, ..Spec::default() };
+    let (mut h, f) = build(&s);
+    h.gso_type = GsoType::None;
+    h.gso_size = 0;
+    let o = offs(&s);
+    let mut found = false;
+    for v in 0..=u16::MAX {
+        let mut g = f.clone();
+        g[o.hdr..o.hdr + 2].copy_from_slice(&v.to_be_bytes());
+        super::complete_in_place(&h, &mut g).unwrap();
+        let c = u16::from_be_bytes([g[o.l4 + 6], g[o.l4 + 7]]);
+        assert_ne!(c, 0, "payload {v:#06x}: a zero UDP checksum went out");
+        if c == 0xffff {
+            found = true;
+            // Both routes agree, and the datagram verifies.
+            assert_eq!(segs(&h, &{ let mut x = f.clone(); x[o.hdr..o.hdr + 2].copy_from_slice(&v.to_be_bytes()); x }, 65_000), vec![g.clone()]);
+            check_frame(&g, &s);
+        }
+    }
+    assert!(found, "some payload sums to zero");
+}
+
+#[test]
 fn inconsistent_super_frames_are_refused_with_the_field_named() {
     let opts = SegmentOpts { mtu: 1500, csum: CsumMode::Full, vnet: false };
     let (h, f) = build(&Spec::default());

@@ -26,7 +26,7 @@ use std::collections::BTreeMap;
 use crate::frame::{Kind, HEADER_LEN, MAX_FRAME_PAYLOAD};
 use crate::noise::wire::{padded_len, TAG_LEN, TRANSPORT_HEADER_LEN, TRANSPORT_MIN_LEN, TYPE_TRANSPORT};
 use crate::noise::Reason;
-use crate::offload::{self, CoalesceOpts, Coalescer, CsumMode, GsoType, SegmentOpts, Segmenter, VnetHdr, VNET_HDR_LEN};
+use crate::offload::{self, complete_in_place, CoalesceOpts, Coalescer, CsumMode, GsoType, SegmentOpts, Segmenter, VnetHdr, VNET_HDR_LEN};
 use crate::route::{NodeId, BROADCAST, INVALID, SPREAD};
 use crate::session::{batch, Device, PeerId, Verdict};
 
@@ -171,6 +171,20 @@ fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+/// Whether an Ethernet frame (untagged or with one VLAN tag) carries TCP over IPv4 or IPv6: a
+/// cheap pre-check for coalescing, which parses properly.
+fn is_tcp(f: &[u8]) -> bool {
+    let (t, l3) = match ethertype(f) {
+        0x8100 if f.len() >= 18 => (be16(f, 16), 18),
+        t => (t, 14),
+    };
+    match t {
+        0x0800 => f.len() > l3 + 9 && f[l3 + 9] == 6,
+        0x86dd => f.len() > l3 + 6 && f[l3 + 6] == 6,
+        _ => false,
+    }
+}
+
 fn ethertype(frame: &[u8]) -> u16 {
     if frame.len() >= 14 {
         be16(frame, 12)
@@ -222,6 +236,8 @@ pub struct Plane {
     /// GRO state and the TAP area it writes (swapped with `Output::tap`).
     gro: Coalescer,
     gro_out: Vec<u8>,
+    /// TCP frames delivered in this batch (with offloads: coalescing is only tried for 2+).
+    tap_tcp: u32,
 }
 
 impl Default for Plane {
@@ -251,6 +267,7 @@ impl Plane {
             // it if the frame is forwarded on).
             gro: Coalescer::new(CoalesceOpts { csum: CsumMode::Partial, verify_csum: true, ..CoalesceOpts::default() }),
             gro_out: Vec::new(),
+            tap_tcp: 0,
         }
     }
 
@@ -359,6 +376,7 @@ impl Plane {
     ) -> Result<(), BatchError> {
         out.clear();
         self.rx_rec = u32::MAX;
+        self.tap_tcp = 0;
         match mode {
             Mode::Tap => self.tap_batch(dev, input, now, out),
             Mode::Udp => {
@@ -532,7 +550,7 @@ impl Plane {
                 self.tap_frame(dev, &cfg, &input[at..at + len], now, out);
                 continue;
             }
-            self.tap_vnet(dev, &cfg, &input[at..at + len], now, out);
+            self.tap_vnet(dev, &cfg, &mut input[at..at + len], now, out);
         }
     }
 
@@ -540,25 +558,27 @@ impl Plane {
     /// a frame whose checksum the kernel left to the device) is segmented first, each segment
     /// sealed as its own frame. The consecutive segments of one super-frame to one peer seal to
     /// equal sizes, so the UDP writer sends them as one GSO message.
-    fn tap_vnet(&mut self, dev: &mut Device, cfg: &EdgeConfig, rec: &[u8], now: f64, out: &mut Output) {
+    fn tap_vnet(&mut self, dev: &mut Device, cfg: &EdgeConfig, rec: &mut [u8], now: f64, out: &mut Output) {
         let hdr = match VnetHdr::parse(rec) {
             Ok(h) => h,
             Err(e) => return self.offload_drop(out, e, rec.len()),
         };
-        let frame = &rec[VNET_HDR_LEN..];
-        if hdr.gso_type == GsoType::None && !hdr.needs_csum() {
+        let frame = &mut rec[VNET_HDR_LEN..];
+        if hdr.gso_type == GsoType::None {
+            // One frame (checksum completed in place when the kernel left it partial), checked
+            // against the frame limit as without offloads.
+            if let Err(e) = complete_in_place(&hdr, frame) {
+                return self.offload_drop(out, e, frame.len());
+            }
             return self.tap_frame(dev, cfg, frame, now, out);
         }
-        // A frame that is not a super-frame is checked against the frame limit below, as without
-        // offloads; only super-frames are cut to the MTU.
-        let mtu = if hdr.gso_type == GsoType::None { usize::MAX / 2 } else { self.offload.mtu };
+        let frame = &*frame;
+        let mtu = self.offload.mtu;
         let s = match Segmenter::new(&hdr, frame, SegmentOpts { mtu, csum: CsumMode::Full, vnet: false }) {
             Ok(s) => s,
             Err(e) => return self.offload_drop(out, e, frame.len()),
         };
-        if hdr.gso_type != GsoType::None {
-            out.super_in += 1;
-        }
+        out.super_in += 1;
         let mut seg = std::mem::take(&mut self.seg);
         for i in 0..s.count() {
             let n = s.len(i);
@@ -581,48 +601,29 @@ impl Plane {
         push_event(out, h, e.to_string().as_bytes());
     }
 
-    /// Turns the TAP area's `[len][frame]` records into `[len][vnet header][frame]` records,
-    /// consecutive in-order TCP segments of one flow merged into super-frames (GRO). A frame too
-    /// long for a record is a counted drop.
+    /// With offloads the TAP area already holds `[len][zero vnet header][frame]` records; when the
+    /// batch delivered two or more TCP frames, consecutive in-order segments of one flow are merged
+    /// into super-frames (GRO) in a second area, which becomes the TAP area.
     fn coalesce_tap(&mut self, out: &mut Output) {
-        if out.tap_count == 0 {
-            return;
-        }
-        if out.tap_count == 1 {
-            // A lone frame (a ping, an ACK): nothing to merge, so no checksum pass either.
-            let len = be16(&out.tap, 0) as usize;
-            if len + VNET_HDR_LEN > u16::MAX as usize {
-                out.tap.clear();
-                out.tap_count = 0;
-                return self.drop_ev(out, Drop::InterfaceRefused, INVALID, None, INVALID, len);
-            }
-            out.tap.splice(0..TAP_REC, ((len + VNET_HDR_LEN) as u16).to_be_bytes().into_iter().chain([0u8; VNET_HDR_LEN]));
+        if self.tap_tcp < 2 {
             return;
         }
         let mut dst = std::mem::take(&mut self.gro_out);
-        // Merging only removes headers: the input plus a vnet header per record always fits.
-        dst.resize(out.tap.len() + out.tap_count as usize * VNET_HDR_LEN, 0);
-        match self.gro.coalesce_records(&out.tap, &mut dst) {
+        // Merging only removes headers: the input always fits.
+        dst.resize(out.tap.len(), 0);
+        match self.gro.coalesce_vnet_records(&out.tap, &mut dst) {
             Ok(r) => {
                 dst.truncate(r.bytes);
                 // The old area becomes the next batch's output buffer.
                 self.gro_out = std::mem::replace(&mut out.tap, dst);
                 out.tap_count = r.records as u32;
                 out.super_out += r.super_frames as u32;
-                for _ in 0..r.too_long {
-                    self.drop_ev(out, Drop::InterfaceRefused, INVALID, None, INVALID, u16::MAX as usize);
-                }
             }
             Err(e) => {
-                // Cannot happen with records the plane wrote itself; say so rather than lose them
-                // silently.
+                // Cannot happen with records the plane wrote itself; the frames go out as they
+                // are (each with its zero vnet header), and the refusal is reported.
                 self.gro_out = dst;
-                let n = out.tap_count as usize;
-                out.tap.clear();
-                out.tap_count = 0;
-                for _ in 0..n {
-                    self.offload_drop(out, e, 0);
-                }
+                self.offload_drop(out, e, 0);
             }
         }
     }
@@ -880,9 +881,20 @@ impl Plane {
                     e.aux = ethertype(payload);
                     push_event(out, e, &[]);
                 }
-                out.tap.extend_from_slice(&(hlen as u16).to_be_bytes());
-                out.tap.extend_from_slice(payload);
-                out.tap_count += 1;
+                if !self.offload.vnet {
+                    out.tap.extend_from_slice(&(hlen as u16).to_be_bytes());
+                    out.tap.extend_from_slice(payload);
+                    out.tap_count += 1;
+                } else if hlen + VNET_HDR_LEN > u16::MAX as usize {
+                    // A record's length (a u16) cannot describe it with its vnet header.
+                    self.drop_ev(out, Drop::InterfaceRefused, h.src, Some(h), node, hlen);
+                } else {
+                    out.tap.extend_from_slice(&((hlen + VNET_HDR_LEN) as u16).to_be_bytes());
+                    out.tap.extend_from_slice(&[0u8; VNET_HDR_LEN]);
+                    out.tap.extend_from_slice(payload);
+                    out.tap_count += 1;
+                    self.tap_tcp += is_tcp(payload) as u32;
+                }
             }
         }
         if d.control {
