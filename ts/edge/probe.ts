@@ -1,17 +1,18 @@
 // One-way latency probing shared by the routing modes that measure (P2P; super mode keeps its own
 // copy in superclient.ts for now): builds Ping messages and turns a received Ping into a
-// filtered one-way latency. The receive time is a parameter (`rxTimeMs`), so a caller can pass a
-// kernel receive timestamp instead of "now" (today P2P passes pingTimeMs(edge.clock)).
+// filtered one-way latency (the edges' SpikeFilter, radius DampingFilterRadius). The receive
+// time is a parameter (`rxTimeMs`), so the caller passes the datagram's receive time (a kernel
+// timestamp where the socket has one, Edge onControl) or "now" (pingTimeMs(edge.clock)).
 // Reference: docs/control.md (Ping, Timediff range), upstream §5.1–5.2.
-import { MedianFilter } from '../core/filter.js';
+import { SpikeFilter } from '../core/filter.js';
 import { PingMsg, TIMEDIFF_LIMIT_S } from '../proto/control.js';
 
 export type Measurement =
-  | { ok: true; /** s, raw */ measured: number; /** s, after the median filter */ filtered: number }
+  | { ok: true; /** s, raw */ measured: number; /** s, after the filter */ filtered: number }
   | { ok: false; reason: string };
 
 export class Prober {
-  private readonly filters = new Map<number, MedianFilter>();
+  private readonly filters = new Map<number, SpikeFilter>();
   private readonly latest = new Map<number, number>();
 
   /** `radius`: DampingFilterRadius, read on every sample (upstream re-reads it too). */
@@ -28,15 +29,16 @@ export class Prober {
   /**
    * A Ping from direct peer `from` received at `rxTimeMs` (our clock, ms): our clock minus the
    * pinger's, i.e. the one-way latency plus the clock offset between us (any size, docs/routing.md),
-   * through that peer's median filter. Refused (with the reason to count) when the ping claims
-   * another source or the difference is larger than any two clocks can have.
+   * through that peer's latency filter (SpikeFilter, the one super mode's edges use;
+   * docs/routing.md). Refused (with the reason to count) when the ping claims another source or
+   * the difference is larger than any two clocks can have.
    */
   measure(from: number, m: PingMsg, rxTimeMs: number): Measurement {
     if (m.Src !== from) return { ok: false, reason: `ping claims source ${m.Src} but came from ${from}` };
     const measured = (rxTimeMs - m.Time) / 1000;
     if (!(Math.abs(measured) <= TIMEDIFF_LIMIT_S)) return { ok: false, reason: 'ping time further from our clock than any two clocks can be' };
     let f = this.filters.get(from);
-    if (!f) this.filters.set(from, (f = new MedianFilter()));
+    if (!f) this.filters.set(from, (f = new SpikeFilter()));
     const filtered = f.push(measured, this.radius());
     this.latest.set(from, filtered);
     return { ok: true, measured, filtered };
