@@ -5,9 +5,12 @@
 // byte-identical otherwise), frames longer than the MTU allows and a full ring counted by reason
 // (never queued or crashed on), and a server killed with SIGKILL and restarted: the same open
 // interface counts frames as "memif peer not connected" meanwhile and reconnects by itself.
-// Needs root (DPDK's runtime directory) and dpdk-testpmd (scripts/bootstrap.sh installs it).
+// Needs root (DPDK's runtime directory) and dpdk-testpmd (scripts/bootstrap.sh installs it). Without a
+// server (second block, native addon only): one "waiting" line, writes counted as not connected, and
+// the VPP API line in both cases (socket absent / present).
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openInterface } from '../ts/itype/index.js';
@@ -180,5 +183,62 @@ describe('itype vpp (memif client) against dpdk-testpmd', function () {
     assert.ok(logs.some((l) => /memif disconnected: the server closed the socket; reconnecting/.test(l)), logs.join('\n'));
     await roundTrip(40_000, 1000);
     assert.ok(checkBack(40_000, 1000, 200) >= 990, `back: ${checkBack(40_000, 1000, 200)}`);
+  });
+});
+
+describe('itype vpp without a memif server', function () {
+  this.timeout(20_000);
+  let dir = '';
+  before(function () {
+    if (!loadNative().ok) this.skip();
+    dir = mkdtempSync(join(tmpdir(), 'egvpp0-'));
+  });
+  after(() => dir && rmSync(dir, { recursive: true, force: true }));
+
+  async function open(env: Record<string, string>, logs: string[]): Promise<L2Interface & VppInterface> {
+    const saved = { ...process.env };
+    Object.assign(process.env, env);
+    try {
+      return (await openInterface({ IType: 'vpp', Name: 'vpp0', mac: MAC_ME, vpp: { ifaceId: 0, bridgeId: 4242 }, log: (l, m) => logs.push(`[${l}] ${m}`) })) as L2Interface & VppInterface;
+    } finally {
+      for (const k of Object.keys(env)) {
+        if (saved[k] === undefined) delete process.env[k];
+        else process.env[k] = saved[k];
+      }
+    }
+  }
+
+  it('says once that it waits, keeps retrying quietly, and counts writes as "memif peer not connected"', async () => {
+    const logs: string[] = [];
+    const itf = await open({ VPP_MEMIF_SOCKET_DIR: join(dir, 'a'), VPP_API_SOCKET_PATH: join(dir, 'none.sock') }, logs);
+    const drops = new Map<string, number>();
+    itf.on('drop', (r, n) => drops.set(r, (drops.get(r) ?? 0) + n));
+    itf.startRecords(() => {});
+    try {
+      await sleep(1500); // ~5 connect attempts (100, 200, 400, 800 ms back-off)
+      assert.equal(logs.filter((l) => l.includes('waiting for the memif server')).length, 1, logs.join('\n'));
+      assert.ok(logs.some((l) => l.includes(`no VPP API socket at ${join(dir, 'none.sock')}: acting as a plain memif client of ${join(dir, 'a', 'vpp0.sock')}`)), logs.join('\n'));
+      assert.equal(itf.writeRecords(records([frame(1, 64), frame(2, 64), frame(3, 64)]), 3), 0);
+      assert.equal(drops.get(VPP_DROP_NOT_CONNECTED), 3);
+      assert.equal(itf.connected, false);
+    } finally {
+      await itf.close();
+    }
+  });
+
+  it('with a VPP API socket present, says that VPP API integration is not built and acts as a plain memif client', async () => {
+    const api = join(dir, 'api.sock');
+    const srv = createServer(() => {});
+    await new Promise<void>((r) => srv.listen(api, () => r()));
+    const logs: string[] = [];
+    try {
+      const itf = await open({ VPP_MEMIF_SOCKET_DIR: join(dir, 'b'), VPP_API_SOCKET_PATH: api }, logs);
+      await itf.close();
+    } finally {
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+    const line = logs.find((l) => l.includes(`VPP API socket ${api} found`));
+    assert.ok(line, logs.join('\n'));
+    assert.match(line, /VPP binary API integration is not built: create the memif server in VPP yourself \(socket .*vpp0\.sock, id 0, bridge domain 4242; docs\/interfaces\.md\)/);
   });
 });
