@@ -66,8 +66,11 @@ export class SuperClient {
   private ownAC: number;
   /** Kernel receive → handled delay of pings (ts/edge/procdelay.ts). */
   readonly processDelay = new ProcessDelay();
-  /** Stamp → sendmmsg lead of pings (ts/edge/txstamp.ts). */
-  readonly sendLead = new SendLead();
+  /**
+   * Stamp → sendmmsg lead of pings per peer (ts/edge/txstamp.ts): per peer because a peer's place
+   * in pingAll's burst decides its gap (the first ping of a burst runs cold code, ~0.2 ms slower).
+   */
+  readonly sendLeads = new Map<number, SendLead>();
   private readonly extra = new Map<number, PeerExtra>();
   private timers: Timer[] = [];
   private pingTimer?: Timer;
@@ -283,10 +286,12 @@ export class SuperClient {
     const tr = this.edge.host.transport;
     const before = tr.lastSendMs(fam);
     const t0 = pingTimeMs(c);
-    const msg: PingMsg = { v: 1, Src: this.edge.me, Time: t0 + this.sendLead.ms, RequestReply: requestReply };
+    let lead = this.sendLeads.get(p.nodeId);
+    if (!lead) this.sendLeads.set(p.nodeId, (lead = new SendLead()));
+    const msg: PingMsg = { v: 1, Src: this.edge.me, Time: t0 + lead.ms, RequestReply: requestReply };
     this.edge.sendControl(p, Kind.Ping, NODE_SPREAD, 0, encode(msg));
     const sent = tr.lastSendMs(fam);
-    if (sent !== before && Number.isFinite(sent) && c.fromRealtimeMs) this.sendLead.push(c.fromRealtimeMs(sent) - t0);
+    if (sent !== before && Number.isFinite(sent) && c.fromRealtimeMs) lead.push(c.fromRealtimeMs(sent) - t0);
   }
 
   private pingAll(requestReply: number): void {

@@ -3,8 +3,9 @@
 // handed to sendmmsg; what happens in between (JSON, the seal, the batch call, a preemption on a
 // busy machine) would count as wire latency. The native sender reads CLOCK_REALTIME right before
 // sendmmsg (NativeIo.lastSendMs), so each ping learns its own stamp → syscall gap afterwards, and
-// the next ping's Time is its stamp plus the *smallest* gap of the last WINDOW pings: the
-// predicted syscall time. A ping that is slower than that reads high by the difference, a
+// the next ping to the same peer has as Time its stamp plus the *smallest* gap of that peer's last
+// WINDOW pings: the predicted syscall time (per peer: the first ping of a burst runs colder code
+// and is consistently slower than the rest). A ping that is slower than that reads high by the difference, a
 // positive error that the edges' minimum-based filter (SpikeFilter) discards.
 
 /** Pings whose gaps are remembered. */
