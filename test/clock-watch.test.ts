@@ -30,9 +30,10 @@ function run(
   lat: (u: number, v: number, t: number) => number,
   seconds: number,
   opts: { limitPpm?: number; noiseS?: number; every?: number; lagIn?: number } = {},
-): { w: ClockWatch; flags: Array<[number, ClockFlag, string]>; now: number } {
+): { w: ClockWatch; flags: Array<[number, ClockFlag, string]>; now: number; estimates: number } {
   const flags: Array<[number, ClockFlag, string]> = [];
-  const w = new ClockWatch({ limitPpm: opts.limitPpm ?? 500, onFlag: (n, f, d) => flags.push([n, f, d]) });
+  let estimates = 0;
+  const w = new ClockWatch({ limitPpm: opts.limitPpm ?? 500, onFlag: (n, f, d) => flags.push([n, f, d]), onEstimate: () => estimates++ });
   const rnd = noise(7);
   const ids = Object.keys(nodes).map(Number);
   const off = (k: number, t: number) => {
@@ -47,7 +48,7 @@ function run(
     const lag = opts.lagIn ?? 0;
     for (const u of ids) for (const v of ids) if (u !== v) w.observe(u, v, lat(u, v, t) + off(v, t - lag) - off(u, t) + rnd(opts.noiseS ?? 50e-6), t);
   }
-  return { w, flags, now: t - every };
+  return { w, flags, now: t - every, estimates };
 }
 
 const base = (u: number, v: number) => 0.001 * (1 + ((u * 7 + v * 3) % 5)); // 1..5 ms, asymmetric
@@ -55,9 +56,10 @@ const base = (u: number, v: number) => 0.001 * (1 + ((u * 7 + v * 3) % 5)); // 1
 describe('clock offset and drift from two-way one-way latencies', () => {
   it('estimates every pair\'s drift within 2 ppm and offset within half the path asymmetry, with offsets of hours', () => {
     const nodes: Record<number, Node> = { 1: { off: 0, ppm: 20 }, 2: { off: 7200, ppm: -30 }, 3: { off: -3.25, ppm: 75 }, 4: { off: 86400 * 365, ppm: 0 } };
-    const { w, flags, now } = run(nodes, base, 300);
+    const { w, flags, now, estimates } = run(nodes, base, 300);
     const v = w.view(now);
     assert.equal(v.Pairs.length, 6);
+    assert.equal(estimates, 6 * 301, 'one logged estimate per pair and round');
     for (const p of v.Pairs) {
       const want = nodes[p.B].ppm - nodes[p.A].ppm;
       assert.ok(p.DriftPpm !== null && Math.abs(p.DriftPpm - want) < 2, `pair ${p.A}-${p.B}: drift ${p.DriftPpm} ppm, want ${want}`);

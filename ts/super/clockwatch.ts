@@ -105,6 +105,8 @@ export interface ClockWatchOptions {
   limitPpm: number;
   /** A line for the log when a node's flag changes. */
   onFlag?: (node: number, flag: ClockFlag, detail: string) => void;
+  /** Every new θ sample of a pair, with the pair's estimate (for a debug log). */
+  onEstimate?: (e: PairClock) => void;
 }
 
 /** The least-squares line through (t, y): slope and value at `at`; undefined with < 2 points. */
@@ -221,6 +223,10 @@ export class ClockWatch {
     while (p.t.length > 2 && now - p.t[0] > WINDOW_S) {
       p.t.shift();
       p.th.shift();
+    }
+    if (this.o.onEstimate) {
+      const e = this.pairEstimate(p, now);
+      if (e) this.o.onEstimate(e);
     }
     this.dirty.add(p.a);
     this.dirty.add(p.b);

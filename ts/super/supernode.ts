@@ -139,7 +139,11 @@ export class Supernode {
     this.prefix = normPrefix(cfg.API_Prefix);
     this.writer = new ConfigWriter(o.configPath, (m) => this.log.error(m));
     this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, this.salt, (m) => this.log.error(m));
-    this.clocks = new ClockWatch({ limitPpm: cfg.ClockDriftLimitPpm ?? 500, onFlag: (_n, _f, detail) => this.log.info(detail) });
+    this.clocks = new ClockWatch({
+      limitPpm: cfg.ClockDriftLimitPpm ?? 500,
+      onFlag: (_n, _f, detail) => this.log.info(detail),
+      onEstimate: (e) => this.log.cat('control', 'clock estimate', { a: e.A, b: e.B, offsetMs: e.OffsetMs, driftPpm: e.DriftPpm, rttMs: e.RttMs }),
+    });
     this.ownPubs = {
       4: this.famEnabled(4) ? publicKeyOf(cfg.PrivKeyV4) : '',
       6: this.famEnabled(6) ? publicKeyOf(cfg.PrivKeyV6) : '',
