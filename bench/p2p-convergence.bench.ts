@@ -12,9 +12,12 @@
 //                       (the same "in use" condition as super-convergence.bench.ts).
 //   control bytes       bytes each node's veth sent (Ethernet frames: WireGuard over UDP/IP with
 //                       every header, so pings, keepalives, handshakes, floods and relayed floods)
-//                       over a steady window of BENCH_WINDOW s (default 10) starting 2 s after
-//                       convergence, per node per second. No data traffic runs. Super mode shows
-//                       the edges' average and the supernode's own (its HTTP answers included).
+//                       per node per second; no data traffic runs. P2P: over 5 s right after
+//                       convergence (reports flooded while tables change), and over a steady
+//                       window of BENCH_WINDOW s (default 10) once every edge has said its
+//                       reports go on the broadcast trees (table unchanged for 2 × PeerAliveTimeout).
+//                       Super: over the steady window 2 s after convergence, the edges' average
+//                       and the supernode's own (its HTTP answers included).
 //   CPU                 utime+stime (/proc/<pid>/stat) over the same window, % of one core.
 //
 // Needs root and a built dist/. Run: bash scripts/bench.sh bench/p2p-convergence.bench.ts
@@ -38,7 +41,7 @@ const MODES = (process.env.BENCH_MODES ?? 'p2p,super').split(',');
 const WINDOW = Number(process.env.BENCH_WINDOW ?? 10);
 const NET_P2P = 215;
 const NET_SUPER = 216;
-const LIMIT_MS = 600_000;
+const LIMIT_MS = 900_000;
 
 const tStart = performance.now();
 const note = (m: string) => process.stderr.write(`[${((performance.now() - tStart) / 1000).toFixed(1)} s] ${m}\n`);
@@ -64,6 +67,10 @@ interface Figures {
   superBps?: number;
   edgeCpuPct: number;
   superCpuPct?: number;
+  /** P2P: bytes per edge per second right after convergence (reports flooded) */
+  floodBps?: number;
+  /** P2P: s from the first spawn until every edge sends its reports on the broadcast trees */
+  settled?: number;
 }
 
 // ---- P2P --------------------------------------------------------------------------------------
@@ -130,22 +137,38 @@ async function runP2P(n: number): Promise<Figures> {
       await sleep(50);
     }
     note(`P2P N=${n}: all up ${up.toFixed(2)} s, converged ${converged.toFixed(2)} s`);
-    await sleep(2000);
+    if (Number.isNaN(converged)) throw new Error(`P2P N=${n}: no convergence within 60 s`);
     const ns = ids.map((id) => topo.ns.get(id)!);
-    const pids = ids.map((id) => procs.get(id)!.child.pid!);
     // `ip netns exec` runs node as its child: the edge is the child of that process.
-    const edgePids = pids.map(childPid);
-    const b0 = ns.map(txBytes);
-    const c0 = edgePids.map(cpuSeconds);
-    const w0 = performance.now();
-    await sleep(WINDOW * 1000);
-    const b1 = ns.map(txBytes);
-    const c1 = edgePids.map(cpuSeconds);
-    const w = (performance.now() - w0) / 1000;
-    const edgeBps = b1.reduce((a, b, i) => a + b - b0[i], 0) / n / w;
-    const edgeCpuPct = (c1.reduce((a, b, i) => a + b - c0[i], 0) / n / w) * 100;
-    note(`P2P N=${n}: ${(edgeBps / 1000).toFixed(2)} kB/s per edge, CPU ${edgeCpuPct.toFixed(2)}% per edge`);
-    return { n, converged, up, edgeBps, edgeCpuPct };
+    const edgePids = ids.map((id) => childPid(procs.get(id)!.child.pid!));
+    const measure = async (seconds: number) => {
+      const b0 = ns.map(txBytes);
+      const c0 = edgePids.map(cpuSeconds);
+      const w0 = performance.now();
+      await sleep(seconds * 1000);
+      const b1 = ns.map(txBytes);
+      const c1 = edgePids.map(cpuSeconds);
+      const w = (performance.now() - w0) / 1000;
+      return { bps: b1.reduce((a, b, i) => a + b - b0[i], 0) / n / w, cpu: (c1.reduce((a, b, i) => a + b - c0[i], 0) / n / w) * 100 };
+    };
+    // Right after convergence every report is flooded (tables just changed)...
+    const flood = await measure(Math.min(5, 2 * TIMING.PeerAliveTimeout - 1));
+    note(`P2P N=${n}: flooding: ${(flood.bps / 1000).toFixed(2)} kB/s per edge`);
+    // ...until every edge's table has been unchanged for 2 × PeerAliveTimeout (reports on the trees).
+    const t1 = performance.now();
+    const onTrees = (id: number) => {
+      const l = jsonLines(procs.get(id)!).filter((x) => typeof x.msg === 'string' && x.msg.startsWith('p2p reports '));
+      return l.at(-1)?.msg === 'p2p reports on the broadcast trees (table settled)';
+    };
+    while (!ids.every(onTrees) && performance.now() - t1 < 60_000) await sleep(200);
+    const settled = (performance.now() - t0) / 1000;
+    if (!ids.every(onTrees)) note(`P2P N=${n}: tables did not settle within 60 s; steady figures taken anyway`);
+    await sleep(1000);
+    const steady = await measure(WINDOW);
+    const edgeBps = steady.bps;
+    const edgeCpuPct = steady.cpu;
+    note(`P2P N=${n}: settled at ${settled.toFixed(1)} s; steady ${(edgeBps / 1000).toFixed(2)} kB/s per edge, CPU ${edgeCpuPct.toFixed(2)}% per edge`);
+    return { n, converged, up, edgeBps, edgeCpuPct, floodBps: flood.bps, settled };
   } finally {
     for (const p of procs.values()) if (p.child.exitCode === null) p.child.kill('SIGTERM');
     await Promise.race([Promise.all([...procs.values()].map((p) => p.exited)), sleep(3000)]);
@@ -235,8 +258,10 @@ async function main(): Promise<void> {
     ['P2P: spawn -> every table complete and identical (s)', (n) => f(p2p.get(n)?.converged)],
     ['super: spawn -> all up (s)', (n) => f(sup.get(n)?.up)],
     ['super: spawn -> full table in use (s)', (n) => f(sup.get(n)?.converged)],
-    ['P2P: control bytes per edge per second (B/s)', (n) => f(p2p.get(n)?.edgeBps, 0)],
-    ['super: control bytes per edge per second (B/s)', (n) => f(sup.get(n)?.edgeBps, 0)],
+    ['P2P: spawn -> every edge reports on the trees (s)', (n) => f(p2p.get(n)?.settled)],
+    ['P2P: control B/s per edge, first 5 s (flooding)', (n) => f(p2p.get(n)?.floodBps, 0)],
+    ['P2P: control B/s per edge, steady (trees)', (n) => f(p2p.get(n)?.edgeBps, 0)],
+    ['super: control B/s per edge, steady', (n) => f(sup.get(n)?.edgeBps, 0)],
     ['super: supernode bytes per second (B/s)', (n) => f(sup.get(n)?.superBps, 0)],
     ['super: per node incl. the supernode share (B/s)', (n) => (sup.get(n) ? f(sup.get(n)!.edgeBps + sup.get(n)!.superBps! / n, 0) : '-')],
     ['P2P: CPU per edge, steady (% of a core)', (n) => f(p2p.get(n)?.edgeCpuPct)],
