@@ -4,7 +4,9 @@
 // m(u→v) = d(u→v) + off_v(t) − off_u(t) plus measurement noise, as the route graph does.
 import assert from 'node:assert/strict';
 import { parseSuperConfig, exampleSuperConfig } from '../ts/config/index.js';
+import fastJson from 'fast-json-stringify';
 import { ClockWatch, type ClockFlag } from '../ts/super/clockwatch.js';
+import { httpStateSchema } from '../ts/super/http-manage.js';
 
 interface Node {
   off: number; // s at t = 0
@@ -103,6 +105,16 @@ describe('clock offset and drift from two-way one-way latencies', () => {
     const { w, flags, now } = run(nodes, lat, 180);
     assert.deepEqual(flags, []);
     for (const p of w.view(now).Pairs) assert.equal(p.LastStep, null, `pair ${p.A}-${p.B}`);
+  });
+
+  it('the state API\'s response schema carries Clocks whole (the serializer drops what it does not name)', () => {
+    const nodes: Record<number, Node> = { 1: { off: 0, ppm: 10 }, 2: { off: 5, ppm: -40 }, 3: { off: -2, ppm: 900, step: { at: 50, s: 0.5 } } };
+    const { w, now } = run(nodes, base, 90);
+    const Clocks = w.view(now);
+    assert.ok(Clocks.Pairs.some((p) => p.DriftPpm === null) || Clocks.Pairs.some((p) => p.LastStep !== null), 'nulls and steps are in the sample');
+    const doc = { PeerInfo: {}, Infinity: 99999, Edges: {}, Edges_Nh: {}, NhTable: {}, Dist: {}, Dist_noAC: {}, Status: {}, Clocks };
+    const out = JSON.parse(fastJson(httpStateSchema as unknown as Parameters<typeof fastJson>[0])(doc)) as typeof doc;
+    assert.deepEqual(out.Clocks, JSON.parse(JSON.stringify(Clocks)));
   });
 
   it('ClockDriftLimitPpm: defaults to 500 ppm, is our key next to upstream\'s, and must be positive', () => {

@@ -58,6 +58,35 @@ export const httpStateSchema = {
         },
       },
     },
+    // Our addition: clock offset and drift (ts/super/clockwatch.ts ClockView; docs/supernode.md).
+    Clocks: {
+      type: 'object',
+      properties: {
+        LimitPpm: { type: 'number' },
+        Nodes: {
+          type: 'object',
+          additionalProperties: {
+            type: 'object',
+            properties: { OffsetMs: { type: 'number' }, DriftPpm: { type: ['number', 'null'] }, Pairs: { type: 'integer' }, Flag: text },
+          },
+        },
+        Pairs: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              A: { type: 'integer' },
+              B: { type: 'integer' },
+              OffsetMs: { type: 'number' },
+              DriftPpm: { type: ['number', 'null'] },
+              RttMs: { type: 'number' },
+              Samples: { type: 'integer' },
+              LastStep: { type: ['object', 'null'], properties: { Ms: { type: 'number' }, AgoS: { type: 'number' } } },
+            },
+          },
+        },
+      },
+    },
   },
 } as const;
 
