@@ -165,8 +165,12 @@ export class RouteState {
     this.nodes.add(dst);
     this.graph.applyPong(src, dst, latency, acMs, 0, ttl, now);
     const k = src * 65536 + dst;
-    const e: EdgeMirror = { latency: Number.isFinite(latency) ? latency : Infinity, acS: acMs > 0 ? acMs / 1000 : 0, validUntil: now + ttl, snap: this.edges.get(k)?.snap ?? Infinity };
-    this.edges.set(k, e);
+    // Updated in place: a million links reported every second must not allocate a million objects.
+    let e = this.edges.get(k);
+    if (!e) this.edges.set(k, (e = { latency: 0, acS: 0, validUntil: 0, snap: Infinity }));
+    e.latency = Number.isFinite(latency) ? latency : Infinity;
+    e.acS = acMs > 0 ? acMs / 1000 : 0;
+    e.validUntil = now + ttl;
     if (Number.isFinite(e.snap) && e.validUntil < this.expiryScanAt) this.expiryScanAt = e.validUntil;
     if (!this.candidate && (this.triggers(src, dst, now) || this.triggers(dst, src, now))) this.candidate = true;
   }
