@@ -259,6 +259,26 @@ export class WgDevice {
     return parseTickRecords(this.raw.tick(now, wallMs));
   }
 
+  /**
+   * Counters of the core's under-load defence (crates/eg-core/src/session/ratelimit.rs; WireGuard
+   * whitepaper §5.4.7), all counts since the device was made: handshake messages that passed mac1,
+   * how many of them arrived under load, cookie replies sent, messages refused by their source
+   * address's bucket, and how often the device went under load.
+   */
+  loadStats(): { handshakes: number; underLoad: number; cookieReplies: number; rateLimited: number; episodes: number } {
+    const [handshakes, underLoad, cookieReplies, rateLimited, episodes] = this.raw.loadStats();
+    return { handshakes, underLoad, cookieReplies, rateLimited, episodes };
+  }
+
+  /**
+   * Sets the under-load limits: `budget` handshake messages per second before cookies are
+   * demanded (default 100), and under load `sourceRate` messages per second per source address
+   * with a burst of `sourceBurst` (defaults 20 and 5).
+   */
+  setHandshakeLimits(budget: number, sourceRate: number, sourceBurst: number): void {
+    this.raw.setHandshakeLimits(budget, sourceRate, sourceBurst);
+  }
+
   /** Monotonic time at which tick() next has work (<= now: now), or undefined. */
   nextDeadline(): number | undefined {
     return this.raw.nextDeadline();

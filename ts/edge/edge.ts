@@ -337,6 +337,7 @@ export class Edge {
       forwarded: this.stats.forwarded,
       drops: { ...this.stats.drops },
       nextHops,
+      handshakeLoad: this.host.wg.loadStats(),
     };
   }
 

@@ -92,6 +92,10 @@ export function edgeRegistry(snapshot: () => EdgeSnapshot): Registry {
     return [...by].map(([reason, n]) => [{ reason }, n]);
   });
   mirroredCounter(reg, 'etherguard_frames_forwarded_total', 'Frames this edge relayed for other nodes (once per frame, whatever the number of next hops).', [], () => [[{}, snap().forwarded]]);
+  const load = () => snap().handshakeLoad;
+  mirroredCounter(reg, 'etherguard_handshake_cookie_replies_total', 'Cookie replies sent instead of processing a handshake message: the edge was under load (more handshake messages per second than its budget; WireGuard whitepaper 5.4.7).', [], () => (load() ? [[{}, load()!.cookieReplies]] : []));
+  mirroredCounter(reg, 'etherguard_handshake_rate_limited_total', 'Handshake messages with a valid cookie (mac2) refused under load because their source address exceeded its rate.', [], () => (load() ? [[{}, load()!.rateLimited]] : []));
+  mirroredCounter(reg, 'etherguard_under_load_episodes_total', 'Times the edge went under load (handshake budget exceeded).', [], () => (load() ? [[{}, load()!.episodes]] : []));
   collectDefaultMetrics({ register: reg });
   return reg;
 }

@@ -35,6 +35,12 @@ export interface EdgeSnapshot {
   drops: Record<string, number>;
   /** Next hop from this node to each known destination (NodeID → NodeID); unroutable ones absent. */
   nextHops: Map<number, number>;
+  /**
+   * The core's under-load defence (WgDevice.loadStats, crates/eg-core/src/session/ratelimit.rs):
+   * counts since start of handshake messages, cookie replies sent, messages refused per source
+   * address, and times the edge went under load. Absent from snapshots made without a device.
+   */
+  handshakeLoad?: { handshakes: number; underLoad: number; cookieReplies: number; rateLimited: number; episodes: number };
 }
 
 /** A directed link as the supernode sees it. */

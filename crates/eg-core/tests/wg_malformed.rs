@@ -51,7 +51,10 @@ fn short_and_unknown_types() {
 
 #[test]
 fn initiation_malformed() {
-    let mut p = pair(None);
+    // ~100 handshake messages within one second would put B under load (cookie replies,
+    // session::ratelimit); this test is about each message's own checks.
+    let cfg = eg_core::session::Config { handshake_budget: u32::MAX, ..Default::default() };
+    let mut p = pair_with(cfg, None, 0.0, 0.0, 1);
     let mut out = [0u8; 256];
     let mut init = [0u8; 148];
     p.a.format_initiation(1.0, wall(1.0), &mut init).unwrap();

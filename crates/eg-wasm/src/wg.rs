@@ -322,6 +322,28 @@ impl WgDevice {
         rec
     }
 
+    /// Counters of the under-load defence (eg_core::session::ratelimit), as 5 numbers:
+    /// handshake messages counted, of them under load, cookie replies sent, messages refused by
+    /// their address's bucket, times the device went under load.
+    #[wasm_bindgen(js_name = loadStats)]
+    pub fn load_stats(&self) -> Vec<f64> {
+        let s = self.dev.load_stats();
+        vec![s.handshakes as f64, s.under_load as f64, s.cookie_replies as f64, s.rate_limited as f64, s.load_episodes as f64]
+    }
+
+    /// The under-load limits: handshake messages per second before cookies are demanded, and
+    /// under load the per-address rate (per second) and burst. Tests lower them.
+    #[wasm_bindgen(js_name = setHandshakeLimits)]
+    pub fn set_handshake_limits(&mut self, budget: u32, source_rate: f64, source_burst: f64) {
+        let c = Config {
+            handshake_budget: budget,
+            handshake_source_rate: source_rate,
+            handshake_source_burst: source_burst,
+            ..self.dev.config().clone()
+        };
+        self.dev.set_config(c);
+    }
+
     /// When `tick` next has work (monotonic seconds; <= now means now), or undefined.
     #[wasm_bindgen(js_name = nextDeadline)]
     pub fn next_deadline(&self) -> Option<f64> {

@@ -31,7 +31,9 @@ pub enum Reason {
     TooOld = 11,
     /// Initiation timestamp not greater than the last one accepted from that peer.
     StaleTimestamp = 12,
-    /// Initiation arrived less than `handshake_initiation_rate` after the previous one.
+    /// Initiation arrived less than `handshake_initiation_rate` after the previous one, or,
+    /// under load, a handshake message (with a valid mac2) its source address's bucket
+    /// refused (session::ratelimit).
     Flood = 13,
     /// No usable current keypair (encapsulate); a handshake has been requested.
     NoSession = 14,

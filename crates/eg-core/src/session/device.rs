@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use rand_core::CryptoRngCore;
 
 use super::peer::{Action, Peer, PeerId, Shared, Verdict};
+use super::ratelimit::{HandshakeLimiter, LoadStats};
 use super::timers::{min_opt, Config};
 use crate::noise::cookie::CookieChecker;
 use crate::noise::handshake::consume_initiation_static;
@@ -88,6 +89,7 @@ pub struct Device {
     sh: Shared,
     peers: Vec<Option<Peer>>,
     by_key: HashMap<[u8; 32], PeerId>,
+    limiter: HandshakeLimiter,
 }
 
 impl Device {
@@ -108,7 +110,20 @@ impl Device {
             },
             peers: Vec::new(),
             by_key: HashMap::new(),
+            limiter: HandshakeLimiter::new(),
         }
+    }
+
+    /// Counters of the under-load defence (session::ratelimit): handshakes counted, how many
+    /// arrived under load, cookie replies sent, messages refused per source address.
+    pub fn load_stats(&self) -> LoadStats {
+        self.limiter.stats()
+    }
+
+    /// Whether the device is under load at `now` (more than `Config::handshake_budget`
+    /// handshake messages within the last second).
+    pub fn is_under_load(&self, now: f64) -> bool {
+        self.limiter.is_under_load(now)
     }
 
     /// Our static public key.
@@ -238,8 +253,11 @@ impl Device {
     }
 
     /// Process one incoming datagram. `src` identifies the sender's address (any stable
-    /// byte encoding of IP and port; it keys the cookie), `under_load` demands mac2 on
-    /// handshake messages. Output (response, cookie reply, keepalive or plaintext) is
+    /// byte encoding of IP and port; it keys the cookie and the per-address limit),
+    /// `under_load` forces the under-load rules on handshake messages; without it the device
+    /// decides itself from its handshake budget (session::ratelimit, whitepaper §5.4.7):
+    /// under load a handshake message without a valid mac2 gets a cookie reply, one with a
+    /// valid mac2 may be refused with `Flood` by its address's bucket. Output (response, cookie reply, keepalive or plaintext) is
     /// written to `out`, which should hold at least `datagram.len()` and 148 bytes.
     /// Returns the peer concerned when known.
     pub fn decapsulate(
@@ -282,7 +300,8 @@ impl Device {
         if !CookieChecker::check_mac1(&self.sh.identity, msg) {
             return Err(Reason::BadMac1);
         }
-        if under_load {
+        let counted = self.limiter.count(now, self.sh.config.handshake_budget);
+        if under_load || counted {
             let refresh = self.sh.config.cookie_refresh_time;
             if let Err(reason) =
                 self.sh
@@ -298,7 +317,13 @@ impl Device {
                     &mut *self.sh.rng,
                     out,
                 )?;
+                self.limiter.cookie_sent();
                 return Ok(Some(Verdict::CookieReply { len, reason }));
+            }
+            let c = &self.sh.config;
+            let (rate, burst) = (c.handshake_source_rate, c.handshake_source_burst);
+            if !self.limiter.allow_source(src, now, rate, burst) {
+                return Err(Reason::Flood);
             }
         }
         Ok(None)

@@ -7,6 +7,7 @@
 pub mod device;
 pub mod keypair;
 pub mod peer;
+pub mod ratelimit;
 pub mod replay;
 pub mod timers;
 
@@ -14,5 +15,6 @@ pub use crate::noise::Reason;
 pub use device::{batch, BatchStats, Device, Tunnel};
 pub use keypair::Keypair;
 pub use peer::{Action, Peer, PeerId, PeerStats, Verdict};
+pub use ratelimit::{HandshakeLimiter, LoadStats};
 pub use replay::ReplayWindow;
 pub use timers::{Config, TimerState};

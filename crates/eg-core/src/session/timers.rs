@@ -62,6 +62,14 @@ pub struct Config {
     /// Key material of a peer is erased this long after the last handshake when nothing
     /// replaces it (3 x REJECT_AFTER_TIME = 540 s).
     pub zero_key_material_after: f64,
+    /// Handshake messages (passing mac1) per second a device processes before it is under load
+    /// and demands cookies (100; boringtun's default limit; see `session::ratelimit`).
+    pub handshake_budget: u32,
+    /// Under load: handshake messages per second one source address may have processed (20,
+    /// as the Linux module's ratelimiter).
+    pub handshake_source_rate: f64,
+    /// Under load: burst of one source address's bucket (5).
+    pub handshake_source_burst: f64,
 }
 
 impl Default for Config {
@@ -78,6 +86,9 @@ impl Default for Config {
             cookie_refresh_time: 120.0,
             handshake_initiation_rate: 1.0 / 50.0,
             zero_key_material_after: 540.0,
+            handshake_budget: 100,
+            handshake_source_rate: 20.0,
+            handshake_source_burst: 5.0,
         }
     }
 }
