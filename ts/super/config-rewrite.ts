@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
 import { ConfigError, exampleEdgeConfig, formatProblem, generateKeyPair, writeConfigAtomic, type Problem, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
+import { prepareConfigWrite, type PreparedWrite } from '../config/atomic.js';
 import { parseEdge, parseSuper } from '../config/validate.js';
 
 /** A manage-API change refused before anything changed: the HTTP status and a message naming the parameter and the rule. */
@@ -103,9 +104,13 @@ export class ConfigWriter {
    * as it is now (or `snapshot()`, the running config as YAML, when there is no file) with `edit`
    * applied must load with the config loader (checkEdit); otherwise the answer is a Refused 400
    * listing the problems the edit introduced (409 when the file did not load even before). Then
+   * the new text is written to a temp file beside the config and synced (prepareConfigWrite): a
+   * full disk, a read-only file system or a permission problem is answered 500 naming the error,
+   * with nothing changed (neither the running supernode nor the old file). Then
    * `apply(next)` gets the loaded new config and changes the running supernode (it may still
-   * return a Refused, before changing anything), and the new text is written. A failed write is
-   * logged; the running change stays.
+   * return a Refused, before changing anything; the temp file is then removed), and the temp
+   * file is renamed over the config. Only a failing rename (after the running change) is
+   * logged and answered 500 with the running change kept.
    */
   change<T>(what: string, edit: (doc: Document) => void, snapshot: () => string, apply: (next: SuperConfig) => Promise<T | Refused> | T | Refused): Promise<T | Refused> {
     const path = this.path;
@@ -129,15 +134,34 @@ export class ConfigWriter {
         }
         return new Refused(400, r.introduced.map(apiProblem).join('; '));
       }
-      const out = await apply(r.config);
-      if (out instanceof Refused) return out;
+      let prepared: PreparedWrite | undefined;
       if (path) {
         try {
-          await writeConfigAtomic(path, r.text);
+          prepared = await prepareConfigWrite(path, r.text);
+        } catch (e) {
+          this.onError(`cannot rewrite ${path} (${what}): ${(e as Error).message}; nothing changed`);
+          return new Refused(500, `cannot write the config file ${path}: ${(e as Error).message}; nothing changed`);
+        }
+      }
+      let out: T | Refused;
+      try {
+        out = await apply(r.config);
+      } catch (e) {
+        await prepared?.abort();
+        throw e;
+      }
+      if (out instanceof Refused) {
+        await prepared?.abort();
+        return out;
+      }
+      if (prepared) {
+        try {
+          await prepared.commit();
           this.last = { text: r.text, doc: r.doc };
         } catch (e) {
           this.last = undefined;
           this.onError(`cannot rewrite ${path} (${what}): ${(e as Error).message}`);
+          return new Refused(500, `the running supernode changed (${what}) but the config file ${path} could not be replaced: ${(e as Error).message}`);
         }
       }
       return out;
