@@ -84,9 +84,11 @@ describe('native I/O: main-thread reads on an idle link', function () {
     }
     const end2 = Date.now() + 2000;
     while (got.length < id && Date.now() < end2) await sleep(10);
-    // The first lone datagram after the burst may still come through the thread (it hands back).
-    assert.ok(io.threadBatches - threadAfterBurst <= 1, `idle again: at most one more thread batch (${io.threadBatches - threadAfterBurst})`);
-    assert.ok(io.mainBatches - mainAfterBurst >= 9, `idle again: read on the main thread (${io.mainBatches - mainAfterBurst})`);
+    // The first lone datagrams after the burst may still come through the thread: it hands
+    // reading back after a batch that followed a wait of 1 ms (on a loaded machine the tail of the
+    // burst can keep its waits shorter for a datagram or two).
+    assert.ok(io.threadBatches - threadAfterBurst <= 3, `idle again: at most three more thread batches (${io.threadBatches - threadAfterBurst})`);
+    assert.ok(io.mainBatches - mainAfterBurst >= 7, `idle again: read on the main thread (${io.mainBatches - mainAfterBurst})`);
     tx.close();
     // Loopback does not lose datagrams with a 4 MiB buffer: every id arrives exactly once.
     assert.equal(got.length, id, 'nothing lost');
