@@ -17,6 +17,7 @@ need_root() { [ "$(id -u)" = 0 ] || { log "this step needs root: $*"; exit 1; };
 APT_PKGS=(rustc-web cargo-web rust-web-src rust-web-llvm lld-22 wireguard-tools wireguard-go
           iproute2 iptables iperf3 iputils-ping chromium libnetfilter-queue-dev gcc curl python3 openssl
           chrony libfaketime
+          etcd-server # durable supernode state in etcd (test/super-etcd.test.ts starts its own members)
           systemd # systemd-analyze verify checks deploy/systemd/*.service (test/service.test.ts)
           dpdk-dev librte-net-memif23 librte-mempool-ring23) # dpdk-testpmd: the memif server of the IType vpp tests
 missing=()

@@ -11,7 +11,7 @@ export type { Parsed } from './validate.js';
 export type {
   EdgeConfig, InterfaceConf, IType, L2HeaderMode, DynamicRouteInfo, SuperInfo, P2PInfo, NTPInfo, PeerInfo,
 } from './schema/edge.js';
-export type { SuperConfig, SuperPeerInfo, Passwords, HttpTLS } from './schema/super.js';
+export type { SuperConfig, SuperPeerInfo, Passwords, HttpTLS, EtcdSetting } from './schema/super.js';
 export type { DisabledAf, GraphRecalculateSetting, LoggerInfo, LogLevelName, NodeIdTable } from './schema/common.js';
 export { edgeSchema, ITYPES } from './schema/edge.js';
 export { superSchema } from './schema/super.js';

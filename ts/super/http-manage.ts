@@ -25,7 +25,7 @@ const paramSchema = (props: Record<string, object>) =>
 
 const NODE_ID = { type: 'integer', minimum: 0, maximum: 65531 };
 const text = { type: 'string' } as const;
-const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema, 500: errorSchema };
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema, 500: errorSchema, 503: errorSchema };
 
 const table = { type: 'object', additionalProperties: { type: 'object', additionalProperties: { type: 'number' } } } as const;
 const addrMap = { type: 'object', additionalProperties: { type: 'number' } } as const;

@@ -25,7 +25,8 @@ import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
 import { WgHost } from '../wgnode/host.js';
 import type { Peer } from '../wgnode/peers.js';
 import { AuthLimiter } from './auth.js';
-import { ConfigWriter } from './config-rewrite.js';
+import { EtcdStore } from './etcd-store.js';
+import { FileStore, type SuperStore } from './store.js';
 import { registerEdgeApi } from './http-edge.js';
 import { registerManageApi } from './http-manage.js';
 import { makeApp, normPrefix, parseListen, sameListen, type Listen } from './http.js';
@@ -107,7 +108,8 @@ export class Supernode {
   readonly clocks: ClockWatch;
   readonly psks = new PairPsks();
   readonly limiter = new AuthLimiter();
-  readonly writer: ConfigWriter;
+  /** Durable state: the config file (FileStore, today's ConfigWriter), or the etcd cluster of config key Etcd (EtcdStore). */
+  readonly writer: SuperStore;
   readonly prefix: string;
   private readonly salt = newSalt();
   private readonly hosts: { 4?: WgHost; 6?: WgHost } = {};
@@ -137,7 +139,9 @@ export class Supernode {
     this.clock = o.clock ?? systemClock();
     this.sched = o.scheduler ?? realScheduler;
     this.prefix = normPrefix(cfg.API_Prefix);
-    this.writer = new ConfigWriter(o.configPath, (m) => this.log.error(m));
+    this.writer = cfg.Etcd
+      ? new EtcdStore(cfg.Etcd, cfg.NodeName, o.configPath, (m) => this.log.error(m), (m) => this.log.info(m))
+      : new FileStore(o.configPath, (m) => this.log.error(m));
     this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, this.salt, (m) => this.log.error(m));
     this.clocks = new ClockWatch({
       limitPpm: cfg.ClockDriftLimitPpm ?? 500,
@@ -196,6 +200,8 @@ export class Supernode {
       }
       port = h.port; // ListenPort 0 (tests): the second family takes the first one's port
     }
+    // With etcd the shared state replaces the file's peers, passwords and settings before any edge exists.
+    if (this.writer instanceof EtcdStore && (await this.writer.open(this)) && this.routes.staticMode) this.routes.setStatic(cfg.NextHopTable);
     for (const p of cfg.Peers) await this.addEdge(p);
     this.routes.check(this.clock.now());
 
@@ -330,6 +336,7 @@ export class Supernode {
     for (const u of this.uapis) await u.close().catch(() => undefined);
     for (const f of FAMILIES) this.hosts[f]?.close();
     await this.writer.flush();
+    if (this.writer instanceof EtcdStore) await this.writer.close();
     this.routes.free();
   }
 

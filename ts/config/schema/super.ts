@@ -25,6 +25,20 @@ export interface SuperPeerInfo {
   ExternalIP: string;
 }
 
+/**
+ * Our addition: keep the durable state (Peers, Passwords, PeerAliveTimeout, DampingFilterRadius,
+ * SendPingInterval, HttpPostInterval, NextHopTable) in an etcd cluster under `Prefix`, shared by
+ * every supernode configured with the same endpoints and prefix (docs/supernode.md, "Durable state in etcd").
+ */
+export interface EtcdSetting {
+  /** Client URLs of the cluster members, e.g. "http://10.0.0.1:2379". */
+  Endpoints: string[];
+  /** Key prefix of this network's state; default "/etherguard/". */
+  Prefix: string;
+  /** Seconds one etcd call may take before a write is answered 503 (default 2). */
+  Timeout: number;
+}
+
 /** Our addition: serve the edge and manage APIs over HTTPS instead of plaintext HTTP. */
 export interface HttpTLS {
   CertFile: string;
@@ -60,6 +74,8 @@ export interface SuperConfig {
   MetricsListen: string;
   Peers: SuperPeerInfo[];
   HttpTLS?: HttpTLS;
+  /** Our key: durable state in etcd instead of this file (absent: the file, as upstream). */
+  Etcd?: EtcdSetting;
   /**
    * Our key: a node whose clock drifts more than this (ppm) against its peers is flagged in the
    * log and the state API's Clocks (docs/routing.md §Clock offset and drift). Default 500 ppm,
@@ -124,6 +140,17 @@ export const superSchema: JSONSchemaType<SuperConfig> = {
     MetricsListen: METRICS_LISTEN,
     ClockDriftLimitPpm: num(500, { positive: '0 would flag every clock (ppm)' }),
     Peers: { type: 'array', items: superPeerSchema, default: [] },
+    Etcd: {
+      type: 'object',
+      nullable: true,
+      additionalProperties: false,
+      required: ['Endpoints'],
+      properties: {
+        Endpoints: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^https?://[^\\s/]+/?$' } },
+        Prefix: { type: 'string', default: '/etherguard/', minLength: 1 },
+        Timeout: num(2, { positive: '0 would fail every etcd call at once (seconds)' }),
+      },
+    },
     HttpTLS: {
       type: 'object',
       nullable: true,
