@@ -176,6 +176,20 @@ describe('supernode state in etcd', function () {
       assert.match(lose.text, /already exists|duplicate NodeID 20/);
     });
 
+    it('supernodes on one prefix publish the same state hashes and pair PSKs for the same inputs', async () => {
+      for (const n of [a!, b!]) {
+        pong(n.sn, 1, 2, 0.003);
+        pong(n.sn, 2, 1, 0.004);
+        n.sn.checkRoutes();
+      }
+      await within(2000, 'a table with 1→2 on both', () => a!.sn.routes.nhTable['1']?.['2'] === 2 && b!.sn.routes.nhTable['1']?.['2'] === 2);
+      assert.equal(a!.sn.routes.hash, b!.sn.routes.hash);
+      assert.equal(a!.sn.peerState().hash, b!.sn.peerState().hash);
+      assert.equal(a!.sn.paramsState(a!.sn.edges.get(1)!).hash, b!.sn.paramsState(b!.sn.edges.get(1)!).hash);
+      assert.equal(a!.sn.psks.get(1, 2), b!.sn.psks.get(2, 1));
+      assert.notEqual(a!.sn.psks.get(1, 2), a!.sn.psks.get(1, 10));
+    });
+
     it('soft state (latencies) is never written to etcd', async () => {
       const c = etcd!.client();
       try {

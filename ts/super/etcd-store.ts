@@ -4,12 +4,14 @@
 //   passwords       JSON Passwords
 //   settings        JSON {PeerAliveTimeout, DampingFilterRadius, SendPingInterval, HttpPostInterval, NextHopTable}
 //   rev             JSON {By, At}: rewritten by every change; its mod revision is what a change compares on
+//   secret          32 random bytes (base64), written once: the state-hash salt and pair PSKs every supernode derives
 // A change reads the whole prefix (a linearizable read), checks the edited state with the config
 // loader exactly as the file store does (checkEdit), and commits all its puts and deletes in one
 // transaction that succeeds only if `rev` was not rewritten since the read — otherwise it is
 // re-read and re-checked, so two supernodes never lose each other's updates. Every supernode
 // watches the prefix and applies what changed to its running state. Without quorum a read or a
 // commit fails within Timeout: the manage API answers 503 and the running state stays as it was.
+import { randomBytes } from 'node:crypto';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 // cockatiel is etcd3's own fault-handling dependency (its options take cockatiel policies).
 import { noop } from 'cockatiel';
@@ -21,13 +23,15 @@ import { durableOf, peerIdentityChanged, SETTING_KEYS, withDurable, type Durable
 import type { Supernode } from './supernode.js';
 
 /** What the store needs of the running supernode to apply a state (a narrow face of Supernode). */
-export type DurableTarget = Pick<Supernode, 'cfg' | 'edges' | 'addEdge' | 'removeEdge' | 'paramsChanged' | 'routes' | 'log' | 'invalidateState'>;
+export type DurableTarget = Pick<Supernode, 'cfg' | 'edges' | 'addEdge' | 'removeEdge' | 'paramsChanged' | 'routes' | 'log' | 'invalidateState' | 'useSharedSecret'>;
 
 /** A read of the prefix: the state, the store revision it was read at, and `rev`'s mod revision (0 = never written). */
 interface Read {
   d: DurableState;
   revision: number;
   revMod: number;
+  /** The network's shared secret (key `secret`), undefined until written. */
+  secret?: Buffer;
 }
 
 /** Transactions a change retries when another supernode committed between its read and its commit. */
@@ -103,6 +107,8 @@ export class EtcdStore implements SuperStore {
   /** The store revision the running state was last made equal to. */
   private appliedRevision = 0;
   private closed = false;
+  /** Whether the shared secret has been handed to the supernode. */
+  private secretSet = false;
   /** Last sync failure, logged once per outage. */
   private failing = '';
 
@@ -150,6 +156,7 @@ export class EtcdStore implements SuperStore {
     let fromEtcd = false;
     try {
       const r = await this.read();
+      this.takeSecret(r);
       Object.assign(target.cfg, withDurable(target.cfg, r.d));
       this.appliedRevision = r.revision;
       fromEtcd = true;
@@ -199,9 +206,16 @@ export class EtcdStore implements SuperStore {
         return;
       }
       if (this.failing) this.onInfo('etcd: reachable again');
+      this.takeSecret(r);
       this.failing = '';
       await this.bringUp(r);
     });
+  }
+
+  private takeSecret(r: Read): void {
+    if (this.secretSet || !r.secret) return;
+    this.target!.useSharedSecret(r.secret);
+    this.secretSet = true;
   }
 
   private async bringUp(r: Read): Promise<void> {
@@ -215,8 +229,10 @@ export class EtcdStore implements SuperStore {
     for (let i = 0; i < 3; i++) {
       const res = await this.client.getAll().prefix(this.prefix).exec();
       const kvs = res.kvs;
-      if (kvs.some((kv) => kv.key.toString() === `${this.prefix}rev`)) return this.decode(kvs, Number(res.header.revision));
-      await this.commitSeed();
+      const has = (k: string) => kvs.some((kv) => kv.key.toString() === `${this.prefix}${k}`);
+      if (has('rev') && has('secret')) return this.decode(kvs, Number(res.header.revision));
+      if (has('rev')) await this.client.if(`${this.prefix}secret`, 'Create', '==', 0).then(this.client.put(`${this.prefix}secret`).value(randomBytes(32).toString('base64'))).commit();
+      else await this.commitSeed();
     }
     throw new Error(`the prefix ${this.prefix} stays empty after seeding`);
   }
@@ -224,16 +240,21 @@ export class EtcdStore implements SuperStore {
   private decode(kvs: IKeyValue[], revision: number): Read {
     const d: DurableState = { Peers: [], Passwords: { ...this.seed!.Passwords }, Settings: { ...this.seed!.Settings } };
     let revMod = 0;
+    let secret: Buffer | undefined;
     for (const kv of kvs) {
       const k = kv.key.toString().slice(this.prefix.length);
-      const v = JSON.parse(kv.value.toString()) as unknown;
+      const v = k === 'secret' ? undefined : (JSON.parse(kv.value.toString()) as unknown);
+      if (k === 'secret') {
+        secret = Buffer.from(kv.value.toString(), 'base64');
+        continue;
+      }
       if (k === 'rev') revMod = Number(kv.mod_revision);
       else if (k === 'passwords') d.Passwords = v as DurableState['Passwords'];
       else if (k === 'settings') d.Settings = v as DurableState['Settings'];
       else if (k.startsWith('peers/')) d.Peers.push(v as SuperPeerInfo);
     }
     d.Peers.sort((a, b) => a.NodeID - b.NodeID);
-    return { d, revision, revMod };
+    return { d, revision, revMod, secret };
   }
 
   private revValue(): string {
@@ -248,6 +269,7 @@ export class EtcdStore implements SuperStore {
       this.client.put(`${this.prefix}settings`).value(JSON.stringify(s.Settings)),
       ...s.Peers.map((p) => this.client.put(`${this.prefix}peers/${p.NodeID}`).value(JSON.stringify(p))),
       this.client.put(`${this.prefix}rev`).value(this.revValue()),
+      this.client.put(`${this.prefix}secret`).value(randomBytes(32).toString('base64')),
     ];
     const res = await this.client.if(`${this.prefix}rev`, 'Create', '==', 0).then(...ops).commit();
     if (res.succeeded) this.onInfo(`etcd: prefix ${this.prefix} was empty; seeded with this config's ${s.Peers.length} peer(s)`);

@@ -92,7 +92,7 @@ export class RouteState {
   constructor(
     g: GraphRecalculateSetting,
     staticTable: NodeIdTable,
-    private readonly salt: string,
+    private salt: string,
     private readonly onError: (msg: string) => void,
   ) {
     // The WASM hysteresis' own reading of these values (T <= 0 is 0, M < 1 is 1).
@@ -105,6 +105,12 @@ export class RouteState {
       this.graph.setManualLatency(g.ManualLatency);
       for (const [s, row] of Object.entries(g.ManualLatency)) for (const [d, ms] of Object.entries(row)) this.manual.set(`${s},${d}`, ms / 1000);
     }
+    this.hash = stateHash(this.json, salt);
+  }
+
+  /** A salt shared by several supernodes (etcd): the same table then has the same hash on each. */
+  setSalt(salt: string): void {
+    this.salt = salt;
     this.hash = stateHash(this.json, salt);
   }
 

@@ -1,7 +1,7 @@
 // Pure pieces of the supernode's state: state hashes, the per-edge record, the public peer list
 // (global document for the hash, per-requester body), SuperParams, the AdditionalCost rule and
 // the in-memory inter-edge PSKs. No I/O here, so super-unit.test.ts can exercise all of it.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { SuperConfig, SuperPeerInfo } from '../config/index.js';
 import { formatParsedEndpoint, parseEndpoint } from '../config/endpoint.js';
@@ -155,6 +155,12 @@ export function peerInfoFor(
 /** Random PSKs per unordered edge pair, memory only (new ones after a restart). */
 export class PairPsks {
   private readonly m = new Map<string, string>();
+  /**
+   * Set when several supernodes share one etcd prefix: each pair's PSK is then HMAC-SHA256(seed,
+   * "psk <lower NodeID> <higher NodeID>") on every supernode instead of random per process, so
+   * they hand out the same PSK (and the same peer-list hash).
+   */
+  seed?: Buffer;
   private static key(a: number, b: number): string {
     return a < b ? `${a}-${b}` : `${b}-${a}`;
   }
@@ -162,7 +168,7 @@ export class PairPsks {
     const k = PairPsks.key(a, b);
     let v = this.m.get(k);
     if (v === undefined) {
-      v = randomBytes(32).toString('base64');
+      v = (this.seed ? createHmac('sha256', this.seed).update(`psk ${k.replace('-', ' ')}`).digest() : randomBytes(32)).toString('base64');
       this.m.set(k, v);
     }
     return v;

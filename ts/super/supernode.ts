@@ -2,6 +2,7 @@
 // with PrivKeyV6) that accept only Register and Pong from configured edges, the route graph,
 // the state hashes and their push loop, and the HTTP edge/manage APIs. It never relays data.
 import type { FastifyInstance } from 'fastify';
+import { createHmac } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { SuperConfig, SuperPeerInfo } from '../config/index.js';
 import { publicKeyOf } from '../config/index.js';
@@ -111,7 +112,7 @@ export class Supernode {
   /** Durable state: the config file (FileStore, today's ConfigWriter), or the etcd cluster of config key Etcd (EtcdStore). */
   readonly writer: SuperStore;
   readonly prefix: string;
-  private readonly salt = newSalt();
+  private salt = newSalt();
   private readonly hosts: { 4?: WgHost; 6?: WgHost } = {};
   private readonly ownPubs: { 4: string; 6: string };
   private apps: FastifyInstance[] = [];
@@ -157,6 +158,19 @@ export class Supernode {
   famEnabled(f: Fam): boolean {
     const key = f === 4 ? this.cfg.PrivKeyV4 : this.cfg.PrivKeyV6;
     return !this.cfg.DisabledAf[f === 4 ? 'IPv4' : 'IPv6'] && key !== '';
+  }
+
+  /**
+   * Several supernodes on one etcd prefix (ts/super/etcd-store.ts): a secret they share makes the
+   * state-hash salt and the pair PSKs the same on each, so the same inputs publish the same
+   * hashes and an edge can take its state from any of them.
+   */
+  useSharedSecret(secret: Buffer): void {
+    this.salt = createHmac('sha256', secret).update('state hash salt').digest('hex');
+    this.routes.setSalt(this.salt);
+    this.psks.seed = secret;
+    this.peerDirty();
+    this.stateCache = undefined;
   }
 
   /** The supernode's public keys per family ("" when that family is off). */
