@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { isIP } from 'node:net';
 import type { Registry } from 'prom-client';
-import { parseListen, type Listen } from '../super/http.js';
+import { limitRequests, parseListen, type Listen } from '../super/http.js';
 
 export interface MetricsServer {
   /** Base URL actually bound, e.g. http://127.0.0.1:9586 (port 0 resolved). */
@@ -31,6 +31,7 @@ export function parseMetricsListen(value: string, what: string): Listen {
 /** Serves `reg` at GET /metrics on `l`; without a host, every address (IPv6 and IPv4 if it can). */
 export async function startMetrics(reg: Registry, l: Listen, onError: (msg: string) => void): Promise<MetricsServer> {
   const app: FastifyInstance = Fastify({ logger: false });
+  limitRequests(app);
   app.get('/metrics', async (_req, reply) => {
     try {
       const text = await reg.metrics();

@@ -2,10 +2,14 @@
 // kept for the report signature, urlencoded forms), listen-address parsing and error replies.
 import { readFileSync } from 'node:fs';
 import { parse as parseQuery } from 'node:querystring';
-import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { HttpTLS } from '../config/index.js';
 
 export const BODY_LIMIT = 1024 * 1024;
+
+/** Throws on bytes that are not UTF-8 instead of replacing them with U+FFFD. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -97,10 +101,26 @@ export function makeApp(tls: HttpTLS | undefined, onInternal: (e: Error) => void
   // ajv's coercion turns "1e400" into Infinity after its type check (and JSON.parse does the same
   // for a body), so "number" and even "integer" parameters could be infinite.
   app.addHook('preHandler', async (req, reply) => {
+    // The query parser leaves an escape that is not UTF-8 (%FF) as it is, so "Name=%FF" would
+    // become the literal name "%FF"; refuse it instead, naming the parameter.
+    const qs = req.url.indexOf('?');
+    if (qs >= 0) {
+      for (const part of req.url.slice(qs + 1).split('&')) {
+        const eq = part.indexOf('=');
+        try {
+          decodeURIComponent(part.replace(/\+/g, ' '));
+        } catch {
+          return fail(reply, 400, `${(eq >= 0 ? part.slice(0, eq) : part).slice(0, 64)} is not valid UTF-8 (in the querystring)`);
+        }
+      }
+    }
     for (const [where, v] of [['querystring', req.query], ['body', req.body]] as const) {
       if (v === null || typeof v !== 'object') continue;
       for (const [k, x] of Object.entries(v)) {
         if (typeof x === 'number' && !Number.isFinite(x)) return fail(reply, 400, `${k} must be a finite number, got ${x} (in the ${where})`);
+        // Percent-escapes that are not UTF-8 (%FF) are decoded to U+FFFD by the parsers; a name
+        // or key holding one was never what the client meant.
+        if (typeof x === 'string' && x.includes('\uFFFD')) return fail(reply, 400, `${k} is not valid UTF-8 (in the ${where})`);
       }
     }
   });
@@ -111,19 +131,28 @@ export function makeApp(tls: HttpTLS | undefined, onInternal: (e: Error) => void
     req.rawBody = buf;
     if (buf.length === 0) return done(null, undefined);
     try {
-      done(null, JSON.parse(buf.toString('utf8')));
+      done(null, JSON.parse(strictUtf8.decode(buf)));
     } catch {
-      const e = new Error('body is not valid JSON') as Error & { statusCode: number };
+      const e = new Error('body is not valid JSON (in UTF-8)') as Error & { statusCode: number };
       e.statusCode = 400;
       done(e, undefined);
     }
   });
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => {
-    const q = parseQuery(body as string);
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'buffer' }, (_req, body, done) => {
+    let text: string;
+    try {
+      text = strictUtf8.decode(body as Buffer);
+    } catch {
+      const e = new Error('form body is not valid UTF-8') as Error & { statusCode: number };
+      e.statusCode = 400;
+      return done(e, undefined);
+    }
+    const q = parseQuery(text);
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(q)) out[k] = Array.isArray(v) ? (v[v.length - 1] ?? '') : (v ?? '');
     done(null, out);
   });
+  limitRequests(app);
   app.setErrorHandler((err: Error & { statusCode?: number; validation?: unknown; validationContext?: string; code?: string }, _req, reply) => {
     const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 600 ? err.statusCode : 500;
     if (code === 500) onInternal(err);
@@ -131,4 +160,46 @@ export function makeApp(tls: HttpTLS | undefined, onInternal: (e: Error) => void
     void reply.code(code).send({ statusCode: code, code: err.code, error: STATUS[code] ?? 'Error', message });
   });
   return app;
+}
+
+/**
+ * Requests one client IP may make to one HTTP server per window, before any authentication is
+ * looked at: 1000 per 10 s (100/s sustained). Far above what edges (a few pulls and one report
+ * per HttpPostInterval each, even hundreds behind one NAT) or an admin need, low enough that one
+ * address cannot keep the event loop busy with JSON parsing, ajv checks and password hashing.
+ * Tests may lower it: `EG_TEST=1 EG_TEST_HTTP_RATE=<max>/<window ms>`.
+ */
+export function httpRateLimit(): { max: number; windowMs: number } {
+  const t = process.env.EG_TEST === '1' ? /^(\d+)\/(\d+)$/.exec(process.env.EG_TEST_HTTP_RATE ?? '') : null;
+  return t ? { max: Number(t[1]), windowMs: Number(t[2]) } : { max: 1000, windowMs: 10_000 };
+}
+
+/**
+ * Puts every request to `app` (known route or not) under the per-client-IP request limit of
+ * httpRateLimit() (@fastify/rate-limit, in-memory store, least recently seen clients forgotten
+ * first): over it, 429 with
+ * `Retry-After` and a JSON error body naming the limit. Applied to both supernode APIs (and
+ * the dashboard and playground they serve) and to the `-metrics` endpoint.
+ */
+export function limitRequests(app: FastifyInstance): void {
+  const { max, windowMs } = httpRateLimit();
+  void app.register(rateLimit, { global: false });
+  // The check runs as the first onRequest hook of every request, the 404 handler's included
+  // (a route option would miss unknown paths). `app.rateLimit` exists once the plugin has
+  // loaded, which happens before the server listens.
+  let check: ((this: FastifyInstance, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>) | undefined;
+  void app.after(() => {
+    check = app.rateLimit({
+      max,
+      timeWindow: windowMs,
+      errorResponseBuilder: (req, ctx) => ({
+        statusCode: 429,
+        error: 'Too Many Requests',
+        message: `rate limit: more than ${ctx.max} requests in ${windowMs / 1000} s from ${req.ip}; retry in ${ctx.after}`,
+      }),
+    });
+  });
+  app.addHook('onRequest', async function (req, reply) {
+    if (check) return check.call(this, req, reply);
+  });
 }
