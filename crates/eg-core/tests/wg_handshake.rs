@@ -146,9 +146,12 @@ fn replayed_initiation_is_rejected() {
         p.b.decapsulate(&init, SRC_A, 5.0, false, &mut out),
         Verdict::Err(Reason::StaleTimestamp)
     );
-    // an older timestamp too
+    // an older timestamp too (from another instance holding A's key: A itself never sends a
+    // timestamp below its last one, even when its wall clock goes back)
+    let (a_priv, _) = static_key(1);
+    let mut a2 = eg_core::session::Tunnel::new(a_priv, p.b_pub, None, 0.0, Default::default(), rng(999)).unwrap();
     let mut old = [0u8; 148];
-    p.a.format_initiation(6.0, wall(0.5), &mut old).unwrap();
+    a2.format_initiation(6.0, wall(0.5), &mut old).unwrap();
     assert_eq!(
         p.b.decapsulate(&old, SRC_A, 6.0, false, &mut out),
         Verdict::Err(Reason::StaleTimestamp)

@@ -36,4 +36,17 @@ impl Tai64N {
     pub fn as_bytes(&self) -> &[u8; 12] {
         &self.0
     }
+
+    /// The smallest whitened timestamp later than this one (+2^24 ns, carrying into the
+    /// seconds): what an initiator sends when its clock reads no later than its last initiation.
+    pub fn next_after(&self) -> Tai64N {
+        let secs = u64::from_be_bytes(self.0[..8].try_into().expect("8 bytes"));
+        let nanos = u32::from_be_bytes(self.0[8..].try_into().expect("4 bytes")) & !WHITENER_MASK;
+        let step = WHITENER_MASK + 1;
+        let (secs, nanos) = if nanos as u64 + step as u64 >= 1_000_000_000 { (secs.wrapping_add(1), 0) } else { (secs, nanos + step) };
+        let mut b = [0u8; 12];
+        b[..8].copy_from_slice(&secs.to_be_bytes());
+        b[8..].copy_from_slice(&nanos.to_be_bytes());
+        Tai64N(b)
+    }
 }

@@ -137,6 +137,8 @@ pub struct Peer {
     pub(crate) persistent_keepalive: f64,
     pub(crate) pending: Option<InitiatorState>,
     last_timestamp: Option<Tai64N>,
+    /// The TAI64N timestamp of our last initiation to this peer: the next one is always later.
+    last_sent_timestamp: Option<Tai64N>,
     last_init_consumed: Option<f64>,
     pub(crate) cookie: CookieState,
     pub(crate) current: Option<Box<Keypair>>,
@@ -163,6 +165,7 @@ impl Peer {
             persistent_keepalive: 0.0,
             pending: None,
             last_timestamp: None,
+            last_sent_timestamp: None,
             last_init_consumed: None,
             cookie: CookieState::default(),
             current: None,
@@ -251,6 +254,16 @@ impl Peer {
         if let Some(p) = self.pending.take() {
             sh.release(p.local_index);
         }
+        // The responder accepts an initiation only with a timestamp later than the last one it
+        // accepted from us (replay protection, whitepaper §5.1). A wall clock stepped back (by
+        // an admin, NTP, a VM restore) would otherwise get every initiation refused as stale
+        // until real time caught up with the step, up to hours without a new session; so the
+        // timestamps we send never go down: one whitened step (2^24 ns) after the last one.
+        let wall = match self.last_sent_timestamp {
+            Some(last) if wall.as_bytes() <= last.as_bytes() => last.next_after(),
+            _ => wall,
+        };
+        self.last_sent_timestamp = Some(wall);
         let idx = sh.alloc_index(id);
         let mut e = sh.random32();
         let r = create_initiation(&sh.identity, &self.remote, idx, e, wall, out);
