@@ -89,6 +89,8 @@ export class SuperClient {
   private exit?: (code: number) => void;
   readonly exited: Promise<number>;
   readonly base: string;
+  /** Edge API base URL of each supernode session (the main one and DynamicRoute.SuperNode.ExtraSuperNodes). */
+  private readonly superBase = new Map<Peer, string>();
 
   constructor(
     private readonly edge: Edge,
@@ -108,14 +110,19 @@ export class SuperClient {
   addSuperPeers(): void {
     const s = this.cfg.DynamicRoute.SuperNode;
     const psk = s.PSKey ? keyFromBase64(s.PSKey) : undefined;
-    const add = (pub: string, ep: string) => {
+    const add = (pub: string, ep: string, base = this.base) => {
       if (!pub || !ep) return;
       const host = parseHostPort(ep).host;
       // Loopback supernodes are not "static": nothing to re-resolve (upstream's rule).
-      this.edge.host.addPeer(NODE_SUPER, keyFromBase64(pub), psk, { endpoint: ep, isSuper: true, isStatic: host !== '127.0.0.1' && host !== '::1', keepalive: 0 });
+      const p = this.edge.host.addPeer(NODE_SUPER, keyFromBase64(pub), psk, { endpoint: ep, isSuper: true, isStatic: host !== '127.0.0.1' && host !== '::1', keepalive: 0 });
+      this.superBase.set(p, base);
     };
-    if (!this.cfg.DisabledAf.IPv4) add(s.PubKeyV4, s.EndpointV4);
-    if (!this.cfg.DisabledAf.IPv6) add(s.PubKeyV6, s.EndpointV6);
+    // Every supernode of the network gets its own sessions (same NodeID 65533, its own key).
+    for (const x of [s, ...(s.ExtraSuperNodes ?? [])]) {
+      const base = x.EndpointEdgeAPIUrl.replace(/\/+$/, '');
+      if (!this.cfg.DisabledAf.IPv4) add(x.PubKeyV4, x.EndpointV4, base);
+      if (!this.cfg.DisabledAf.IPv6) add(x.PubKeyV6, x.EndpointV6, base);
+    }
     if (this.edge.peers.supers.length === 0) throw new Error('super mode: no usable supernode session (check PubKeyV4/EndpointV4, PubKeyV6/EndpointV6 and DisabledAf)');
   }
 
@@ -309,7 +316,7 @@ export class SuperClient {
         case Kind.Ping:
           return this.onPing(decode.ping(payload), from, rxTimeMs ?? pingTimeMs(this.edge.clock));
         case Kind.ServerUpdate:
-          return this.onServerUpdate(decode.serverUpdate(payload));
+          return this.onServerUpdate(decode.serverUpdate(payload), from);
         default:
           this.edge.drop(`control kind ${h.kind} is not used in super mode`, { src: h.src });
       }
@@ -376,25 +383,38 @@ export class SuperClient {
     const report: NodeInfoReport = { v: 1, Pongs: pongs, ...(await this.localAddrs()) };
     const body = Buffer.from(JSON.stringify(report));
     const jwt = signReport(this.secret, { PostCount: this.postCount, BodyHash: bodyHash(body) });
-    const url = `${this.base}/edge/post/nodeinfo?${this.ident()}&JWTSig=${encodeURIComponent(jwt)}`;
+    // The same signed report goes to every supernode (each keeps its own PostCount floor); the
+    // count moves on once any accepted it.
+    const sent = await Promise.all(this.bases().map((b) => this.postTo(b, body, jwt)));
+    if (sent.some((ok) => ok)) this.postCount++;
+  }
+
+  /** Posts one signed report to the supernode at `base`; resolves to whether it was accepted. */
+  private async postTo(base: string, body: Buffer<ArrayBuffer>, jwt: string): Promise<boolean> {
+    const url = `${base}/edge/post/nodeinfo?${this.ident()}&JWTSig=${encodeURIComponent(jwt)}`;
     try {
       const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-      if (!r.ok) return this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${await r.text()}`);
-      this.postCount++;
+      if (!r.ok) {
+        this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${await r.text()}${base === this.base ? '' : ` (${base})`}`);
+        return false;
+      }
       // Accepted; items the supernode could not use are listed (the others are in effect).
       const text = await r.text();
       let res;
       try {
         res = decodeReportResult(text);
       } catch (e) {
-        return this.edge.log.debug(`report accepted; answer not understood: ${(e as Error).message}`);
+        this.edge.log.debug(`report accepted; answer not understood: ${(e as Error).message}`);
+        return true;
       }
       if (res.Refused.length > 0) {
         const list = res.Refused.slice(0, 8).map((x) => `${x.Item}: ${x.Reason}`).join('; ');
         this.edge.log.error(`supernode refused ${res.Refused.length} item(s) of the report (${res.Applied} pong(s) applied): ${list}${res.Refused.length > 8 ? '; ...' : ''}`);
       }
+      return true;
     } catch (e) {
-      this.edge.log.error(`cannot post the report to ${this.base}: ${(e as Error).message}`);
+      this.edge.log.error(`cannot post the report to ${base}: ${(e as Error).message}`);
+      return false;
     }
   }
 
@@ -459,7 +479,17 @@ export class SuperClient {
     return `NodeID=${this.edge.me}&PubKey=${encodeURIComponent(keyToBase64(this.edge.host.wg.publicKey))}`;
   }
 
-  private onServerUpdate(m: { Action: number; Code: number; Params: string; NodeID: number }): void {
+  /**
+   * The edge API base URLs to try, `first` (the supernode that sent the notice) first, then the
+   * others that answered most recently: a supernode that stopped answering is skipped over.
+   */
+  private bases(first?: Peer): string[] {
+    const order = [...this.superBase].sort((a, b) => (a[0] === first ? -1 : b[0] === first ? 1 : b[0].lastRx - a[0].lastRx));
+    const out = [...new Set(order.map(([, u]) => u))];
+    return out.length > 0 ? out : [this.base];
+  }
+
+  private onServerUpdate(m: { Action: number; Code: number; Params: string; NodeID: number }, from?: Peer): void {
     switch (m.Action) {
       case Action.Shutdown:
         this.edge.log.error(`supernode shut this edge down: ${m.Params}`, { code: m.Code });
@@ -469,24 +499,39 @@ export class SuperClient {
         this.edge.log.error(`supernode reported an error: ${m.Params}`, { code: m.Code });
         return this.finish(m.Code || 1);
       case Action.UpdatePeer:
-        if (m.Params !== this.hashes.peer) void this.pull('peerinfo', m.Params);
+        if (m.Params !== this.hashes.peer) void this.pull('peerinfo', m.Params, from);
         return;
       case Action.UpdateNhTable:
-        if (m.Params !== this.hashes.nh) void this.pull('nhtable', m.Params);
+        if (m.Params !== this.hashes.nh) void this.pull('nhtable', m.Params, from);
         return;
       case Action.UpdateSuperParams:
-        if (m.Params !== this.hashes.params) void this.pull('superparams', m.Params);
+        if (m.Params !== this.hashes.params) void this.pull('superparams', m.Params, from);
         return;
     }
   }
 
-  private async pull(what: 'peerinfo' | 'nhtable' | 'superparams', state: string): Promise<void> {
+  private async pull(what: 'peerinfo' | 'nhtable' | 'superparams', state: string, from?: Peer): Promise<void> {
     const key = `${what}:${state}`;
     if (this.pulling.has(key) || this.stopped) return;
     this.pulling.add(key);
+    const bases = this.bases(from);
+    let base = bases[0]!;
     try {
-      const r = await fetch(`${this.base}/edge/${what}?${this.ident()}&State=${encodeURIComponent(state)}`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
-      const text = await r.text();
+      // Several supernodes publish the same hashes: a state any of them announced can come from
+      // any that answers (one that is down or refuses is skipped).
+      let r: Response | undefined;
+      let text = '';
+      for (base of bases) {
+        try {
+          r = await fetch(`${base}/edge/${what}?${this.ident()}&State=${encodeURIComponent(state)}`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS / bases.length) });
+          text = await r.text();
+          if (r.ok) break;
+        } catch (e) {
+          if (base === bases[bases.length - 1]) throw e;
+          this.edge.log.cat('control', `pull ${what} from ${base} failed, trying the next supernode: ${(e as Error).message}`);
+        }
+      }
+      if (!r) return;
       if (!r.ok) {
         // 404 "State not correct" means a newer state exists: its notice is on the way.
         this.edge.log.cat('control', `pull ${what} refused: HTTP ${r.status} ${text}`);
@@ -504,7 +549,7 @@ export class SuperClient {
       }
       this.edge.log.cat('control', `applied ${what}`, { state });
     } catch (e) {
-      this.edge.log.error(`cannot pull ${what} from ${this.base}: ${(e as Error).message}`);
+      this.edge.log.error(`cannot pull ${what} from ${base}: ${(e as Error).message}`);
     } finally {
       this.pulling.delete(key);
     }

@@ -173,6 +173,7 @@ function checkSuperNode(ctx: Ctx, c: EdgeConfig, superOn: boolean): void {
       const why = urlProblem(s.EndpointEdgeAPIUrl);
       if (why !== null) ctx.add([...S, 'EndpointEdgeAPIUrl'], why);
     }
+    if (ctx.ok([...S, 'ExtraSuperNodes'])) checkExtraSupers(ctx, [...S, 'ExtraSuperNodes'], s.ExtraSuperNodes, af);
   };
   if (!superOn) {
     ctx.unused('UseSuperNode is false', rest);
@@ -187,6 +188,30 @@ function checkSuperNode(ctx: Ctx, c: EdgeConfig, superOn: boolean): void {
       ctx.add([...S, 'EndpointV4'], 'super mode needs a supernode session: EndpointV4 + PubKeyV4, or EndpointV6 + PubKeyV6, in an enabled address family');
     }
   }
+}
+
+/**
+ * Our key ExtraSuperNodes: each entry is a supernode like the main one, so each needs a usable
+ * session (an endpoint and its key in an enabled family) and an http(s) edge API URL.
+ */
+function checkExtraSupers(ctx: Ctx, X: Segment[], list: EdgeConfig['DynamicRoute']['SuperNode']['ExtraSuperNodes'], af: { IPv4: boolean; IPv6: boolean }): void {
+  list.forEach((x, i) => {
+    let sessions = 0;
+    for (const f of [{ fam: 'V4', n: 4, key: x.PubKeyV4, ep: x.EndpointV4, off: af.IPv4 }, { fam: 'V6', n: 6, key: x.PubKeyV6, ep: x.EndpointV6, off: af.IPv6 }]) {
+      const E = [...X, i, `Endpoint${f.fam}`];
+      const K = [...X, i, `PubKey${f.fam}`];
+      if (f.ep === '' && f.key === '') continue;
+      const kind = checkEndpoint(ctx, E, f.ep);
+      if (kind === 'v6' && f.n === 4) ctx.add(E, `"${f.ep}" is an IPv6 address; put it in EndpointV6`);
+      if (kind === 'v4' && f.n === 6) ctx.add(E, `"${f.ep}" is an IPv4 address; put it in EndpointV4`);
+      if (f.key === '') ctx.add(K, `is required because Endpoint${f.fam} is set`);
+      else ctx.key(K, f.key, true);
+      if (f.ep !== '' && f.key !== '' && !f.off) sessions++;
+    }
+    if (sessions === 0) ctx.add([...X, i], 'needs a supernode session: EndpointV4 + PubKeyV4, or EndpointV6 + PubKeyV6, in an enabled address family');
+    const why = urlProblem(x.EndpointEdgeAPIUrl);
+    if (why !== null) ctx.add([...X, i, 'EndpointEdgeAPIUrl'], why);
+  });
 }
 
 function checkDynamic(ctx: Ctx, c: EdgeConfig): void {

@@ -31,6 +31,15 @@ export interface InterfaceConf {
   L2HeaderMode: L2HeaderMode;
 }
 
+/** Our key: one more supernode of the same network (docs/supernode.md, "Several supernodes"). */
+export interface ExtraSuperNode {
+  EndpointV4: string;
+  PubKeyV4: string;
+  EndpointV6: string;
+  PubKeyV6: string;
+  EndpointEdgeAPIUrl: string;
+}
+
 export interface SuperInfo {
   UseSuperNode: boolean;
   PSKey: string;
@@ -42,6 +51,11 @@ export interface SuperInfo {
   SkipLocalIP: boolean;
   AdditionalLocalIP: string[];
   SuperNodeInfoTimeout: number;
+  /**
+   * Our key: more supernodes sharing this network's state in etcd. The edge keeps a session with
+   * each, sends its reports to all and pulls its state from any that answers. Default [].
+   */
+  ExtraSuperNodes: ExtraSuperNode[];
 }
 
 export interface P2PInfo {
@@ -149,6 +163,16 @@ const superInfoSchema: JSONSchemaType<SuperInfo> = {
     SkipLocalIP: bool(false),
     AdditionalLocalIP: { type: 'array', items: { type: 'string' }, default: [] },
     SuperNodeInfoTimeout: num(50),
+    ExtraSuperNodes: {
+      type: 'array',
+      default: [],
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['EndpointEdgeAPIUrl'],
+        properties: { EndpointV4: str(), PubKeyV4: str(), EndpointV6: str(), PubKeyV6: str(), EndpointEdgeAPIUrl: { type: 'string' } },
+      },
+    },
   },
 };
 
