@@ -144,6 +144,7 @@ export class Edge {
     });
     this.syncOffload();
     this.iface.on('error', (e) => this.log.error(`interface ${this.iface.name}: ${e.message}`));
+    this.iface.on('gone', (why) => this.resolveGone?.(why));
     this.iface.on('down', () => this.log.info(`interface ${this.iface.name} is down`));
     this.iface.on('up', () => this.log.info(`interface ${this.iface.name} is up`));
     this.iface.on('mtu', (m) => {
@@ -312,6 +313,13 @@ export class Edge {
     const n = this.host.wg.sweep(now);
     if (n) this.log.cat('internal', 'L2FIB entries expired', { count: n });
   }
+
+  private resolveGone?: (why: string) => void;
+  /**
+   * Resolves (once) when the interface no longer exists (InterfaceEvents.gone), with the reason;
+   * the CLI then stops the edge and exits with code 3.
+   */
+  readonly interfaceGone: Promise<string> = new Promise((r) => (this.resolveGone = r));
 
   /** Super mode: the filtered one-way latencies (s) to this node per peer (SuperClient.latencies). */
   latencySource?: () => Map<number, number>;

@@ -86,7 +86,15 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     p2p?.stop();
     await edge.stop();
   };
-  if (!client) return untilSignal(stop, log);
+  // The interface deleted under us (a TAP removed with `ip link del`): reading can never work
+  // again, so stop cleanly and exit 3; a supervisor (deploy/systemd: Restart=on-failure) starts
+  // the edge again, which creates the device and runs PostScript anew.
+  const gone = edge.interfaceGone.then(async (why) => {
+    log.error(`${why}: the edge cannot forward without its interface; stopping, exit code 3`);
+    await stop();
+    return 3;
+  });
+  if (!client) return Promise.race([untilSignal(stop, log), gone]);
   // The supernode may end us (Shutdown → its code, e.g. 2 when removed; ThrowError → its code).
-  return Promise.race([untilSignal(stop, log), client.exited.then(async (code) => (await stop(), code))]);
+  return Promise.race([untilSignal(stop, log), gone, client.exited.then(async (code) => (await stop(), code))]);
 }

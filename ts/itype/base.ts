@@ -39,7 +39,7 @@ export class Waker {
 }
 
 export abstract class BaseInterface implements L2Interface {
-  private readonly handlers: Handlers = { up: [], down: [], mtu: [], error: [], drop: [] };
+  private readonly handlers: Handlers = { up: [], down: [], mtu: [], error: [], drop: [], gone: [] };
   protected onFrames: ((frames: Uint8Array[]) => void) | undefined;
   protected closed = false;
   private closing: Promise<void> | undefined;

@@ -13,6 +13,7 @@
 // virtio_net_hdr (`vnetHdr`) and reads may be TSO/USO super-frames, which the core segments;
 // what the kernel refuses is logged once and stays off.
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { BaseInterface, errorOf } from './base.js';
 import { MAX_FRAME, splitBatch } from './framing.js';
@@ -135,6 +136,7 @@ export class TapInterface extends BaseInterface {
     try {
       st = this.n.ifState(this.name);
     } catch (e) {
+      if (this.checkGone()) return;
       if (!this.stateFailed) this.fail('reading device state', e);
       this.stateFailed = true;
       return;
@@ -152,6 +154,21 @@ export class TapInterface extends BaseInterface {
     }
   }
 
+  private goneSeen = false;
+
+  /**
+   * After a read or state error: whether the device was deleted (its name is gone from
+   * /sys/class/net of our namespace). Then every read fails at once for ever (POLLERR), so
+   * instead of an error line a second the interface reports 'gone' once and stays quiet.
+   */
+  private checkGone(): boolean {
+    if (this.goneSeen) return true;
+    if (existsSync(`/sys/class/net/${this.name}`)) return false;
+    this.goneSeen = true;
+    this.emit('gone', `TAP device ${this.name} was deleted`);
+    return true;
+  }
+
   protected started(): void {
     this.io = this.n.NativeIo.tap(this.fd, (kind, data) => this.onBatch(kind, data), this.vnetHdr);
   }
@@ -159,7 +176,10 @@ export class TapInterface extends BaseInterface {
   private onBatch(kind: number, data: Buffer): void {
     if (this.closed) return;
     if (kind === NATIVE_DROPS) return this.dropped(data.toString('utf8', 4), data.readUInt32BE(0));
-    if (kind !== 0) return this.fail('read', new Error(data.toString()));
+    if (kind !== 0) {
+      if (this.checkGone()) return;
+      return this.fail('read', new Error(data.toString()));
+    }
     if (!this.onRecords) return this.deliver(this.vnetHdr ? this.plainFrames(data) : splitBatch(data, []));
     try {
       this.onRecords(data);

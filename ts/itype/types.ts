@@ -35,6 +35,13 @@ export interface InterfaceEvents {
    * 16-bit length of a batch record): the edge counts each one as a drop.
    */
   drop(reason: string, count: number, fields?: Record<string, unknown>): void;
+  /**
+   * The device no longer exists (tap: deleted with `ip link del`, or its namespace went away):
+   * reads and writes can never work again. Emitted once; `why` names the device. The edge then
+   * stops and exits with code 3 (docs/interfaces.md), so a supervisor restarts it and the device
+   * is created again with its PostScript.
+   */
+  gone(why: string): void;
 }
 
 export interface L2Interface {
