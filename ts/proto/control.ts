@@ -366,17 +366,30 @@ function checker<T>(name: string, schema: JSONSchemaType<T>): (obj: unknown) => 
   };
 }
 
+/**
+ * JSON.parse for network input; throws ProtoError for text that is not JSON and for a number
+ * beyond double range (1e309 parses to Infinity, which `type: number` accepts and JSON.stringify
+ * would pass on as null), naming the field.
+ */
+function parseJson(name: string, bytes: Uint8Array | string): unknown {
+  const text = typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
+  let nonFinite: string | undefined;
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text, (key, v: unknown) => {
+      if (typeof v === 'number' && !Number.isFinite(v)) nonFinite ??= key;
+      return v;
+    });
+  } catch {
+    throw new ProtoError(`${name}: not valid JSON`);
+  }
+  if (nonFinite !== undefined) throw new ProtoError(`${name}: ${nonFinite || '(root)'} must be a finite number (it is beyond double range)`);
+  return obj;
+}
+
 function decoder<T>(name: string, schema: JSONSchemaType<T>): (bytes: Uint8Array | string) => T {
   const check = checker(name, schema);
-  return (bytes) => {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-    } catch {
-      throw new ProtoError(`${name}: not valid JSON`);
-    }
-    return check(obj);
-  };
+  return (bytes) => check(parseJson(name, bytes));
 }
 
 export class ProtoError extends Error {}
@@ -394,12 +407,7 @@ export const decode = {
    * check each item with checkLinkItem). Parsed once; throws ProtoError naming the rule.
    */
   pongOrReport: (bytes: Uint8Array | string): { pong: PongMsg } | { report: LinkReportIn } => {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(typeof bytes === 'string' ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
-    } catch {
-      throw new ProtoError('Pong: not valid JSON');
-    }
+    const obj = parseJson('Pong', bytes);
     if (typeof obj === 'object' && obj !== null && 'Links' in obj) return { report: checkLinkReport(obj) };
     return { pong: checkPong(obj) };
   },
