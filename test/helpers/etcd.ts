@@ -22,21 +22,23 @@ export class EtcdCluster {
     readonly members: Member[],
     private readonly token: string,
     private readonly root: string,
+    /** The address members listen on (loopback, or an address other namespaces reach). */
+    readonly host: string,
   ) {}
 
   /** Client URLs of every member. */
   get endpoints(): string[] {
-    return this.members.map((m) => `http://127.0.0.1:${m.client}`);
+    return this.members.map((m) => `http://${this.host}:${m.client}`);
   }
 
   /** Starts `n` members and waits (up to `readyMs`) until the cluster answers a read. */
-  static async start(n: number, readyMs = 60_000): Promise<EtcdCluster> {
+  static async start(n: number, readyMs = 60_000, host = '127.0.0.1'): Promise<EtcdCluster> {
     const root = mkdtempSync(join(tmpdir(), 'eg-etcd-'));
     const members: Member[] = [];
     for (let i = 0; i < n; i++) {
       members.push({ name: `m${i}`, client: await freePort('tcp'), peer: await freePort('tcp'), dir: join(root, `m${i}`), log: [] });
     }
-    const c = new EtcdCluster(members, `eg-test-${process.pid}-${Date.now()}`, root);
+    const c = new EtcdCluster(members, `eg-test-${process.pid}-${Date.now()}`, root, host);
     for (let i = 0; i < n; i++) c.startMember(i, 'new');
     await c.waitReady(readyMs);
     return c;
@@ -45,13 +47,14 @@ export class EtcdCluster {
   /** (Re)starts member `i` with its data dir (`state` "new" only for the first start). */
   startMember(i: number, state: 'new' | 'existing' = 'existing'): void {
     const m = this.members[i]!;
-    const cluster = this.members.map((x) => `${x.name}=http://127.0.0.1:${x.peer}`).join(',');
+    const h = this.host;
+    const cluster = this.members.map((x) => `${x.name}=http://${h}:${x.peer}`).join(',');
     // Heartbeat and election timeouts well above the defaults: the test machine is heavily
     // loaded, and a leader that misses heartbeats would make the cluster flap.
     m.proc = spawn('etcd', [
       '--name', m.name, '--data-dir', m.dir,
-      '--listen-client-urls', `http://127.0.0.1:${m.client}`, '--advertise-client-urls', `http://127.0.0.1:${m.client}`,
-      '--listen-peer-urls', `http://127.0.0.1:${m.peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${m.peer}`,
+      '--listen-client-urls', `http://${h}:${m.client}`, '--advertise-client-urls', `http://${h}:${m.client}`,
+      '--listen-peer-urls', `http://${h}:${m.peer}`, '--initial-advertise-peer-urls', `http://${h}:${m.peer}`,
       '--initial-cluster', cluster, '--initial-cluster-state', state, '--initial-cluster-token', this.token,
       '--heartbeat-interval', '200', '--election-timeout', '2000', '--logger', 'zap', '--log-level', 'error',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
