@@ -107,11 +107,15 @@ describe('e2e: faults and hostile input under a running super-mode mesh', functi
     await new Promise((r) => setTimeout(r, 3000));
     const t0 = Date.now();
     startSuper();
-    const { seconds } = await until('edges registered and synced with the restarted supernode', 30_000, (s) => full(s) && synced(s));
+    await until('edges registered and synced with the restarted supernode', 30_000, (s) => full(s) && synced(s));
+    const resync = (Date.now() - t0) / 1000;
     const p = await pinging;
-    console.log(`      resynced ${((Date.now() - t0) / 1000).toFixed(1)} s after the restart (state poll ${seconds.toFixed(1)} s); pings ${p.received}/${p.sent} while it was down and back`);
-    assert.ok(p.received >= p.sent * 0.95, `pings 1 -> 3 across the supernode's death: ${p.received}/${p.sent}`);
-    assert.ok((Date.now() - t0) / 1000 < 15, 'resync within 15 s');
+    console.log(`      resynced ${resync.toFixed(1)} s after the restart was started (process start included); pings ${p.received}/${p.sent} while it was down and back`);
+    // Edge-to-edge sessions do not depend on the supernode; the margin is for a loaded machine.
+    assert.ok(p.received >= p.sent * 0.85, `pings 1 -> 3 across the supernode's death: ${p.received}/${p.sent}`);
+    // HttpPostInterval is 2 s here: the first report refused as 'not registered' starts a new
+    // handshake at once (before: the dead session was kept for KEEPALIVE + REKEY_TIMEOUT, 14 s).
+    assert.ok(resync < 8, `resync within 8 s, took ${resync.toFixed(1)} s`);
     for (const id of IDS) assert.equal(procs.get(id)!.child.exitCode, null, `edge ${id} still runs`);
   });
 

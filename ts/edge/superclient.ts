@@ -395,7 +395,15 @@ export class SuperClient {
     try {
       const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
       if (!r.ok) {
-        this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${await r.text()}${base === this.base ? '' : ` (${base})`}`);
+        const why = await r.text();
+        this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${why}${base === this.base ? '' : ` (${base})`}`);
+        // A supernode that does not know our registration has restarted (or lost its state): our
+        // WireGuard session to it is dead on its side, and without this the edge would keep
+        // sealing to it until KEEPALIVE + REKEY_TIMEOUT (15 s) passed. Handshake again now; the
+        // Register that follows the new session restores everything.
+        if (r.status === 400 && /has not registered yet/.test(why)) {
+          for (const sp of this.edge.peers.supers) if (sp.endpoint) this.edge.host.initiateNow(sp);
+        }
         return false;
       }
       // Accepted; items the supernode could not use are listed (the others are in effect).
