@@ -22,10 +22,10 @@ f=$(awk '/^test result:/ { for (i = 1; i <= NF; i++) if ($i ~ /^failed/) s += $(
 passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
 if [ "$rc" != 0 ]; then status=1; [ "${f:-0}" = 0 ] && failed=$((failed + 1)); fi
 
-echo "=== cargo fuzz (libFuzzer: packet parser 'decapsulate', data-plane batches 'plane'; 15 s each) ==="
+echo "=== cargo fuzz (libFuzzer, every network/file parser with invariants; 8 s each; bench/fuzz.sh runs them at scale) ==="
 if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2>&1; then
-  for target in decapsulate plane; do
-    if (cd crates/eg-core/fuzz && cargo +nightly fuzz run "$target" -- -max_total_time=15 -print_final_stats=1) > "test-results/fuzz-$target.log" 2>&1; then
+  for target in decapsulate plane wg_initiation wg_response wg_cookie wg_transport header matrix xeddsa; do
+    if (cd crates/eg-core/fuzz && mkdir -p "corpus/$target" && cargo +nightly fuzz run "$target" "corpus/$target" "seeds/$target" -- -max_total_time=8 -print_final_stats=1) > "test-results/fuzz-$target.log" 2>&1; then
       echo "$target: $(grep -E "Done [0-9]+ runs" "test-results/fuzz-$target.log" | tail -1)"
       passed=$((passed + 1))
     else
@@ -35,6 +35,13 @@ if cargo +nightly --version >/dev/null 2>&1 && cargo fuzz --version >/dev/null 2
   done
 else
   echo "skipped: no nightly toolchain or cargo-fuzz (the deterministic wg_fuzz and plane_fuzz tests above still ran)"
+fi
+
+echo "=== seeded mutation fuzzing of TS parsers (control messages, report JWT, YAML config) ==="
+if (npx tsx bench/fuzz-ts.ts 20000 control jwt && npx tsx bench/fuzz-ts.ts 1000 config) > test-results/fuzz-ts.log 2>&1; then
+  tail -5 test-results/fuzz-ts.log; passed=$((passed + 1))
+else
+  tail -40 test-results/fuzz-ts.log; failed=$((failed + 1)); status=1
 fi
 
 echo "=== mocha ==="
