@@ -2,7 +2,7 @@
 // as defaults.
 import type { JSONSchemaType } from 'ajv';
 import {
-  bool, disabledAfSchema, graphSchema, int, loggerInfoSchema, METRICS_LISTEN, nextHopTable, nodeId, num, str,
+  bool, disabledAfSchema, WHY, graphSchema, int, loggerInfoSchema, METRICS_LISTEN, nextHopTable, nodeId, num, str,
   type DisabledAf, type GraphRecalculateSetting, type LoggerInfo, type NodeIdTable,
 } from './common.js';
 
@@ -146,7 +146,7 @@ export const superSchema: JSONSchemaType<SuperConfig> = {
       additionalProperties: false,
       required: ['Endpoints'],
       properties: {
-        Endpoints: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^https?://[^\\s/]+/?$' } },
+        Endpoints: { type: 'array', minItems: 1, items: { type: 'string', pattern: '^https?://[^\\s/]+/?$', [WHY]: 'an etcd client URL http(s)://host:port' } },
         Prefix: { type: 'string', default: '/etherguard/', minLength: 1 },
         Timeout: num(2, { positive: '0 would fail every etcd call at once (seconds)' }),
       },
