@@ -171,6 +171,11 @@ export class TapInterface extends BaseInterface {
 
   protected started(): void {
     this.io = this.n.NativeIo.tap(this.fd, (kind, data) => this.onBatch(kind, data), this.vnetHdr);
+    // The record path consumes each batch during the call (the core copies it into WASM memory),
+    // so batches are lent, not handed over: a few reused buffers instead of one allocation per
+    // batch that lives until the GC finds it (the edge's RSS under a flood). start()'s frame
+    // consumers may keep frames, so they get batches of their own.
+    if (this.onRecords) this.io.borrowBatches?.(true);
   }
 
   private onBatch(kind: number, data: Buffer): void {

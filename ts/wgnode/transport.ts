@@ -126,6 +126,9 @@ export class Transport {
       const s: NSock = { family, io: undefined as unknown as NativeIo, gso: false, buf: Buffer.allocUnsafe(SEND_BATCH_BYTES), used: 0, count: 0 };
       const off = this.o.offloads === true;
       s.io = mod.NativeIo.udp(family, addr, port, SOCKET_BUF_BYTES, (kind, data) => this.onBatch(s, kind, data), { gso: off, gro: off, timestamps: true });
+      // onBatch consumes a batch during the call (docs above): lent, not handed over, so a
+      // flood reuses a few native buffers instead of allocating one per batch for the GC.
+      s.io.borrowBatches?.(true);
       s.gso = s.io.udpGso;
       this.note(s);
       return s;

@@ -92,7 +92,7 @@ pub(crate) const KIND_DROPS: u32 = 2;
 pub(crate) const MODE_MAIN: u8 = 0;
 pub(crate) const MODE_THREAD: u8 = 1;
 /// Callback kind for a UDP batch followed by its receive timestamps (module docs).
-const KIND_STAMPED: u32 = 3;
+pub(crate) const KIND_STAMPED: u32 = 3;
 /// include/uapi/asm-generic/socket.h: SO_TIMESTAMPNS with a 64-bit `__kernel_timespec` on every
 /// architecture (Linux 5.1+), and the original one (a `struct timespec`, 64-bit on 64-bit
 /// arches); the control message type equals the option.
@@ -139,6 +139,82 @@ pub(crate) struct Shared {
     /// Batches read on the main thread / handed over by the reader thread.
     pub(crate) main_batches: AtomicU64,
     thread_batches: AtomicU64,
+    /// `borrowBatches(true)`: batches are lent to JS (a view of native memory, valid during the
+    /// call) instead of handed over; see [`lend_buffer`].
+    pub(crate) borrow: AtomicBool,
+    /// Batch buffers for the reader thread to fill again (at most [`POOL`]).
+    pool: Mutex<Vec<Vec<u8>>>,
+    /// The batch the reader thread lent to JS last and the `napi_ref` of its Buffer (as usize):
+    /// revoked and recycled when the next one is lent (JS calls run one after another).
+    lent: Mutex<Option<(Vec<u8>, usize)>>,
+    /// Batches lent to JS so far (thread and main-thread reads).
+    pub(crate) lent_batches: AtomicU64,
+}
+
+impl Drop for Shared {
+    fn drop(&mut self) {
+        // A Buffer still viewing the last lent batch may outlive us (no env here to detach it):
+        // its memory is left to it rather than freed under it.
+        if let Some((v, _)) = self.lent.lock().unwrap().take() {
+            std::mem::forget(v);
+        }
+    }
+}
+
+/// Batch buffers kept for reuse per object: the reader's, up to MAX_INFLIGHT queued, one lent.
+const POOL: usize = MAX_INFLIGHT + 2;
+
+/// A JS Buffer viewing `data` (no copy, no finalizer: the memory stays ours), or None when the
+/// runtime refuses external buffers. The caller must revoke it ([`revoke_buffer`]) before the
+/// memory is reused or freed. Main thread only.
+pub(crate) unsafe fn lend_buffer(env: sys::napi_env, data: &[u8]) -> Option<sys::napi_value> {
+    if data.is_empty() {
+        return None;
+    }
+    let mut v: sys::napi_value = std::ptr::null_mut();
+    let st = sys::napi_create_external_buffer(env, data.len(), data.as_ptr() as *mut std::ffi::c_void, None, std::ptr::null_mut(), &mut v);
+    (st == sys::Status::napi_ok).then_some(v)
+}
+
+/// Detaches the ArrayBuffer behind a lent Buffer, so JS that kept it sees an empty buffer rather
+/// than memory that is being refilled. False when the runtime refused (the memory must then
+/// never be reused). Main thread only.
+pub(crate) unsafe fn revoke_buffer(env: sys::napi_env, v: sys::napi_value) -> bool {
+    let mut ty = 0;
+    let mut len = 0usize;
+    let mut data: *mut std::ffi::c_void = std::ptr::null_mut();
+    let mut ab: sys::napi_value = std::ptr::null_mut();
+    let mut off = 0usize;
+    sys::napi_get_typedarray_info(env, v, &mut ty, &mut len, &mut data, &mut ab, &mut off) == sys::Status::napi_ok
+        && !ab.is_null()
+        && sys::napi_detach_arraybuffer(env, ab) == sys::Status::napi_ok
+}
+
+impl Shared {
+    /// An empty batch buffer: a recycled one, or a new one.
+    fn take_buf(&self) -> Vec<u8> {
+        self.pool.lock().unwrap().pop().unwrap_or_else(|| Vec::with_capacity(64 << 10))
+    }
+
+    /// Revokes the batch lent last (thread path) and recycles its buffer. Main thread only.
+    pub(crate) unsafe fn revoke_lent(&self, env: sys::napi_env) {
+        let Some((mut v, r)) = self.lent.lock().unwrap().take() else { return };
+        let r = r as sys::napi_ref;
+        let mut val: sys::napi_value = std::ptr::null_mut();
+        let ok = sys::napi_get_reference_value(env, r, &mut val) == sys::Status::napi_ok && !val.is_null() && revoke_buffer(env, val);
+        sys::napi_delete_reference(env, r);
+        if !ok {
+            // A view we could not revoke keeps its memory; stop lending.
+            self.borrow.store(false, Ordering::Relaxed);
+            std::mem::forget(v);
+            return;
+        }
+        v.clear();
+        let mut p = self.pool.lock().unwrap();
+        if p.len() < POOL {
+            p.push(v);
+        }
+    }
 }
 
 impl Shared {
@@ -281,7 +357,7 @@ fn reader_loop<F: Fill>(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_re
             }
         }
         let waited = t0.elapsed();
-        let mut out: Vec<u8> = Vec::with_capacity(64 << 10);
+        let mut out = sh.take_buf();
         let mut count = 0usize;
         let mut failed = None;
         let mut f = fill.lock().unwrap();
@@ -460,8 +536,12 @@ impl RecvArena {
                 h.msg_hdr.msg_controllen = mem::size_of::<[u64; CTL_WORDS]>() as _;
             }
         }
-        // SAFETY: hdrs/iov/addrs/buf/ctl are valid for MMSG entries.
-        let n = unsafe { libc::recvmmsg(sh.fd, self.hdrs.as_mut_ptr(), MMSG as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
+        // With GRO one message may carry 64 KiB (up to 64 datagrams): ask for no more messages than
+        // the batch has room for, or one call would make a batch of 2 MiB (and the WASM staging
+        // and TAP areas, which never shrink, as large).
+        let vlen = if self.gro { (BATCH_BYTES.saturating_sub(out.len()) / SLOT).clamp(1, MMSG) } else { MMSG };
+        // SAFETY: hdrs/iov/addrs/buf/ctl are valid for MMSG >= vlen entries.
+        let n = unsafe { libc::recvmmsg(sh.fd, self.hdrs.as_mut_ptr(), vlen as libc::c_uint, libc::MSG_DONTWAIT, std::ptr::null_mut()) };
         if n < 0 {
             let e = io::Error::last_os_error();
             return match e.kind() {
@@ -511,7 +591,7 @@ impl RecvArena {
                 self.stamps.resize(*count, t);
             }
         }
-        Ok(n == MMSG)
+        Ok(n == vlen)
     }
 }
 
@@ -585,7 +665,28 @@ fn make_tsfn(cb: Function<FnArgs<(u32, Buffer)>, ()>, sh: &Arc<Shared>) -> Resul
                 unsafe { (*m).start() };
             }
         }
-        Ok(FnArgs::from((ctx.value.kind, Buffer::from(ctx.value.data))))
+        let env = ctx.env.raw();
+        let Msg { kind, data, .. } = ctx.value;
+        // SAFETY: main thread; the previous JS call has returned, so its batch may be revoked.
+        unsafe { s2.revoke_lent(env) };
+        if (kind == 0 || kind == KIND_STAMPED) && s2.borrow.load(Ordering::Relaxed) {
+            // SAFETY: main thread; `data` is kept in `lent` (its heap block does not move) until
+            // the view is revoked.
+            if let Some(v) = unsafe { lend_buffer(env, &data) } {
+                let mut r: sys::napi_ref = std::ptr::null_mut();
+                // SAFETY: as above.
+                if unsafe { sys::napi_create_reference(env, v, 1, &mut r) } == sys::Status::napi_ok {
+                    *s2.lent.lock().unwrap() = Some((data, r as usize));
+                    s2.lent_batches.fetch_add(1, Ordering::Relaxed);
+                    // SAFETY: v is a Buffer made above.
+                    return Ok(FnArgs::from((kind, unsafe { Buffer::from_napi_value(env, v)? })));
+                }
+                // Without a reference it cannot be revoked: hand over a copy instead.
+                return Ok(FnArgs::from((kind, Buffer::from(data.to_vec()))));
+            }
+        }
+        // Handed over: JS owns it, and the GC frees it when JS drops it.
+        Ok(FnArgs::from((kind, Buffer::from(data))))
     })
 }
 
@@ -611,6 +712,10 @@ fn new_shared(fd: i32) -> Result<Arc<Shared>> {
         main: AtomicPtr::new(std::ptr::null_mut()),
         main_batches: AtomicU64::new(0),
         thread_batches: AtomicU64::new(0),
+        borrow: AtomicBool::new(false),
+        pool: Mutex::new(Vec::new()),
+        lent: Mutex::new(None),
+        lent_batches: AtomicU64::new(0),
     }))
 }
 
@@ -931,6 +1036,22 @@ impl NativeIo {
     #[napi(getter)]
     pub fn thread_batches(&self) -> f64 {
         self.sh.thread_batches.load(Ordering::Relaxed) as f64
+    }
+
+    /// Lend batches instead of handing them over (default false). Lent, a batch's Buffer views
+    /// native memory that is reused for a later batch: it is valid only during the callback, and
+    /// afterwards its ArrayBuffer is detached (length 0). This keeps the memory of a busy link to a
+    /// few batch buffers; handed over, every batch is a new allocation that lives until the GC
+    /// finds it (hundreds of MiB under a flood). Only batches (kinds 0 and 3) are lent.
+    #[napi]
+    pub fn borrow_batches(&self, on: bool) {
+        self.sh.borrow.store(on, Ordering::Relaxed);
+    }
+
+    /// Batches lent to JS so far (`borrowBatches`), from the reader thread and main-thread reads.
+    #[napi(getter)]
+    pub fn lent_batches(&self) -> f64 {
+        self.sh.lent_batches.load(Ordering::Relaxed) as f64
     }
 
     /// UDP: coalesced datagrams received so far (each split back into several records).

@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 
 use napi::sys;
 
-use crate::io::{Fill, Shared, BATCH_BYTES, BATCH_PACKETS, KIND_DROPS, MODE_MAIN, MODE_THREAD};
+use crate::io::{Fill, Shared, BATCH_BYTES, BATCH_PACKETS, KIND_DROPS, KIND_STAMPED, MODE_MAIN, MODE_THREAD};
 
 /// A main-thread read of this many packets hands reading over to the thread...
 pub(crate) const HANDOFF_PACKETS: usize = 4;
@@ -78,6 +78,8 @@ pub(crate) struct MainReader {
     /// When the last main-thread read happened, and how many in a row came within FAST_GAP.
     last_read: Instant,
     fast: u32,
+    /// The batch buffer of main-thread reads (reused: no allocation per read).
+    buf: Vec<u8>,
 }
 
 impl MainReader {
@@ -121,6 +123,7 @@ impl MainReader {
                 drop_reason,
                 last_read: Instant::now(),
                 fast: 0,
+                buf: Vec::new(),
             }));
             let r = &mut *mr;
             let h = r.handle.as_mut_ptr() as *mut c_void;
@@ -184,11 +187,14 @@ impl MainReader {
         }
     }
 
-    /// Calls the JS callback with `(kind, copy of data)`, as the threadsafe function would. A
-    /// throw becomes an uncaught exception, as it would from any other event-loop callback.
-    fn call(&mut self, kind: u32, data: &[u8]) {
+    /// Calls the JS callback with `(kind, data)`, as the threadsafe function would: a copy, or
+    /// with `borrowBatches` a batch (kinds 0 and 3) lent as a view that is revoked (detached) when
+    /// the call returns. A throw becomes an uncaught exception, as it would from any other
+    /// event-loop callback. Returns false when a lent view could not be revoked: `data` must then
+    /// never be reused or freed.
+    fn call(&mut self, kind: u32, data: &[u8]) -> bool {
         if self.closing {
-            return;
+            return true;
         }
         let env = self.env;
         // SAFETY: main thread, inside a libuv callback (no JS on the stack): a handle scope and
@@ -205,16 +211,34 @@ impl MainReader {
             // MakeCallback needs an object as the receiver.
             sys::napi_get_global(env, &mut recv);
             sys::napi_create_uint32(env, kind, &mut k);
-            sys::napi_create_buffer_copy(env, data.len(), data.as_ptr() as *const c_void, &mut out, &mut buf);
+            // A batch the reader thread lent before reading moved here is done with too.
+            self.sh.revoke_lent(env);
+            let lend = (kind == 0 || kind == KIND_STAMPED) && self.sh.borrow.load(Ordering::Relaxed);
+            let lent = if lend { crate::io::lend_buffer(env, data) } else { None };
+            match lent {
+                Some(v) => {
+                    buf = v;
+                    self.sh.lent_batches.fetch_add(1, Ordering::Relaxed);
+                }
+                None => {
+                    sys::napi_create_buffer_copy(env, data.len(), data.as_ptr() as *const c_void, &mut out, &mut buf);
+                }
+            }
             let argv = [k, buf];
             let mut result: sys::napi_value = std::ptr::null_mut();
             let st = sys::napi_make_callback(env, self.actx, recv, func, 2, argv.as_ptr(), &mut result);
+            let revoked = lent.is_none() || crate::io::revoke_buffer(env, buf);
+            if !revoked {
+                // The view keeps this memory: stop lending (the caller leaves the memory to it).
+                self.sh.borrow.store(false, Ordering::Relaxed);
+            }
             if st == sys::Status::napi_pending_exception {
                 let mut e: sys::napi_value = std::ptr::null_mut();
                 sys::napi_get_and_clear_last_exception(env, &mut e);
                 sys::napi_fatal_exception(env, e);
             }
             sys::napi_close_handle_scope(env, scope);
+            revoked
         }
     }
 }
@@ -237,7 +261,8 @@ extern "C" fn on_poll(handle: *mut c_void, status: libc::c_int, _events: libc::c
         // The reader thread reports errors (and backs off); let it.
         return mr.to_thread();
     }
-    let mut out: Vec<u8> = Vec::with_capacity(16 << 10);
+    let mut out = std::mem::take(&mut mr.buf);
+    out.clear();
     let mut count = 0usize;
     let mut failed: Option<io::Error> = None;
     let kind = {
@@ -266,10 +291,17 @@ extern "C" fn on_poll(handle: *mut c_void, status: libc::c_int, _events: libc::c
     if dropped > 0 {
         let mut m = (dropped.min(u32::MAX as u64) as u32).to_be_bytes().to_vec();
         m.extend_from_slice(mr.drop_reason.as_bytes());
-        mr.call(KIND_DROPS, &m);
+        let _ = mr.call(KIND_DROPS, &m); // never lent
     }
     if !out.is_empty() {
         mr.sh.main_batches.fetch_add(1, Ordering::Relaxed);
-        mr.call(kind, &out);
+        if mr.call(kind, &out) {
+            mr.buf = out;
+        } else {
+            // A view of `out` could not be revoked: the memory is left to it.
+            std::mem::forget(out);
+        }
+    } else {
+        mr.buf = out;
     }
 }

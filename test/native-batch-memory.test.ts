@@ -1,0 +1,138 @@
+// Memory of the native batch path (crates/eg-native/src/io.rs, mainpoll.rs): batches lent to JS
+// (borrowBatches) are views of a few reused native buffers, revoked after their callback, instead
+// of one new allocation per batch that lives until the GC finds it; and a UDP_GRO flood arrives in
+// batches of bounded size (one recvmmsg of coalesced datagrams could otherwise make a 2 MiB batch,
+// and the WASM staging and TAP areas, which never shrink, as large).
+import assert from 'node:assert/strict';
+import { loadNative, type Native } from '../ts/native/index.js';
+
+type Io = InstanceType<Native['NativeIo']>;
+
+/** `[len][port][addr 16][payload]` records to 127.0.0.1:port. */
+function records(port: number, payloads: Buffer[]): Buffer {
+  const parts: Buffer[] = [];
+  for (const p of payloads) {
+    const h = Buffer.alloc(20);
+    h.writeUInt16BE(p.length, 0);
+    h.writeUInt16BE(port, 2);
+    Buffer.from([127, 0, 0, 1]).copy(h, 4);
+    parts.push(h, p);
+  }
+  return Buffer.concat(parts);
+}
+
+/** Payloads of the records of a batch (copied). */
+function payloads(b: Buffer): Buffer[] {
+  const out: Buffer[] = [];
+  for (let off = 0; off + 20 <= b.length; ) {
+    const len = b.readUInt16BE(off);
+    out.push(Buffer.from(b.subarray(off + 20, off + 20 + len)));
+    off += 20 + len;
+  }
+  return out;
+}
+
+function payload(i: number, len: number): Buffer {
+  const b = Buffer.alloc(len, i & 0xff);
+  b.writeUInt32BE(i, 0);
+  return b;
+}
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+}
+
+describe('native batches: lent buffers and bounded GRO batches', function () {
+  this.timeout(15000);
+  const n = loadNative();
+  const opened: Io[] = [];
+  before(function () {
+    if (!n.ok) this.skip();
+  });
+  afterEach(() => {
+    for (const io of opened.splice(0)) io.close();
+  });
+  const mod = () => (n as { ok: true; mod: Native }).mod;
+
+  it('a lent batch is readable during its callback and empty afterwards; many batches reuse the same native buffers', async () => {
+    const kept: Buffer[] = [];
+    const got: Buffer[] = [];
+    const rx = mod().NativeIo.udp(4, '127.0.0.1', 0, 1 << 20, (kind, data) => {
+      if (kind !== 0 && kind !== 3) return;
+      kept.push(data);
+      got.push(...payloads(kind === 3 ? data.subarray(0, data.length - 4 - 8 * data.readUInt32LE(data.length - 4)) : data));
+    });
+    opened.push(rx);
+    rx.borrowBatches(true);
+    const tx = mod().NativeIo.udp(4, '127.0.0.1', 0, 1 << 20, () => {});
+    opened.push(tx);
+    const sent: Buffer[] = [];
+    for (let round = 0; round < 20; round++) {
+      const batch = Array.from({ length: 5 }, (_, i) => payload(round * 5 + i, 300));
+      sent.push(...batch);
+      assert.equal(tx.sendBatch(records(rx.port, batch), batch.length), 0, tx.lastSendError());
+      // Each round is read on its own (a batch per round, on the main thread or the reader's).
+      await until(() => got.length >= sent.length, 3000);
+    }
+    // Contents as sent (read during the callback, so never a refilled buffer). The order may
+    // differ once where reading moves between the reader thread and the main thread (mainpoll).
+    const id = (b: Buffer) => b.readUInt32BE(0);
+    assert.deepEqual(got.map(id).sort((x, y) => x - y), sent.map(id), 'every datagram once');
+    const byId = new Map(got.map((b) => [id(b), b]));
+    assert.ok(sent.every((s) => byId.get(id(s))!.equals(s)), 'contents as sent');
+    assert.ok(kept.length >= 2, `${kept.length} batches`);
+    assert.ok(rx.lentBatches >= kept.length, `${rx.lentBatches} batches lent of ${kept.length}`);
+    // Every batch but the newest was revoked once its callback returned: JS cannot keep the
+    // memory alive (nor see it refilled). The newest is revoked when the next one is lent.
+    const stale = kept.slice(0, -1).filter((b) => b.length !== 0);
+    assert.equal(stale.length, 0, `${stale.length} batch(es) still readable after their callback`);
+  });
+
+  it('batches handed over (the default) stay valid after the callback', async () => {
+    const kept: Buffer[] = [];
+    const rx = mod().NativeIo.udp(4, '127.0.0.1', 0, 1 << 20, (kind, data) => {
+      if (kind === 0 || kind === 3) kept.push(data);
+    });
+    opened.push(rx);
+    const tx = mod().NativeIo.udp(4, '127.0.0.1', 0, 1 << 20, () => {});
+    opened.push(tx);
+    for (let i = 0; i < 5; i++) {
+      assert.equal(tx.sendBatch(records(rx.port, [payload(i, 200)]), 1), 0);
+      await until(() => kept.length > i, 3000);
+    }
+    assert.deepEqual(kept.flatMap(payloads).map((p) => p.readUInt32BE(0)), [0, 1, 2, 3, 4]);
+    assert.equal(rx.lentBatches, 0);
+  });
+
+  it('a UDP_GRO flood queued at once arrives complete in batches of at most about 256 KiB', async () => {
+    const sizes: number[] = [];
+    let count = 0;
+    const rx = mod().NativeIo.udp(4, '127.0.0.1', 0, 8 << 20, (kind, data) => {
+      if (kind !== 0 && kind !== 3) return;
+      sizes.push(data.length);
+      count += payloads(kind === 3 ? data.subarray(0, data.length - 4 - 8 * data.readUInt32LE(data.length - 4)) : data).length;
+    }, { gro: true });
+    opened.push(rx);
+    const tx = mod().NativeIo.udp(4, '127.0.0.1', 0, 8 << 20, () => {}, { gso: true });
+    opened.push(tx);
+    assert.equal(rx.udpGro, true, rx.takeOffloadNote());
+    assert.equal(tx.udpGso, true, tx.takeOffloadNote());
+    // 16 GSO messages of 45 x 1400 bytes, sent while this thread does not read: an idle socket is
+    // read by the main thread, so they wait in the kernel queue, coalesced, until the loop runs.
+    const per = 45;
+    let total = 0;
+    for (let m = 0; m < 16; m++) {
+      const batch = Array.from({ length: per }, (_, i) => payload(m * per + i, 1400));
+      assert.equal(tx.sendBatch(records(rx.port, batch), per), 0, tx.lastSendError());
+      total += per;
+    }
+    await until(() => count >= total, 5000);
+    assert.equal(count, total, 'every datagram arrived');
+    // A batch stops growing at 256 KiB; the last read may add one coalesced message (64 KiB of
+    // datagrams, each with its 20-byte record header) and the receive stamps (8 bytes each).
+    const bound = (256 << 10) + (64 << 10) + per * (20 + 8) + 4;
+    const max = Math.max(...sizes);
+    assert.ok(max <= bound, `largest batch ${max} bytes (bound ${bound}); sizes ${sizes.join(' ')}`);
+  });
+});
