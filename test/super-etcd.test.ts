@@ -205,6 +205,41 @@ describe('supernode state in etcd', function () {
     });
   });
 
+  describe('a bad value written around the manage API', () => {
+    let etcd: EtcdCluster | undefined;
+    let a: Node | undefined;
+    const pubs = new Map<number, string>();
+    const prefix = uniquePrefix();
+
+    before(async () => {
+      etcd = await EtcdCluster.start(1);
+      a = await startSuper('SuperX', etcd.endpoints, prefix, [1, 2], pubs);
+    });
+    after(async () => {
+      await stopSuper(a);
+      await etcd?.stop();
+    });
+
+    it('is never applied: the running state stays, writes answer 409 naming it, and work again once it is gone', async () => {
+      const c = etcd!.client();
+      try {
+        await c.put(`${prefix}peers/5`).value(JSON.stringify({ NodeID: 5, Name: 'Node_5', PubKey: 'not a key', AdditionalCost: 10 }));
+        await c.put(`${prefix}rev`).value('{}');
+        await new Promise((r) => setTimeout(r, 500));
+        assert.deepEqual([...a!.sn.edges.keys()].sort(), [1, 2]);
+        const r = await addPeer(a!, 6);
+        assert.equal(r.status, 409, r.text);
+        assert.match(r.text, /state in etcd does not load.*PubKey/);
+        assert.ok(!has(a!, 6));
+        await c.delete().key(`${prefix}peers/5`);
+        const ok = await addPeer(a!, 6);
+        assert.equal(ok.status, 200, ok.text);
+      } finally {
+        c.close();
+      }
+    });
+  });
+
   describe('quorum loss', () => {
     let etcd: EtcdCluster | undefined;
     let a: Node | undefined;

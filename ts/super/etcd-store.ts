@@ -16,8 +16,9 @@ import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 // cockatiel is etcd3's own fault-handling dependency (its options take cockatiel policies).
 import { noop } from 'cockatiel';
 import { readFile } from 'node:fs/promises';
-import { parseDocument, type Document } from 'yaml';
-import { formatProblem, type EtcdSetting, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
+import { parseDocument, stringify, type Document } from 'yaml';
+import { ConfigError, formatProblem, type EtcdSetting, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
+import { parseSuper } from '../config/validate.js';
 import { apiProblem, checkEdit, Refused, setNextHopTable, setTopLevel } from './config-rewrite.js';
 import { durableOf, peerIdentityChanged, SETTING_KEYS, withDurable, type DurableState, type SuperStore } from './store.js';
 import type { Supernode } from './supernode.js';
@@ -33,6 +34,12 @@ interface Read {
   /** The network's shared secret (key `secret`), undefined until written. */
   secret?: Buffer;
 }
+
+/**
+ * The shared state does not load (a value written around the manage API, e.g. with etcdctl):
+ * it is never applied; the running state stays and writes answer 409 naming the problems.
+ */
+export class BadSharedState extends Error {}
 
 /** Transactions a change retries when another supernode committed between its read and its commit. */
 const MAX_ATTEMPTS = 20;
@@ -201,14 +208,19 @@ export class EtcdStore implements SuperStore {
         r = await this.read();
       } catch (e) {
         const m = (e as Error).message;
-        if (m !== this.failing) this.onError(`etcd: cannot read ${this.prefix} (${m}); routing continues on the last state`);
+        if (m !== this.failing) this.onError(`etcd: cannot ${e instanceof BadSharedState ? 'use' : 'read'} ${this.prefix} (${m}); routing continues on the last state`);
         this.failing = m;
         return;
       }
       if (this.failing) this.onInfo('etcd: reachable again');
       this.takeSecret(r);
       this.failing = '';
-      await this.bringUp(r);
+      try {
+        await this.bringUp(r);
+      } catch (e) {
+        // Never an unhandled rejection from a watch event: say it, keep the last state.
+        this.onError(`etcd: cannot apply revision ${r.revision}: ${(e as Error).message}`);
+      }
     });
   }
 
@@ -230,11 +242,26 @@ export class EtcdStore implements SuperStore {
       const res = await this.client.getAll().prefix(this.prefix).exec();
       const kvs = res.kvs;
       const has = (k: string) => kvs.some((kv) => kv.key.toString() === `${this.prefix}${k}`);
-      if (has('rev') && has('secret')) return this.decode(kvs, Number(res.header.revision));
+      if (has('rev') && has('secret')) return this.checked(this.decode(kvs, Number(res.header.revision)));
       if (has('rev')) await this.client.if(`${this.prefix}secret`, 'Create', '==', 0).then(this.client.put(`${this.prefix}secret`).value(randomBytes(32).toString('base64'))).commit();
       else await this.commitSeed();
     }
     throw new Error(`the prefix ${this.prefix} stays empty after seeding`);
+  }
+
+  /**
+   * The read state as the config loader sees it in this supernode's config (defaults filled in,
+   * every rule checked), or BadSharedState naming the problems.
+   */
+  private async checked(r: Read): Promise<Read> {
+    const local = this.configPath ? await readFile(this.configPath, 'utf8') : stringify(this.target!.cfg);
+    const name = `etcd ${this.prefix}`;
+    try {
+      return { ...r, d: durableOf(parseSuper(this.sharedBase(local, r.d), name).config) };
+    } catch (e) {
+      if (e instanceof ConfigError) throw new BadSharedState(`the state in etcd does not load: ${e.problems.map((p) => formatProblem(name, p)).join('; ')}`);
+      throw e;
+    }
   }
 
   private decode(kvs: IKeyValue[], revision: number): Read {
@@ -243,7 +270,12 @@ export class EtcdStore implements SuperStore {
     let secret: Buffer | undefined;
     for (const kv of kvs) {
       const k = kv.key.toString().slice(this.prefix.length);
-      const v = k === 'secret' ? undefined : (JSON.parse(kv.value.toString()) as unknown);
+      let v: unknown;
+      try {
+        v = k === 'secret' ? undefined : (JSON.parse(kv.value.toString()) as unknown);
+      } catch {
+        throw new BadSharedState(`${kv.key.toString()} does not hold JSON`);
+      }
       if (k === 'secret') {
         secret = Buffer.from(kv.value.toString(), 'base64');
         continue;
@@ -330,6 +362,7 @@ export class EtcdStore implements SuperStore {
         try {
           cur = await this.read();
         } catch (e) {
+          if (e instanceof BadSharedState) return new Refused(409, `${e.message}; no change is made: fix it first`);
           return this.unavailable(e, 'reading the current state');
         }
         // The handlers' own checks (duplicates, existence) then see the state this change is based on.
