@@ -180,6 +180,7 @@ export enum Drop {
   QueueFull = 22,
   InterfaceRefused = 23,
   OffloadRefused = 24,
+  SpoofedSource = 25,
 }
 
 /** Name templates of the drop reasons, by code ({me} {src} {dst} {from} {node} {kind} {wg}). */
@@ -209,4 +210,5 @@ export const DROP_TEMPLATES: readonly string[] = [
   "queue for peer {node} full while handshaking",
   "interface refused the frame",
   "TAP frame with a bad vnet header or super-frame",
+  "ping from {from} claims source NodeID {src} (a ping is one hop: spoofed)",
 ];

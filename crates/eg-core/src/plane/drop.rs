@@ -96,6 +96,10 @@ drops! {
     /// A frame read from a TAP with vnet headers whose header or super-frame the segmenter
     /// refused (crate::offload::OffloadError; the event's payload is its text).
     OffloadRefused = 24 => "TAP frame with a bad vnet header or super-frame",
+    /// A ping addressed here whose header source is not the peer that delivered it: a ping is
+    /// one hop (TTL 0), so the source is a member claiming another's NodeID (it would falsify
+    /// the latency of the link {src} → {me}).
+    SpoofedSource = 25 => "ping from {from} claims source NodeID {src} (a ping is one hop: spoofed)",
 }
 
 #[cfg(test)]

@@ -139,6 +139,11 @@ pub fn decide(h: Inner, me: NodeId, from: NodeId, from_super: bool, routes: &Rou
             if from_super {
                 return dropped(Drop::KindFromSuper, from);
             }
+            // A ping measures the link from its sender to us, so its source must be the peer
+            // whose session delivered it; anything else is a member using another's NodeID.
+            if h.kind == Kind::PingPacket as u8 && h.dst == me && h.src != from {
+                return dropped(Drop::SpoofedSource, h.src);
+            }
             d.control = for_me;
         }
         None => return dropped(Drop::UnknownKind, from),
