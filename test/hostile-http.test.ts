@@ -112,7 +112,7 @@ Peers:
       ['wrong bearer token', manageBase, 'GET', `/eg_api/manage/super/state`, { headers: { authorization: 'Bearer nope' } }],
       ['wrong password as a number', manageBase, 'POST', `/eg_api/manage/peer/del`, { body: '{"Password": 123, "NodeID": 1}', headers: json }],
       ['a private key that is not base64', manageBase, 'GET', `/eg_api/manage/peer/del?PrivKey=%00%01not-a-key`],
-      ['a 1 MB parameter', manageBase, 'GET', `/eg_api/manage/peer/update?Password=upd&NodeID=1&AdditionalCost=${'9'.repeat(60_000)}`],
+      ['a 60 kB parameter', manageBase, 'GET', `/eg_api/manage/peer/update?Password=upd&NodeID=1&AdditionalCost=${'9'.repeat(60_000)}`],
       ['an unsupported content type', manageBase, 'POST', `/eg_api/manage/peer/add?Password=add`, { body: '<xml/>', headers: { 'content-type': 'application/xml' } }],
       ['a NodeID that is not a number', manageBase, 'GET', `/eg_api/manage/peer/update?Password=upd&NodeID=abc`],
       ['a prototype-polluting body', manageBase, 'POST', `/eg_api/manage/peer/update?Password=upd`, { body: '{"NodeID": 1, "__proto__": {"AdditionalCost": 0}, "constructor": {"prototype": {"x": 1}}}', headers: json }],
