@@ -14,7 +14,10 @@
 //!   one packet at a time), stops the poll handle and wakes the reader thread;
 //! - thread → main: a reader batch of at most 2 packets that followed a wait of at least
 //!   [`IDLE_WAIT`] is marked idle, and when the main thread takes it (threadsafe-function
-//!   callback) it starts the poll handle again.
+//!   callback) it starts the poll handle again, but only if nothing waits behind it (no other
+//!   batch queued for JS, nothing in the kernel queue): under a steady flood on a CPU-starved
+//!   machine the sender pauses for a millisecond now and then too, and switching then would put
+//!   the next burst's reads on the busy main thread (and flap back and forth).
 //!
 //! Both sides read with the same [`Fill`] behind one mutex, so their reads never interleave; a
 //! packet or two may still be handed to JS out of order at the moment of a thread → main switch

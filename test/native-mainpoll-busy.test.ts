@@ -1,0 +1,98 @@
+// Main-thread reads (crates/eg-native/src/mainpoll.rs) under load: a lone datagram after a pause
+// hands reading back to the main thread only when nothing waits behind it. On a CPU-starved
+// machine a steady flood's sender pauses for a millisecond now and then, and the reader thread's
+// next batch is then a lone datagram after a wait; handing reading to the (busy) main thread at
+// that moment put every read of the next burst on it, back and forth (UDP 1400 B floods lost a
+// third of their rate). Asserts which thread read, not how fast.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { loadNative, type Native } from '../ts/native/index.js';
+
+type Io = InstanceType<Native['NativeIo']>;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const spin = (ms: number) => {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+};
+
+function ids(b: Buffer): number[] {
+  const out: number[] = [];
+  for (let off = 0; off + 20 <= b.length; ) {
+    const len = b.readUInt16BE(off);
+    if (len >= 4) out.push(b.readUInt32BE(off + 20));
+    off += 20 + len;
+  }
+  return out;
+}
+
+/** `[len][port][addr 16][payload]` records to 127.0.0.1:port with ids from..from+n-1. */
+function records(port: number, from: number, n: number): Buffer {
+  const b = Buffer.alloc(n * (20 + 64));
+  for (let i = 0; i < n; i++) {
+    const off = i * 84;
+    b.writeUInt16BE(64, off);
+    b.writeUInt16BE(port, off + 2);
+    b.set([127, 0, 0, 1], off + 4);
+    b.writeUInt32BE(from + i, off + 20);
+  }
+  return b;
+}
+
+describe('native I/O: main-thread reads on a busy link', function () {
+  this.timeout(20_000);
+  const n = loadNative();
+  const opened: Io[] = [];
+  before(function () {
+    if (!n.ok || process.env.EG_MAIN_POLL === '0') this.skip();
+  });
+  afterEach(() => {
+    for (const io of opened.splice(0)) io.close();
+  });
+
+  it('a lone datagram after a pause, with more queued behind it, leaves reading on the reader thread', async () => {
+    const mod = (n as { ok: true; mod: Native }).mod;
+    const got: number[] = [];
+    const io = mod.NativeIo.udp(4, '127.0.0.1', 0, 4 << 20, (kind, data) => {
+      if (kind === 0 || kind === 3) got.push(...ids(kind === 3 ? data.subarray(0, data.length - 4 - 8 * data.readUInt32LE(data.length - 4)) : data));
+    });
+    opened.push(io);
+    const tx = mod.NativeIo.udp(4, '127.0.0.1', 0, 4 << 20, () => {});
+    opened.push(tx);
+    // A burst from another process hands reading to the reader thread.
+    const burst = 2000;
+    const r = spawnSync(process.execPath, ['-e', `
+      const s = require('node:dgram').createSocket('udp4');
+      let i = 0;
+      (function more() {
+        for (let k = 0; k < 100 && i < ${burst}; k++, i++) { const c = Buffer.alloc(64); c.writeUInt32BE(i, 0); s.send(c, ${io.port}, '127.0.0.1'); }
+        if (i < ${burst}) setImmediate(more); else setTimeout(() => s.close(), 50);
+      })();`]);
+    assert.equal(r.status, 0, r.stderr.toString());
+    let id = burst;
+    const until = async (ms: number) => {
+      const end = Date.now() + ms;
+      while (got.length < id && Date.now() < end) await sleep(5);
+    };
+    await until(5000);
+    assert.ok(io.threadBatches > 0, `the burst went to the reader thread (main ${io.mainBatches}, thread ${io.threadBatches})`);
+    const main0 = io.mainBatches;
+    for (let episode = 0; episode < 6; episode++) {
+      await sleep(5); // the reader waits more than 1 ms
+      assert.equal(tx.sendBatch(records(io.port, id, 1), 1), 0);
+      id += 1;
+      // The reader reads the lone datagram and queues it as an idle batch; this thread is busy
+      // (as with a flood to seal) and more datagrams queue behind it before it is taken.
+      spin(30);
+      assert.equal(tx.sendBatch(records(io.port, id, 20), 20), 0);
+      id += 20;
+      await until(3000);
+    }
+    // Before the fix 3 main-thread batches came in every run (a switch, then the next reads on the
+    // main thread), after it none. A reader that is mid-read when the idle batch is taken could
+    // still let one switch through (and its next read hands reading straight back).
+    assert.ok(io.mainBatches - main0 <= 1, `main-thread batches during the episodes: ${io.mainBatches - main0} (thread ${io.threadBatches})`);
+    assert.equal(got.length, id, 'nothing lost');
+    assert.deepEqual([...got].sort((a, b) => a - b), Array.from({ length: id }, (_, i) => i));
+  });
+});
