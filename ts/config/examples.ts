@@ -180,6 +180,8 @@ export function exampleSuperConfig(): string {
     ' Etherguard supernode config example. Keys and passwords are generated fresh on every -example run.',
     ' Omitted keys take the defaults listed in docs/config.md.',
     ' Optional (our addition): HttpTLS: {CertFile: cert.pem, KeyFile: key.pem} serves both HTTP APIs over HTTPS.',
+    ' Optional (our addition): Etcd: {Endpoints: [http://10.0.0.1:2379], Prefix: /etherguard/net1/} keeps peers, passwords',
+    ' and settings in etcd, shared by several supernodes (docs/ha.md).',
   ].join('\n'), {
     PrivKeyV4: 'Two WireGuard devices, one per address family, so the supernode learns both external\naddresses of every edge. Edges need the matching public keys.',
     ListenPort_EdgeAPI: 'HTTP ports: "3000" or ":3000" (upstream forms) or "127.0.0.1:3000" to bind one address.\nThe same value for both APIs serves them on one listener; an empty ManageAPI disables it.',
