@@ -402,7 +402,8 @@ export class SuperClient {
         // sealing to it until KEEPALIVE + REKEY_TIMEOUT (15 s) passed. Handshake again now; the
         // Register that follows the new session restores everything.
         if (r.status === 400 && /has not registered yet/.test(why)) {
-          for (const sp of this.edge.peers.supers) if (sp.endpoint) this.edge.host.initiateNow(sp);
+          // Only the sessions of the supernode that refused (with ExtraSuperNodes the others are fine).
+          for (const sp of this.edge.peers.supers) if (sp.endpoint && (this.superBase.get(sp) ?? this.base) === base) this.edge.host.initiateNow(sp);
         }
         return false;
       }
