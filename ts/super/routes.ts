@@ -188,10 +188,12 @@ export class RouteState {
   }
 
   /**
-   * The hysteresis rule for one link against its snapshot (docs/routing.md, crates/eg-core
-   * route/hysteresis.rs): finite ↔ infinite, or |new − old| > T + (M − 1)·base with base from
-   * the round trip. A hair below the threshold counts, so rounding can only make it ask the
-   * WASM hysteresis (which decides) more often, never less.
+   * A superset of the hysteresis rule for one link against its snapshot (docs/routing.md,
+   * crates/eg-core route/hysteresis.rs): finite ↔ infinite, or the round trip moved by more than
+   * T + (M − 1)·base (both of the WASM rule's round-trip tests need that; a drifting clock moves
+   * the two directions oppositely and never passes), or without a reverse link |new − old| > T.
+   * A hair below the threshold counts, so rounding can only make it ask the WASM hysteresis
+   * (which decides) more often, never less.
    */
   private triggers(src: number, dst: number, now: number): boolean {
     const e = this.edges.get(src * 65536 + dst);
@@ -203,9 +205,9 @@ export class RouteState {
     const r = this.edges.get(dst * 65536 + src);
     const oldRev = r ? r.snap : Infinity;
     const curRev = r ? this.weight(dst, src, now) : Infinity;
-    const base = Number.isFinite(oldRev) && Number.isFinite(curRev) ? Math.max(old + oldRev, cur + curRev) / 2 : 0;
-    const thr = this.tol.t + (this.tol.m - 1) * base;
-    return Math.abs(cur - old) > thr - 1e-9 * (1 + Math.abs(thr));
+    if (!(Number.isFinite(oldRev) && Number.isFinite(curRev))) return Math.abs(cur - old) > this.tol.t - 1e-9 * (1 + this.tol.t);
+    const thr = this.tol.t + (this.tol.m - 1) * (Math.max(old + oldRev, cur + curRev) / 2);
+    return Math.abs(cur + curRev - (old + oldRev)) > thr - 1e-9 * (1 + Math.abs(thr));
   }
 
   /** Links that were finite at the last solve and have expired by `now` make a candidate (one pass over the links, only when one can have expired). */

@@ -1,26 +1,42 @@
-//! Clock-offset invariant hysteresis: "is a recalculation needed?".
+//! Clock-offset and clock-drift invariant hysteresis: "is a recalculation needed?".
 //!
-//! Measured one-way values contain the clock offset `off(v) - off(u)`, so comparing them
-//! proportionally (as upstream does) depends on the offset. Here every test uses quantities in
-//! which the offset cancels. For the directed edge `u -> v` with weight `old` at the last solve
-//! and `new` now (weights = effective latency + AdditionalCost, seconds):
+//! Measured one-way values contain the clock offset `off(v) - off(u)`, and clocks drift, so the
+//! offset itself moves: a drift of `r` between two nodes moves `u -> v` by `+r` per second and
+//! `v -> u` by `-r`. That is a change of the node *potential* `off`, not of any path's cost: every
+//! `s -> t` path shifts by the same `off(t) - off(s)`, so no route can become better or worse by
+//! it. Every test here therefore uses quantities in which any potential — constant or drifting —
+//! cancels. For the directed edge `u -> v` with weight `old` at the last solve and `new` now
+//! (weights = effective latency + AdditionalCost, seconds), and its reverse `old_rev`/`new_rev`:
 //!
 //! 1. exactly one of `old`, `new` infinite (connect, disconnect, expiry) → **connectivity**
 //!    change: always triggers, even during the cooldown;
 //! 2. otherwise, during the cooldown (`now < last_recalc + RecalculateCoolDown`) nothing else
 //!    triggers;
-//! 3. `delta = |new - old|` (same directed edge: the offset cancels) triggers iff
-//!    `delta > T + (M - 1) * base` with `T = JitterTolerance` (ms),
-//!    `M = JitterToleranceMultiplier`, and `base = max(rtt_old, rtt_new) / 2` (ms), where
-//!    `rtt = w(u -> v) + w(v -> u)` (offset cancels) if the reverse edge is finite both at the
-//!    last solve and now; else `base = 0` (absolute term only).
+//! 3. if the reverse edge is finite both at the last solve and now, the change is judged on the
+//!    **round trip** `rtt = w(u -> v) + w(v -> u)`, in which any potential cancels: its one-way
+//!    share `|rtt_new - rtt_old| / 2` triggers iff it exceeds `T + (M - 1) * base` with
+//!    `T = JitterTolerance` (ms), `M = JitterToleranceMultiplier`, and
+//!    `base = max(rtt_old, rtt_new) / 2` (ms). A drifting clock moves the two directions by
+//!    opposite amounts and never triggers; both directions moving by `x` trigger at `x > T`
+//!    (upstream's vectors, unchanged);
+//! 4. a change of one direction alone moves the round trip by only `x`, and one link cannot tell
+//!    it from a symmetric change `x/2` plus a clock change `x/2`. The rest of the graph can:
+//!    [`Hysteresis::evaluate`] fits every node's potential change since the last solve from all
+//!    links (exact in a full mesh), and the edge's **residual** (its change minus the fitted
+//!    potential difference, `x · (1 − 1/N)` in a full mesh of N nodes) triggers when it and the
+//!    full round-trip change `|rtt_new - rtt_old|` both exceed the threshold. The round-trip
+//!    guard keeps a clock change from ever triggering where the fit is only approximate, and the
+//!    noise to beat stays one direction's jitter, not the sum of two;
+//! 5. without the reverse edge (one-way only): `|new - old| > T`, the difference of two values of
+//!    the same edge — free of a constant offset but not of drift (rare: a Pong in each direction
+//!    gives both).
 //!
 //! `T <= 0` is treated as 0 and `M < 1` as 1, so `T = 0, M = 1` triggers on any change.
-//! For a symmetric link whose two directions move together and zero offset, `base` is the
-//! one-way value and this is exactly upstream's supernode rule (`|new - old| > T + (M-1) max`).
+//! For a link whose two directions move together and zero offset this is exactly upstream's
+//! supernode rule (`|new - old| > T + (M-1) max`).
 //! Besides edges, a change of the vertex set triggers immediately.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::graph::Graph;
 use super::ids::NodeId;
@@ -61,9 +77,26 @@ pub enum Change {
 }
 
 impl RecalculateSetting {
-    /// Classifies one directed edge. `old`/`new` are its weights at the last solve and now;
-    /// `old_rev`/`new_rev` those of the reverse edge (infinity if absent). Seconds.
+    /// Classifies one directed edge on its own link (rules 1, 3, 4 of the module docs; no
+    /// graph-wide potential, so a change in one direction alone counts half). `old`/`new` are
+    /// its weights at the last solve and now; `old_rev`/`new_rev` those of the reverse edge
+    /// (infinity if absent). Seconds.
     pub fn classify(&self, old: f64, new: f64, old_rev: f64, new_rev: f64) -> Change {
+        self.classify_with_residual(old, new, old_rev, new_rev, 0.0)
+    }
+
+    /// [`Self::classify`] plus rule 5: `residual` (seconds) is this edge's change since the last
+    /// solve minus the graph-wide potential change fitted across it (see
+    /// [`Hysteresis::evaluate`]); it triggers when it and the link's round-trip change both
+    /// exceed the threshold. `0` = no estimate.
+    pub fn classify_with_residual(
+        &self,
+        old: f64,
+        new: f64,
+        old_rev: f64,
+        new_rev: f64,
+        residual: f64,
+    ) -> Change {
         let (oi, ni) = (old.is_infinite(), new.is_infinite());
         if oi != ni {
             return Change::Connectivity;
@@ -71,7 +104,6 @@ impl RecalculateSetting {
         if oi || old == new {
             return Change::None;
         }
-        let delta_ms = (new - old).abs() * 1000.0;
         let t = if self.jitter_tolerance_ms > 0.0 {
             self.jitter_tolerance_ms
         } else {
@@ -82,12 +114,21 @@ impl RecalculateSetting {
         } else {
             1.0
         };
-        let base_ms = if old_rev.is_finite() && new_rev.is_finite() {
-            ((old + old_rev).max(new + new_rev) / 2.0 * 1000.0).max(0.0)
+        let significant = if old_rev.is_finite() && new_rev.is_finite() {
+            // A potential change (clock offset or drift) moves the two directions by opposite
+            // amounts, so only the round trip tells a path-cost change from a clock change.
+            let (rtt_old, rtt_new) = (old + old_rev, new + new_rev);
+            let rtt_delta_ms = (rtt_new - rtt_old).abs() * 1000.0;
+            let threshold = t + (m - 1.0) * (rtt_old.max(rtt_new) / 2.0 * 1000.0).max(0.0);
+            // The residual alone would let an inexact potential fit (a sparse graph) pass a
+            // clock change; the round-trip guard is exact, and the residual keeps the jitter
+            // of a single direction (not the sum of two) as the noise to beat.
+            rtt_delta_ms / 2.0 > threshold
+                || (rtt_delta_ms > threshold && residual.abs() * 1000.0 > threshold)
         } else {
-            0.0
+            (new - old).abs() * 1000.0 > t
         };
-        if delta_ms > t + (m - 1.0) * base_ms {
+        if significant {
             Change::Significant
         } else {
             Change::Jitter
@@ -146,19 +187,50 @@ impl Hysteresis {
     }
 
     /// The strongest change of `graph` at `now` relative to the snapshot, ignoring the cooldown.
+    ///
+    /// Fits the node potential change `p` since the snapshot from every link finite in both
+    /// directions both times: `p(v) = Σ_u (Δ(u→v) − Δ(v→u)) / 2 / (deg(v) + 1)`, with
+    /// `Δ = new − old` (seconds). In a full mesh this is the least-squares fit and absorbs any
+    /// clock offset or drift exactly, so `Δ(u→v) − (p(v) − p(u))` is the edge's own change
+    /// (`x · (1 − 1/N)` for a change `x` of one direction in N nodes); elsewhere it is an
+    /// approximation, which the round-trip guard of rule 5 keeps from triggering on a clock.
+    /// O(edges · log edges).
     pub fn evaluate(&self, graph: &Graph, now: f64) -> Change {
         let nodes: BTreeSet<NodeId> = graph.nodes().collect();
         if nodes != self.nodes {
             return Change::Connectivity;
         }
         let cur = current_weights(graph, now);
+        let index: HashMap<NodeId, usize> = nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let mut sum = vec![0.0f64; nodes.len()];
+        let mut count = vec![0usize; nodes.len()];
+        for &((u, v), old) in &self.weights {
+            let (new, old_rev, new_rev) = (get(&cur, (u, v)), get(&self.weights, (v, u)), get(&cur, (v, u)));
+            if new.is_finite() && old_rev.is_finite() && new_rev.is_finite() {
+                // Each direction adds its half: u→v gives v its +Δ/2, v→u gives v its −Δ/2.
+                let half = (new - old) / 2.0;
+                if let (Some(&iu), Some(&iv)) = (index.get(&u), index.get(&v)) {
+                    sum[iv] += half;
+                    sum[iu] -= half;
+                    count[iv] += 1;
+                }
+            }
+        }
+        let p = |n: NodeId| index.get(&n).map_or(0.0, |&i| sum[i] / (count[i] + 1) as f64);
         let mut worst = Change::None;
         for &((u, v), _) in self.weights.iter().chain(cur.iter()) {
-            let c = self.setting.classify(
-                get(&self.weights, (u, v)),
-                get(&cur, (u, v)),
+            let (old, new) = (get(&self.weights, (u, v)), get(&cur, (u, v)));
+            let residual = if old.is_finite() && new.is_finite() {
+                (new - old) - (p(v) - p(u))
+            } else {
+                0.0
+            };
+            let c = self.setting.classify_with_residual(
+                old,
+                new,
                 get(&self.weights, (v, u)),
                 get(&cur, (v, u)),
+                residual,
             );
             if c == Change::Connectivity {
                 return c;
