@@ -1,6 +1,6 @@
 // Real etcd clusters for tests: Debian's etcd-server (`etcd` on PATH), members on loopback with
 // free ports, temp data dirs and a unique cluster token, so concurrent test runs never meet.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,6 +33,7 @@ export class EtcdCluster {
 
   /** Starts `n` members and waits (up to `readyMs`) until the cluster answers a read. */
   static async start(n: number, readyMs = 60_000, host = '127.0.0.1'): Promise<EtcdCluster> {
+    if (spawnSync('etcd', ['--version']).error) throw new Error('etcd is not installed: apt-get install etcd-server (scripts/bootstrap.sh installs it)');
     const root = mkdtempSync(join(tmpdir(), 'eg-etcd-'));
     const members: Member[] = [];
     for (let i = 0; i < n; i++) {
@@ -58,6 +59,7 @@ export class EtcdCluster {
       '--initial-cluster', cluster, '--initial-cluster-state', state, '--initial-cluster-token', this.token,
       '--heartbeat-interval', '200', '--election-timeout', '2000', '--logger', 'zap', '--log-level', 'error',
     ], { stdio: ['ignore', 'ignore', 'pipe'] });
+    m.proc.on('error', (e) => m.log.push(`cannot run etcd: ${e.message}`));
     m.proc.stderr!.on('data', (b: Buffer) => {
       m.log.push(b.toString());
       if (m.log.length > 50) m.log.shift();
