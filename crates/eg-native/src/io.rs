@@ -51,6 +51,10 @@
 //! JS callback: `(kind, data)`: kind 0 = a batch, 1 = an error (data = UTF-8 message), 2 = reads
 //! discarded since the last report (data = `[count u32 BE][reason UTF-8]`), 3 = a batch with
 //! receive timestamps (above).
+//! Batch memory: by default a batch is handed over (JS owns it; the GC frees it). With
+//! `borrowBatches(true)` batches are lent: a view of one of a few reused native buffers, valid
+//! during the callback and detached afterwards, so a flood does not leave hundreds of batches for
+//! the GC to find (the data path lends; callers that keep batches must not ask for it).
 //! close() wakes the threads through an eventfd, joins them (they never block for long) and
 //! then closes the fd, so the fd number is never reused under a running thread; batches still
 //! queued for JS after close() are delivered and must be ignored by the caller.
