@@ -292,6 +292,35 @@ fn a_partial_checksum_frame_and_a_uso_super_frame_arrive_with_complete_checksums
 }
 
 #[test]
+fn udp_frames_are_never_coalesced_even_in_a_batch_whose_tcp_segments_are() {
+    // One TAP batch: a UDP USO super-frame, then a TCP TSO super-frame. The receiving vnet TAP
+    // gets the TCP segments back as one super-frame, and every UDP datagram as its own frame with
+    // a zero vnet header (no GSO type, nothing left to checksum), in order, checksums complete.
+    let (mut a, mut c) = pair(true, true);
+    let su = Spec { v6: false, vlan: false, udp: true, payload: 6 * 1200, mss: 1200 };
+    let bu = build(su);
+    let st = Spec { v6: false, vlan: false, udp: false, payload: 8000, mss: 1448 };
+    let bt = build(st);
+    let mut batch = vnet_rec(su, &bu, true);
+    batch.extend_from_slice(&vnet_rec(st, &bt, true));
+    let (_, got) = through(&mut a, &mut c, &mut batch);
+    assert!(drops(&got).is_empty(), "{:?}", drops(&got));
+    assert_eq!(got.super_out, 1, "only the TCP segments were merged");
+    let recs = records(&got.tap, TAP_REC, got.tap_count);
+    assert_eq!(recs.len(), 7, "6 UDP frames and 1 TCP super-frame");
+    for r in &recs[..6] {
+        assert_eq!(r[..10], [0; 10], "a UDP frame goes out with a zero vnet header");
+        assert_eq!(r.len() - 10 - bu.hdr, 1200);
+        assert_checksums(&r[10..], &bu, su);
+    }
+    assert_eq!(recs[6][1], 1, "gso_type TCPV4");
+    // A UDP flood alone is not coalesced at all (no GRO pass: the TAP area is written as it is).
+    let (_, got) = through(&mut a, &mut c, &mut vnet_rec(su, &bu, true));
+    assert_eq!(got.super_out, 0);
+    assert_eq!(got.tap_count, 6);
+}
+
+#[test]
 fn odd_sized_plain_frames_pass_through_with_and_without_vnet_headers() {
     let (mut a, mut c) = pair(true, true);
     // A lone non-IP frame of odd size: written with a zero vnet header.
