@@ -84,6 +84,16 @@ export class RouteState {
   private readonly tol: { t: number; m: number; cooldown: number };
   /** Hysteresis evaluations skipped because no pong since the last solve could trigger one. */
   checksSkipped = 0;
+  /**
+   * Seconds after a solve that saw new links until one more solve: a new link's first values are
+   * single, unfiltered samples, and since a drifting clock no longer triggers recalculations
+   * (docs/routing.md, Hysteresis) a choice made from them would otherwise stand until a real
+   * change. The supernode sets (2 · DampingFilterRadius + 2) · SendPingInterval: the edges'
+   * filter window full, plus one interval.
+   */
+  settleS = 10;
+  /** When the settling solve is due (Infinity = none pending). */
+  private settleAt = Infinity;
   /** Ask the WASM hysteresis on every check (tests compare the two ways). */
   alwaysAskHysteresis = false;
   /** Every changed next-hop entry with its reason (dashboard, etherguard_next_hop_changes_total). */
@@ -228,11 +238,16 @@ export class RouteState {
   /** After a solve: every link's current weight becomes its snapshot (what the WASM hysteresis records). */
   private snapshot(now: number): void {
     let next = Infinity;
+    let newLinks = false;
     for (const [k, e] of this.edges) {
+      const was = e.snap;
       e.snap = this.weight(Math.floor(k / 65536), k % 65536, now);
+      if (!Number.isFinite(was) && Number.isFinite(e.snap)) newLinks = true;
       if (Number.isFinite(e.snap) && e.validUntil < next) next = e.validUntil;
     }
     this.expiryScanAt = next;
+    if (newLinks) this.settleAt = now + this.settleS;
+    else if (now >= this.settleAt) this.settleAt = Infinity;
   }
 
   /** Solves if the hysteresis says so; returns true when the published table (and hash) changed. */
@@ -240,11 +255,12 @@ export class RouteState {
     const g = this.graph;
     if (!g) return false;
     this.scanExpiry(now);
-    if (!this.candidate && !this.alwaysAskHysteresis) {
+    const settle = now >= this.settleAt;
+    if (!settle && !this.candidate && !this.alwaysAskHysteresis) {
       this.checksSkipped++;
       return false;
     }
-    if (!g.recalcNeeded(now)) {
+    if (!settle && !g.recalcNeeded(now)) {
       // Past the cooldown a "no" is final for the links as they are now; within it, ask again later.
       if (now >= this.lastSolve + this.tol.cooldown) this.candidate = false;
       return false;

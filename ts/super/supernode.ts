@@ -144,6 +144,7 @@ export class Supernode {
       ? new EtcdStore(cfg.Etcd, cfg.NodeName, o.configPath, (m) => this.log.error(m), (m) => this.log.info(m))
       : new FileStore(o.configPath, (m) => this.log.error(m));
     this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, this.salt, (m) => this.log.error(m));
+    this.routes.settleS = (2 * Math.max(0, cfg.DampingFilterRadius) + 2) * cfg.SendPingInterval;
     this.clocks = new ClockWatch({
       limitPpm: cfg.ClockDriftLimitPpm ?? 500,
       onFlag: (_n, _f, detail) => this.log.info(detail),

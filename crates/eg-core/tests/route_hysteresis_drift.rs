@@ -155,7 +155,11 @@ fn a_real_improvement_beyond_the_tolerance_still_switches() {
         for i in 0..=600 {
             table = sim.step(i as f64);
         }
-        assert_eq!(hop(&table, 2, 4), 4, "seed {seed}: 2 -> 4 direct (18 ms) before");
+        assert_eq!(
+            hop(&table, 2, 4),
+            4,
+            "seed {seed}: 2 -> 4 direct (18 ms) before"
+        );
         // 3 -> 4 alone gets 8 ms faster (10.5 -> 2.5 ms): the relay 2 -> 3 -> 4 (13 ms) is now
         // 5 ms better than the direct 18 ms. Beyond the 5 ms tolerance but below twice it, so
         // the link's round trip alone (half of a one-direction change) would miss it.
@@ -163,7 +167,11 @@ fn a_real_improvement_beyond_the_tolerance_still_switches() {
         for i in 601..=605 {
             table = sim.step(i as f64);
         }
-        assert_eq!(hop(&table, 2, 4), 3, "seed {seed}: 2 -> 4 did not switch to the relay");
+        assert_eq!(
+            hop(&table, 2, 4),
+            3,
+            "seed {seed}: 2 -> 4 did not switch to the relay"
+        );
         // Then both directions of 1 <-> 4 get 15 ms slower (20 -> 35 ms): a relay (29.5 ms via
         // 5 or 3) is now 5.5 ms better.
         assert_eq!(hop(&table, 1, 4), 4, "seed {seed}: 1 -> 4 direct before");

@@ -223,7 +223,10 @@ fn hysteresis_decisions_do_not_depend_on_large_offsets() {
             Change::Jitter,
             "offset {off}: +10 ms is jitter"
         );
+        // Both directions (a lone link counts half of a one-direction change: it cannot tell
+        // it from a clock drift, docs/routing.md "Hysteresis").
         g.set_edge(1, 2, 0.140 + off, 0.0, 1e9).unwrap();
+        g.set_edge(2, 1, 0.140 - off, 0.0, 1e9).unwrap();
         assert_eq!(
             h.evaluate(&g, 1.0),
             Change::Significant,

@@ -201,11 +201,16 @@ impl Hysteresis {
             return Change::Connectivity;
         }
         let cur = current_weights(graph, now);
-        let index: HashMap<NodeId, usize> = nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect();
+        let index: HashMap<NodeId, usize> =
+            nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect();
         let mut sum = vec![0.0f64; nodes.len()];
         let mut count = vec![0usize; nodes.len()];
         for &((u, v), old) in &self.weights {
-            let (new, old_rev, new_rev) = (get(&cur, (u, v)), get(&self.weights, (v, u)), get(&cur, (v, u)));
+            let (new, old_rev, new_rev) = (
+                get(&cur, (u, v)),
+                get(&self.weights, (v, u)),
+                get(&cur, (v, u)),
+            );
             if new.is_finite() && old_rev.is_finite() && new_rev.is_finite() {
                 // Each direction adds its half: u→v gives v its +Δ/2, v→u gives v its −Δ/2.
                 let half = (new - old) / 2.0;
@@ -216,7 +221,11 @@ impl Hysteresis {
                 }
             }
         }
-        let p = |n: NodeId| index.get(&n).map_or(0.0, |&i| sum[i] / (count[i] + 1) as f64);
+        let p = |n: NodeId| {
+            index
+                .get(&n)
+                .map_or(0.0, |&i| sum[i] / (count[i] + 1) as f64)
+        };
         let mut worst = Change::None;
         for &((u, v), _) in self.weights.iter().chain(cur.iter()) {
             let (old, new) = (get(&self.weights, (u, v)), get(&cur, (u, v)));
