@@ -156,9 +156,10 @@ export function peerInfoFor(
 export class PairPsks {
   private readonly m = new Map<string, string>();
   /**
-   * Set when several supernodes share one etcd prefix: each pair's PSK is then HMAC-SHA256(seed,
-   * "psk <lower NodeID> <higher NodeID>") on every supernode instead of random per process, so
-   * they hand out the same PSK (and the same peer-list hash).
+   * Each pair's PSK is HMAC-SHA256(seed, "psk <lower NodeID> <higher NodeID>"): the same after a
+   * restart (no rekey of every edge pair) and, with several supernodes sharing one etcd prefix
+   * (seed = their shared secret), the same on each (and so the same peer-list hash). Unset: random
+   * per process.
    */
   seed?: Buffer;
   private static key(a: number, b: number): string {

@@ -150,6 +150,12 @@ export class Supernode {
       onFlag: (_n, _f, detail) => this.log.info(detail),
       onEstimate: (e) => this.log.cat('control', 'clock estimate', { a: e.A, b: e.B, offsetMs: e.OffsetMs, driftPpm: e.DriftPpm, rttMs: e.RttMs }),
     });
+    // Pair PSKs stable across restarts: random per process, every edge pair rekeyed (and lost
+    // frames) whenever the supernode restarted. Derived from its own private keys, which whoever
+    // could read them could use to hand out PSKs anyway; several supernodes on one etcd prefix
+    // replace the seed with their shared secret (useSharedSecret).
+    const ownKeys = [cfg.PrivKeyV4, cfg.PrivKeyV6].filter((k) => k !== '').join(' ');
+    if (ownKeys) this.psks.seed = createHmac('sha256', ownKeys).update('etherguard edge pair psk seed').digest();
     this.ownPubs = {
       4: this.famEnabled(4) ? publicKeyOf(cfg.PrivKeyV4) : '',
       6: this.famEnabled(6) ? publicKeyOf(cfg.PrivKeyV6) : '',
