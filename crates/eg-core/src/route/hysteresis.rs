@@ -36,7 +36,7 @@
 //! supernode rule (`|new - old| > T + (M-1) max`).
 //! Besides edges, a change of the vertex set triggers immediately.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 use super::graph::Graph;
 use super::ids::NodeId;
@@ -85,8 +85,8 @@ impl RecalculateSetting {
         self.classify_with_residual(old, new, old_rev, new_rev, 0.0)
     }
 
-    /// [`Self::classify`] plus rule 5: `residual` (seconds) is this edge's change since the last
-    /// solve minus the graph-wide potential change fitted across it (see
+    /// [`Self::classify`] plus rule 4 of the module docs: `residual` (seconds) is this edge's
+    /// change since the last solve minus the graph-wide potential change fitted across it (see
     /// [`Hysteresis::evaluate`]); it triggers when it and the link's round-trip change both
     /// exceed the threshold. `0` = no estimate.
     pub fn classify_with_residual(
@@ -193,54 +193,78 @@ impl Hysteresis {
     /// `Δ = new − old` (seconds). In a full mesh this is the least-squares fit and absorbs any
     /// clock offset or drift exactly, so `Δ(u→v) − (p(v) − p(u))` is the edge's own change
     /// (`x · (1 − 1/N)` for a change `x` of one direction in N nodes); elsewhere it is an
-    /// approximation, which the round-trip guard of rule 5 keeps from triggering on a clock.
-    /// O(edges · log edges).
+    /// approximation, which the round-trip guard of rule 4 keeps from triggering on a clock.
+    /// O(edges · log edges): one binary search per edge (its reverse).
     pub fn evaluate(&self, graph: &Graph, now: f64) -> Change {
         let nodes: BTreeSet<NodeId> = graph.nodes().collect();
         if nodes != self.nodes {
             return Change::Connectivity;
         }
         let cur = current_weights(graph, now);
-        let index: HashMap<NodeId, usize> =
-            nodes.iter().enumerate().map(|(i, &n)| (n, i)).collect();
-        let mut sum = vec![0.0f64; nodes.len()];
-        let mut count = vec![0usize; nodes.len()];
-        for &((u, v), old) in &self.weights {
-            let (new, old_rev, new_rev) = (
-                get(&cur, (u, v)),
-                get(&self.weights, (v, u)),
-                get(&cur, (v, u)),
-            );
-            if new.is_finite() && old_rev.is_finite() && new_rev.is_finite() {
-                // Each direction adds its half: u→v gives v its +Δ/2, v→u gives v its −Δ/2.
-                let half = (new - old) / 2.0;
-                if let (Some(&iu), Some(&iv)) = (index.get(&u), index.get(&v)) {
-                    sum[iv] += half;
-                    sum[iu] -= half;
-                    count[iv] += 1;
+        // One row per directed edge in the snapshot or now: (key, old, new), ascending (a merge
+        // of the two sorted lists), then each row's reverse found once (not per use).
+        let mut rows: Vec<((NodeId, NodeId), f64, f64)> =
+            Vec::with_capacity(self.weights.len().max(cur.len()));
+        let (mut i, mut j) = (0, 0);
+        while i < self.weights.len() || j < cur.len() {
+            let a = self.weights.get(i).map(|e| e.0);
+            let b = cur.get(j).map(|e| e.0);
+            match (a, b) {
+                (Some(ka), Some(kb)) if ka == kb => {
+                    rows.push((ka, self.weights[i].1, cur[j].1));
+                    i += 1;
+                    j += 1;
                 }
+                (Some(ka), Some(kb)) if ka < kb => {
+                    rows.push((ka, self.weights[i].1, f64::INFINITY));
+                    i += 1;
+                }
+                (Some(ka), None) => {
+                    rows.push((ka, self.weights[i].1, f64::INFINITY));
+                    i += 1;
+                }
+                (_, Some(kb)) => {
+                    rows.push((kb, f64::INFINITY, cur[j].1));
+                    j += 1;
+                }
+                (None, None) => unreachable!(),
             }
         }
-        let p = |n: NodeId| {
-            index
-                .get(&n)
-                .map_or(0.0, |&i| sum[i] / (count[i] + 1) as f64)
-        };
+        let rev: Vec<(f64, f64)> = rows
+            .iter()
+            .map(|&((u, v), _, _)| {
+                rows.binary_search_by(|r| r.0.cmp(&(v, u)))
+                    .map_or((f64::INFINITY, f64::INFINITY), |p| (rows[p].1, rows[p].2))
+            })
+            .collect();
+        // Node ids are u16: a direct table beats hashing a million times at N = 1000.
+        let mut pos = vec![0u32; usize::from(NodeId::MAX) + 1];
+        for (k, &n) in nodes.iter().enumerate() {
+            pos[usize::from(n)] = k as u32;
+        }
+        let at = |n: NodeId| pos[usize::from(n)] as usize;
+        let mut sum = vec![0.0f64; nodes.len()];
+        let mut count = vec![0usize; nodes.len()];
+        for (&((u, v), old, new), &(old_rev, new_rev)) in rows.iter().zip(&rev) {
+            if old.is_finite() && new.is_finite() && old_rev.is_finite() && new_rev.is_finite() {
+                // Each direction adds its half: u→v gives v its +Δ/2, v→u gives v its −Δ/2.
+                let half = (new - old) / 2.0;
+                sum[at(v)] += half;
+                sum[at(u)] -= half;
+                count[at(v)] += 1;
+            }
+        }
+        let p = |n: NodeId| sum[at(n)] / (count[at(n)] + 1) as f64;
         let mut worst = Change::None;
-        for &((u, v), _) in self.weights.iter().chain(cur.iter()) {
-            let (old, new) = (get(&self.weights, (u, v)), get(&cur, (u, v)));
+        for (&((u, v), old, new), &(old_rev, new_rev)) in rows.iter().zip(&rev) {
             let residual = if old.is_finite() && new.is_finite() {
                 (new - old) - (p(v) - p(u))
             } else {
                 0.0
             };
-            let c = self.setting.classify_with_residual(
-                old,
-                new,
-                get(&self.weights, (v, u)),
-                get(&cur, (v, u)),
-                residual,
-            );
+            let c = self
+                .setting
+                .classify_with_residual(old, new, old_rev, new_rev, residual);
             if c == Change::Connectivity {
                 return c;
             }
