@@ -135,6 +135,10 @@ pub(crate) struct Shared {
     gro_reads: AtomicU64,
     /// [`MODE_MAIN`] or [`MODE_THREAD`]: who reads the fd now.
     pub(crate) mode: AtomicU8,
+    /// Held by the reader thread from its read until what it read is queued for JS (inflight), and
+    /// by whoever switches reading to the main thread: a switch never lands between the two, so
+    /// the main thread cannot read newer packets while older ones are still on the reader thread.
+    pub(crate) read_turn: Mutex<()>,
     /// The reader thread parks here while the main thread reads.
     park: Mutex<()>,
     park_cv: Condvar,
@@ -376,6 +380,10 @@ fn reader_loop<F: Fill>(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_re
             }
         }
         let waited = t0.elapsed();
+        let turn = sh.read_turn.lock().unwrap();
+        if sh.main_reads() {
+            continue; // switched while we waited for the turn
+        }
         let mut out = sh.take_buf();
         let mut count = 0usize;
         let mut failed = None;
@@ -406,6 +414,7 @@ fn reader_loop<F: Fill>(sh: Arc<Shared>, tsfn: Tsfn, what: &'static str, drop_re
                 continue;
             }
         }
+        drop(turn);
         if let Some(e) = failed {
             deliver(&sh, &tsfn, 1, format!("{what} fd {}: read: {e}", sh.fd).into_bytes());
             sh.nap(1000);
@@ -677,11 +686,15 @@ fn make_tsfn(cb: Function<FnArgs<(u32, Buffer)>, ()>, sh: &Arc<Shared>) -> Resul
     let s2 = sh.clone();
     cb.build_threadsafe_function::<Msg>().callee_handled::<false>().build_callback(move |ctx| {
         s2.release();
-        if ctx.value.idle && !s2.stopped() && s2.quiet() {
-            let m = s2.main.load(Ordering::Acquire);
-            if !m.is_null() {
-                // SAFETY: on the main thread; `main` is cleared before the reader is closed.
-                unsafe { (*m).start() };
+        // try_lock: the main thread never waits for the reader; busy means a read is under way
+        // (a batch is coming), so the link is not idle after all.
+        if ctx.value.idle && !s2.stopped() {
+            if let Ok(_turn) = s2.read_turn.try_lock() {
+                let m = s2.main.load(Ordering::Acquire);
+                if !m.is_null() && s2.quiet() {
+                    // SAFETY: on the main thread; `main` is cleared before the reader is closed.
+                    unsafe { (*m).start() };
+                }
             }
         }
         let env = ctx.env.raw();
@@ -726,6 +739,7 @@ fn new_shared(fd: i32) -> Result<Arc<Shared>> {
         read_drops: AtomicU64::new(0),
         gro_reads: AtomicU64::new(0),
         mode: AtomicU8::new(MODE_THREAD),
+        read_turn: Mutex::new(()),
         park: Mutex::new(()),
         park_cv: Condvar::new(),
         main: AtomicPtr::new(std::ptr::null_mut()),
@@ -801,6 +815,7 @@ fn main_reader<F: Fill + Send + 'static>(func: sys::napi_value, env: sys::napi_e
     match MainReader::create(env, func, sh.clone(), f, drop_reason) {
         Ok(m) => {
             sh.main.store(m, Ordering::Release);
+            let _turn = sh.read_turn.lock().unwrap();
             // SAFETY: just made, main thread.
             unsafe { (*m).start() };
             m

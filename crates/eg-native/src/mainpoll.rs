@@ -19,10 +19,12 @@
 //!   machine the sender pauses for a millisecond now and then too, and switching then would put
 //!   the next burst's reads on the busy main thread (and flap back and forth).
 //!
-//! Both sides read with the same [`Fill`] behind one mutex, so their reads never interleave; a
-//! packet or two may still be handed to JS out of order at the moment of a thread → main switch
-//! (a batch queued by the thread, then one read by the main thread), which the replay window and
-//! TCP tolerate. `EG_MAIN_POLL=0` turns main-thread reads off (reader threads only).
+//! Order: both sides read with the same [`Fill`] behind one mutex, so their reads never
+//! interleave; main → thread happens after the main thread's last read was handed to JS; thread →
+//! main is taken under [`Shared::read_turn`], which the reader thread holds from its read until
+//! the batch is queued, and only when nothing is queued for JS: so packets reach JS in the order
+//! the kernel queued them (test/native-read-order.test.ts). `EG_MAIN_POLL=0` turns main-thread
+//! reads off (reader threads only).
 //!
 //! libuv functions come from the node binary that loads the addon (Node exports libuv's API for
 //! addons); everything here runs on the main thread.
