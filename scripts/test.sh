@@ -44,6 +44,13 @@ else
   tail -40 test-results/fuzz-ts.log; failed=$((failed + 1)); status=1
 fi
 
+echo "=== typecheck (tests, bench, sim: mocha runs them through tsx, which does not check types) ==="
+if npx tsc -p test/tsconfig.json --noEmit > test-results/tsc-tests.log 2>&1; then
+  echo "ok"; passed=$((passed + 1))
+else
+  head -40 test-results/tsc-tests.log; failed=$((failed + 1)); status=1
+fi
+
 echo "=== mocha ==="
 npx mocha 'test/**/*.test.ts' 2>&1 | tee test-results/mocha.log
 rc=${PIPESTATUS[0]}
