@@ -3,9 +3,7 @@
 // info / next-hop table / parameters when the supernode announces a new state hash, and find
 // working endpoints for peers (try-lists with priorities, hole punching with RequestReply pings).
 import { randomBytes } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
 import { EdgeConfig } from '../config/index.js';
-import { parseCidr, parseIPv4, parseIPv6 } from '../config/ip.js';
 import { SpikeFilter } from '../core/filter.js';
 import { ProcessDelay } from './procdelay.js';
 import { SendLead } from './txstamp.js';
@@ -21,6 +19,7 @@ import { pingTimeMs } from '../wgnode/clock.js';
 import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import { Peer } from '../wgnode/peers.js';
 import { Edge } from './edge.js';
+import { insideVpn, underlayAddresses } from './underlay.js';
 import { Header, Kind, NODE_SPREAD, NODE_SUPER } from '../core/frame.js';
 
 const HTTP_TIMEOUT_MS = 8000;
@@ -427,40 +426,16 @@ export class SuperClient {
     }
   }
 
-  /**
-   * Whether an address belongs to the VPN itself (our interface's subnets). WireGuard traffic
-   * sent there would travel inside the tunnel it is meant to carry: a dead direct link would look
-   * alive through a relay, and routes could never move off it.
-   */
-  private insideVpn(address: string): boolean {
-    const ic = this.cfg.Interface;
-    const v4 = parseIPv4(address);
-    const v6 = v4 === null ? parseIPv6(address.replace(/^\[|\]$/g, '')) : null;
-    for (const c of [ic.IPv4CIDR, ic.IPv6CIDR, ic.IPv6LLPrefix]) {
-      if (!c) continue;
-      const n = parseCidr(c);
-      if (typeof n === 'string') continue;
-      const bits = n.family === 4 ? 32 : 128;
-      const a = n.family === 4 ? (v4 === null ? null : BigInt(v4)) : v6;
-      if (a !== null && a >> BigInt(bits - n.prefixLen) === n.network >> BigInt(bits - n.prefixLen)) return true;
-    }
-    return false;
-  }
-
   private async localAddrs(): Promise<{ LocalV4s: Record<string, number>; LocalV6s: Record<string, number> }> {
     const sn = this.cfg.DynamicRoute.SuperNode;
     const v4: Record<string, number> = {};
     const v6: Record<string, number> = {};
     if (!sn.SkipLocalIP) {
       const port = this.edge.host.port;
-      for (const [ifname, list] of Object.entries(networkInterfaces())) {
-        // Never offer the VPN's own interface as an underlay address (see insideVpn).
-        if (ifname === this.edge.iface?.name) continue;
-        for (const a of list ?? []) {
-          if (a.internal || (a.family === 'IPv6' && a.address.startsWith('fe80')) || this.insideVpn(a.address)) continue;
-          if (a.family === 'IPv4' && !this.cfg.DisabledAf.IPv4) v4[`${a.address}:${port}`] = 100;
-          if (a.family === 'IPv6' && !this.cfg.DisabledAf.IPv6) v6[`[${a.address}]:${port}`] = 100;
-        }
+      // Never offers the VPN's own interface or subnets as an underlay address (see insideVpn).
+      for (const a of underlayAddresses(this.edge.iface?.name, this.cfg.Interface, this.cfg.DisabledAf)) {
+        if (a.family === 4) v4[`${a.address}:${port}`] = 100;
+        else v6[`[${a.address}]:${port}`] = 100;
       }
     }
     // As upstream: each entry is resolved in each family and reported as ip:port (the supernode
@@ -607,7 +582,7 @@ export class SuperClient {
             this.edge.log.cat('internal', 'ignoring a malformed candidate endpoint', { node: e.NodeID, url });
             continue;
           }
-          if (this.insideVpn(host)) {
+          if (insideVpn(this.cfg.Interface, host)) {
             this.edge.log.cat('internal', 'ignoring a candidate endpoint inside the VPN', { node: e.NodeID, url });
             continue;
           }

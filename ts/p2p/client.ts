@@ -11,16 +11,15 @@
 // Upstream behaviour: reference §1.3, §5.8; differences (signatures, per-origin sequence numbers,
 // self-descriptions instead of third-party peer lists) are in docs/p2p.md.
 import { createHash } from 'node:crypto';
-import { networkInterfaces } from 'node:os';
 import type { Document } from 'yaml';
 import { isMap, isSeq, YAMLMap } from 'yaml';
 import type { EdgeConfig } from '../config/index.js';
-import { parseCidr, parseIPv4, parseIPv6 } from '../config/ip.js';
 import { HEADER_LEN, Header, Kind, NODE_BROADCAST, NODE_SPREAD, writeHeader } from '../core/frame.js';
 import { StaticRoutes } from '../core/table.js';
 import { keyFromBase64, keyToBase64, publicKey } from '../core/wg.js';
 import { Edge } from '../edge/edge.js';
 import { Prober } from '../edge/probe.js';
+import { insideVpn, underlayAddresses } from '../edge/underlay.js';
 import { decode, encode } from '../proto/control.js';
 import { ConfigWriter } from '../super/config-rewrite.js';
 import { everySec, type Timer } from '../timer.js';
@@ -331,28 +330,12 @@ export class P2PClient {
 
   // ---- discovery: endpoints, connecting, saving -----------------------------------------------
 
-  /** Whether the VPN itself holds this address (WireGuard over its own tunnel would fake liveness). */
-  private insideVpn(address: string): boolean {
-    const ic = this.cfg.Interface;
-    const v4 = parseIPv4(address);
-    const v6 = v4 === null ? parseIPv6(address.replace(/^\[|\]$/g, '')) : null;
-    for (const c of [ic.IPv4CIDR, ic.IPv6CIDR, ic.IPv6LLPrefix]) {
-      if (!c) continue;
-      const n = parseCidr(c);
-      if (typeof n === 'string') continue;
-      const bits = n.family === 4 ? 32 : 128;
-      const a = n.family === 4 ? (v4 === null ? null : BigInt(v4)) : v6;
-      if (a !== null && a >> BigInt(bits - n.prefixLen) === n.network >> BigInt(bits - n.prefixLen)) return true;
-    }
-    return false;
-  }
-
   private usable(ep: string): boolean {
     try {
       const { host } = parseHostPort(ep);
       const v6 = host.includes(':');
       if (v6 ? this.cfg.DisabledAf.IPv6 : this.cfg.DisabledAf.IPv4) return false;
-      return !this.insideVpn(host);
+      return !insideVpn(this.cfg.Interface, host);
     } catch {
       return false;
     }
@@ -361,15 +344,9 @@ export class P2PClient {
   /** The underlay addresses this node listens on (not loopback, not link-local v6, not the VPN's own). */
   ownEndpoints(): string[] {
     const port = this.edge.host.port;
-    const out: string[] = [];
-    for (const [ifname, list] of Object.entries(networkInterfaces())) {
-      if (ifname === this.edge.iface?.name) continue;
-      for (const a of list ?? []) {
-        if (a.internal || (a.family === 'IPv6' && a.address.startsWith('fe80')) || this.insideVpn(a.address)) continue;
-        if (a.family === 'IPv4' && !this.cfg.DisabledAf.IPv4) out.push(`${a.address}:${port}`);
-        if (a.family === 'IPv6' && !this.cfg.DisabledAf.IPv6) out.push(`[${a.address}]:${port}`);
-      }
-    }
+    const out = underlayAddresses(this.edge.iface?.name, this.cfg.Interface, this.cfg.DisabledAf).map((a) =>
+      a.family === 4 ? `${a.address}:${port}` : `[${a.address}]:${port}`,
+    );
     // Only loopback (tests, one host): offer it, so members on this host can still connect.
     if (out.length === 0 && !this.cfg.DisabledAf.IPv4) out.push(`127.0.0.1:${port}`);
     return out.slice(0, 64);
