@@ -3,13 +3,21 @@
 // docs/routing.md §Filter).
 import { wasm } from './wasm.js';
 
-/** Upstream's damping filter: a sliding median over 2·radius + 1 samples. */
-export class MedianFilter {
-  private readonly f = new (wasm().DampingFilter)();
-  /** Pushes a one-way latency sample (s); returns the filtered value (s). */
+/** The calls both WASM filters answer (crates/eg-core/src/route/filter.rs). */
+interface CoreFilter {
+  push(sample: number, radius: number): number;
+  clear(): void;
+  free(): void;
+}
+
+/** The JS face of a WASM filter; `free()` releases its WASM memory. */
+class WasmFilter {
+  constructor(private readonly f: CoreFilter) {}
+  /** Pushes a one-way latency sample (s) with the current radius; returns the filtered value (s). */
   push(sample: number, radius: number): number {
     return this.f.push(sample, radius);
   }
+  /** Forgets all samples. */
   clear(): void {
     this.f.clear();
   }
@@ -18,21 +26,20 @@ export class MedianFilter {
   }
 }
 
+/** Upstream's damping filter: a sliding median over 2·radius + 1 samples. */
+export class MedianFilter extends WasmFilter {
+  constructor() {
+    super(new (wasm().DampingFilter)());
+  }
+}
+
 /**
  * The edges' latency filter: the median of the minima of three sub-windows of the last
  * 2·radius + 1 samples (queueing only adds delay, so minima reject it; RFC 5905 §10's minimum-
  * delay choice, RFC 6817 §3.4.2's minimum of minima). Radius 0 passes samples through.
  */
-export class SpikeFilter {
-  private readonly f = new (wasm().SpikeFilter)();
-  /** Pushes a one-way latency sample (s); returns the filtered value (s). */
-  push(sample: number, radius: number): number {
-    return this.f.push(sample, radius);
-  }
-  clear(): void {
-    this.f.clear();
-  }
-  free(): void {
-    this.f.free();
+export class SpikeFilter extends WasmFilter {
+  constructor() {
+    super(new (wasm().SpikeFilter)());
   }
 }

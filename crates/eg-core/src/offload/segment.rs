@@ -84,18 +84,7 @@ impl<'a> Segmenter<'a> {
             if !hdr.needs_csum() {
                 return Ok(Segmenter { frame, opts, kind: Kind::Copy, count: 1 });
             }
-            let start = hdr.csum_start as usize;
-            let field = start + hdr.csum_offset as usize;
-            if start >= frame.len() || field + 2 > frame.len() {
-                return Err(OffloadError::VnetCsum {
-                    csum_start: hdr.csum_start,
-                    csum_offset: hdr.csum_offset,
-                    why: "the checksum field lies beyond the end of the frame",
-                });
-            }
-            // Sum to the end of the IP packet when the frame parses (Ethernet padding is not
-            // part of it), else to the end of the frame as the kernel's skb_checksum_help does.
-            let end = headers::parse(frame).map(|l| l.ip_end).unwrap_or(frame.len()).max(field + 2);
+            let (start, field, end) = partial_csum_range(hdr, frame)?;
             return Ok(Segmenter { frame, opts, kind: Kind::Complete { start, field, end }, count: 1 });
         }
         let lay = headers::parse(frame)?;
@@ -271,6 +260,26 @@ impl<'a> Segmenter<'a> {
     }
 }
 
+/// The range a `NEEDS_CSUM` single frame's L4 checksum covers, as `(start, field, end)` byte
+/// offsets into `frame` (Ethernet frame without the vnet header): the sum runs over
+/// `start..end` and is stored at `field..field + 2`. Refuses offsets whose checksum field does
+/// not fit the frame (`VnetCsum`).
+fn partial_csum_range(hdr: &VnetHdr, frame: &[u8]) -> Result<(usize, usize, usize), OffloadError> {
+    let start = hdr.csum_start as usize;
+    let field = start + hdr.csum_offset as usize;
+    if start >= frame.len() || field + 2 > frame.len() {
+        return Err(OffloadError::VnetCsum {
+            csum_start: hdr.csum_start,
+            csum_offset: hdr.csum_offset,
+            why: "the checksum field lies beyond the end of the frame",
+        });
+    }
+    // Sum to the end of the IP packet when the frame parses (Ethernet padding is not part of
+    // it), else to the end of the frame as the kernel's skb_checksum_help does.
+    let end = headers::parse(frame).map(|l| l.ip_end).unwrap_or(frame.len()).max(field + 2);
+    Ok((start, field, end))
+}
+
 /// A completed checksum as the kernel's `skb_checksum_help` stores it: a sum that folds to 0 is
 /// written as 0xffff (for UDP, 0 would mean "no checksum", which IPv6 forbids; for TCP the two are
 /// the same number in one's complement).
@@ -293,16 +302,7 @@ pub fn complete_in_place(hdr: &VnetHdr, frame: &mut [u8]) -> Result<(), OffloadE
     if !hdr.needs_csum() {
         return Ok(());
     }
-    let start = hdr.csum_start as usize;
-    let field = start + hdr.csum_offset as usize;
-    if start >= frame.len() || field + 2 > frame.len() {
-        return Err(OffloadError::VnetCsum {
-            csum_start: hdr.csum_start,
-            csum_offset: hdr.csum_offset,
-            why: "the checksum field lies beyond the end of the frame",
-        });
-    }
-    let end = headers::parse(frame).map(|l| l.ip_end).unwrap_or(frame.len()).max(field + 2);
+    let (start, field, end) = partial_csum_range(hdr, frame)?;
     let c = finish(csum::add(0, &frame[start..end]));
     frame[field..field + 2].copy_from_slice(&c.to_be_bytes());
     Ok(())

@@ -11,6 +11,14 @@
 
 use std::collections::VecDeque;
 
+/// Appends `sample` to `window` and drops the oldest samples beyond `size`.
+fn slide(window: &mut VecDeque<f64>, sample: f64, size: usize) {
+    window.push_back(sample);
+    while window.len() > size {
+        window.pop_front();
+    }
+}
+
 /// A sliding median filter. A new peer starts empty (upstream pushes one infinity, which is
 /// not stored, so it is equivalent).
 #[derive(Clone, Debug, Default)]
@@ -31,10 +39,7 @@ impl MedianFilter {
         if size < 3 || sample.is_nan() || sample >= f64::INFINITY {
             return sample;
         }
-        self.window.push_back(sample);
-        while self.window.len() > size {
-            self.window.pop_front();
-        }
+        slide(&mut self.window, sample, size);
         let skip = usize::from(self.window.len() & 1 == 0);
         if self.window.len() - skip < 3 {
             return sample;
@@ -105,10 +110,7 @@ impl SpikeFilter {
         if size < 3 || !sample.is_finite() {
             return sample;
         }
-        self.window.push_back(sample);
-        while self.window.len() > size {
-            self.window.pop_front();
-        }
+        slide(&mut self.window, sample, size);
         let n = self.window.len();
         if n < 3 {
             return self.window.iter().copied().fold(f64::INFINITY, f64::min);
