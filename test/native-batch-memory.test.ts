@@ -5,42 +5,17 @@
 // and the WASM staging and TAP areas, which never shrink, as large).
 import assert from 'node:assert/strict';
 import { loadNative, type Native } from '../ts/native/index.js';
-
-type Io = InstanceType<Native['NativeIo']>;
-
-/** `[len][port][addr 16][payload]` records to 127.0.0.1:port. */
-function records(port: number, payloads: Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const p of payloads) {
-    const h = Buffer.alloc(20);
-    h.writeUInt16BE(p.length, 0);
-    h.writeUInt16BE(port, 2);
-    Buffer.from([127, 0, 0, 1]).copy(h, 4);
-    parts.push(h, p);
-  }
-  return Buffer.concat(parts);
-}
+import { datagrams, records, recordsOf, until } from './helpers/native-batches.js';
 
 /** Payloads of the records of a batch (copied). */
-function payloads(b: Buffer): Buffer[] {
-  const out: Buffer[] = [];
-  for (let off = 0; off + 20 <= b.length; ) {
-    const len = b.readUInt16BE(off);
-    out.push(Buffer.from(b.subarray(off + 20, off + 20 + len)));
-    off += 20 + len;
-  }
-  return out;
-}
+const payloads = (b: Buffer): Buffer[] => datagrams(b).map((d) => d.payload);
+
+type Io = InstanceType<Native['NativeIo']>;
 
 function payload(i: number, len: number): Buffer {
   const b = Buffer.alloc(len, i & 0xff);
   b.writeUInt32BE(i, 0);
   return b;
-}
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('native batches: lent buffers and bounded GRO batches', function () {
@@ -61,7 +36,7 @@ describe('native batches: lent buffers and bounded GRO batches', function () {
     const rx = mod().NativeIo.udp(4, '127.0.0.1', 0, 1 << 20, (kind, data) => {
       if (kind !== 0 && kind !== 3) return;
       kept.push(data);
-      got.push(...payloads(kind === 3 ? data.subarray(0, data.length - 4 - 8 * data.readUInt32LE(data.length - 4)) : data));
+      got.push(...payloads(recordsOf(kind, data)));
     });
     opened.push(rx);
     rx.borrowBatches(true);
@@ -111,7 +86,7 @@ describe('native batches: lent buffers and bounded GRO batches', function () {
     const rx = mod().NativeIo.udp(4, '127.0.0.1', 0, 8 << 20, (kind, data) => {
       if (kind !== 0 && kind !== 3) return;
       sizes.push(data.length);
-      count += payloads(kind === 3 ? data.subarray(0, data.length - 4 - 8 * data.readUInt32LE(data.length - 4)) : data).length;
+      count += payloads(recordsOf(kind, data)).length;
     }, { gro: true });
     opened.push(rx);
     const tx = mod().NativeIo.udp(4, '127.0.0.1', 0, 8 << 20, () => {}, { gso: true });

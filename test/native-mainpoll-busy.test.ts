@@ -7,36 +7,20 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { loadNative, type Native } from '../ts/native/index.js';
+import { ids, records, recordsOf, sleep, spin } from './helpers/native-batches.js';
 
 type Io = InstanceType<Native['NativeIo']>;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const spin = (ms: number) => {
-  const end = performance.now() + ms;
-  while (performance.now() < end);
-};
-
-function ids(b: Buffer): number[] {
-  const out: number[] = [];
-  for (let off = 0; off + 20 <= b.length; ) {
-    const len = b.readUInt16BE(off);
-    if (len >= 4) out.push(b.readUInt32BE(off + 20));
-    off += 20 + len;
-  }
-  return out;
-}
-
-/** `[len][port][addr 16][payload]` records to 127.0.0.1:port with ids from..from+n-1. */
-function records(port: number, from: number, n: number): Buffer {
-  const b = Buffer.alloc(n * (20 + 64));
-  for (let i = 0; i < n; i++) {
-    const off = i * 84;
-    b.writeUInt16BE(64, off);
-    b.writeUInt16BE(port, off + 2);
-    b.set([127, 0, 0, 1], off + 4);
-    b.writeUInt32BE(from + i, off + 20);
-  }
-  return b;
+/** Records of 64-byte datagrams to 127.0.0.1:port with ids from..from+n-1. */
+function idRecords(port: number, from: number, n: number): Buffer {
+  return records(
+    port,
+    Array.from({ length: n }, (_, i) => {
+      const p = Buffer.alloc(64);
+      p.writeUInt32BE(from + i, 0);
+      return p;
+    }),
+  );
 }
 
 describe('native I/O: main-thread reads on a busy link', function () {
@@ -54,7 +38,7 @@ describe('native I/O: main-thread reads on a busy link', function () {
     const mod = (n as { ok: true; mod: Native }).mod;
     const got: number[] = [];
     const io = mod.NativeIo.udp(4, '127.0.0.1', 0, 4 << 20, (kind, data) => {
-      if (kind === 0 || kind === 3) got.push(...ids(kind === 3 ? data.subarray(0, data.length - 4 - 8 * data.readUInt32LE(data.length - 4)) : data));
+      if (kind === 0 || kind === 3) got.push(...ids(recordsOf(kind, data)));
     });
     opened.push(io);
     const tx = mod.NativeIo.udp(4, '127.0.0.1', 0, 4 << 20, () => {});
@@ -79,12 +63,12 @@ describe('native I/O: main-thread reads on a busy link', function () {
     const main0 = io.mainBatches;
     for (let episode = 0; episode < 6; episode++) {
       await sleep(5); // the reader waits more than 1 ms
-      assert.equal(tx.sendBatch(records(io.port, id, 1), 1), 0);
+      assert.equal(tx.sendBatch(idRecords(io.port, id, 1), 1), 0);
       id += 1;
       // The reader reads the lone datagram and queues it as an idle batch; this thread is busy
       // (as with a flood to seal) and more datagrams queue behind it before it is taken.
       spin(30);
-      assert.equal(tx.sendBatch(records(io.port, id, 20), 20), 0);
+      assert.equal(tx.sendBatch(idRecords(io.port, id, 20), 20), 0);
       id += 20;
       await until(3000);
     }

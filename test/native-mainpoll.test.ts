@@ -5,20 +5,9 @@ import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { spawnSync } from 'node:child_process';
 import { loadNative, type Native } from '../ts/native/index.js';
+import { ids, recordsOf, sleep } from './helpers/native-batches.js';
 
 type Io = InstanceType<Native['NativeIo']>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function ids(b: Buffer): number[] {
-  const out: number[] = [];
-  for (let off = 0; off + 20 <= b.length; ) {
-    const len = b.readUInt16BE(off);
-    if (len >= 4) out.push(b.readUInt32BE(off + 20));
-    off += 20 + len;
-  }
-  return out;
-}
 
 describe('native I/O: main-thread reads on an idle link', function () {
   this.timeout(20_000);
@@ -34,11 +23,7 @@ describe('native I/O: main-thread reads on an idle link', function () {
   function open(got: number[]): Io {
     const mod = (n as { ok: true; mod: Native }).mod;
     const io = mod.NativeIo.udp(4, '127.0.0.1', 0, 4 << 20, (kind, data) => {
-      if (kind === 0 || kind === 3) {
-        // kind 3 carries receive timestamps after the records: [records][f64 x count][count u32 LE]
-        const end = kind === 3 ? data.length - 4 - 8 * data.readUInt32LE(data.length - 4) : data.length;
-        got.push(...ids(data.subarray(0, end)));
-      }
+      if (kind === 0 || kind === 3) got.push(...ids(recordsOf(kind, data)));
     });
     opened.push(io);
     return io;

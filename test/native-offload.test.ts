@@ -3,6 +3,7 @@
 // segmented (and coalesced again) by the core. docs/interfaces.md §Offloads.
 import assert from 'node:assert/strict';
 import { loadNative, type Native } from '../ts/native/index.js';
+import { datagrams, udpRecords, until } from './helpers/native-batches.js';
 import { netnsAdd, netnsDel, runIn, isRoot } from './helpers/netns.js';
 
 type Io = InstanceType<Native['NativeIo']>;
@@ -11,39 +12,11 @@ interface Dgram {
   payload: Buffer;
 }
 
-function parseUdp(b: Buffer): Dgram[] {
-  const out: Dgram[] = [];
-  for (let off = 0; off + 20 <= b.length; ) {
-    const len = b.readUInt16BE(off);
-    out.push({ port: b.readUInt16BE(off + 2), payload: Buffer.from(b.subarray(off + 20, off + 20 + len)) });
-    off += 20 + len;
-  }
-  return out;
-}
-
-/** `[len][port][addr 16][payload]` records for sendBatch. */
-function udpRecords(dst: { port: number; addr: number[] }, payloads: Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const p of payloads) {
-    const h = Buffer.alloc(20);
-    h.writeUInt16BE(p.length, 0);
-    h.writeUInt16BE(dst.port, 2);
-    Buffer.from(dst.addr).copy(h, 4);
-    parts.push(h, p);
-  }
-  return Buffer.concat(parts);
-}
-
 function payload(i: number, len: number): Buffer {
   const b = Buffer.alloc(len);
   for (let k = 0; k < len; k++) b[k] = (i * 31 + k) & 0xff;
   if (len >= 4) b.writeUInt32BE(i, 0);
   return b;
-}
-
-async function until(cond: () => boolean, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
 }
 
 describe('native offloads: UDP GSO and GRO', function () {
@@ -60,7 +33,7 @@ describe('native offloads: UDP GSO and GRO', function () {
   function open(family: 4 | 6, addr: string, offloads: { gso?: boolean; gro?: boolean }, got: Dgram[]): Io {
     const mod = (n as { ok: true; mod: Native }).mod;
     const io = mod.NativeIo.udp(family, addr, 0, 4 << 20, (kind, data) => {
-      if (kind === 0) got.push(...parseUdp(data));
+      if (kind === 0) got.push(...datagrams(data));
     }, offloads);
     opened.push(io);
     return io;

@@ -6,22 +6,9 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { loadNative, type Native } from '../ts/native/index.js';
+import { ids, recordsOf, sleep } from './helpers/native-batches.js';
 
 type Io = InstanceType<Native['NativeIo']>;
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Sequence numbers of a batch (kind 0: `[len][port][addr 16][payload]` records; kind 3: + stamps). */
-function ids(kind: number, data: Buffer): number[] {
-  const b = kind === 3 ? data.subarray(0, data.length - 4 - 8 * data.readUInt32LE(data.length - 4)) : data;
-  const out: number[] = [];
-  for (let off = 0; off + 20 <= b.length; ) {
-    const len = b.readUInt16BE(off);
-    if (len >= 4) out.push(b.readUInt32BE(off + 20));
-    off += 20 + len;
-  }
-  return out;
-}
 
 describe('native I/O: read order across reader-thread and main-thread reads', function () {
   this.timeout(60_000);
@@ -41,7 +28,7 @@ describe('native I/O: read order across reader-thread and main-thread reads', fu
     const rnd = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
     const io = mod.NativeIo.udp(4, '127.0.0.1', 0, 8 << 20, (kind, data) => {
       if (kind !== 0 && kind !== 3) return;
-      got.push(...ids(kind, data));
+      got.push(...ids(recordsOf(kind, data)));
       // A busy main thread now and then (a WASM batch, a GC): widens the moment of a switch.
       if (rnd() < 0.3) {
         const end = performance.now() + rnd() * 1.5;

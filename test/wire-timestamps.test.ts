@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { generatePrivateKey, keyToBase64, publicKey } from '../ts/core/wg.js';
 import { loadNative, type Native } from '../ts/native/index.js';
+import { records, spin } from './helpers/native-batches.js';
 import { pingTimeMs, systemClock } from '../ts/wgnode/clock.js';
 import { WgHost } from '../ts/wgnode/host.js';
 
@@ -17,26 +18,6 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
-}
-
-/** Keeps the event loop (and so every JS handler) busy for `ms`. */
-function block(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    /* busy */
-  }
-}
-
-function records(port: number, payloads: Buffer[]): Buffer {
-  const parts: Buffer[] = [];
-  for (const p of payloads) {
-    const h = Buffer.alloc(20);
-    h.writeUInt16BE(p.length, 0);
-    h.writeUInt16BE(port, 2);
-    Buffer.from([127, 0, 0, 1]).copy(h, 4);
-    parts.push(h, p);
-  }
-  return Buffer.concat(parts);
 }
 
 describe('wire timestamps: kernel receive times on the native UDP path', function () {
@@ -52,7 +33,7 @@ describe('wire timestamps: kernel receive times on the native UDP path', functio
       assert.equal(rx.rxTimestamps, true);
       const sentMs = mod.realtimeMs();
       assert.equal(tx.sendBatch(records(rx.port, [Buffer.from('one'), Buffer.from('two!'), Buffer.from('three')]), 3), 0);
-      block(60); // the event loop is busy: the batch waits for JS, the stamps must not
+      spin(60); // the event loop is busy: the batch waits for JS, the stamps must not
       await waitFor(() => got.reduce((k, g) => k + (g.kind === 3 ? g.data.readUInt32LE(g.data.length - 4) : 0), 0) >= 3, 'three stamped datagrams');
       for (const g of got) {
         assert.equal(g.kind, 3, 'timestamped batches are kind 3');
@@ -160,7 +141,7 @@ for (const native of [true, false]) {
       await waitFor(() => got.some((g) => g.text === 'hello'), 'the first message');
       const sentMs = pingTimeMs(clock);
       a.sendTo(pb, Buffer.from('late'));
-      block(60);
+      spin(60);
       await waitFor(() => got.some((g) => g.text === 'late'), 'the delayed message');
       const g = got.find((x) => x.text === 'late')!;
       assert.ok(g.handledMs - sentMs >= 55, 'the handler ran after the block');
