@@ -4,13 +4,10 @@
 // batches of bounded size (one recvmmsg of coalesced datagrams could otherwise make a 2 MiB batch,
 // and the WASM staging and TAP areas, which never shrink, as large).
 import assert from 'node:assert/strict';
-import { loadNative, type Native } from '../ts/native/index.js';
-import { datagrams, records, recordsOf, until } from './helpers/native-batches.js';
+import { datagrams, nativeIoSuite, records, recordsOf, until } from './helpers/native-batches.js';
 
 /** Payloads of the records of a batch (copied). */
 const payloads = (b: Buffer): Buffer[] => datagrams(b).map((d) => d.payload);
-
-type Io = InstanceType<Native['NativeIo']>;
 
 function payload(i: number, len: number): Buffer {
   const b = Buffer.alloc(len, i & 0xff);
@@ -20,15 +17,7 @@ function payload(i: number, len: number): Buffer {
 
 describe('native batches: lent buffers and bounded GRO batches', function () {
   this.timeout(15000);
-  const n = loadNative();
-  const opened: Io[] = [];
-  before(function () {
-    if (!n.ok) this.skip();
-  });
-  afterEach(() => {
-    for (const io of opened.splice(0)) io.close();
-  });
-  const mod = () => (n as { ok: true; mod: Native }).mod;
+  const { mod, opened } = nativeIoSuite();
 
   it('a lent batch is readable during its callback and empty afterwards; many batches reuse the same native buffers', async () => {
     const kept: Buffer[] = [];

@@ -6,10 +6,7 @@
 // third of their rate). Asserts which thread read, not how fast.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { loadNative, type Native } from '../ts/native/index.js';
-import { ids, records, recordsOf, sleep, spin } from './helpers/native-batches.js';
-
-type Io = InstanceType<Native['NativeIo']>;
+import { ids, nativeIoSuite, records, recordsOf, sleep, spin } from './helpers/native-batches.js';
 
 /** Records of 64-byte datagrams to 127.0.0.1:port with ids from..from+n-1. */
 function idRecords(port: number, from: number, n: number): Buffer {
@@ -25,17 +22,10 @@ function idRecords(port: number, from: number, n: number): Buffer {
 
 describe('native I/O: main-thread reads on a busy link', function () {
   this.timeout(20_000);
-  const n = loadNative();
-  const opened: Io[] = [];
-  before(function () {
-    if (!n.ok || process.env.EG_MAIN_POLL === '0') this.skip();
-  });
-  afterEach(() => {
-    for (const io of opened.splice(0)) io.close();
-  });
+  const { mod: native, opened } = nativeIoSuite(() => process.env.EG_MAIN_POLL === '0');
 
   it('a lone datagram after a pause, with more queued behind it, leaves reading on the reader thread', async () => {
-    const mod = (n as { ok: true; mod: Native }).mod;
+    const mod = native();
     const got: number[] = [];
     const io = mod.NativeIo.udp(4, '127.0.0.1', 0, 4 << 20, (kind, data) => {
       if (kind === 0 || kind === 3) got.push(...ids(recordsOf(kind, data)));

@@ -4,24 +4,17 @@
 import assert from 'node:assert/strict';
 import { createSocket } from 'node:dgram';
 import { spawnSync } from 'node:child_process';
-import { loadNative, type Native } from '../ts/native/index.js';
-import { ids, recordsOf, sleep } from './helpers/native-batches.js';
+import type { Native } from '../ts/native/index.js';
+import { ids, nativeIoSuite, recordsOf, sleep } from './helpers/native-batches.js';
 
 type Io = InstanceType<Native['NativeIo']>;
 
 describe('native I/O: main-thread reads on an idle link', function () {
   this.timeout(20_000);
-  const n = loadNative();
-  const opened: Io[] = [];
-  before(function () {
-    if (!n.ok) this.skip();
-  });
-  afterEach(() => {
-    for (const io of opened.splice(0)) io.close();
-  });
+  const { mod: native, opened } = nativeIoSuite();
 
   function open(got: number[]): Io {
-    const mod = (n as { ok: true; mod: Native }).mod;
+    const mod = native();
     const io = mod.NativeIo.udp(4, '127.0.0.1', 0, 4 << 20, (kind, data) => {
       if (kind === 0 || kind === 3) got.push(...ids(recordsOf(kind, data)));
     });

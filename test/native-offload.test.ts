@@ -3,7 +3,7 @@
 // segmented (and coalesced again) by the core. docs/interfaces.md §Offloads.
 import assert from 'node:assert/strict';
 import { loadNative, type Native } from '../ts/native/index.js';
-import { datagrams, udpRecords, until } from './helpers/native-batches.js';
+import { datagrams, nativeIoSuite, udpRecords, until } from './helpers/native-batches.js';
 import { netnsAdd, netnsDel, runIn, isRoot } from './helpers/netns.js';
 
 type Io = InstanceType<Native['NativeIo']>;
@@ -21,17 +21,10 @@ function payload(i: number, len: number): Buffer {
 
 describe('native offloads: UDP GSO and GRO', function () {
   this.timeout(10000);
-  const n = loadNative();
-  const opened: Io[] = [];
-  before(function () {
-    if (!n.ok) this.skip();
-  });
-  afterEach(() => {
-    for (const io of opened.splice(0)) io.close();
-  });
+  const { mod: native, opened } = nativeIoSuite();
 
   function open(family: 4 | 6, addr: string, offloads: { gso?: boolean; gro?: boolean }, got: Dgram[]): Io {
-    const mod = (n as { ok: true; mod: Native }).mod;
+    const mod = native();
     const io = mod.NativeIo.udp(family, addr, 0, 4 << 20, (kind, data) => {
       if (kind === 0) got.push(...datagrams(data));
     }, offloads);

@@ -1,6 +1,7 @@
 // The native addon's UDP batch format, for tests (crates/eg-native/src/io.rs; docs/native.md):
 // a batch is records `[len u16 BE][port u16 BE][addr 16 bytes][payload len bytes]`; a kind-3
 // batch (receive timestamps on) appends `[f64 LE x count][count u32 LE]` after the records.
+import { loadNative, type Native } from '../../ts/native/index.js';
 
 /** Waits `ms` milliseconds (timer, the event loop runs meanwhile). */
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -62,4 +63,23 @@ export function udpRecords(dst: { port: number; addr: number[] }, payloads: Buff
 /** Records for `sendBatch` to 127.0.0.1:`port`. */
 export function records(port: number, payloads: Buffer[]): Buffer {
   return udpRecords({ port, addr: [127, 0, 0, 1] }, payloads);
+}
+
+type Io = InstanceType<Native['NativeIo']>;
+
+/**
+ * The hooks every native I/O suite needs; call inside `describe`. Skips the suite when the addon
+ * does not load (or `skipIf()` holds) and closes, after each test, every NativeIo pushed to
+ * `opened`. `mod()` is the loaded addon (only valid inside tests that were not skipped).
+ */
+export function nativeIoSuite(skipIf: () => boolean = () => false): { mod: () => Native; opened: Io[] } {
+  const n = loadNative();
+  const opened: Io[] = [];
+  before(function () {
+    if (!n.ok || skipIf()) this.skip();
+  });
+  afterEach(() => {
+    for (const io of opened.splice(0)) io.close();
+  });
+  return { mod: () => (n as { ok: true; mod: Native }).mod, opened };
 }
