@@ -14,6 +14,7 @@ import { promisify } from 'node:util';
 import { buildMeshConfigs, type MeshConfigs } from '../../ts/demo/meshcfg.js';
 import { jsonLines, type Proc, startEdge, stopAll } from '../helpers/mesh.js';
 import { isRoot } from '../helpers/netns.js';
+import { pollState } from '../helpers/poll-state.js';
 import { buildStar, pingFrom, type Topo } from '../helpers/topo.js';
 
 const run = promisify(execFile);
@@ -51,20 +52,8 @@ describe('e2e: faults and hostile input under a running super-mode mesh', functi
     const { stdout } = await run('curl', ['-s', '-m', '3', api('/manage/super/state')]);
     return JSON.parse(stdout) as State;
   }
-  async function until(what: string, ms: number, cond: (s: State) => boolean): Promise<{ state: State; seconds: number }> {
-    const t0 = Date.now();
-    let last: State | undefined;
-    while (Date.now() - t0 < ms) {
-      try {
-        last = await state();
-        if (cond(last)) return { state: last, seconds: (Date.now() - t0) / 1000 };
-      } catch {
-        /* supernode not up */
-      }
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`timed out after ${ms} ms waiting for ${what}; last ${JSON.stringify(last?.Status)} ${JSON.stringify(last?.NhTable)}`);
-  }
+  const until = (what: string, ms: number, cond: (s: State) => boolean) =>
+    pollState(state, what, ms, cond, { intervalMs: 200, detail: (last) => `${JSON.stringify(last?.Status)} ${JSON.stringify(last?.NhTable)}` });
   const full = (s: State) => IDS.every((a) => IDS.every((b) => a === b || (s.NhTable?.[a]?.[b] !== undefined && (s.Edges?.[a]?.[b] ?? s.Infinity) < s.Infinity)));
   const synced = (s: State) => IDS.every((id) => s.Status?.[id]?.Alive && s.Status[id].Synced?.NhTable && s.Status[id].Synced?.PeerInfo);
   const startSuper = () => procs.set(SUPER, startEdge(join(dir, 'super.yaml'), { netns: ns(SUPER), args: ['-no-uapi'], mode: 'super' }));

@@ -14,6 +14,7 @@ import { generateKeyPair, generatePSK } from '../../ts/config/index.js';
 import { addDelay, cutLink, DelayHandle } from '../helpers/delay.js';
 import { jsonLines, Proc, startEdge, stopAll } from '../helpers/mesh.js';
 import { isRoot } from '../helpers/netns.js';
+import { pollState } from '../helpers/poll-state.js';
 import { buildStar, pingFrom, Topo } from '../helpers/topo.js';
 
 const run = promisify(execFile);
@@ -51,20 +52,8 @@ describe('e2e: super mode (supernode + 4 edges in namespaces, TAP)', function ()
     return { status: Number(stdout.slice(i + 1)), body: stdout.slice(0, i) };
   }
   const state = async (): Promise<State> => JSON.parse((await http(api('/manage/super/state', cfgs.passwords.ShowState))).body) as State;
-  async function until(what: string, ms: number, cond: (s: State) => boolean): Promise<{ state: State; seconds: number }> {
-    const t0 = Date.now();
-    let last: State | undefined;
-    while (Date.now() - t0 < ms) {
-      try {
-        last = await state();
-        if (cond(last)) return { state: last, seconds: (Date.now() - t0) / 1000 };
-      } catch {
-        /* supernode not up yet */
-      }
-      await new Promise((r) => setTimeout(r, 250));
-    }
-    throw new Error(`timed out after ${ms} ms waiting for ${what}; last NhTable ${JSON.stringify(last?.NhTable)} Edges ${JSON.stringify(last?.Edges)}`);
-  }
+  const until = (what: string, ms: number, cond: (s: State) => boolean) =>
+    pollState(state, what, ms, cond, { intervalMs: 250, detail: (last) => `NhTable ${JSON.stringify(last?.NhTable)} Edges ${JSON.stringify(last?.Edges)}` });
   const full = (s: State, ids = IDS) => ids.every((a) => ids.every((b) => a === b || (s.NhTable?.[a]?.[b] !== undefined && (s.Edges?.[a]?.[b] ?? s.Infinity) < s.Infinity)));
   const transit = (id: number, src: number, dst: number) =>
     jsonLines(procs.get(id)!).filter((l) => l.level === 'transit' && l.src === src && l.dst === dst).length;
