@@ -9,14 +9,15 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from '../../ts/paths.js';
 import { jsonLines, Proc, startEdge, stopAll, waitFor } from '../helpers/mesh.js';
+import { LINE_IDS, LINE_IDX, lineEdgeNodes, pad5 } from '../helpers/gencfg-line.js';
 import { isRoot, netnsAdd, netnsDel, sh } from '../helpers/netns.js';
 import { buildStar, pingFrom, Topo } from '../helpers/topo.js';
 
 const run = promisify(execFile);
-const IDS = [1, 40000, 65000];
+const IDS = LINE_IDS;
 // Namespace index (last octet of the underlay address) per NodeID.
-const IDX: Record<number, number> = { 1: 1, 40000: 2, 65000: 3 };
-const pad = (id: number) => String(id).padStart(5, '0');
+const IDX = LINE_IDX;
+const pad = pad5;
 // TAP addresses: 10.213.0.0/16 + NodeID.
 const tapIp = (id: number) => `10.213.${id >> 8}.${id & 255}`;
 
@@ -89,17 +90,7 @@ Enable generated config overwrite: false
 ConfigTemplate for edge node: edge-template.yaml
 Network name: ${tag}s
 Add NodeID to the interface name: true
-Edge Node:
-  MacAddress prefix: ""
-  IPv4 range: 10.213.0.0/16
-Edge Nodes:
-${IDS.map((id) => `  ${id}:\n    Endpoint(optional): ${topo!.addr(IDX[id]!)}:3001`).join('\n')}
-Distance matrix for all nodes: |-
-  X 1 40000 65000
-  1 0 1 Inf
-  40000 1 0 1
-  65000 Inf 1 0
-`);
+${lineEdgeNodes('10.213.0.0/16', (id) => topo!.addr(IDX[id]!))}`);
       for (const id of IDS) procs.set(id, startEdge(join(dir, 'out', `${tag}s_edge${pad(id)}.yaml`), { netns: topo.ns.get(IDX[id]!)!, args: ['-no-uapi'] }));
       await Promise.all(IDS.map((id) => waitFor(() => procs.get(id)!.out.some((l) => l.includes(' up: tap ')), 15_000, `edge ${id} up: ${procs.get(id)!.out.join('\n')}`)));
     });
