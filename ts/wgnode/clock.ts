@@ -55,14 +55,17 @@ export function systemClock(o: { native?: boolean } = {}): Clock {
   // the origin is a per-node clock offset, which routing is immune to.
   const origin = performance.timeOrigin + off;
   let ntpOffset = 0;
-  const wallMs = () => origin + performance.now();
   const rt = realtimeSource(o.native ?? true);
+  // One wall clock for everything: CLOCK_REALTIME (+ offset) when the addon gives it, so ping
+  // times compare exactly with the kernel's receive timestamps (fromRealtimeMs), and the NTP
+  // offset measured against wallMs is applied to the same clock it was measured on. (timeOrigin
+  // is two clock reads at start-up: on a loaded host it was tens of ms off CLOCK_REALTIME, and
+  // the NTP offset came out that far wrong.)
+  const wallMs = rt ? () => rt() + off : () => origin + performance.now();
   return {
     now: monotonicSeconds,
     wallMs,
-    // Ping times: CLOCK_REALTIME (+ offsets) when the addon gives it, so they compare exactly
-    // with the kernel's receive timestamps (fromRealtimeMs); else the wall clock above.
-    netMs: rt ? () => rt() + off + ntpOffset : () => wallMs() + ntpOffset,
+    netMs: () => wallMs() + ntpOffset,
     fromRealtimeMs: (ms: number) => ms + off + ntpOffset,
     setNtpOffsetMs: (ms: number) => {
       if (!Number.isFinite(ms)) throw new RangeError(`NTP offset must be a finite number of ms, got ${ms}`);
