@@ -166,6 +166,15 @@ describe('gencfg', () => {
       assert.equal(macs.size, 1, 'one prefix for the network');
     });
 
+    it('gives each manage password its own random part, so one password does not reveal another', async () => {
+      const { read } = await gen('super', SUPER({ ids: '[1,2]' }));
+      const pw = read('tnet_super.yaml').Passwords as Record<string, string>;
+      const names = ['ShowState', 'AddPeer', 'DelPeer', 'UpdatePeer', 'UpdateSuper'];
+      const randomParts = names.map((n) => pw[n].split('_')[0]);
+      assert.equal(new Set(randomParts).size, names.length, `random parts repeat: ${JSON.stringify(pw)}`);
+      for (const n of names) assert.match(pw[n], new RegExp(`^[A-Za-z0-9]{8}_${n.toLowerCase()}$`));
+    });
+
     it('writes a .invalid host name and an IPv6 literal as given, without resolving or dialling them', async () => {
       const { read } = await gen('super', SUPER({ v4: 'sn.example.invalid', v6: '"[2001:db8::53]"' }));
       const e = read('tnet_edge1.yaml');

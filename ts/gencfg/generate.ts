@@ -63,14 +63,17 @@ function defaultEdge(): Record<string, unknown> {
 
 const ALNUM = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
 
+// Each password gets its own random part: a shared one would let the holder of the read-only
+// ShowState password derive AddPeer/DelPeer/UpdateSuper.
+const pw = (suffix: string): string => Array.from({ length: 8 }, () => ALNUM[randomInt(ALNUM.length)]).join('') + suffix;
+
 function defaultSuper(): Record<string, unknown> {
-  const pw = Array.from({ length: 8 }, () => ALNUM[randomInt(ALNUM.length)]).join('');
   return {
     NodeName: 'NodeSuper', PostScript: '', PrivKeyV4: '', PrivKeyV6: '', ListenPort: 3000, ListenPort_EdgeAPI: '3000', ListenPort_ManageAPI: '3000',
     FwMark: 0, DisabledAf: { IPv4: false, IPv6: false, ListenIPv4: '', ListenIPv6: '' }, API_Prefix: '/eg_api',
     RePushConfigInterval: 30, HttpPostInterval: 50, PeerAliveTimeout: 70, SendPingInterval: 15, DampingFilterRadius: 4,
     LogLevel: { LogLevel: 'error', LogTransit: false, LogNormal: false, DumpNormal: false, LogControl: true, LogInternal: true, LogNTP: true },
-    Passwords: { ShowState: `${pw}_showstate`, AddPeer: `${pw}_addpeer`, DelPeer: `${pw}_delpeer`, UpdatePeer: `${pw}_updatepeer`, UpdateSuper: `${pw}_updatesuper` },
+    Passwords: { ShowState: pw('_showstate'), AddPeer: pw('_addpeer'), DelPeer: pw('_delpeer'), UpdatePeer: pw('_updatepeer'), UpdateSuper: pw('_updatesuper') },
     GraphRecalculateSetting: { StaticMode: false, ManualLatency: {}, JitterTolerance: 30, JitterToleranceMultiplier: 1.01, TimeoutCheckInterval: 5, RecalculateCoolDown: 5 },
     NextHopTable: {},
     EdgeTemplate: '',
