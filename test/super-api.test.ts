@@ -763,6 +763,37 @@ describe('manage API: a change is checked by the config loader before anything c
     });
   }
 
+  it("a key sent raw in a URL query, its '+' read as a space → 400 that says to URL-encode it (%2B)", async () => {
+    const withPlus = (make: () => string): string => {
+      for (;;) {
+        const k = make();
+        if (k.includes('+')) return k;
+      }
+    };
+    const hint = /a '\+' in a URL query must be sent as %2B: URL-encode the key, e\.g\. curl --data-urlencode/;
+    const k = mkEdge(3);
+    const raw = (path: string, pw: string, q: string) => fetch(`${f.base}/manage/${path}?${q}`, { method: 'POST', headers: { authorization: `Bearer ${pw}` } });
+    const psk = withPlus(generatePSK);
+    const pub = withPlus(() => generateKeyPair().publicKey);
+    const priv = withPlus(() => generateKeyPair().privateKey);
+    for (const [path, pw, q, name] of [
+      ['peer/add', PW.AddPeer, `NodeID=3&Name=${k.name}&AdditionalCost=1&PubKey=${encodeURIComponent(k.pub)}&PSKey=${psk}`, 'PSKey'],
+      ['peer/add', PW.AddPeer, `NodeID=3&Name=${k.name}&AdditionalCost=1&PubKey=${pub}`, 'PubKey'],
+      ['peer/del', PW.DelPeer, `PrivKey=${priv}`, 'PrivKey'],
+    ] as const) {
+      const before = frozen(f);
+      const r = await raw(path, pw, q);
+      const body = (await r.json()) as { message: string };
+      assert.equal(r.status, 400, body.message);
+      assert.match(body.message, new RegExp(`${name}.*whitespace`));
+      assert.match(body.message, hint);
+      assert.deepEqual(frozen(f), before);
+    }
+    // A key that is wrong for another reason gets no such hint.
+    const r = await raw('peer/add', PW.AddPeer, `NodeID=3&Name=${k.name}&AdditionalCost=1&PubKey=not-a-key`);
+    assert.doesNotMatch(((await r.json()) as { message: string }).message, hint);
+  });
+
   it('peer/update of a peer that was removed from the file by hand → 409, nothing changed', async () => {
     const text = readFileSync(f.path, 'utf8');
     try {

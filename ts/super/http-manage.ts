@@ -166,6 +166,20 @@ function withoutNode(t: NodeIdTable, id: number): NodeIdTable {
   return out;
 }
 
+const KEY_PARAMS = ['PubKey', 'PSKey', 'PrivKey'];
+
+/**
+ * `message` with a hint appended when a key parameter (PubKey, PSKey, PrivKey) it names came in a
+ * URL query or a urlencoded form body and holds a space: there `+` decodes to a space, and `+` is
+ * a base64 character (RFC 4648 §4), so the key was most likely sent without URL-encoding.
+ */
+function plusHint(req: FastifyRequest, message: string): string {
+  const form = String(req.headers['content-type'] ?? '').startsWith('application/x-www-form-urlencoded') && isObj(req.body) ? req.body : {};
+  const sources = [isObj(req.query) ? req.query : {}, form];
+  const spaced = KEY_PARAMS.some((k) => message.includes(k) && sources.some((src) => typeof src[k] === 'string' && (src[k] as string).includes(' ')));
+  return spaced ? `${message} (a '+' in a URL query must be sent as %2B: URL-encode the key, e.g. curl --data-urlencode)` : message;
+}
+
 function answer<T>(reply: FastifyReply, out: T | Refused): out is T {
   if (out instanceof Refused) {
     void fail(reply, out.status, out.message);
@@ -254,7 +268,7 @@ export function registerManageApi(app: FastifyInstance, prefix: string, sn: Supe
           return yaml;
         },
       );
-      if (!answer(reply, out)) return reply;
+      if (out instanceof Refused) return fail(reply, out.status, plusHint(req, out.message));
       sn.log.info(`peer added: NodeID ${id} (${name})`);
       sn.paramsChanged();
       return reply.type('application/yaml').send(out);
@@ -274,7 +288,7 @@ export function registerManageApi(app: FastifyInstance, prefix: string, sn: Supe
       if (byKey || id === undefined) {
         const priv = p.PrivKey as string | undefined;
         if (priv === undefined) return fail(reply, 400, 'NodeID is required (or PrivKey, the edge\'s own private key)');
-        if (keyProblem(priv)) return fail(reply, 400, `PrivKey ${keyProblem(priv)}`);
+        if (keyProblem(priv)) return fail(reply, 400, plusHint(req, `PrivKey ${keyProblem(priv)}`));
         const pub = publicKeyOf(priv);
         const q = cfg.Peers.find((x) => x.PubKey === pub);
         if (!q) {
