@@ -932,3 +932,41 @@ describe('peer/add: the edge config loads and runs, whatever address the manage 
     });
   }
 });
+
+describe('supernode start-up log line names the addresses the HTTP servers are bound to', () => {
+  const upLine = async (edgeApi: string, manageApi: string): Promise<{ line: string; sn: Supernode; dir: string }> => {
+    const dir = mkdtempSync(join(tmpdir(), 'eg-super-'));
+    const path = join(dir, 'super.yaml');
+    writeFileSync(path, superYaml(generateKeyPair().privateKey, generateKeyPair().privateKey, [mkEdge(1)]));
+    const cfg = parseSuperConfig(readFileSync(path, 'utf8'), path);
+    cfg.ListenPort = 0;
+    cfg.ListenPort_EdgeAPI = edgeApi;
+    cfg.ListenPort_ManageAPI = manageApi;
+    cfg.DisabledAf.ListenIPv4 = '127.0.0.1';
+    const lines: string[] = [];
+    const log = new Logger('super-test', { LogLevel: 'error', LogTransit: false, LogNormal: false, LogControl: true, LogInternal: true }, false, { write: (l) => void lines.push(l) });
+    const sn = new Supernode(cfg, { configPath: path, log, uapi: false });
+    await sn.start();
+    return { line: lines.find((l) => l.includes(' up: udp port')) ?? lines.join(''), sn, dir };
+  };
+
+  it('every address ("port" alone) is logged as *:PORT, not 127.0.0.1; a host as that host', async () => {
+    let s = await upLine(':0', ':0');
+    try {
+      const port = new URL(s.sn.httpAddress()).port;
+      assert.match(s.line, new RegExp(`edge API http://\\*:${port}, manage API http://\\*:${port},`));
+    } finally {
+      await s.sn.stop();
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+    s = await upLine('127.0.0.1:0', ':0');
+    try {
+      const edge = new URL(s.sn.httpAddress()).port;
+      const manage = new URL(s.sn.manageAddress()).port;
+      assert.match(s.line, new RegExp(`edge API http://127\\.0\\.0\\.1:${edge}, manage API http://\\*:${manage},`));
+    } finally {
+      await s.sn.stop();
+      rmSync(s.dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -8,6 +8,18 @@ import type { HttpTLS } from '../config/index.js';
 
 export const BODY_LIMIT = 1024 * 1024;
 
+/**
+ * The address `app` is bound to, for logs: `http://*:3000` when it listens on every address
+ * (`::` or `0.0.0.0`), else `http://host:port` (IPv6 in brackets). Not a URL to dial: use the
+ * supernode's httpAddress() for that. "" when the server is not listening.
+ */
+export function boundUrl(app: FastifyInstance, tls: boolean): string {
+  const a = app.server.address();
+  if (!a || typeof a !== 'object') return '';
+  const host = a.address === '::' || a.address === '0.0.0.0' ? '*' : a.family === 'IPv6' ? `[${a.address}]` : a.address;
+  return `${tls ? 'https' : 'http'}://${host}:${a.port}`;
+}
+
 /** Throws on bytes that are not UTF-8 instead of replacing them with U+FFFD. */
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 

@@ -30,7 +30,7 @@ import { EtcdStore } from './etcd-store.js';
 import { FileStore, type SuperStore } from './store.js';
 import { registerEdgeApi } from './http-edge.js';
 import { registerManageApi } from './http-manage.js';
-import { makeApp, normPrefix, parseListen, sameListen, type Listen } from './http.js';
+import { boundUrl, makeApp, normPrefix, parseListen, sameListen, type Listen } from './http.js';
 import { pendingUpdates, serverUpdateFrame } from './push.js';
 import { RouteState } from './routes.js';
 import {
@@ -243,7 +243,8 @@ export class Supernode {
     this.every(cfg.GraphRecalculateSetting.TimeoutCheckInterval, () => this.checkRoutes());
     if (cfg.ResetEndPointInterval > 0.01) this.every(cfg.ResetEndPointInterval, () => void this.reresolve());
     this.lastForce = this.clock.now();
-    this.log.info(`supernode ${cfg.NodeName} up: udp port ${this.udpPort}, edge API ${this.edgeUrl}${this.manageUrl ? `, manage API ${this.manageUrl}` : ''}, ${this.edges.size} peer(s)`);
+    // The bound address (`*:3000` for every address), not edgeUrl, which is the loopback URL to dial.
+    this.log.info(`supernode ${cfg.NodeName} up: udp port ${this.udpPort}, edge API ${boundUrl(this.apps[0], !!cfg.HttpTLS)}${this.manageUrl ? `, manage API ${boundUrl(this.apps[this.apps.length - 1], !!cfg.HttpTLS)}` : ''}, ${this.edges.size} peer(s)`);
   }
 
   private every(sec: number, f: () => void): void {
