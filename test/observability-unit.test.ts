@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { parseArgs, UsageError } from '../ts/cli/args.js';
 import { dropKind, type PeerSnapshot } from '../ts/metrics/snapshot.js';
+import { peerAlive } from '../ts/wgnode/peers.js';
 import { RouteHistory, pathIn, type SolveView } from '../ts/metrics/routelog.js';
 import { parseMetricsListen } from '../ts/metrics/server.js';
 import { edgeStatus } from '../ts/status/json.js';
@@ -57,7 +58,7 @@ describe('observability: CLI, history, status document', () => {
     const s = edgeStatus({
       nodeId: 1,
       nodeName: 'e1',
-      peers: [peer(65533, { rxBytes: 10, txBytes: 1, lastHandshakeMs: 5000, endpoint: '10.0.0.9:3000' }), peer(2, { rxBytes: 2048, txBytes: 3, lastHandshakeMs: 1_700_000_000_000, endpoint: '10.0.0.2:3001' }), peer(65533, { rxBytes: 5, txBytes: 2, lastHandshakeMs: 9000 })],
+      peers: [peer(65533, { rxBytes: 10, txBytes: 1, lastHandshakeMs: 5000, endpoint: '10.0.0.9:3000', alive: true }), peer(2, { rxBytes: 2048, txBytes: 3, lastHandshakeMs: 1_700_000_000_000, endpoint: '10.0.0.2:3001', alive: true }), peer(65533, { rxBytes: 5, txBytes: 2, lastHandshakeMs: 9000 })],
       latencyS: new Map([[2, 0.0125]]),
       forwarded: 0,
       drops: {},
@@ -69,8 +70,8 @@ describe('observability: CLI, history, status document', () => {
       role: 'edge',
       nextHops: { 2: 2, 3: 2 },
       peers: [
-        { NodeID: 2, endpoint: '10.0.0.2:3001', lastHandshake: '2023-11-14T22:13:20.000Z', rxBytes: 2048, txBytes: 3, latencyMs: 12.5, supernode: false },
-        { NodeID: 65533, endpoint: '10.0.0.9:3000', lastHandshake: '1970-01-01T00:00:09.000Z', rxBytes: 15, txBytes: 3, latencyMs: null, supernode: true },
+        { NodeID: 2, endpoint: '10.0.0.2:3001', lastHandshake: '2023-11-14T22:13:20.000Z', rxBytes: 2048, txBytes: 3, latencyMs: 12.5, supernode: false, alive: true },
+        { NodeID: 65533, endpoint: '10.0.0.9:3000', lastHandshake: '1970-01-01T00:00:09.000Z', rxBytes: 15, txBytes: 3, latencyMs: null, supernode: true, alive: true },
       ],
     });
     const t = renderStatus([s], [{ socket: 'wg0', reason: 'does not answer eg_status (errno=-22)' }], '/run/wireguard', 1_700_000_010_000);
@@ -78,6 +79,34 @@ describe('observability: CLI, history, status document', () => {
     assert.match(t, /65533 \(super\) +10\.0\.0\.9:3000/);
     assert.match(t, /next hops: 2 direct, 3 via 2\n/);
     assert.match(t, /skipped wg0: does not answer eg_status/);
+  });
+
+  it('a peer past PeerAliveTimeout since its last authenticated packet is alive: false in the document and dead in the table, its stale latency kept', () => {
+    const timeout = 70;
+    // The edge's rule (SuperClient.alive): an endpoint, and an authenticated packet less than PeerAliveTimeout s ago.
+    assert.equal(peerAlive({ endpoint: {}, lastRx: 100 }, 169.9, timeout), true);
+    assert.equal(peerAlive({ endpoint: {}, lastRx: 100 }, 170, timeout), false);
+    assert.equal(peerAlive({ endpoint: undefined, lastRx: 100 }, 101, timeout), false);
+    assert.equal(peerAlive({ endpoint: {}, lastRx: -Infinity }, 1, timeout), false);
+    const s = edgeStatus({
+      nodeId: 1,
+      nodeName: 'e1',
+      peers: [
+        peer(2, { endpoint: '10.0.0.2:3001', alive: false }),
+        peer(3, { endpoint: '10.0.0.3:3001', alive: true }),
+        peer(65533, { endpoint: '10.0.0.9:3000', alive: false }),
+        peer(65533, { endpoint: '[fd00::9]:3000', alive: true }),
+      ],
+      latencyS: new Map([[2, 0.00034], [3, 0.0125]]),
+      forwarded: 0,
+      drops: {},
+      nextHops: new Map(),
+    });
+    assert.deepEqual(s.peers.map((p) => [p.NodeID, p.alive, p.latencyMs]), [[2, false, 0.34], [3, true, 12.5], [65533, true, null]]);
+    const t = renderStatus([s], [], '/run/wireguard', 1_700_000_010_000);
+    assert.match(t, /\n  2 +10\.0\.0\.2:3001 .* dead\n/);
+    assert.doesNotMatch(t, /0\.3 ms/);
+    assert.match(t, /\n  3 +10\.0\.0\.3:3001 .* 12\.5 ms\n/);
   });
 
   it('drop reasons become bounded labels; collectors read one snapshot per scrape', async () => {

@@ -323,6 +323,8 @@ export class Edge {
 
   /** Super mode: the filtered one-way latencies (s) to this node per peer (SuperClient.latencies). */
   latencySource?: () => Map<number, number>;
+  /** Super mode: PeerAliveTimeout (s) as the supernode last set it (SuperParams); else the config's. */
+  aliveTimeoutSource?: () => number;
 
   /**
    * The edge's counters and routes for observers (metrics, `-mode status`, ts/metrics/snapshot.ts):
@@ -340,7 +342,7 @@ export class Edge {
     return {
       nodeId: this.me,
       nodeName: this.cfg.NodeName,
-      peers: this.host.peerCounters(),
+      peers: this.host.peerCounters(this.aliveTimeoutSource?.() ?? this.cfg.DynamicRoute.PeerAliveTimeout),
       latencyS: this.latencySource?.() ?? new Map(),
       forwarded: this.stats.forwarded,
       drops: { ...this.stats.drops },

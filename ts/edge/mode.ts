@@ -51,6 +51,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
       client.addSuperPeers();
       const c = client;
       edge.latencySource = () => c.latencies();
+      edge.aliveTimeoutSource = () => c.aliveTimeoutS();
     }
     await edge.start();
     client?.start();

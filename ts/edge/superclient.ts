@@ -175,6 +175,11 @@ export class SuperClient {
     return x;
   }
 
+  /** PeerAliveTimeout (s) in force: the config's until the supernode's SuperParams set it. */
+  aliveTimeoutS(): number {
+    return this.params.PeerAliveTimeout;
+  }
+
   private alive(p: Peer): boolean {
     return p.endpoint !== undefined && this.edge.clock.now() - p.lastRx < this.params.PeerAliveTimeout;
   }

@@ -16,6 +16,11 @@ export interface PeerSnapshot {
   txBytes: number;
   /** Whether this is a supernode session (there may be two: IPv4 and IPv6, same NodeID). */
   isSuper: boolean;
+  /**
+   * Alive by the node's rule (peerAlive, ts/wgnode/peers.ts: an authenticated packet less than
+   * PeerAliveTimeout s ago); absent when the snapshot was taken without a timeout.
+   */
+  alive?: boolean;
 }
 
 /** What an edge reports about itself (Edge.snapshot()). */
@@ -84,6 +89,8 @@ export function mergeSuperSessions(peers: readonly PeerSnapshot[]): PeerSnapshot
     sup.rxBytes += p.rxBytes;
     sup.txBytes += p.txBytes;
     sup.lastHandshakeMs = Math.max(sup.lastHandshakeMs, p.lastHandshakeMs);
+    // The supernode is reachable while either session (IPv4 / IPv6) is.
+    if (p.alive !== undefined) sup.alive = sup.alive === true || p.alive;
     if (!sup.endpoint) sup.endpoint = p.endpoint;
   }
   return out.sort((a, b) => a.nodeId - b.nodeId);

@@ -16,6 +16,12 @@ export interface StatusPeer {
   latencyMs: number | null;
   /** Added key: this peer is a supernode session (NodeID 65533). */
   supernode: boolean;
+  /**
+   * Added key: an authenticated packet came from the peer less than PeerAliveTimeout s ago (the
+   * edge's rule, peerAlive in ts/wgnode/peers.ts). latencyMs of a peer that is not alive is its
+   * last value, stale.
+   */
+  alive: boolean;
 }
 
 export interface StatusNode {
@@ -42,6 +48,7 @@ export function statusPeer(p: PeerSnapshot, latencyS: number | undefined): Statu
     txBytes: p.txBytes,
     latencyMs: latencyS !== undefined && Number.isFinite(latencyS) ? latencyS * 1000 : null,
     supernode: p.isSuper,
+    alive: p.alive === true,
   };
 }
 

@@ -232,7 +232,7 @@ export class Supernode {
       for (const f of FAMILIES) {
         const h = this.hosts[f];
         if (h) {
-          const status = (): StatusNode => ({ NodeName: cfg.NodeName, NodeID: NODE_SUPER, peers: h.peerCounters().map((p) => statusPeer(p, undefined)), nextHops: {}, role: 'super' });
+          const status = (): StatusNode => ({ NodeName: cfg.NodeName, NodeID: NODE_SUPER, peers: h.peerCounters(cfg.PeerAliveTimeout).map((p) => statusPeer(p, undefined)), nextHops: {}, role: 'super' });
           this.uapis.push(await startUapi(`${cfg.NodeName}_v${f}`, { ...h.uapiDevice(cfg.FwMark), status }, (m) => this.log.error(m)));
         }
       }

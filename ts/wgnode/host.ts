@@ -9,7 +9,7 @@ import { keyFromBase64, Reason, TickKind, WgDevice, WgTimers } from '../core/wg.
 import { UapiDevice, UapiPeer } from '../uapi/server.js';
 import { Clock, pingTimeMs } from './clock.js';
 import { Endpoint, formatEndpoint } from './endpoint.js';
-import { Peer, PeerTable, QUEUE_LIMIT } from './peers.js';
+import { Peer, PeerTable, QUEUE_LIMIT, peerAlive } from './peers.js';
 import { endpointOfRecord, Transport, type RxStamps } from './transport.js';
 import { afterSec, Timer } from '../timer.js';
 import type { PeerSnapshot } from '../metrics/snapshot.js';
@@ -443,8 +443,11 @@ export class WgHost {
    * Counters of every peer (supernode sessions included) for observers (ts/metrics/snapshot.ts):
    * read at scrape time from fields the data path already updates; no per-packet cost.
    */
-  peerCounters(): PeerSnapshot[] {
+  /** Counters per peer; with `aliveTimeoutS` (PeerAliveTimeout, s) also `alive` (peerAlive). */
+  peerCounters(aliveTimeoutS?: number): PeerSnapshot[] {
+    const now = this.o.clock.now();
     return [...this.peers.every()].map((p) => ({
+      ...(aliveTimeoutS !== undefined ? { alive: peerAlive(p, now, aliveTimeoutS) } : {}),
       nodeId: p.nodeId,
       endpoint: p.endpoint ? formatEndpoint(p.endpoint) : '',
       lastHandshakeMs: p.lastHandshakeMs,

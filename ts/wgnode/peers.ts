@@ -25,6 +25,15 @@ export interface Peer {
 }
 
 /** Edge peers by NodeID; supernode sessions (two of them, v4 and v6, both NodeID 65533) apart. */
+/**
+ * The edge's liveness rule (upstream: a peer is alive while now - LastPingReceived <
+ * PeerAliveTimeout): it has an endpoint and sent an authenticated packet less than `timeoutS`
+ * seconds ago. `nowS` and `p.lastRx` are monotonic seconds (Peer.lastRx).
+ */
+export function peerAlive(p: Pick<Peer, 'endpoint' | 'lastRx'>, nowS: number, timeoutS: number): boolean {
+  return p.endpoint !== undefined && nowS - p.lastRx < timeoutS;
+}
+
 export class PeerTable {
   private readonly byNode = new Map<number, Peer>();
   private readonly byWg = new Map<number, Peer>();
