@@ -45,7 +45,8 @@ export class Logger {
     if (this.json) {
       this.sink.write(JSON.stringify({ t: new Date(this.now()).toISOString(), name: this.prefix, level, msg, ...fields }) + '\n');
     } else {
-      const f = fields ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
+      // An undefined field is left out, as JSON.stringify leaves it out of the JSON line.
+      const f = fields ? ' ' + Object.entries(fields).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ') : '';
       this.sink.write(`${new Date(this.now()).toISOString()} ${this.prefix}: ${level.toUpperCase()}: ${msg}${f}\n`);
     }
   }

@@ -349,7 +349,7 @@ export class SuperClient {
     }
     const filtered = x.filter.push(measured, this.params.DampingFilterRadius);
     x.latency = filtered;
-    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measured, filtered, procMs });
+    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measuredS: measured, filteredS: filtered, procMs });
     this.linkMeasured(from.nodeId);
     // Hole punching: answer with pings so the other side's NAT opens too.
     for (let i = 0; i < m.RequestReply; i++) {

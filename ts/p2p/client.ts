@@ -287,7 +287,7 @@ export class P2PClient {
   private onPing(m: ReturnType<typeof decode.ping>, from: Peer, rxTimeMs: number): void {
     const r = this.prober.measure(from.nodeId, m, rxTimeMs);
     if (!r.ok) return this.edge.drop(r.reason, { node: from.nodeId });
-    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measured: r.measured, filtered: r.filtered });
+    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measuredS: r.measured, filteredS: r.filtered });
     for (let i = 0; i < m.RequestReply; i++) {
       const t = setTimeout(() => !this.stopped && this.ping(from, 0), i * 1000);
       t.unref();

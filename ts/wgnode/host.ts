@@ -53,6 +53,11 @@ export interface HostOptions {
   onSession?(p: Peer): void;
 }
 
+/** A transport error as logged: prefixed `udp: ` once (some transport messages already carry it). */
+export function udpErrorText(e: Error): string {
+  return e.message.startsWith('udp: ') ? e.message : `udp: ${e.message}`;
+}
+
 export class WgHost {
   readonly wg: WgDevice;
   readonly peers = new PeerTable();
@@ -77,7 +82,7 @@ export class WgHost {
       listenV6: o.listenV6,
       fwmark: o.fwmark,
       onBatch: (family, records, stamps) => this.onUdpBatch(family, records, stamps),
-      onError: (e) => o.log.error(`udp: ${e.message}`),
+      onError: (e) => o.log.error(udpErrorText(e)),
       onDrop: (reason, f) => o.log.drop(`udp: ${reason}`, f),
       offloads: o.offloads ?? offloadsEnabled(),
       onNote: (m) => (o.log.info ?? o.log.internal)(m),
