@@ -7,8 +7,8 @@ import { ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { combineOffsets } from '../../ts/ntp/sync.js';
-import { parseServer } from '../../ts/ntp/sntp.js';
+import { bestExchange, combineOffsets } from '../../ts/ntp/sync.js';
+import { parseServer, SntpError, type SntpResult } from '../../ts/ntp/sntp.js';
 import { buildConfigs, jsonLines, Proc, startEdge, stopAll, waitFor } from '../helpers/mesh.js';
 import { isRoot } from '../helpers/netns.js';
 import { buildStar, pingFrom, Topo } from '../helpers/topo.js';
@@ -26,6 +26,26 @@ describe('ntp: offset combination and server syntax', () => {
     assert.equal(combineOffsets([1, 3]), 2);
     assert.equal(combineOffsets([10, 11, 12, 5000]), 11.5);
     assert.equal(combineOffsets([-9000, 10, 11, 12, 13, 9000]), 11.5);
+  });
+  it('uses the exchange with the least round trip (a late-read reply skews the offset by half its delay)', async () => {
+    const answers: Array<[number, number]> = [[40, 3480], [2, 3499], [10, 3495], [3, 3498.5]];
+    let i = 0;
+    const q = async (): Promise<SntpResult> => {
+      const [rttMs, offsetMs] = answers[i++]!;
+      return { rttMs, offsetMs, address: '10.0.0.1', stratum: 2 };
+    };
+    assert.equal((await bestExchange(q)).offsetMs, 3499);
+    assert.equal(i, 4);
+    // A failure after an answer keeps the best answer; a failure first is the server's failure.
+    i = 0;
+    let calls = 0;
+    const failSecond = async (): Promise<SntpResult> => {
+      calls++;
+      if (calls === 2) throw new SntpError('no reply');
+      return q();
+    };
+    assert.equal((await bestExchange(failSecond)).offsetMs, 3480);
+    await assert.rejects(bestExchange(async () => { throw new SntpError('no reply within 5000 ms'); }), /no reply within/);
   });
   it('reads host, host:port, [v6]:port and bare IPv6 servers', () => {
     assert.deepEqual(parseServer('time.example'), { host: 'time.example', port: 123 });

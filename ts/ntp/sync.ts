@@ -7,7 +7,31 @@
 // forwarding: rounds run in the background and each query gives up after NTPTimeout.
 import type { NTPInfo } from '../config/index.js';
 import { everySec, type Timer } from '../timer.js';
-import { querySntp } from './sntp.js';
+import { querySntp, type SntpResult } from './sntp.js';
+
+/** Exchanges per server and round; the one with the least round trip is used. */
+export const EXCHANGES_PER_SERVER = 4;
+
+/**
+ * Queries one server up to `n` times in a row and returns the exchange with the least round-trip
+ * delay: queueing on either side (a busy event loop reading T4 late, a loaded server) only ever
+ * adds delay, and half of it lands in the offset, so the least-delay sample is the most accurate
+ * (RFC 5905 §10, the clock filter's minimum-delay rule). The first failure ends the series: with no
+ * answer at all the server failed (its error is thrown); otherwise the best answer so far is used.
+ */
+export async function bestExchange(query: () => Promise<SntpResult>, n = EXCHANGES_PER_SERVER): Promise<SntpResult> {
+  let best: SntpResult | undefined;
+  for (let i = 0; i < n; i++) {
+    try {
+      const r = await query();
+      if (!best || r.rttMs < best.rttMs) best = r;
+    } catch (e) {
+      if (!best) throw e;
+      break;
+    }
+  }
+  return best!;
+}
 
 export interface NtpLog {
   (msg: string, fields?: Record<string, unknown>): void;
@@ -84,7 +108,7 @@ export class NtpSync {
     const results = await Promise.all(
       chosen.map(async (server) => {
         try {
-          const r = await querySntp(server, timeoutMs, this.wallMs);
+          const r = await bestExchange(() => querySntp(server, timeoutMs, this.wallMs));
           this.rtt.set(server, r.rttMs);
           this.log('NTP server answered', { server, address: r.address, offset_ms: round3(r.offsetMs), rtt_ms: round3(r.rttMs), stratum: r.stratum });
           return r.offsetMs;
