@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
 // cockatiel is etcd3's own fault-handling dependency (its options take cockatiel policies).
-import { noop } from 'cockatiel';
+import { ExponentialBackoff, noop } from 'cockatiel';
 import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify, type Document } from 'yaml';
 import { ConfigError, formatProblem, type EtcdSetting, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
@@ -43,6 +43,29 @@ export class BadSharedState extends Error {}
 
 /** Transactions a change retries when another supernode committed between its read and its commit. */
 const MAX_ATTEMPTS = 20;
+
+/**
+ * How long close() waits (ms) for a change in flight and the watch cancel before it closes the
+ * client anyway: a stop must not wait on an etcd that does not answer.
+ */
+const CLOSE_WAIT_MS = 500;
+
+/**
+ * Longest pause (ms) between watch reconnects while etcd is down. etcd3's default backs off up
+ * to 30 s with a timer that keeps the process alive after close(); 1 s bounds that and also
+ * brings the watch back within a second of etcd answering again.
+ */
+const WATCH_BACKOFF_MAX_MS = 1000;
+
+/** `p`, or undefined once `ms` passed (the timer does not hold the process). */
+function bounded<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  let t: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => {
+    t = setTimeout(() => r(undefined), ms);
+    t.unref();
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(t));
+}
 
 /**
  * Makes the running supernode's peers, passwords and settings equal to `d`: adds missing
@@ -111,6 +134,8 @@ export class EtcdStore implements SuperStore {
   private seed?: DurableState;
   private watcher?: Watcher;
   private timer?: NodeJS.Timeout;
+  /** A pending re-watch after etcd cancelled the watch. */
+  private rewatch?: NodeJS.Timeout;
   /** The store revision the running state was last made equal to. */
   private appliedRevision = 0;
   private closed = false;
@@ -140,7 +165,7 @@ export class EtcdStore implements SuperStore {
       // A quorum loss must show up as a failed call within Timeout (503), not as retries that
       // hold the manage API for the cockatiel defaults' tens of seconds.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + timeout }),
-      faultHandling: { host: () => noop, global: noop },
+      faultHandling: { host: () => noop, global: noop, watchBackoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: WATCH_BACKOFF_MAX_MS }).next() },
     });
   }
 
@@ -178,24 +203,27 @@ export class EtcdStore implements SuperStore {
     return fromEtcd;
   }
 
+  /**
+   * Watches the prefix. The Watcher is kept from the moment it is made, not only once etcd
+   * confirmed it (what create() would resolve with): while etcd is unreachable that never
+   * happens, and a watcher nobody can cancel keeps etcd3 reconnecting — and the process alive —
+   * after close().
+   */
   private startWatch(): void {
-    void this.client
-      .watch()
-      .prefix(this.prefix)
-      .create()
-      .then((w) => {
-        if (this.closed) return void w.cancel();
-        this.watcher = w;
-        w.on('data', () => this.sync());
-        // After a reconnect the watch resumes, but a full read makes sure nothing was missed.
-        w.on('connected', () => this.sync());
-        w.on('error', (e) => this.onError(`etcd watch: ${e.message}`));
-      })
-      .catch((e: Error) => {
-        if (this.closed) return;
-        this.onError(`etcd: cannot watch ${this.prefix} (${e.message}); retrying`);
-        setTimeout(() => this.startWatch(), 1000).unref();
-      });
+    if (this.closed) return;
+    const w = this.client.watch().prefix(this.prefix).watcher();
+    this.watcher = w;
+    w.on('data', () => this.sync());
+    // After a reconnect the watch resumes, but a full read makes sure nothing was missed.
+    w.on('connected', () => this.sync());
+    // etcd cancelled the watch (etcd3 has already dropped it): watch again.
+    w.on('error', (e: Error) => {
+      if (this.watcher === w) this.watcher = undefined;
+      if (this.closed) return;
+      this.onError(`etcd: watch on ${this.prefix} ended (${e.message}); watching again in 1 s`);
+      this.rewatch = setTimeout(() => this.startWatch(), 1000);
+      this.rewatch.unref();
+    });
   }
 
   /** Queues one read of the prefix and applies it to the running supernode if it is newer. */
@@ -356,6 +384,7 @@ export class EtcdStore implements SuperStore {
     return this.enqueue(async () => {
       const sn = this.target;
       if (!sn) return new Refused(503, 'the etcd store is not open yet; nothing changed');
+      if (this.closed) return new Refused(503, 'the supernode is stopping; nothing changed');
       const name = `etcd ${this.prefix}`;
       for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
         let cur: Read;
@@ -411,11 +440,20 @@ export class EtcdStore implements SuperStore {
     await this.chain;
   }
 
+  /**
+   * Stops watching and closes the etcd client, in about a second whatever etcd's state: a change
+   * or read in flight and the watch cancel get CLOSE_WAIT_MS, then the client is closed, which
+   * makes every call still pending fail ("Channel closed") instead of waiting for its deadline.
+   * Queued syncs are dropped and queued changes answer 503. Idempotent.
+   */
   async close(): Promise<void> {
+    if (this.closed) return;
     this.closed = true;
     if (this.timer) clearInterval(this.timer);
-    await this.flush();
-    await this.watcher?.cancel().catch(() => undefined);
+    if (this.rewatch) clearTimeout(this.rewatch);
+    const w = this.watcher;
+    this.watcher = undefined;
+    await bounded(Promise.all([this.flush(), w?.cancel().catch(() => undefined)]), CLOSE_WAIT_MS);
     this.client.close();
   }
 }

@@ -72,6 +72,7 @@ const STATUS: Record<number, string> = {
   413: 'Payload Too Large',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  503: 'Service Unavailable',
 };
 
 export function fail(reply: FastifyReply, code: number, message: string): FastifyReply {

@@ -354,11 +354,14 @@ export class Supernode {
     this.stopped = true;
     for (const t of this.timers) t.cancel();
     this.checkTimer?.cancel();
+    // The etcd store closes first and in about a second whatever etcd's state (EtcdStore.close):
+    // its closing fails the etcd calls a manage request in flight waits on, so closing the
+    // HTTP servers (which waits for those requests) does not wait on an etcd that is gone.
+    const store = this.writer instanceof EtcdStore ? this.writer.close() : this.writer.flush();
     await Promise.all(this.apps.map((a) => a.close().catch(() => undefined)));
     for (const u of this.uapis) await u.close().catch(() => undefined);
     for (const f of FAMILIES) this.hosts[f]?.close();
-    await this.writer.flush();
-    if (this.writer instanceof EtcdStore) await this.writer.close();
+    await store;
     this.routes.free();
   }
 
