@@ -83,11 +83,12 @@ describe('observability: CLI, history, status document', () => {
 
   it('a peer past PeerAliveTimeout since its last authenticated packet is alive: false in the document and dead in the table, its stale latency kept', () => {
     const timeout = 70;
+    const ep = { address: '10.0.0.2', port: 3001, family: 4 as const };
     // The edge's rule (SuperClient.alive): an endpoint, and an authenticated packet less than PeerAliveTimeout s ago.
-    assert.equal(peerAlive({ endpoint: {}, lastRx: 100 }, 169.9, timeout), true);
-    assert.equal(peerAlive({ endpoint: {}, lastRx: 100 }, 170, timeout), false);
+    assert.equal(peerAlive({ endpoint: ep, lastRx: 100 }, 169.9, timeout), true);
+    assert.equal(peerAlive({ endpoint: ep, lastRx: 100 }, 170, timeout), false);
     assert.equal(peerAlive({ endpoint: undefined, lastRx: 100 }, 101, timeout), false);
-    assert.equal(peerAlive({ endpoint: {}, lastRx: -Infinity }, 1, timeout), false);
+    assert.equal(peerAlive({ endpoint: ep, lastRx: -Infinity }, 1, timeout), false);
     const s = edgeStatus({
       nodeId: 1,
       nodeName: 'e1',
