@@ -31,6 +31,14 @@ describe('wire timestamps: kernel receive times on the native UDP path', functio
     const tx = mod.NativeIo.udp(4, '127.0.0.1', 0, 1 << 20, () => {});
     try {
       assert.equal(rx.rxTimestamps, true);
+      // The kernel turns receive timestamping on system-wide through deferred work (the
+      // netstamp static key, net_enable_timestamp()); until that has run, a datagram carries no
+      // arrival stamp and recvmsg stamps it when read. With no other timestamping socket open
+      // (a fresh suite process) the first datagrams can be read-time stamped: warm up first.
+      assert.equal(tx.sendBatch(records(rx.port, [Buffer.from('warm-up')]), 1), 0);
+      await waitFor(() => got.length > 0, 'the warm-up datagram');
+      await new Promise((r) => setTimeout(r, 200));
+      got.length = 0;
       const sentMs = mod.realtimeMs();
       assert.equal(tx.sendBatch(records(rx.port, [Buffer.from('one'), Buffer.from('two!'), Buffer.from('three')]), 3), 0);
       spin(60); // the event loop is busy: the batch waits for JS, the stamps must not
