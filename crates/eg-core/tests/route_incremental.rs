@@ -5,6 +5,7 @@
 //! cycles (an error that leaves the engine unchanged) and clock offsets large enough to switch
 //! the solver to offset-reduced ticks.
 
+mod route_common;
 use std::collections::BTreeMap;
 
 use eg_core::route::{
@@ -339,22 +340,9 @@ fn single_link_updates_on_a_dense_graph_are_incremental() {
 fn time_single_link_updates_n1000() {
     use std::time::Instant;
     let n = 1000;
-    let mut rng = StdRng::seed_from_u64(7);
-    let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.05..0.05)).collect();
-    let mut edges = Vec::new();
-    for u in 0..n {
-        for v in 0..n {
-            if u != v && rng.gen_bool(0.9) {
-                let t = rng.gen_range(0.001..0.300);
-                edges.push(WeightedEdge::new(
-                    u as u16,
-                    v as u16,
-                    t + off[v] - off[u],
-                    0.01,
-                ));
-            }
-        }
-    }
+    let edges = route_common::full_mesh(n, 7);
+    // The pairs to update: a stream of their own (the mesh's generator stays inside full_mesh).
+    let mut rng = StdRng::seed_from_u64(8);
     let t = Instant::now();
     let mut eng = IncrementalSolver::new(&[], &edges).unwrap();
     println!(
@@ -402,22 +390,7 @@ fn time_full_n2000() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(2000);
-    let mut rng = StdRng::seed_from_u64(7);
-    let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.05..0.05)).collect();
-    let mut edges = Vec::new();
-    for u in 0..n {
-        for v in 0..n {
-            if u != v && rng.gen_bool(0.9) {
-                let t = rng.gen_range(0.001..0.300);
-                edges.push(WeightedEdge::new(
-                    u as u16,
-                    v as u16,
-                    t + off[v] - off[u],
-                    0.01,
-                ));
-            }
-        }
-    }
+    let edges = route_common::full_mesh(n, 7);
     let runs: usize = std::env::var("EG_RUNS")
         .ok()
         .and_then(|s| s.parse().ok())

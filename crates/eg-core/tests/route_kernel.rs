@@ -3,6 +3,7 @@
 //! tables on random graphs with many ties, clock offsets and negative edges, at sizes that
 //! exercise several k blocks, partial tiles and sparse rows.
 
+mod route_common;
 use eg_core::route::{set_kernel_options, solve, solve_naive, WeightedEdge};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
@@ -68,22 +69,7 @@ fn time_kernel_variants() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1000);
-    let mut rng = StdRng::seed_from_u64(7);
-    let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.05..0.05)).collect();
-    let mut edges = Vec::new();
-    for u in 0..n {
-        for v in 0..n {
-            if u != v && rng.gen_bool(0.9) {
-                let t = rng.gen_range(0.001..0.300);
-                edges.push(WeightedEdge::new(
-                    u as u16,
-                    v as u16,
-                    t + off[v] - off[u],
-                    0.01,
-                ));
-            }
-        }
-    }
+    let edges = route_common::full_mesh(n, 7);
     let variants = [(false, false), (true, false), (false, true), (true, true)];
     let mut best = [f64::INFINITY; 4];
     for _ in 0..3 {

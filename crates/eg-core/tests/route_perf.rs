@@ -1,29 +1,12 @@
 //! Timing of the blocked solver (no timed assertions). Run with
 //! `cargo test -p etherguard-core --release --test route_perf -- --ignored --nocapture`.
 
+mod route_common;
+
 use eg_core::route::{solve, solve_naive, WeightedEdge};
 use rand::{rngs::StdRng, Rng, SeedableRng};
+use route_common::full_mesh;
 use std::time::Instant;
-
-fn full_mesh(n: usize, seed: u64) -> Vec<WeightedEdge> {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let off: Vec<f64> = (0..n).map(|_| rng.gen_range(-0.05..0.05)).collect();
-    let mut edges = Vec::with_capacity(n * n);
-    for u in 0..n {
-        for v in 0..n {
-            if u != v && rng.gen_bool(0.9) {
-                let t = rng.gen_range(0.001..0.300);
-                edges.push(WeightedEdge::new(
-                    u as u16,
-                    v as u16,
-                    t + off[v] - off[u],
-                    0.01,
-                ));
-            }
-        }
-    }
-    edges
-}
 
 #[test]
 #[ignore]

@@ -157,11 +157,6 @@ fn current_weights(graph: &Graph, now: f64) -> Weights {
         .collect()
 }
 
-fn get(w: &Weights, k: (NodeId, NodeId)) -> f64 {
-    w.binary_search_by(|e| e.0.cmp(&k))
-        .map_or(f64::INFINITY, |p| w[p].1)
-}
-
 impl Hysteresis {
     /// No snapshot yet: the first evaluation reports a change if the graph has any vertex.
     pub fn new(setting: RecalculateSetting) -> Self {
