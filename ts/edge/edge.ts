@@ -94,7 +94,10 @@ export class Edge {
       },
       onEvent: (type, ev, at) => this.onEvent(type, ev, at),
       onTap: (records, count) => this.writeTap(records, count),
-      onSession: (p) => o.onSession?.(p),
+      onSession: (p) => {
+        o.onSession?.(p);
+        this.sessionHook?.(p);
+      },
     });
     this.host.me = this.me;
     this.host.wg.configureEdge(this.me, cfg.DefaultTTL, cfg.L2FIBTimeout, cfg.DynamicRoute.DupCheckTimeout, log.enabled('normal'), log.enabled('transit'));
@@ -325,6 +328,8 @@ export class Edge {
   latencySource?: () => Map<number, number>;
   /** Super mode: PeerAliveTimeout (s) as the supernode last set it (SuperParams); else the config's. */
   aliveTimeoutSource?: () => number;
+  /** Called when a WireGuard session with `p` becomes usable (each completed handshake; SuperClient re-registers). */
+  sessionHook?: (p: Peer) => void;
 
   /**
    * The edge's counters and routes for observers (metrics, `-mode status`, ts/metrics/snapshot.ts):

@@ -127,6 +127,13 @@ export class SuperClient {
 
   start(): void {
     for (const p of this.edge.peers.all()) this.track(p);
+    // A new session with a supernode may be with a new supernode process (a restart, or one that
+    // lost our registration and refused a report): register on it at once instead of at the
+    // next interval (SendPingInterval, 16 s in generated configs), which is what the supernode
+    // waits for before it serves us anything.
+    this.edge.sessionHook = (p) => {
+      if (p.isSuper && !this.stopped) this.register();
+    };
     this.register();
     const regEvery = this.params.SendPingInterval > 0 ? this.params.SendPingInterval : 8;
     this.every(regEvery, () => this.register());

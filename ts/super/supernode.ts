@@ -33,6 +33,7 @@ import { registerManageApi } from './http-manage.js';
 import { boundUrl, makeApp, normPrefix, parseListen, sameListen, type Listen } from './http.js';
 import { pendingUpdates, serverUpdateFrame } from './push.js';
 import { RouteState } from './routes.js';
+import { Warmup, type WarmupEdge } from './warmup.js';
 import {
   effectiveAcMs, newEdgeRec, newSalt, PairPsks, peerInfoFor, publicEdges, splitLocalMap, stateHash, superParamsFor, versionCore,
   type EdgeRec, type PublicEdge,
@@ -109,6 +110,8 @@ export class Supernode {
   readonly clocks: ClockWatch;
   readonly psks = new PairPsks();
   readonly limiter = new AuthLimiter();
+  /** Holds PeerInfo/NhTable notices back after a restart until the edges re-reported (warmup.ts). */
+  readonly warmup = new Warmup();
   /** Durable state: the config file (FileStore, today's ConfigWriter), or the etcd cluster of config key Etcd (EtcdStore). */
   readonly writer: SuperStore;
   readonly prefix: string;
@@ -143,6 +146,16 @@ export class Supernode {
     this.writer = cfg.Etcd
       ? new EtcdStore(cfg.Etcd, cfg.NodeName, o.configPath, (m) => this.log.error(m), (m) => this.log.info(m))
       : new FileStore(o.configPath, (m) => this.log.error(m));
+    // Pair PSKs and the state-hash salt stable across restarts: random per process, every edge
+    // pair rekeyed (and lost frames) whenever the supernode restarted, and every edge pulled every
+    // state again though nothing had changed. Derived from its own private keys, which whoever
+    // could read them could use to hand out PSKs anyway; several supernodes on one etcd prefix
+    // replace both with their shared secret (useSharedSecret).
+    const ownKeys = [cfg.PrivKeyV4, cfg.PrivKeyV6].filter((k) => k !== '').join(' ');
+    if (ownKeys) {
+      this.psks.seed = createHmac('sha256', ownKeys).update('etherguard edge pair psk seed').digest();
+      this.salt = createHmac('sha256', ownKeys).update('etherguard state hash salt').digest('hex');
+    }
     this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, this.salt, (m) => this.log.error(m));
     this.routes.settleS = (2 * Math.max(0, cfg.DampingFilterRadius) + 2) * cfg.SendPingInterval;
     this.clocks = new ClockWatch({
@@ -150,12 +163,6 @@ export class Supernode {
       onFlag: (_n, _f, detail) => this.log.info(detail),
       onEstimate: (e) => this.log.cat('control', 'clock estimate', { a: e.A, b: e.B, offsetMs: e.OffsetMs, driftPpm: e.DriftPpm, rttMs: e.RttMs }),
     });
-    // Pair PSKs stable across restarts: random per process, every edge pair rekeyed (and lost
-    // frames) whenever the supernode restarted. Derived from its own private keys, which whoever
-    // could read them could use to hand out PSKs anyway; several supernodes on one etcd prefix
-    // replace the seed with their shared secret (useSharedSecret).
-    const ownKeys = [cfg.PrivKeyV4, cfg.PrivKeyV6].filter((k) => k !== '').join(' ');
-    if (ownKeys) this.psks.seed = createHmac('sha256', ownKeys).update('etherguard edge pair psk seed').digest();
     this.ownPubs = {
       4: this.famEnabled(4) ? publicKeyOf(cfg.PrivKeyV4) : '',
       6: this.famEnabled(6) ? publicKeyOf(cfg.PrivKeyV6) : '',
@@ -225,6 +232,7 @@ export class Supernode {
     if (this.writer instanceof EtcdStore && (await this.writer.open(this)) && this.routes.staticMode) this.routes.setStatic(cfg.NextHopTable);
     for (const p of cfg.Peers) await this.addEdge(p);
     this.routes.check(this.clock.now());
+    this.warmup.configure(cfg.PeerAliveTimeout, cfg.SendPingInterval);
 
     await this.startHttp();
 
@@ -479,9 +487,11 @@ export class Supernode {
 
   // ---- push ---------------------------------------------------------------------------------
 
-  private pushEdge(rec: EdgeRec, peerHash: string, forceNh: boolean): void {
+  /** `open`: PeerInfo and NhTable may be announced (publishing()); SuperParams always may. */
+  private pushEdge(rec: EdgeRec, peerHash: string, forceNh: boolean, open: boolean): void {
     if (rec.removing || !this.alive(rec)) return;
-    for (const u of pendingUpdates(rec, { peer: peerHash, nh: this.routes.hash, params: this.paramsState(rec).hash }, forceNh)) {
+    const cur = open ? { peer: peerHash, nh: this.routes.hash } : { peer: rec.acked.peer, nh: rec.acked.nh };
+    for (const u of pendingUpdates(rec, { ...cur, params: this.paramsState(rec).hash }, forceNh && open)) {
       this.sendBoth(rec, serverUpdateFrame(rec.conf.NodeID, u.action, 0, u.hash));
     }
   }
@@ -493,14 +503,39 @@ export class Supernode {
     const force = now - this.lastForce >= this.cfg.RePushConfigInterval;
     if (force) this.lastForce = now;
     this.sweepAlive();
+    const open = this.publishing();
     const peerHash = this.peerState().hash;
     this.lastPeerHash = peerHash;
-    for (const rec of this.edges.values()) this.pushEdge(rec, peerHash, force);
+    for (const rec of this.edges.values()) this.pushEdge(rec, peerHash, force, open);
+  }
+
+  private *warmupEdges(): Iterable<WarmupEdge> {
+    for (const r of this.edges.values()) if (!r.removing) yield { id: r.conf.NodeID, alive: this.alive(r) };
+  }
+
+  /**
+   * Whether PeerInfo and NhTable may be announced (false while a restarted supernode warms up,
+   * ts/super/warmup.ts). The call that ends the warm-up solves first, so the first table
+   * announced is solved from every reported link.
+   */
+  private publishing(): boolean {
+    const was = this.warmup.phase;
+    const open = this.warmup.publishing(this.clock.now(), this.warmupEdges());
+    if (open && was === 'warming') {
+      this.log.info(`restart warm-up over: ${[...this.warmupEdges()].filter((e) => e.alive).length} of ${this.edges.size} edge(s) registered again; announcing the peer list and next-hop table`);
+      this.routes.check(this.clock.now());
+      this.stateCache = undefined;
+      this.sched.after(0, () => this.pushAll());
+    }
+    return open;
   }
 
   /** Re-solves when the hysteresis asks for it (also expiry); pushes a changed table. */
   checkRoutes(): void {
     if (this.stopped) return;
+    // While warming up, links arrive edge by edge: solving then would only cost the cooldown
+    // (publishing() solves when the warm-up ends, and pushes).
+    if (this.warmup.phase === 'warming') return void this.publishing();
     if (this.routes.check(this.clock.now())) {
       this.log.cat('control', 'next-hop table changed', { hash: this.routes.hash });
       this.pushAll();
@@ -580,6 +615,7 @@ export class Supernode {
     rec.postCount = rec.secret && rec.secret.equals(secret) ? Math.max(rec.postCount, m.HttpPostCount) : m.HttpPostCount;
     rec.secret = secret;
     rec.acked = { peer: m.PeerStateHash, nh: m.NhStateHash, params: m.SuperParamStateHash };
+    this.warmup.registered(m.PeerStateHash !== '', now);
     const ep = from.endpoint ? formatEndpoint(from.endpoint) : undefined;
     if (ep !== rec.ext[fam]) {
       this.log.cat('control', 'edge endpoint', { node: id, af: fam, endpoint: ep ?? '' });
@@ -591,7 +627,7 @@ export class Supernode {
     // A changed peer list goes to everyone at once; otherwise only this edge gets what it lacks.
     const peerHash = this.peerState().hash;
     if (peerHash !== this.lastPeerHash) this.pushAll();
-    else this.pushEdge(rec, peerHash, false);
+    else this.pushEdge(rec, peerHash, false, this.publishing());
   }
 
   /**
@@ -605,6 +641,7 @@ export class Supernode {
     const src = this.edges.get(p.Src);
     if (isSpecial(p.Src) || !src || src.removing) return ['Pong Src is not a peer', `Src ${p.Src} is not a peer of this supernode`];
     this.routes.applyPong(p.Src, p.Dst, p.Timediff, effectiveAcMs(rec.conf.AdditionalCost, p.AdditionalCost), p.TimeToAlive, now);
+    this.warmup.reportedBy(id);
     this.clocks.observe(p.Src, p.Dst, p.Timediff, now);
     return null;
   }
@@ -641,7 +678,9 @@ export class Supernode {
       else applied++;
     }
     this.controlStats.links += applied;
-    if (applied > 0) this.scheduleCheck();
+    // A report is every incoming link of its edge, so an empty one counts for the warm-up too.
+    this.warmup.reportedBy(id);
+    if (applied > 0 || this.warmup.phase === 'warming') this.scheduleCheck();
   }
 
   /**
