@@ -1,7 +1,10 @@
 // Two supernodes, one network, end to end: a real etcd (Debian's etcd-server, in the root
 // namespace on the test bridge), two supernode processes sharing its prefix and edges in their
-// own namespaces over TAP whose configs list the second supernode in ExtraSuperNodes. One
-// supernode is killed with SIGKILL; the survivor still reroutes a cut link and adds a peer.
+// own namespaces over TAP whose configs list the other supernode in ExtraSuperNodes. Each
+// supernode in turn (first the one that is not the edges' main supernode, then the main one) is
+// killed with SIGKILL: the survivor still reroutes a cut link, and the killed one, restarted from
+// a file without peers, restores them from etcd. Two peer/add calls on the two supernodes at once
+// both land, in etcd and on both supernodes, and both new edges join.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -23,6 +26,8 @@ const IDS = [1, 2, 3];
 const SA = 101;
 const SB = 102;
 const ROOT_ID = 250;
+/** Edges added by peer/add while the test runs. */
+const NEW = [4, 5, 6];
 const NET = 83;
 const tapIp = (id: number) => `192.168.83.${id}`;
 
@@ -44,6 +49,7 @@ describe('e2e: two supernodes sharing etcd, edges with ExtraSuperNodes (namespac
   const procs = new Map<number, Proc>();
   const dir = mkdtempSync(join(tmpdir(), 'egha-'));
   const superB = generateKeyPair();
+  let etcdPrefix = '';
   const api = (sn: number, path: string, pw: string, params: Record<string, string | number> = {}) => {
     const q = new URLSearchParams({ Password: pw, ...Object.fromEntries(Object.entries(params).map(([k, v]) => [k, String(v)])) });
     return `http://${topo!.addr(sn)}:3100${cfgs.apiPrefix}${path}?${q}`;
@@ -73,10 +79,66 @@ describe('e2e: two supernodes sharing etcd, edges with ExtraSuperNodes (namespac
     y.DynamicRoute.SuperNode.ExtraSuperNodes = [{ EndpointV4: `${topo!.addr(SB)}:3000`, PubKeyV4: superB.publicKey, EndpointEdgeAPIUrl: `http://${topo!.addr(SB)}:3100${cfgs.apiPrefix}` }];
     return y;
   };
+  /**
+   * A config for a new edge `id` (keys `k`, `psk`): main supernode A with B as its extra one, or
+   * (`main` SB) the other way round.
+   */
+  const newEdge = (id: number, k: { privateKey: string }, psk: string, main = SA): Y => {
+    const base = parse(cfgs.edgeYaml.get(1)!) as Y;
+    const cfg: Y = {
+      ...base,
+      NodeID: id,
+      NodeName: `egnew${id}`,
+      PrivKey: k.privateKey,
+      Interface: { ...(base.Interface as object), Name: `eg${id}` },
+      DynamicRoute: { ...base.DynamicRoute, SuperNode: { ...base.DynamicRoute.SuperNode, PSKey: psk } },
+    };
+    const y = withExtra(cfg);
+    if (main === SB) {
+      const sn = y.DynamicRoute.SuperNode;
+      const extra = (sn.ExtraSuperNodes as Record<string, string>[])[0]!;
+      sn.ExtraSuperNodes = [{ EndpointV4: sn.EndpointV4, PubKeyV4: sn.PubKeyV4, EndpointEdgeAPIUrl: sn.EndpointEdgeAPIUrl }];
+      Object.assign(sn, extra);
+    }
+    return y;
+  };
+  /** Kills supernode `sn` with SIGKILL while 1 pings 3: data frames never pass a supernode, so none is lost. */
+  async function killLosingNoPing(sn: number): Promise<void> {
+    const stream = run('ip', ['netns', 'exec', topo!.ns.get(1)!, 'ping', '-c', '30', '-i', '0.1', '-W', '2', tapIp(3)]);
+    await new Promise((r) => setTimeout(r, 1000));
+    procs.get(sn)!.child.kill('SIGKILL');
+    await procs.get(sn)!.exited;
+    const { stdout } = await stream;
+    assert.match(stdout, / 0% packet loss/, stdout);
+  }
+  /**
+   * Cuts the link x↔y and waits for the surviving supernode `sn` to route around it: within
+   * PeerAliveTimeout 5 s + 2 × SendPingInterval 1 s + 1 s TimeoutCheckInterval (the check that
+   * sees the expiry); then every edge pulls the new table and x pings y over a relay.
+   */
+  async function cutReroutes(sn: number, x: number, y: number): Promise<void> {
+    const cut = cutLink({ netns: topo!.ns.get(x)!, dstIp: topo!.addr(y), both: true });
+    try {
+      const s = await until(sn, `reroute around the cut ${x}↔${y}`, 20_000, (st) => st.NhTable[x]?.[y] !== y && st.NhTable[y]?.[x] !== x);
+      console.log(`      ${x}↔${y} rerouted by the surviving supernode after ${s.toFixed(1)} s`);
+      assert.ok(s <= 8, `rerouted after ${s.toFixed(1)} s`);
+      await until(sn, 'edges synced to the new table', 15_000, (st) => IDS.every((id) => st.Status?.[id]?.Synced?.NhTable === true));
+      assert.ok(await pingFrom(topo!.ns.get(x)!, tapIp(y), 8), `ping ${x}→${y} over the relay`);
+    } finally {
+      cut.restore();
+    }
+  }
+  /** Restarts supernode `sn` from a copy of its file with no Peers: everything it serves comes from etcd. */
+  function restartWithoutPeers(sn: number): void {
+    const file = sn === SA ? 'superA' : 'superB';
+    const y = parse(readFileSync(join(dir, `${file}.yaml`), 'utf8')) as Record<string, unknown>;
+    writeFileSync(join(dir, `${file}-nopeers.yaml`), stringify({ ...y, Peers: [] }));
+    procs.set(sn, startEdge(join(dir, `${file}-nopeers.yaml`), { netns: topo!.ns.get(sn)!, args: ['-no-uapi'], mode: 'super' }));
+  }
 
   before(async function () {
     if (!isRoot()) this.skip();
-    topo = buildStar([...IDS, 4, SA, SB], NET);
+    topo = buildStar([...IDS, ...NEW, SA, SB], NET);
     topo.joinRoot(ROOT_ID);
     etcd = await EtcdCluster.start(1, 60_000, topo.addr(ROOT_ID));
     cfgs = buildMeshConfigs({
@@ -88,7 +150,8 @@ describe('e2e: two supernodes sharing etcd, edges with ExtraSuperNodes (namespac
       timing: { SendPingInterval: 1, HttpPostInterval: 2, PeerAliveTimeout: 5, DampingFilterRadius: 1, RecalculateCoolDown: 1, TimeoutCheckInterval: 1, JitterTolerance: 20, JitterToleranceMultiplier: 1.01 },
       log: { LogControl: false },
     });
-    const etcdKey = { Endpoints: etcd.endpoints, Prefix: `/eg-e2e/${randomBytes(6).toString('hex')}/` };
+    etcdPrefix = `/eg-e2e/${randomBytes(6).toString('hex')}/`;
+    const etcdKey = { Endpoints: etcd.endpoints, Prefix: etcdPrefix };
     const a = { ...(parse(cfgs.superYaml) as Record<string, unknown>), Etcd: etcdKey };
     const b = {
       ...a,
@@ -123,26 +186,19 @@ describe('e2e: two supernodes sharing etcd, edges with ExtraSuperNodes (namespac
     assert.deepEqual(res.filter((r) => !r[2]).map(([x, y]) => `${x}->${y}`), []);
   });
 
+  it('after kill -9 of the supernode that is not the edges\' main one, a link cut still reroutes within PeerAliveTimeout + 2 ping intervals', async () => {
+    await killLosingNoPing(SB);
+    await cutReroutes(SA, 1, 3);
+  });
+
+  it('the killed supernode, restarted from a file without peers, restores them from etcd alone and solves the full table', async () => {
+    restartWithoutPeers(SB);
+    await until(SB, 'restarted B has nodes 1-3 and the full table', 60_000, (s) => full(s));
+  });
+
   it('after kill -9 of the main supernode a link cut still reroutes within PeerAliveTimeout + 2 ping intervals', async () => {
-    // Frames never pass a supernode: a ping stream across the kill loses nothing.
-    const stream = run('ip', ['netns', 'exec', topo!.ns.get(1)!, 'ping', '-c', '30', '-i', '0.1', '-W', '2', tapIp(3)]);
-    await new Promise((r) => setTimeout(r, 1000));
-    procs.get(SA)!.child.kill('SIGKILL');
-    await procs.get(SA)!.exited;
-    const { stdout } = await stream;
-    assert.match(stdout, / 0% packet loss/, stdout);
-    const cut = cutLink({ netns: topo!.ns.get(1)!, dstIp: topo!.addr(2), both: true });
-    try {
-      // PeerAliveTimeout 5 s + 2 × SendPingInterval 1 s, plus the time edges need to pull.
-      const s = await until(SB, 'reroute around the cut on B', 20_000, (x) => x.NhTable['1']?.['2'] !== 2 && x.NhTable['2']?.['1'] !== 1);
-      console.log(`      rerouted by the surviving supernode after ${s.toFixed(1)} s`);
-      // PeerAliveTimeout 5 s + 2 ping intervals, + 1 s TimeoutCheckInterval (the check that sees the expiry).
-      assert.ok(s <= 8, `rerouted after ${s.toFixed(1)} s`);
-      await until(SB, 'edges synced to the new table', 15_000, (x) => IDS.every((id) => x.Status?.[id]?.Synced?.NhTable === true));
-      assert.ok(await pingFrom(topo!.ns.get(1)!, tapIp(2), 8), 'ping 1→2 over the relay');
-    } finally {
-      cut.restore();
-    }
+    await killLosingNoPing(SA);
+    await cutReroutes(SB, 1, 2);
   });
 
   it('peer/add on the surviving supernode: the new edge joins through it and pings the others', async () => {
@@ -151,16 +207,7 @@ describe('e2e: two supernodes sharing etcd, edges with ExtraSuperNodes (namespac
     const r = await http(api(SB, '/manage/peer/add', cfgs.passwords.AddPeer, { NodeID: 4, Name: `egnew4`, AdditionalCost: 50, PubKey: k.publicKey, PSKey: psk }), 'POST');
     assert.equal(r.status, 200, r.body);
     // The new edge's main supernode is the dead one (A); B is its extra one.
-    const base = parse(cfgs.edgeYaml.get(1)!) as Y;
-    const cfg: Y = {
-      ...base,
-      NodeID: 4,
-      NodeName: 'egnew4',
-      PrivKey: k.privateKey,
-      Interface: { ...(base.Interface as object), Name: 'eg4' },
-      DynamicRoute: { ...base.DynamicRoute, SuperNode: { ...base.DynamicRoute.SuperNode, PSKey: psk } },
-    };
-    writeFileSync(join(dir, 'edge4.yaml'), stringify(withExtra(cfg)));
+    writeFileSync(join(dir, 'edge4.yaml'), stringify(newEdge(4, k, psk)));
     procs.set(4, startEdge(join(dir, 'edge4.yaml'), { netns: topo!.ns.get(4)!, args: ['-no-uapi'] }));
     await until(SB, 'node 4 in the table', 60_000, (s) => full(s, [...IDS, 4]));
     assert.ok(await pingFrom(topo!.ns.get(4)!, tapIp(1), 8), 'ping 4→1');
@@ -168,11 +215,36 @@ describe('e2e: two supernodes sharing etcd, edges with ExtraSuperNodes (namespac
   });
 
   it('a restarted supernode whose file lists no peers restores them from etcd alone', async () => {
-    const a = parse(cfgs.superYaml) as Record<string, unknown>;
-    const b = parse(readFileSync(join(dir, 'superA.yaml'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(join(dir, 'superA2.yaml'), stringify({ ...a, Etcd: b.Etcd, Peers: [] }));
-    procs.set(SA, startEdge(join(dir, 'superA2.yaml'), { netns: topo!.ns.get(SA)!, args: ['-no-uapi'], mode: 'super' }));
+    restartWithoutPeers(SA);
     await until(SA, 'restarted A has nodes 1-4 and the full table', 60_000, (s) => full(s, [...IDS, 4]));
+  });
+
+  it('two concurrent peer/add calls for different nodes on different supernodes both land: in etcd, on both supernodes, and both edges join', async () => {
+    const keys = new Map([5, 6].map((id) => [id, { k: generateKeyPair(), psk: generatePSK() }]));
+    const add = (sn: number, id: number) =>
+      http(api(sn, '/manage/peer/add', cfgs.passwords.AddPeer, { NodeID: id, Name: `egnew${id}`, AdditionalCost: 50, PubKey: keys.get(id)!.k.publicKey, PSKey: keys.get(id)!.psk }), 'POST');
+    const [r5, r6] = await Promise.all([add(SA, 5), add(SB, 6)]);
+    assert.equal(r5.status, 200, r5.body);
+    assert.equal(r6.status, 200, r6.body);
+    const c = etcd!.client();
+    try {
+      const ids = (await c.getAll().prefix(`${etcdPrefix}peers/`).keys()).map((k) => Number(k.slice(`${etcdPrefix}peers/`.length))).sort((a, b) => a - b);
+      assert.deepEqual(ids, [1, 2, 3, 4, 5, 6]);
+    } finally {
+      c.close();
+    }
+    // Every supernode applies the other's change from its watch within a second.
+    for (const sn of [SA, SB]) await until(sn, 'nodes 5 and 6 listed', 3_000, (s) => s.PeerInfo['5']?.Name === 'egnew5' && s.PeerInfo['6']?.Name === 'egnew6');
+    // Edge 5 has A as its main supernode, edge 6 has B.
+    for (const [id, main] of [[5, SA], [6, SB]] as const) {
+      writeFileSync(join(dir, `edge${id}.yaml`), stringify(newEdge(id, keys.get(id)!.k, keys.get(id)!.psk, main)));
+      procs.set(id, startEdge(join(dir, `edge${id}.yaml`), { netns: topo!.ns.get(id)!, args: ['-no-uapi'] }));
+    }
+    const all = [...IDS, ...NEW];
+    await until(SA, 'nodes 1-6 in the table on A', 60_000, (s) => full(s, all));
+    await until(SB, 'nodes 1-6 in the table on B', 60_000, (s) => full(s, all));
+    assert.ok(await pingFrom(topo!.ns.get(5)!, tapIp(6), 8), 'ping 5→6');
+    assert.ok(await pingFrom(topo!.ns.get(6)!, tapIp(1), 8), 'ping 6→1');
   });
 
   it('etcd down: routing and pings go on, writes answer 503 until etcd is back', async () => {
