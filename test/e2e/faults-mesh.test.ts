@@ -100,11 +100,10 @@ describe('e2e: faults and hostile input under a running super-mode mesh', functi
     const resync = (Date.now() - t0) / 1000;
     const p = await pinging;
     console.log(`      resynced ${resync.toFixed(1)} s after the restart was started (process start included); pings ${p.received}/${p.sent} while it was down and back`);
-    // Edge-to-edge sessions do not depend on the supernode. KNOWN FAULT (closing note, issue 17):
-    // one fresh-clone run lost 10 of 60 (about 2 s) around the restart, cause not yet found
-    // (suspected: the restarted supernode's first tables, solved before every link is reported
-    // again). Until it is fixed this asserts most pings get through, not the 85 % it should.
-    assert.ok(p.received >= p.sent * 0.75, `pings 1 -> 3 across the supernode's death: ${p.received}/${p.sent}`);
+    // Edge-to-edge sessions do not depend on the supernode, and the restarted one announces
+    // nothing until every edge is back (docs/supernode.md, warm-up): before that, the first edge
+    // to register pulled a partial peer list and an empty table, and 10-16 of 60 were lost.
+    assert.ok(p.received >= p.sent * 0.95, `pings 1 -> 3 across the supernode's death: ${p.received}/${p.sent}`);
     // HttpPostInterval is 2 s here: the first report refused as 'not registered' starts a new
     // handshake at once (before: the dead session was kept for KEEPALIVE + REKEY_TIMEOUT, 14 s).
     assert.ok(resync < 8, `resync within 8 s, took ${resync.toFixed(1)} s`);
