@@ -181,6 +181,7 @@ export enum Drop {
   InterfaceRefused = 23,
   OffloadRefused = 24,
   SpoofedSource = 25,
+  SpoofedDataSource = 26,
 }
 
 /** Name templates of the drop reasons, by code ({me} {src} {dst} {from} {node} {kind} {wg}). */
@@ -211,4 +212,5 @@ export const DROP_TEMPLATES: readonly string[] = [
   "interface refused the frame",
   "TAP frame with a bad vnet header or super-frame",
   "ping from {from} claims source NodeID {src} (a ping is one hop: spoofed)",
+  "data frame from {from} claims source NodeID {src}, but {from} is not the last hop from {src} to {me} in the next-hop table (spoofed, or the tables disagree)",
 ];

@@ -100,6 +100,11 @@ drops! {
     /// one hop (TTL 0), so the source is a member claiming another's NodeID (it would falsify
     /// the latency of the link {src} → {me}).
     SpoofedSource = 25 => "ping from {from} claims source NodeID {src} (a ping is one hop: spoofed)",
+    /// A data frame whose header source is not the peer that delivered it, and that peer is not
+    /// the hop before this node on the path such a frame takes from {src} under the next-hop table
+    /// (nor the previous table, for a grace period): a member claiming another's NodeID, or
+    /// tables that disagree (crate::plane::origin).
+    SpoofedDataSource = 26 => "data frame from {from} claims source NodeID {src}, but {from} is not the last hop from {src} to {me} in the next-hop table (spoofed, or the tables disagree)",
 }
 
 #[cfg(test)]

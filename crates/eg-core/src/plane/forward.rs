@@ -12,12 +12,26 @@ use crate::frame::Kind;
 use crate::route::{broadcast_targets, forward_set, NodeId, Solution, BROADCAST, INVALID, SPREAD, SUPER_NODE};
 
 use super::drop::Drop;
+use super::origin::relayed_via;
+
+/// How long (seconds) the table a new one replaced still counts as the path of relayed frames,
+/// from the first message after the change. A new table reaches the edges at different times (a
+/// supernode's notice, then each edge's HTTP pull; an edge that missed the notice catches up at its
+/// next state-hash check), and frames in flight follow the old paths meanwhile. 60 s covers a
+/// missed notice with the default SendPingInterval; after it a relay that left the path is
+/// refused again.
+pub const PREV_TABLE_GRACE_S: f64 = 60.0;
 
 /// The next-hop table an edge forwards by (static config or pulled from the supernode), with
 /// the broadcast sets of the route engine ([`crate::route::broadcast`]) cached per
 /// `(src, from)`, so a broadcast costs one hash lookup after the first.
 pub struct Routes {
     sol: Solution,
+    /// The table this one replaced, still accepted as the path of relayed frames until
+    /// `prev_until` ([`PREV_TABLE_GRACE_S`] after the first message that needed it; NaN until
+    /// then), because tables reach the nodes at different times ([`super::origin`]).
+    prev: Option<Solution>,
+    prev_until: f64,
     /// `me`'s own broadcast targets, per `me` asked for.
     targets: HashMap<NodeId, Vec<NodeId>>,
     /// Forward sets keyed by `(me, src, from)`; `from` = [`INVALID`] when `me` is the source.
@@ -33,7 +47,47 @@ impl Routes {
 
     /// Routes over a solved table.
     pub fn new(sol: Solution) -> Routes {
-        Routes { sol, targets: HashMap::new(), fwd: HashMap::new() }
+        Routes { sol, prev: None, prev_until: f64::NAN, targets: HashMap::new(), fwd: HashMap::new() }
+    }
+
+    /// This table, replacing `old`: `old`'s paths stay valid for relayed frames for
+    /// [`PREV_TABLE_GRACE_S`] ([`Routes::expire_previous`]). A table equal to `old` (the same
+    /// rows pulled again) keeps `old`'s previous table and its grace period instead.
+    pub fn replacing(mut self, old: Routes) -> Routes {
+        let same = self.sol.ids() == old.sol.ids() && self.sol.next_table() == old.sol.next_table();
+        if same {
+            self.prev = old.prev;
+            self.prev_until = old.prev_until;
+        } else {
+            self.prev = Some(old.sol);
+            self.prev_until = f64::NAN;
+        }
+        self
+    }
+
+    /// Starts the previous table's grace period at `now` (seconds, the plane's clock) if it has
+    /// not started, and forgets that table once the period is over.
+    pub fn expire_previous(&mut self, now: f64) {
+        if self.prev.is_none() {
+            return;
+        }
+        if self.prev_until.is_nan() {
+            self.prev_until = now + PREV_TABLE_GRACE_S;
+        } else if now > self.prev_until {
+            self.prev = None;
+        }
+    }
+
+    /// Whether the previous table is still kept (tests, diagnostics).
+    pub fn has_previous(&self) -> bool {
+        self.prev.is_some()
+    }
+
+    /// Whether `me` may receive from the neighbour `from` a data frame with header source `src`
+    /// and destination `dst`: `src == from`, or `from` is the hop before `me` on the path of such
+    /// a frame under this table or the previous one ([`super::origin::relayed_via`]).
+    pub fn relayed_via(&self, me: NodeId, from: NodeId, src: NodeId, dst: NodeId) -> bool {
+        relayed_via(&self.sol, me, from, src, dst) || self.prev.as_ref().is_some_and(|p| relayed_via(p, me, from, src, dst))
     }
 
     /// An empty table: every unicast has no route, a broadcast has no targets.
@@ -123,7 +177,15 @@ pub fn decide(h: Inner, me: NodeId, from: NodeId, from_super: bool, routes: &Rou
     let for_me = h.dst == me || h.dst == BROADCAST || h.dst == SPREAD;
     let mut d = NOTHING;
     match Kind::from_u8(h.kind) {
-        Some(Kind::NormalPacket) => d.deliver = for_me,
+        Some(Kind::NormalPacket) => {
+            // Hop-by-hop keys only prove who delivered the frame: a relayed frame's source must
+            // be one whose path (by the table) ends with that peer, or a member could make the
+            // receivers' L2FIB map any MAC to another member (super::origin).
+            if h.src != from && !routes.relayed_via(me, from, h.src, h.dst) {
+                return dropped(Drop::SpoofedDataSource, h.src);
+            }
+            d.deliver = for_me
+        }
         Some(Kind::ServerUpdate) => {
             // Only a supernode session may tell us what to do, and such messages are never relayed.
             if !from_super {

@@ -15,11 +15,13 @@
 //! opened where it was received. docs/architecture.md describes the whole frame path.
 
 pub mod dedup;
+mod deferred;
 pub mod drop;
 pub mod fib;
 pub mod forward;
 pub mod gen_ts;
 pub mod layout;
+pub mod origin;
 
 use std::collections::BTreeMap;
 
@@ -100,6 +102,8 @@ pub struct Output {
     pub super_in: u32,
     /// TAP offloads: super-frames written to the interface (segments coalesced).
     pub super_out: u32,
+    /// AEAD left to worker threads (only with [`Plane::set_defer_aead`]).
+    pub jobs: deferred::Jobs,
 }
 
 impl Output {
@@ -117,6 +121,7 @@ impl Output {
         self.forwarded = 0;
         self.super_in = 0;
         self.super_out = 0;
+        self.jobs.clear();
     }
 }
 
@@ -238,6 +243,8 @@ pub struct Plane {
     gro_out: Vec<u8>,
     /// TCP frames delivered in this batch (with offloads: coalescing is only tried for 2+).
     tap_tcp: u32,
+    /// Deferred AEAD (worker threads): switch and the UDP batch waiting for its opens.
+    defer: deferred::Defer,
 }
 
 impl Default for Plane {
@@ -268,6 +275,7 @@ impl Plane {
             gro: Coalescer::new(CoalesceOpts { csum: CsumMode::Partial, verify_csum: true, ..CoalesceOpts::default() }),
             gro_out: Vec::new(),
             tap_tcp: 0,
+            defer: deferred::Defer::default(),
         }
     }
 
@@ -301,9 +309,11 @@ impl Plane {
         self.edge.as_ref()
     }
 
-    /// Replaces the route table.
+    /// Replaces the route table; the old one still counts for relayed frames for a grace period
+    /// ([`Routes::replacing`], [`forward::PREV_TABLE_GRACE_S`]).
     pub fn set_routes(&mut self, routes: Routes) {
-        self.routes = routes;
+        let old = std::mem::replace(&mut self.routes, Routes::empty());
+        self.routes = routes.replacing(old);
     }
 
     /// The route table.
@@ -377,11 +387,16 @@ impl Plane {
         out.clear();
         self.rx_rec = u32::MAX;
         self.tap_tcp = 0;
+        self.defer.pending = None;
         match mode {
             Mode::Tap => self.tap_batch(dev, input, now, out),
             Mode::Udp => {
                 if family != 4 && family != 6 {
                     return Err(BatchError::BadFamily);
+                }
+                if self.defer.on && self.udp_prepare(dev, input, family, now, out) {
+                    // Opened elsewhere, then finished by Plane::finish_open.
+                    return Ok(());
                 }
                 self.udp_batch(dev, input, family, now, out);
                 self.rx_rec = u32::MAX;
@@ -474,7 +489,11 @@ impl Plane {
         slot[batch::LEN_OFFSET..batch::LEN_OFFSET + 4].copy_from_slice(&(plen as u32).to_le_bytes());
         slot[batch::PEER_OFFSET..batch::PEER_OFFSET + 4].copy_from_slice(&(id as u32).to_le_bytes());
         let stride = slot.len();
-        let st = dev.seal_batch(slot, stride, 1, now);
+        let st = if self.defer.on {
+            deferred::seal_slot(dev, slot, now, &mut out.jobs.seal[fam], pt)
+        } else {
+            dev.seal_batch(slot, stride, 1, now)
+        };
         let status = le32(&area[slot_at..], batch::LEN_OFFSET);
         match st {
             Ok(s) if s.ok == 1 => {
@@ -844,6 +863,7 @@ impl Plane {
         let h = Inner { kind: plain[0], ttl: plain[1], dst: be16(plain, 2), src: be16(plain, 4) };
         let hlen = be16(plain, 6) as usize;
         let payload = &plain[HEADER_LEN..HEADER_LEN + hlen];
+        self.routes.expire_previous(now);
         let d = decide(h, cfg.me, node, is_super, &self.routes);
         if let Some((why, n)) = d.drop {
             self.drop_ev(out, why, n, Some(h), node, hlen);
