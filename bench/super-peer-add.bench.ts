@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, generatePSK, parseSuperConfig } from '../ts/config/index.js';
-import { Logger } from '../ts/edge/log.js';
+import { Logger } from '../ts/shared/log.js';
 import { Supernode } from '../ts/super/supernode.js';
 
 const PEERS = (process.env.BENCH_PEERS ?? '10,100,300').split(',').map(Number);

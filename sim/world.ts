@@ -11,7 +11,7 @@
 import { exampleEdgeConfig, generateKeyPair, parseEdgeConfig, parseSuperConfig, type EdgeConfig, type SuperConfig, type SuperPeerInfo } from '../ts/config/index.js';
 import { HEADER_LEN, writeHeader, type Header } from '../ts/core/frame.js';
 import type { Edge } from '../ts/edge/edge.js';
-import { Logger } from '../ts/edge/log.js';
+import { Logger } from '../ts/shared/log.js';
 import { SuperClient } from '../ts/edge/superclient.js';
 import { Supernode } from '../ts/super/supernode.js';
 import type { Peer } from '../ts/wgnode/peers.js';

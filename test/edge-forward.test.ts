@@ -9,7 +9,7 @@ import { HEADER_LEN, Kind, NODE_BROADCAST, NODE_INVALID, NODE_SPREAD, NODE_SUPER
 import { StaticRoutes, type TableRows } from '../ts/core/table.js';
 import { generatePrivateKey, Reason, WgDevice } from '../ts/core/wg.js';
 import { dropName } from '../ts/wgnode/host.js';
-import { Logger, type LogSwitches } from '../ts/edge/log.js';
+import { Logger, type LogSwitches } from '../ts/shared/log.js';
 
 const ME = 2;
 /** Node 2's view: 2→3 direct, 2→4 via 3, 2→5 via 1, 2→1 direct; no entry for 6 or 9. */

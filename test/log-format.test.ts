@@ -1,6 +1,6 @@
 // Log lines read cleanly: no field printed as "undefined", no doubled "udp: udp:" prefix.
 import assert from 'node:assert/strict';
-import { Logger } from '../ts/edge/log.js';
+import { Logger } from '../ts/shared/log.js';
 import { udpErrorText } from '../ts/wgnode/host.js';
 
 const capture = (json = false) => {

@@ -14,7 +14,7 @@ import { keyFromBase64 } from '../ts/core/wg.js';
 import { Edge } from '../ts/edge/edge.js';
 import { HEADER_LEN, Kind, NODE_SUPER, readHeader, writeHeader } from '../ts/core/frame.js';
 import { SuperClient } from '../ts/edge/superclient.js';
-import { Logger } from '../ts/edge/log.js';
+import { Logger } from '../ts/shared/log.js';
 import { PACKAGE_VERSION } from '../ts/paths.js';
 import { Action, decode, encode, type ServerUpdateMsg } from '../ts/proto/control.js';
 import { bodyHash, signReport } from '../ts/proto/jwt.js';

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateKeyPair, parseSuperConfig } from '../ts/config/index.js';
 import { HEADER_LEN, Kind, NODE_SUPER, writeHeader } from '../ts/core/frame.js';
-import { Logger } from '../ts/edge/log.js';
+import { Logger } from '../ts/shared/log.js';
 import { encode } from '../ts/proto/control.js';
 import { Supernode } from '../ts/super/supernode.js';
 import type { Peer } from '../ts/wgnode/peers.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPair, parseSuperConfig, type SuperPeerInfo } from '../ts/config/index.js';
 import { HEADER_LEN, Kind, NODE_SUPER, writeHeader } from '../ts/core/frame.js';
-import { Logger } from '../ts/edge/log.js';
+import { Logger } from '../ts/shared/log.js';
 import { encode, encodeLinkReports, decode, checkLinkItem } from '../ts/proto/control.js';
 import type { Scheduler } from '../ts/scheduler.js';
 import { RouteState } from '../ts/super/routes.js';

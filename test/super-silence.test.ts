@@ -1,7 +1,7 @@
 // An edge whose supernode does not answer says so at the default log level (once), and says
 // again when it answers (ts/edge/superclient.ts); before, it printed "up" and then nothing at all.
 import assert from 'node:assert/strict';
-import { Logger } from '../ts/edge/log.js';
+import { Logger } from '../ts/shared/log.js';
 import { systemClock } from '../ts/wgnode/clock.js';
 import { startLoopbackSuper, until, type LoopbackSuper } from './helpers/loopback-super.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { generateKeyPair, generatePSK, loadEdgeConfig, parseSuperConfig, type EdgeConfig, type Problem } from '../../ts/config/index.js';
 import { StaticRoutes } from '../../ts/core/table.js';
 import { Edge } from '../../ts/edge/edge.js';
-import { Logger } from '../../ts/edge/log.js';
+import { Logger } from '../../ts/shared/log.js';
 import { SuperClient } from '../../ts/edge/superclient.js';
 import { Supernode } from '../../ts/super/supernode.js';
 import type { Clock } from '../../ts/wgnode/clock.js';

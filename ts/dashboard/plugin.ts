@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ROOT } from '../paths.js';
-import { errorSchema } from '../super/http.js';
+import { errorSchema } from '../shared/http.js';
 import { guard } from '../super/http-manage.js';
 import type { HttpState, Supernode } from '../super/supernode.js';
 import type { DashboardData } from '../web/dashboard/data.js';

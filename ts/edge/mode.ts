@@ -7,7 +7,7 @@ import { holdSignals, loadConfig, untilSignal } from '../cli/lifecycle.js';
 import { StaticRoutes } from '../core/table.js';
 import { WasmNotBuiltError } from '../core/wasm.js';
 import { Edge } from './edge.js';
-import { Logger } from './log.js';
+import { Logger } from '../shared/log.js';
 import { SuperClient } from './superclient.js';
 import { P2PClient } from '../p2p/client.js';
 import { coreSigner } from '../p2p/sign.js';

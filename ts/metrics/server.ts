@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { isIP } from 'node:net';
 import type { Registry } from 'prom-client';
-import { limitRequests, parseListen, type Listen } from '../super/http.js';
+import { limitRequests, parseListen, type Listen } from '../shared/http.js';
 
 export interface MetricsServer {
   /** Base URL actually bound, e.g. http://127.0.0.1:9586 (port 0 resolved). */

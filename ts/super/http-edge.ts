@@ -5,7 +5,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { decode, ProtoError, schemas } from '../proto/control.js';
 import { verifyReport } from '../proto/jwt.js';
-import { errorSchema, fail } from './http.js';
+import { errorSchema, fail } from '../shared/http.js';
 import type { EdgeRec } from './state.js';
 import type { Supernode } from './supernode.js';
 

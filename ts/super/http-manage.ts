@@ -15,7 +15,7 @@ import { passwordMatches, presentedPassword } from './auth.js';
 import {
   addPeerToDoc, delPeerFromDoc, edgeConfigProblems, edgeConfigYaml, Refused, setNextHopTable, setTopLevel, updatePeerInDoc, type EdgeFill,
 } from './config-rewrite.js';
-import { errorSchema, fail, parseListen } from './http.js';
+import { errorSchema, fail, parseListen } from '../shared/http.js';
 import type { Supernode } from './supernode.js';
 
 type Params = Record<string, unknown>;

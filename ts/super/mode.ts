@@ -5,7 +5,7 @@ import { CliError } from '../cli/errors.js';
 import { exampleSuperConfig, loadSuperConfig } from '../config/index.js';
 import { holdSignals, loadConfig, untilSignal } from '../cli/lifecycle.js';
 import { WasmNotBuiltError } from '../core/wasm.js';
-import { Logger } from '../edge/log.js';
+import { Logger } from '../shared/log.js';
 import { Supernode } from './supernode.js';
 import { superRegistry } from '../metrics/registry.js';
 import { metricsListenOf, observe, type Observed } from '../metrics/wire.js';

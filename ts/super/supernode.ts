@@ -8,8 +8,8 @@ import type { SuperConfig, SuperPeerInfo } from '../config/index.js';
 import { publicKeyOf } from '../config/index.js';
 import { keyFromBase64, type WgTimers } from '../core/wg.js';
 import { HEADER_LEN, Kind, NODE_SUPER, isSpecial, readHeader } from '../core/frame.js';
-import type { Logger } from '../edge/log.js';
-import { postScriptEnv, runPostScript } from '../edge/postscript.js';
+import type { Logger } from '../shared/log.js';
+import { postScriptEnv, runPostScript } from '../shared/postscript.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import {
   Action, checkLinkItem, checkReportPong, decode, ProtoError, type NodeInfoReportIn, type PeerInfoBody, type PongMsg, type RefusedItem, type RegisterMsg, type ReportResult,
@@ -30,7 +30,7 @@ import { EtcdStore } from './etcd-store.js';
 import { FileStore, type SuperStore } from './store.js';
 import { registerEdgeApi } from './http-edge.js';
 import { registerManageApi } from './http-manage.js';
-import { boundUrl, makeApp, normPrefix, parseListen, sameListen, type Listen } from './http.js';
+import { boundUrl, makeApp, normPrefix, parseListen, sameListen, type Listen } from '../shared/http.js';
 import { pendingUpdates, serverUpdateFrame } from './push.js';
 import { RouteState } from './routes.js';
 import { Warmup, type WarmupEdge } from './warmup.js';

@@ -1,5 +1,7 @@
-// Shared HTTP plumbing of the supernode: fastify instances (optional TLS, body limit, raw body
-// kept for the report signature, urlencoded forms), listen-address parsing and error replies.
+// HTTP plumbing shared by the supernode's edge and manage APIs, the dashboard and the `-metrics`
+// endpoint (edge and supernode): fastify instances (optional TLS, body limit, raw body kept for
+// the report signature, urlencoded forms), the per-client request limit, listen-address parsing
+// and error replies.
 import { readFileSync } from 'node:fs';
 import { parse as parseQuery } from 'node:querystring';
 import rateLimit from '@fastify/rate-limit';
