@@ -267,6 +267,8 @@ describe('gencfg', () => {
         assert.equal(e.DynamicRoute.P2P.UseP2P, true);
         assert.deepEqual(e.NextHopTable, {});
         assert.equal(e.DynamicRoute.AdditionalCost, 1000);
+        // P2P mode ignores edge-to-edge PSKs (upstream's SetPSK is a no-op there): none written.
+        assert.ok(e.Peers.length > 0 && e.Peers.every((p: { PSKey: string }) => p.PSKey === ''), JSON.stringify(e.Peers));
         parseEdgeConfig(readFileSync(r.paths.find((p) => p.endsWith(`${id}.yaml`))!, 'utf8'), id, () => undefined);
       }
     });

@@ -312,7 +312,7 @@ export function generateNm(r: Reader, c: NmInput, mode: Exclude<CfgMode, 'super'
   if (r.problems.length > 0) return { files: [], report: '' };
   const width = idWidth(ids);
   const keys = new Map(ids.map((id) => [id, generateKeyPair()]));
-  const psk = new Map([...pairs.keys()].map((k) => [k, generatePSK()]));
+  const psk = new Map(mode === 'p2p' ? [] : [...pairs.keys()].map((k) => [k, generatePSK()]));
   const base = baseDoc(c.edgeTemplate, defaultEdge);
   const files: OutFile[] = [];
   for (const id of ids) {
@@ -328,7 +328,9 @@ export function generateNm(r: Reader, c: NmInput, mode: Exclude<CfgMode, 'super'
       .map((p) => ({
         NodeID: p,
         PubKey: keys.get(p)!.publicKey,
-        PSKey: psk.get(id < p ? `${id}-${p}` : `${p}-${id}`)!,
+        // P2P mode uses no edge-to-edge PSKs (upstream's SetPSK is a no-op there, and discovered
+        // peers have none), so a generated one would only be ignored, with a note at every start.
+        PSKey: mode === 'p2p' ? '' : psk.get(id < p ? `${id}-${p}` : `${p}-${id}`)!,
         EndPoint: c.nodes.get(p)!,
         PersistentKeepalive: keepalive,
         Static: true,
