@@ -10,7 +10,7 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ROOT } from '../paths.js';
 import { errorSchema } from '../shared/http.js';
-import { guard } from '../super/http-manage.js';
+import { guard } from '../super/api/guard.js';
 import type { HttpState, Supernode } from '../super/supernode.js';
 import type { DashboardData } from '../web/dashboard/data.js';
 

@@ -28,8 +28,9 @@ import type { Peer } from '../wgnode/peers.js';
 import { AuthLimiter } from './auth.js';
 import { EtcdStore } from './etcd-store.js';
 import { FileStore, type SuperStore } from './store.js';
-import { registerEdgeApi } from './http-edge.js';
-import { registerManageApi } from './http-manage.js';
+import { registerEdgeApi, registerManageApi } from './api/index.js';
+import { EdgeApiService } from './edge-api.js';
+import { ManageService } from './manage.js';
 import { boundUrl, makeApp, normPrefix, parseListen, sameListen, type Listen } from '../shared/http.js';
 import { pendingUpdates, serverUpdateFrame } from './push.js';
 import { RouteState } from './routes.js';
@@ -304,7 +305,7 @@ export class Supernode {
       return addr;
     };
     const edgeApp = makeApp(cfg.HttpTLS, onInternal);
-    registerEdgeApi(edgeApp, this.prefix, this);
+    registerEdgeApi(edgeApp, this.prefix, new EdgeApiService(this));
     this.apps.push(edgeApp);
     let manageApp: FastifyInstance | undefined;
     const m = cfg.ListenPort_ManageAPI;
@@ -314,7 +315,7 @@ export class Supernode {
         manageApp = makeApp(cfg.HttpTLS, onInternal);
         this.apps.push(manageApp);
       }
-      registerManageApi(manageApp, this.prefix, this);
+      registerManageApi(manageApp, this.prefix, new ManageService(this), this);
       await this.mountPlayground(manageApp);
       await this.mountDashboard(manageApp);
     }
