@@ -12,70 +12,16 @@ import assert from 'node:assert/strict';
 import { isRoot, runIn, sh } from '../helpers/netns.js';
 import { buildConfigs, Proc, startEdge, stopAll, waitFor } from '../helpers/mesh.js';
 import { buildStar, pingFrom, Topo } from '../helpers/topo.js';
+import { tcpInCsumErrors, transfer } from '../helpers/stream.js';
 
 const NET = 86;
 const v4 = (id: number) => `192.168.${NET}.${id}`;
 const v6 = (id: number) => `fd86:86::${id}`;
 const BYTES = 24 << 20;
 
-/** TCP server in `ns` that hashes what it receives; resolves with the hex digest. */
-const SERVER = `
-const { createServer } = require('node:net');
-const { createHash } = require('node:crypto');
-const [host, port] = [process.argv[1], Number(process.argv[2])];
-const srv = createServer((c) => {
-  const h = createHash('sha256');
-  let n = 0;
-  c.on('data', (d) => { h.update(d); n += d.length; });
-  c.on('end', () => { console.log(JSON.stringify({ n, sha: h.digest('hex') })); srv.close(); });
-});
-srv.listen(port, host, () => console.log('listening'));
-`;
-/** TCP client that sends `bytes` random bytes and prints their digest. */
-const CLIENT = `
-const { connect } = require('node:net');
-const { createHash, randomBytes } = require('node:crypto');
-const [host, port, bytes] = [process.argv[1], Number(process.argv[2]), Number(process.argv[3])];
-const h = createHash('sha256');
-const c = connect({ host, port }, () => {
-  let left = bytes;
-  const more = () => {
-    while (left > 0) {
-      const b = randomBytes(Math.min(left, 256 << 10));
-      left -= b.length;
-      h.update(b);
-      if (!c.write(b)) return c.once('drain', more);
-    }
-    c.end(() => console.log(JSON.stringify({ n: bytes, sha: h.digest('hex') })));
-  };
-  more();
-});
-`;
-
-function tcpInCsumErrors(ns: string): number {
-  const snmp = sh('ip', ['netns', 'exec', ns, 'cat', '/proc/net/snmp']).split('\n').filter((l) => l.startsWith('Tcp:'));
-  const keys = snmp[0].split(/\s+/);
-  const vals = snmp[1].split(/\s+/);
-  return Number(vals[keys.indexOf('InCsumErrors')]);
-}
-
 function tapFeature(ns: string, dev: string, feature: string): string {
   const m = sh('ip', ['netns', 'exec', ns, 'ethtool', '-k', dev]).match(new RegExp(`^${feature}: (\\w+)`, 'm'));
   return m ? m[1] : '?';
-}
-
-async function transfer(from: string, to: string, addr: string, port: number): Promise<void> {
-  const node = process.execPath;
-  const server = runIn(to, node, ['-e', SERVER, addr, String(port)], { timeoutMs: 60_000 });
-  await new Promise((r) => setTimeout(r, 400)); // the server is listening well within this
-  const client = await runIn(from, node, ['-e', CLIENT, addr, String(port), String(BYTES)], { timeoutMs: 60_000 });
-  const srv = await server;
-  assert.equal(client.code, 0, client.stderr);
-  assert.equal(srv.code, 0, srv.stderr);
-  const sent = JSON.parse(client.stdout.trim().split('\n').pop()!) as { n: number; sha: string };
-  const got = JSON.parse(srv.stdout.trim().split('\n').pop()!) as { n: number; sha: string };
-  assert.equal(got.n, BYTES, `bytes received over ${addr}`);
-  assert.equal(got.sha, sent.sha, `SHA-256 of the stream over ${addr}`);
 }
 
 for (const c of [
@@ -131,7 +77,7 @@ for (const c of [
       const before = [1, 2].map((id) => tcpInCsumErrors(ns(id)));
       let port = 5201;
       for (const [a, b] of [[1, 2], [2, 1]]) {
-        for (const ip of [v4(b), v6(b)]) await transfer(ns(a), ns(b), ip, port++);
+        for (const ip of [v4(b), v6(b)]) await transfer(ns(a), ns(b), ip, port++, BYTES);
       }
       const after = [1, 2].map((id) => tcpInCsumErrors(ns(id)));
       assert.deepEqual(after, before, 'TcpInCsumErrors unchanged in both namespaces');

@@ -359,6 +359,36 @@ export class WgDevice {
     if (this.raw.process(mode, len, family, now) !== 0) throw new Error(`WgDevice.process: bad batch (mode ${mode}, family ${family}, ${len} bytes)`);
   }
 
+  /**
+   * process() with the batch's ChaCha20-Poly1305 left as AEAD jobs (ts/core/aead.ts): counters,
+   * replay checks and decisions are made now, in batch order. Then every job of tables 0 and 1
+   * must run before the send areas go out; a UDP batch with openPending() needs table 2 run and
+   * finishOpen(). docs/architecture.md §Worker threads.
+   */
+  processDeferred(mode: number, len: number, family: number, now = this.clock()): void {
+    if (this.raw.processDeferred(mode, len, family, now) !== 0) throw new Error(`WgDevice.processDeferred: bad batch (mode ${mode}, family ${family}, ${len} bytes)`);
+  }
+
+  /** Whether the last processDeferred() left a UDP batch for finishOpen(). */
+  openPending(): boolean {
+    return this.raw.openPending();
+  }
+
+  /** AEAD job table `which` (0/1: seals of the IPv4/IPv6 send area, 2: opens of the staged batch): address, job count, and the address its offsets count from. */
+  aeadJobs(which: 0 | 1 | 2): { ptr: number; count: number; area: number } {
+    return { ptr: this.raw.aeadJobsPtr(which), count: this.raw.aeadJobCount(which), area: this.raw.aeadAreaPtr(which) };
+  }
+
+  /** Runs jobs `from..to` of table `which` on this thread; returns how many failed. */
+  runAeadJobs(which: 0 | 1 | 2, from: number, to: number): number {
+    return this.raw.runAeadJobs(which, from, to);
+  }
+
+  /** Finishes the pending UDP batch once its open jobs ran; summary() then reads as after process(). */
+  finishOpen(now = this.clock()): void {
+    if (this.raw.finishOpen(now) !== 0) throw new Error('WgDevice.finishOpen: no batch pending');
+  }
+
   /** Summary word `i` (SUMMARY in ./generated.ts) of the last process(). */
   summary(i: number): number {
     return mem().data().getUint32(this.summaryAt + 4 * i, true);

@@ -14,6 +14,7 @@ import { endpointOfRecord, Transport, type RxStamps } from './transport.js';
 import { afterSec, Timer } from '../timer.js';
 import type { PeerSnapshot } from '../metrics/snapshot.js';
 import { offloadsEnabled } from '../native/index.js';
+import { AeadPool } from './aead-pool.js';
 
 export interface HostLog {
   /** Default-level information (an offload the kernel refused); falls back to internal. */
@@ -51,6 +52,8 @@ export interface HostOptions {
   onTap?(records: Uint8Array, count: number): void;
   /** Called when a session with the peer becomes usable. */
   onSession?(p: Peer): void;
+  /** Let worker threads seal and open large batches (./aead-pool.ts); default true, EG_AEAD_WORKERS=0 turns them off process-wide. */
+  aeadWorkers?: boolean;
 }
 
 /** A transport error as logged: prefixed `udp: ` once (some transport messages already carry it). */
@@ -70,9 +73,12 @@ export class WgHost {
   private evBuf = new Uint8Array(64 << 10);
   private depth = 0;
   private readonly flushLater: Peer[] = [];
+  /** Worker threads for the AEAD of large batches (./aead-pool.ts; EG_AEAD_WORKERS). */
+  private pool?: AeadPool;
 
   constructor(private readonly o: HostOptions) {
     this.wg = new WgDevice(keyFromBase64(o.privateKey), { clock: o.clock.now, wallClock: o.clock.wallMs });
+    if (o.aeadWorkers ?? true) this.pool = AeadPool.acquire((m) => (o.log.info ?? o.log.internal)(m));
     if (o.timers) this.wg.setTimers(o.timers);
     this.transport = new Transport({
       port: o.port,
@@ -220,7 +226,20 @@ export class WgHost {
   run(mode: Mode, len: number, family = 0): void {
     if (this.stopped) return;
     const wg = this.wg;
-    wg.process(mode, len, family);
+    const pool = this.pool;
+    if (pool && len >= pool.minBytes && mode !== Mode.Plain) {
+      // Decisions and counters here, in order; the AEAD of the batch on the pool; results as
+      // after process() (docs/architecture.md §Worker threads).
+      wg.processDeferred(mode, len, family);
+      if (wg.openPending()) {
+        pool.run(wg, 2);
+        wg.finishOpen();
+      }
+      pool.run(wg, 0);
+      pool.run(wg, 1);
+    } else {
+      wg.process(mode, len, family);
+    }
     const n4 = wg.summary(SUMMARY.SEND4_COUNT);
     if (n4) this.transport.sendRecords(4, wg.view(wg.summary(SUMMARY.SEND4_PTR), wg.summary(SUMMARY.SEND4_LEN)), n4);
     const n6 = wg.summary(SUMMARY.SEND6_COUNT);
@@ -520,6 +539,17 @@ export class WgHost {
     this.stopped = true;
     this.tickTimer?.cancel();
     this.transport.close();
+    const pool = this.pool;
+    this.pool = undefined;
+    if (pool) {
+      const { rounds, mainChunks, workerChunks, inline } = pool.stats;
+      void pool.release().then((stopped) => stopped && (this.o.log.info ?? this.o.log.internal)('aead: worker threads stopped', { rounds, mainChunks, workerChunks, inline }));
+    }
+  }
+
+  /** The AEAD worker pool this host uses, if any (tests, benchmarks). */
+  get aeadPool(): AeadPool | undefined {
+    return this.pool;
   }
 }
 

@@ -16,7 +16,7 @@ use eg_core::noise::keys::{base64_encode, key_from_base64, private_from_random, 
 use eg_core::noise::rand_core::{CryptoRng, Error as RandError, RngCore};
 use eg_core::noise::{Reason, Tai64N};
 use eg_core::plane::{layout, EdgeConfig, Endpoint, Mode, Output, Plane, Routes, TapOffload};
-use eg_core::session::{Action, Config, Device, Verdict};
+use eg_core::session::{aead, Action, Config, Device, Verdict};
 use wasm_bindgen::prelude::*;
 
 /// Randomness from the platform (Web Crypto / Node crypto through getrandom "js").
@@ -110,6 +110,8 @@ pub struct WgDevice {
     stage: Vec<u8>,
     result: Output,
     summary: Vec<u32>,
+    /// Bytes of the batch the last `processDeferred` took (the staged input of its opens).
+    open_len: usize,
 }
 
 #[wasm_bindgen]
@@ -129,6 +131,7 @@ impl WgDevice {
             stage: Vec::new(),
             result: Output::default(),
             summary: vec![0; layout::summary::WORDS],
+            open_len: 0,
         })
     }
 
@@ -438,6 +441,11 @@ impl WgDevice {
         if self.plane.process(&mut self.dev, m, input, family, now, &mut self.result).is_err() {
             return 1;
         }
+        self.fill_summary();
+        0
+    }
+
+    fn fill_summary(&mut self) {
         let r = &self.result;
         let s = &mut self.summary;
         use layout::summary as w;
@@ -458,6 +466,94 @@ impl WgDevice {
         s[w::FORWARDED] = r.forwarded;
         s[w::SUPER_IN] = r.super_in;
         s[w::SUPER_OUT] = r.super_out;
+    }
+
+    /// `process` with the batch's ChaCha20-Poly1305 left undone, as AEAD jobs for worker threads
+    /// (eg_core::session::aead, docs/architecture.md §Worker threads). Counters, replay checks and
+    /// every decision are made here, in batch order. Afterwards, for a UDP batch with
+    /// `openPending()`: run table 2 (`runAeadJobs` here, or `aeadRunJobs` in a worker on a copy),
+    /// then `finishOpen`, which leaves the results `process` would; then, for any batch, run
+    /// every job of tables 0 and 1 before sending the send areas. Returns as `process`.
+    #[wasm_bindgen(js_name = processDeferred)]
+    pub fn process_deferred(&mut self, mode: u8, len: u32, family: u8, now: f64) -> u32 {
+        self.plane.set_defer_aead(true);
+        let r = self.process(mode, len, family, now);
+        self.plane.set_defer_aead(false);
+        self.open_len = len as usize;
+        r
+    }
+
+    /// Whether the last `processDeferred` left a UDP batch waiting for `finishOpen`.
+    #[wasm_bindgen(js_name = openPending)]
+    pub fn open_pending(&self) -> bool {
+        self.plane.open_pending()
+    }
+
+    fn jobs(&self, which: u8) -> &Vec<u8> {
+        match which {
+            0 => &self.result.jobs.seal[0],
+            1 => &self.result.jobs.seal[1],
+            _ => &self.result.jobs.open,
+        }
+    }
+
+    /// Address of AEAD job table `which` (0: seals of the IPv4 send area, 1: of the IPv6 send
+    /// area, 2: opens of the staged UDP batch); records of `aeadJobLayout()[0]` bytes.
+    #[wasm_bindgen(js_name = aeadJobsPtr)]
+    pub fn aead_jobs_ptr(&self, which: u8) -> u32 {
+        self.jobs(which).as_ptr() as usize as u32
+    }
+
+    /// Number of jobs in table `which`.
+    #[wasm_bindgen(js_name = aeadJobCount)]
+    pub fn aead_job_count(&self, which: u8) -> u32 {
+        (self.jobs(which).len() / aead::job::LEN) as u32
+    }
+
+    /// Address of the area the offsets of table `which` count from (the send area, or the
+    /// staging area for opens).
+    #[wasm_bindgen(js_name = aeadAreaPtr)]
+    pub fn aead_area_ptr(&self, which: u8) -> u32 {
+        (match which {
+            0 => self.result.send[0].as_ptr(),
+            1 => self.result.send[1].as_ptr(),
+            _ => self.stage.as_ptr(),
+        }) as usize as u32
+    }
+
+    /// Runs jobs `from..to` of table `which` on this thread; returns how many failed.
+    #[wasm_bindgen(js_name = runAeadJobs)]
+    pub fn run_aead_jobs(&mut self, which: u8, from: u32, to: u32) -> u32 {
+        let l = aead::job::LEN;
+        let open_len = self.open_len.min(self.stage.len());
+        let (data, table, seal) = match which {
+            0 => (&mut self.result.send[0][..], &mut self.result.jobs.seal[0], true),
+            1 => (&mut self.result.send[1][..], &mut self.result.jobs.seal[1], true),
+            _ => (&mut self.stage[..open_len], &mut self.result.jobs.open, false),
+        };
+        let n = table.len() / l;
+        let (a, b) = ((from as usize).min(n), (to as usize).min(n));
+        if a >= b {
+            return 0;
+        }
+        aead::run_jobs(data, 0, &mut table[a * l..b * l], seal) as u32
+    }
+
+    /// Finishes the UDP batch `processDeferred` left pending once table 2 ran: 0 with the results
+    /// in the summary words as after `process`, or 1 when no batch was pending. Messages it
+    /// relays are sealed as jobs in tables 0 and 1, which must run before the send areas go out.
+    #[wasm_bindgen(js_name = finishOpen)]
+    pub fn finish_open(&mut self, now: f64) -> u32 {
+        if !self.plane.open_pending() {
+            return 1;
+        }
+        let len = self.open_len.min(self.stage.len());
+        let input = &mut self.stage[..len];
+        // Frames relayed from this batch are sealed as jobs too (tables 0 and 1, run after this).
+        self.plane.set_defer_aead(true);
+        self.plane.finish_open(&mut self.dev, input, now, &mut self.result);
+        self.plane.set_defer_aead(false);
+        self.fill_summary();
         0
     }
 
@@ -473,4 +569,21 @@ impl WgDevice {
 #[wasm_bindgen(js_name = wgAeadSelfTest)]
 pub fn wg_aead_self_test(seed: u32, count: u32) -> u32 {
     eg_core::noise::aead_check::compare_with_reference(u64::from(seed) << 32 | 0x9e37, count)
+}
+
+/// Runs the AEAD jobs `jobs` (a copy of part of a table, eg_core::session::aead) on `data`, a copy
+/// of the area bytes from offset `base` on; both are copied back to the caller's arrays (a
+/// worker thread's instance of this module works on its share of a batch this way). Returns how
+/// many jobs failed; each job's status word says which.
+#[wasm_bindgen(js_name = aeadRunJobs)]
+pub fn aead_run_jobs(data: &mut [u8], base: u32, jobs: &mut [u8], seal: bool) -> u32 {
+    aead::run_jobs(data, base as usize, jobs, seal) as u32
+}
+
+/// The AEAD job record layout (eg_core::session::aead::job), the one source for the runtime:
+/// `[record length, OFF, BODY, STATUS, TODO, DONE, FAILED bit]`.
+#[wasm_bindgen(js_name = aeadJobLayout)]
+pub fn aead_job_layout() -> Vec<u32> {
+    use aead::job;
+    vec![job::LEN as u32, job::OFF as u32, job::BODY as u32, job::STATUS as u32, job::TODO, job::DONE, job::FAILED]
 }

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 
 use rand_core::CryptoRngCore;
 
+use super::keypair::AeadWork;
 use super::peer::{Action, Peer, PeerId, Shared, Verdict};
 use super::ratelimit::{HandshakeLimiter, LoadStats};
 use super::timers::{min_opt, Config};
@@ -474,6 +475,59 @@ impl Device {
             record_slot(slot, r, &mut st);
         }
         Ok(st)
+    }
+
+    /// [`Device::seal_batch`] for one slot, without the AEAD: the peer's counter is taken and
+    /// the header written and padded now (so counters follow the order of these calls), the
+    /// ChaCha20-Poly1305 is returned to be run by [`super::aead::run_jobs`] before the message
+    /// is sent. Returns the transport message length (at `slot[16..]`) and that work.
+    pub fn seal_slot_deferred(&mut self, slot: &mut [u8], now: f64) -> Result<(usize, AeadWork), Reason> {
+        if slot.len() < batch::MIN_STRIDE {
+            return Err(Reason::BufferTooSmall);
+        }
+        let plen = le32(slot, batch::LEN_OFFSET) as usize;
+        let id = le32(slot, batch::PEER_OFFSET) as usize;
+        if plen > MAX_PLAINTEXT_LEN {
+            return Err(Reason::FrameTooLarge);
+        }
+        if plen > slot.len() - batch::PLAINTEXT_OFFSET {
+            return Err(Reason::BufferTooSmall);
+        }
+        match self.peers.get_mut(id).and_then(Option::as_mut) {
+            Some(p) => p.seal_transport_deferred(&mut self.sh, &mut slot[batch::MSG_OFFSET..], plen, now),
+            None => Err(Reason::BadPeer),
+        }
+    }
+
+    /// The checks an open makes before the AEAD, for the transport message `msg` (receiver
+    /// index, keypair age, counter limit, replay window), changing nothing. Returns the peer (when
+    /// the index is known) and the AEAD to run; [`Device::open_commit`] finishes the message once
+    /// it authenticated. Used to open a batch's messages on worker threads: the whole batch is
+    /// prepared, opened, then committed in its order.
+    pub fn open_prepare(&self, msg: &[u8], now: f64) -> (Option<PeerId>, Result<AeadWork, Reason>) {
+        if msg.len() < TRANSPORT_MIN_LEN || le32(msg, 0) != TYPE_TRANSPORT {
+            return (None, Err(if msg.len() < 4 || le32(msg, 0) == TYPE_TRANSPORT { Reason::Truncated } else { Reason::NotTransport }));
+        }
+        let Some(id) = self.lookup(le32(msg, 4)) else { return (None, Err(Reason::UnknownIndex)) };
+        match self.peers[id].as_ref() {
+            Some(p) => (Some(id), p.open_transport_prepare(&self.sh, msg, now)),
+            None => (None, Err(Reason::UnknownIndex)),
+        }
+    }
+
+    /// Finishes the transport message `msg` (header intact, body opened in place) after its AEAD
+    /// authenticated: the replay window takes the counter (a duplicate in the same batch fails
+    /// with `Replay`), then keypair rotation, stats and timers as [`Device::open_batch`] does.
+    /// Returns the peer and the plaintext length.
+    pub fn open_commit(&mut self, msg: &[u8], now: f64) -> (Option<PeerId>, Result<usize, Reason>) {
+        if msg.len() < TRANSPORT_MIN_LEN {
+            return (None, Err(Reason::Truncated));
+        }
+        let Some(id) = self.lookup(le32(msg, 4)) else { return (None, Err(Reason::UnknownIndex)) };
+        match self.peers[id].as_mut() {
+            Some(p) => (Some(id), p.open_transport_commit(&mut self.sh, msg, now)),
+            None => (None, Err(Reason::UnknownIndex)),
+        }
     }
 
     /// Open `count` slots of received transport messages in place (layout in [`batch`]).

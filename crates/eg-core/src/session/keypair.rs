@@ -94,6 +94,23 @@ impl Keypair {
         plen: usize,
         reject_after_messages: u64,
     ) -> Result<usize, Reason> {
+        let (total, w) = self.seal_header(msg, plen, reject_after_messages)?;
+        let padded = w.len;
+        let tag = kdf::seal(&w.key, w.counter, &[], &mut msg[16..16 + padded]);
+        msg[16 + padded..total].copy_from_slice(&tag);
+        Ok(total)
+    }
+
+    /// Everything of [`Keypair::seal_in_place`] but the AEAD: the send counter is taken (so the
+    /// order of counters is the order of these calls), the header written and the plaintext
+    /// padded. Returns the message length and the AEAD still to do, for [`crate::session::aead`]
+    /// (worker threads; docs/architecture.md §Worker threads).
+    pub(crate) fn seal_header(
+        &mut self,
+        msg: &mut [u8],
+        plen: usize,
+        reject_after_messages: u64,
+    ) -> Result<(usize, AeadWork), Reason> {
         let padded = padded_len(plen);
         let total = TRANSPORT_HEADER_LEN + padded + TAG_LEN;
         if msg.len() < total {
@@ -108,9 +125,7 @@ impl Keypair {
         msg[4..8].copy_from_slice(&self.remote_index.to_le_bytes());
         msg[8..16].copy_from_slice(&counter.to_le_bytes());
         msg[16 + plen..16 + padded].fill(0);
-        let tag = kdf::seal(&self.send_key, counter, &[], &mut msg[16..16 + padded]);
-        msg[16 + padded..total].copy_from_slice(&tag);
-        Ok(total)
+        Ok((total, AeadWork { key: self.send_key, counter, len: padded }))
     }
 
     /// Open the transport message `msg` in place; the plaintext ends up at
@@ -120,6 +135,19 @@ impl Keypair {
         msg: &mut [u8],
         reject_after_messages: u64,
     ) -> Result<usize, Reason> {
+        let w = self.open_check(msg, reject_after_messages)?;
+        let n = w.len;
+        let (body, tag) = msg[16..].split_at_mut(n);
+        kdf::open(&w.key, w.counter, &[], body, tag)?;
+        self.replay.update(w.counter)?;
+        Ok(n)
+    }
+
+    /// The checks of [`Keypair::open_in_place`] before the AEAD (length, counter limit, replay
+    /// window), changing nothing: returns the AEAD to do. The window is updated by
+    /// [`Keypair::open_commit`] once the message authenticated, so a duplicate inside one batch
+    /// passes this check twice and fails the second commit.
+    pub(crate) fn open_check(&self, msg: &[u8], reject_after_messages: u64) -> Result<AeadWork, Reason> {
         if msg.len() < TRANSPORT_MIN_LEN {
             return Err(Reason::Truncated);
         }
@@ -128,11 +156,32 @@ impl Keypair {
             return Err(Reason::KeyExpired);
         }
         self.replay.check(counter)?;
-        let n = msg.len() - TRANSPORT_MIN_LEN;
-        let (body, tag) = msg[16..].split_at_mut(n);
-        kdf::open(&self.recv_key, counter, &[], body, tag)?;
-        self.replay.update(counter)?;
-        Ok(n)
+        Ok(AeadWork { key: self.recv_key, counter, len: msg.len() - TRANSPORT_MIN_LEN })
+    }
+
+    /// Records an authenticated `counter` in the replay window (fails for a replay).
+    pub(crate) fn open_commit(&mut self, counter: u64) -> Result<(), Reason> {
+        self.replay.update(counter)
+    }
+}
+
+/// ChaCha20-Poly1305 work taken out of a seal or open: the keypair's key, the message counter
+/// (the nonce) and the body length (padded plaintext for a seal, ciphertext for an open; the
+/// 16-byte tag follows the body). The key is a copy: it outlives the keypair only as long as the
+/// caller keeps the job (one batch).
+#[derive(Clone)]
+pub struct AeadWork {
+    /// ChaCha20-Poly1305 key.
+    pub key: [u8; 32],
+    /// Transport counter (nonce).
+    pub counter: u64,
+    /// Body bytes before the tag.
+    pub len: usize,
+}
+
+impl Drop for AeadWork {
+    fn drop(&mut self) {
+        self.key.zeroize();
     }
 }
 

@@ -11,7 +11,7 @@ use std::ops::Range;
 use rand_core::CryptoRngCore;
 use zeroize::Zeroize;
 
-use super::keypair::Keypair;
+use super::keypair::{AeadWork, Keypair};
 use super::timers::{Config, TimerState};
 use crate::noise::cookie::{CookieChecker, CookieState};
 use crate::noise::handshake::{
@@ -392,6 +392,30 @@ impl Peer {
         plen: usize,
         now: f64,
     ) -> Result<usize, Reason> {
+        self.seal_with(sh, plen, now, |kp, ram| kp.seal_in_place(msg, plen, ram).map(|n| (n, ())))
+            .map(|(n, ())| n)
+    }
+
+    /// [`Peer::seal_transport`] without the AEAD: counter taken, header written, timers and
+    /// stats as for a sealed message; the caller must run the returned work before the message
+    /// leaves (crate::session::aead).
+    pub(crate) fn seal_transport_deferred(
+        &mut self,
+        sh: &mut Shared,
+        msg: &mut [u8],
+        plen: usize,
+        now: f64,
+    ) -> Result<(usize, AeadWork), Reason> {
+        self.seal_with(sh, plen, now, |kp, ram| kp.seal_header(msg, plen, ram))
+    }
+
+    fn seal_with<T>(
+        &mut self,
+        sh: &mut Shared,
+        plen: usize,
+        now: f64,
+        f: impl FnOnce(&mut Keypair, u64) -> Result<(usize, T), Reason>,
+    ) -> Result<(usize, T), Reason> {
         // Before the session check: an unsendable plaintext must neither be queued for a
         // handshake nor start one.
         if plen > MAX_PLAINTEXT_LEN {
@@ -403,14 +427,48 @@ impl Peer {
             self.request_handshake();
             return Err(Reason::NoSession);
         };
-        let n = kp.seal_in_place(msg, plen, sh.config.reject_after_messages)?;
+        let (n, t) = f(kp, sh.config.reject_after_messages)?;
         self.stats.tx_bytes += n as u64;
         self.on_authenticated_sent(now);
         if plen > 0 {
             self.on_data_sent(sh, now);
         }
         self.keep_key_fresh_sending(now, &sh.config);
-        Ok(n)
+        Ok((n, t))
+    }
+
+    fn slot_of(&self, receiver: u32) -> Option<Slot> {
+        let is = |k: &Option<Box<Keypair>>| k.as_ref().is_some_and(|k| k.local_index == receiver);
+        if is(&self.current) {
+            Some(Slot::Current)
+        } else if is(&self.previous) {
+            Some(Slot::Previous)
+        } else if is(&self.next) {
+            Some(Slot::Next)
+        } else {
+            None
+        }
+    }
+
+    fn keypair(&self, slot: Slot) -> Option<&Keypair> {
+        match slot {
+            Slot::Current => self.current.as_deref(),
+            Slot::Previous => self.previous.as_deref(),
+            Slot::Next => self.next.as_deref(),
+        }
+    }
+
+    /// The keypair `msg` names (its receiver index) if it may still receive at `now`.
+    fn open_slot(&self, sh: &Shared, msg: &[u8], now: f64) -> Result<Slot, Reason> {
+        if msg.len() < TRANSPORT_MIN_LEN {
+            return Err(Reason::Truncated);
+        }
+        let slot = self.slot_of(le32(msg, 4)).ok_or(Reason::UnknownIndex)?;
+        let kp = self.keypair(slot).ok_or(Reason::UnknownIndex)?;
+        if now - kp.created >= sh.config.reject_after_time {
+            return Err(Reason::KeyExpired);
+        }
+        Ok(slot)
     }
 
     /// Open the transport message `msg` in place; plaintext at `msg[16..16+n]`.
@@ -420,43 +478,48 @@ impl Peer {
         msg: &mut [u8],
         now: f64,
     ) -> Result<usize, Reason> {
-        if msg.len() < TRANSPORT_MIN_LEN {
-            return Err(Reason::Truncated);
-        }
-        let receiver = le32(msg, 4);
-        let slot = if self
-            .current
-            .as_ref()
-            .is_some_and(|k| k.local_index == receiver)
-        {
-            Slot::Current
-        } else if self
-            .previous
-            .as_ref()
-            .is_some_and(|k| k.local_index == receiver)
-        {
-            Slot::Previous
-        } else if self
-            .next
-            .as_ref()
-            .is_some_and(|k| k.local_index == receiver)
-        {
-            Slot::Next
-        } else {
-            return Err(Reason::UnknownIndex);
-        };
-        let cfg = sh.config.clone();
+        let slot = self.open_slot(sh, msg, now)?;
+        let ram = sh.config.reject_after_messages;
         let kp = match slot {
             Slot::Current => self.current.as_deref_mut(),
             Slot::Previous => self.previous.as_deref_mut(),
             Slot::Next => self.next.as_deref_mut(),
         }
         .ok_or(Reason::UnknownIndex)?;
-        if now - kp.created >= cfg.reject_after_time {
-            return Err(Reason::KeyExpired);
+        let n = kp.open_in_place(msg, ram)?;
+        self.opened(sh, slot, msg.len(), n, now);
+        Ok(n)
+    }
+
+    /// The checks of [`Peer::open_transport`] before the AEAD, changing nothing; returns the
+    /// AEAD to run. [`Peer::open_transport_commit`] finishes the message once it authenticated.
+    pub(crate) fn open_transport_prepare(&self, sh: &Shared, msg: &[u8], now: f64) -> Result<AeadWork, Reason> {
+        let slot = self.open_slot(sh, msg, now)?;
+        self.keypair(slot).ok_or(Reason::UnknownIndex)?.open_check(msg, sh.config.reject_after_messages)
+    }
+
+    /// The rest of [`Peer::open_transport`] for a message `msg` (header intact, `msg.len()` its
+    /// datagram length) whose AEAD passed: the replay window takes its counter (a duplicate
+    /// fails here), then keypair rotation, stats and timers as for a message opened at once.
+    /// Returns the plaintext length.
+    pub(crate) fn open_transport_commit(&mut self, sh: &mut Shared, msg: &[u8], now: f64) -> Result<usize, Reason> {
+        let slot = self.open_slot(sh, msg, now)?;
+        let kp = match slot {
+            Slot::Current => self.current.as_deref_mut(),
+            Slot::Previous => self.previous.as_deref_mut(),
+            Slot::Next => self.next.as_deref_mut(),
         }
-        let n = kp.open_in_place(msg, cfg.reject_after_messages)?;
-        self.stats.rx_bytes += msg.len() as u64;
+        .ok_or(Reason::UnknownIndex)?;
+        kp.open_commit(le64(msg, 8))?;
+        let n = msg.len() - TRANSPORT_MIN_LEN;
+        self.opened(sh, slot, msg.len(), n, now);
+        Ok(n)
+    }
+
+    /// Bookkeeping after a transport message of `len` bytes (`n` plaintext) authenticated.
+    fn opened(&mut self, sh: &mut Shared, slot: Slot, len: usize, n: usize, now: f64) {
+        let cfg = sh.config.clone();
+        self.stats.rx_bytes += len as u64;
         if slot == Slot::Next {
             // The initiator confirmed the keypair: rotate it in.
             let old_prev = std::mem::replace(&mut self.previous, self.current.take());
@@ -472,7 +535,6 @@ impl Peer {
         if n > 0 {
             self.on_data_received(now, &cfg);
         }
-        Ok(n)
     }
 
     /// Copy `plaintext` behind a transport header in `out` and seal it.
