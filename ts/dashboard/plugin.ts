@@ -11,13 +11,21 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ROOT } from '../paths.js';
 import { errorSchema } from '../shared/http.js';
 import { guard } from '../super/api/guard.js';
-import type { HttpState, Supernode } from '../super/supernode.js';
+import type { RouteHistory } from '../metrics/routelog.js';
+import type { PasswordCheck } from '../super/api/service.js';
+import type { HttpState } from '../super/types.js';
 import type { DashboardData } from '../web/dashboard/data.js';
 
 /** Where scripts/build-web.mjs puts the page (index.html) and its assets/. */
 export const DASHBOARD_DIR = join(ROOT, 'dist', 'web', 'dashboard');
 
 export type { DashboardData };
+
+/** What the dashboard reads of the supernode: its passwords (guard), the state document and the route history. */
+export interface DashboardSource extends PasswordCheck {
+  state(): HttpState;
+  readonly routes: { readonly hash: string; readonly history: RouteHistory };
+}
 
 const querySchema = {
   type: 'object',
@@ -97,7 +105,7 @@ function matrices(st: HttpState): Pick<DashboardData, 'ids' | 'names' | 'alive' 
  * normalised). Throws if the page is not built (scripts/build-web.mjs), and the supernode then
  * runs without it.
  */
-export async function registerDashboard(app: FastifyInstance, prefix: string, sn: Supernode, dir: string = DASHBOARD_DIR): Promise<void> {
+export async function registerDashboard(app: FastifyInstance, prefix: string, sn: DashboardSource, dir: string = DASHBOARD_DIR): Promise<void> {
   const indexFile = join(dir, 'index.html');
   if (!existsSync(indexFile) || !existsSync(join(dir, 'assets'))) throw new Error(`the dashboard is not built (${dir}): run \`bash scripts/build.sh ts\``);
   const html = readFileSync(indexFile, 'utf8');

@@ -20,11 +20,24 @@ import { parseDocument, stringify, type Document } from 'yaml';
 import { ConfigError, formatProblem, type EtcdSetting, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
 import { parseSuper } from '../config/validate.js';
 import { apiProblem, checkEdit, Refused, setNextHopTable, setTopLevel } from './config-rewrite.js';
+import type { EdgeRec } from './state.js';
 import { durableOf, peerIdentityChanged, SETTING_KEYS, withDurable, type DurableState, type SuperStore } from './store.js';
-import type { Supernode } from './supernode.js';
 
 /** What the store needs of the running supernode to apply a state (a narrow face of Supernode). */
-export type DurableTarget = Pick<Supernode, 'cfg' | 'edges' | 'addEdge' | 'removeEdge' | 'paramsChanged' | 'routes' | 'log' | 'invalidateState' | 'useSharedSecret'>;
+export interface DurableTarget {
+  readonly cfg: SuperConfig;
+  readonly edges: ReadonlyMap<number, EdgeRec>;
+  readonly routes: { readonly staticMode: boolean; setStatic(t: SuperConfig['NextHopTable']): unknown };
+  /** Adds a configured edge (its entry is already in cfg.Peers). */
+  addEdge(conf: SuperPeerInfo): Promise<unknown>;
+  /** Removes an edge with its Shutdown notices; false when there is none. */
+  removeEdge(id: number): Promise<boolean>;
+  /** After SuperParams changed: new hashes pushed. */
+  paramsChanged(): void;
+  invalidateState(): void;
+  /** The network's shared secret (key `secret`): state-hash salt and pair PSKs. */
+  useSharedSecret(secret: Buffer): void;
+}
 
 /** A read of the prefix: the state, the store revision it was read at, and `rev`'s mod revision (0 = never written). */
 interface Read {
