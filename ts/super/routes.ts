@@ -188,7 +188,17 @@ export class RouteState {
     e.acS = acMs > 0 ? acMs / 1000 : 0;
     e.validUntil = now + ttl;
     if (Number.isFinite(e.snap) && e.validUntil < this.expiryScanAt) this.expiryScanAt = e.validUntil;
-    if (!this.candidate && (this.triggers(src, dst, now) || this.triggers(dst, src, now))) this.candidate = true;
+    if (this.candidate) return;
+    // Each direction's entry and weight looked up once for both tests (a million links a second at N = 1000).
+    const r = this.edges.get(dst * 65536 + src);
+    const w = this.entryWeight(src, dst, e, now);
+    const wRev = r ? this.entryWeight(dst, src, r, now) : Infinity;
+    if (this.triggers(e, w, r, wRev) || (r !== undefined && this.triggers(r, wRev, e, w))) this.candidate = true;
+  }
+
+  /** weight() of a link whose mirror entry `e` is at hand. */
+  private entryWeight(src: number, dst: number, e: EdgeMirror, now: number): number {
+    return this.latencyOf(src, dst, e, now) + e.acS;
   }
 
   /** Weight (s, latency + AC) of the link at `now` as the route graph sees it; Infinity if none, down or expired. */
@@ -205,16 +215,11 @@ export class RouteState {
    * A hair below the threshold counts, so rounding can only make it ask the WASM hysteresis
    * (which decides) more often, never less.
    */
-  private triggers(src: number, dst: number, now: number): boolean {
-    const e = this.edges.get(src * 65536 + dst);
-    if (!e) return false;
+  private triggers(e: EdgeMirror, cur: number, r: EdgeMirror | undefined, curRev: number): boolean {
     const old = e.snap;
-    const cur = this.weight(src, dst, now);
     if (Number.isFinite(old) !== Number.isFinite(cur)) return true;
     if (!Number.isFinite(old)) return false;
-    const r = this.edges.get(dst * 65536 + src);
     const oldRev = r ? r.snap : Infinity;
-    const curRev = r ? this.weight(dst, src, now) : Infinity;
     if (!(Number.isFinite(oldRev) && Number.isFinite(curRev))) return Math.abs(cur - old) > this.tol.t - 1e-9 * (1 + this.tol.t);
     const thr = this.tol.t + (this.tol.m - 1) * (Math.max(old + oldRev, cur + curRev) / 2);
     return Math.abs(cur + curRev - (old + oldRev)) > thr - 1e-9 * (1 + Math.abs(thr));
@@ -323,7 +328,12 @@ export class RouteState {
    */
   latency(src: number, dst: number, now: number): number {
     const e = this.edges.get(src * 65536 + dst);
-    if (!e || now > e.validUntil || !Number.isFinite(e.latency)) return Infinity;
+    return e ? this.latencyOf(src, dst, e, now) : Infinity;
+  }
+
+  /** latency() of a link whose mirror entry `e` is at hand. */
+  private latencyOf(src: number, dst: number, e: EdgeMirror, now: number): number {
+    if (now > e.validUntil || !Number.isFinite(e.latency)) return Infinity;
     if (this.manual.size === 0) return e.latency;
     const W = WILDCARD;
     for (const k of [`${src},${dst}`, `${src},${W}`, `${W},${dst}`, `${W},${W}`]) {

@@ -95,3 +95,78 @@ fn remove_node_and_edges() {
     g.remove_edge(1, 3);
     assert!(g.edge(1, 3).is_none());
 }
+
+/// The per-source edge rows behave as one map keyed by `(src, dst)`: random stores, re-stores,
+/// edge and vertex removals and clears, compared after each step with a BTreeMap model
+/// (contents, ascending order, count, lookups, weights and the solver input).
+#[test]
+fn edge_storage_matches_a_map_model() {
+    use rand::{rngs::StdRng, Rng, SeedableRng};
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut rng = StdRng::seed_from_u64(11);
+    let mut g = Graph::new();
+    let mut model: BTreeMap<(u16, u16), (f64, f64, f64)> = BTreeMap::new();
+    let mut nodes: BTreeSet<u16> = BTreeSet::new();
+    for step in 0..4000 {
+        let (s, d) = (rng.gen_range(0..12u16), rng.gen_range(0..12u16));
+        match rng.gen_range(0..20) {
+            0 => {
+                g.remove_node(s);
+                nodes.remove(&s);
+                model.retain(|&(a, b), _| a != s && b != s);
+            }
+            1 => {
+                g.remove_edge(s, d);
+                model.remove(&(s, d));
+            }
+            2 if step % 500 == 0 => {
+                g.clear_edges();
+                model.clear();
+            }
+            _ => {
+                let lat = rng.gen_range(-0.05..0.3);
+                let ac = rng.gen_range(0.0..0.01);
+                let until = rng.gen_range(0.0..10.0);
+                g.set_edge(s, d, lat, ac, until).unwrap();
+                nodes.insert(s);
+                nodes.insert(d);
+                model.insert((s, d), (lat, ac, until));
+            }
+        }
+        let got: Vec<((u16, u16), (f64, f64, f64))> = g
+            .edges()
+            .map(|(k, e)| (k, (e.latency, e.additional_cost, e.valid_until)))
+            .collect();
+        let want: Vec<((u16, u16), (f64, f64, f64))> =
+            model.iter().map(|(&k, &v)| (k, v)).collect();
+        assert_eq!(got, want, "step {step}");
+        assert_eq!(g.edge_count(), model.len(), "step {step}");
+        assert_eq!(g.nodes().collect::<BTreeSet<_>>(), nodes, "step {step}");
+        let (a, b) = (rng.gen_range(0..12u16), rng.gen_range(0..12u16));
+        assert_eq!(
+            g.edge(a, b).map(|e| e.latency),
+            model.get(&(a, b)).map(|v| v.0)
+        );
+        let now = 5.0;
+        let w =
+            model.get(&(a, b)).map_or(
+                f64::INFINITY,
+                |&(l, ac, u)| if now > u { f64::INFINITY } else { l + ac },
+            );
+        assert_eq!(g.weight(a, b, now), w, "step {step}");
+        let mut visited = Vec::new();
+        g.visit_edges(now, |s, d, _, _| visited.push((s, d)));
+        assert_eq!(visited, model.keys().copied().collect::<Vec<_>>());
+        let live: Vec<(u16, u16)> = model
+            .iter()
+            .filter(|(_, v)| now <= v.2)
+            .map(|(&k, _)| k)
+            .collect();
+        let input: Vec<(u16, u16)> = g
+            .weighted_edges(now)
+            .iter()
+            .map(|e| (e.src, e.dst))
+            .collect();
+        assert_eq!(input, live);
+    }
+}

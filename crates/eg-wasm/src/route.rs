@@ -161,12 +161,9 @@ impl RouteGraph {
             time_to_alive,
         };
         self.graph.apply(&m, own_ac_ms, now).map_err(js_err)?;
-        // The stored expiry, exactly as the graph computed it.
-        let valid_until = self
-            .graph
-            .edge(src, dst)
-            .map_or(f64::NEG_INFINITY, |e| e.valid_until);
-        self.touch(src, dst, valid_until);
+        // The stored expiry: Graph::apply stores exactly `now + time_to_alive` (no second
+        // lookup per link; the supernode applies a million a second at N = 1000).
+        self.touch(src, dst, now + time_to_alive);
         Ok(())
     }
 

@@ -59,10 +59,16 @@ pub fn resolve_additional_cost(reported_ms: f64, own_ms: f64) -> f64 {
 }
 
 /// The graph of one router (supernode or P2P edge).
+///
+/// Edges are kept per source, each source's row sorted by destination: a supernode stores
+/// every link of every report (a million a second at N = 1000), and a lookup is one search in a
+/// small map of sources plus a binary search in one contiguous row, where a map keyed by
+/// `(src, dst)` walked a tree of a million entries. Iteration is ascending `(src, dst)` as before.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     nodes: BTreeSet<NodeId>,
-    edges: BTreeMap<(NodeId, NodeId), EdgeState>,
+    rows: BTreeMap<NodeId, Vec<(NodeId, EdgeState)>>,
+    edge_count: usize,
     manual: ManualLatency,
 }
 
@@ -84,7 +90,16 @@ impl Graph {
     /// Removes a vertex and every edge touching it.
     pub fn remove_node(&mut self, id: NodeId) {
         self.nodes.remove(&id);
-        self.edges.retain(|&(s, d), _| s != id && d != id);
+        if let Some(row) = self.rows.remove(&id) {
+            self.edge_count -= row.len();
+        }
+        for row in self.rows.values_mut() {
+            if let Ok(p) = row.binary_search_by_key(&id, |&(d, _)| d) {
+                row.remove(p);
+                self.edge_count -= 1;
+            }
+        }
+        self.rows.retain(|_, row| !row.is_empty());
     }
 
     /// Stores the edge `src -> dst` (adding both vertices). `latency` in seconds, any finite
@@ -98,21 +113,33 @@ impl Graph {
         additional_cost: f64,
         valid_until: f64,
     ) -> Result<(), RouteError> {
-        self.add_node(src)?;
-        self.add_node(dst)?;
         let additional_cost = if additional_cost.is_finite() && additional_cost > 0.0 {
             additional_cost
         } else {
             0.0
         };
-        self.edges.insert(
-            (src, dst),
-            EdgeState {
-                latency: normalize_latency(latency),
-                additional_cost,
-                valid_until,
-            },
-        );
+        let state = EdgeState {
+            latency: normalize_latency(latency),
+            additional_cost,
+            valid_until,
+        };
+        // The common case (a link reported again): its row exists, so both vertices do.
+        if let Some(row) = self.rows.get_mut(&src) {
+            if let Ok(p) = row.binary_search_by_key(&dst, |&(d, _)| d) {
+                row[p].1 = state;
+                return Ok(());
+            }
+        }
+        self.add_node(src)?;
+        self.add_node(dst)?;
+        let row = self.rows.entry(src).or_default();
+        match row.binary_search_by_key(&dst, |&(d, _)| d) {
+            Ok(p) => row[p].1 = state,
+            Err(p) => {
+                row.insert(p, (dst, state));
+                self.edge_count += 1;
+            }
+        }
         Ok(())
     }
 
@@ -125,12 +152,21 @@ impl Graph {
 
     /// Removes one edge.
     pub fn remove_edge(&mut self, src: NodeId, dst: NodeId) {
-        self.edges.remove(&(src, dst));
+        if let Some(row) = self.rows.get_mut(&src) {
+            if let Ok(p) = row.binary_search_by_key(&dst, |&(d, _)| d) {
+                row.remove(p);
+                self.edge_count -= 1;
+                if row.is_empty() {
+                    self.rows.remove(&src);
+                }
+            }
+        }
     }
 
     /// Removes all edges (vertices stay).
     pub fn clear_edges(&mut self) {
-        self.edges.clear();
+        self.rows.clear();
+        self.edge_count = 0;
     }
 
     /// The override table.
@@ -155,18 +191,23 @@ impl Graph {
 
     /// Stored edges `((src, dst), state)`, ascending.
     pub fn edges(&self) -> impl Iterator<Item = ((NodeId, NodeId), &EdgeState)> + '_ {
-        self.edges.iter().map(|(k, v)| (*k, v))
+        self.rows
+            .iter()
+            .flat_map(|(&s, row)| row.iter().map(move |(d, e)| ((s, *d), e)))
     }
 
     /// The stored state of one edge.
     pub fn edge(&self, src: NodeId, dst: NodeId) -> Option<&EdgeState> {
-        self.edges.get(&(src, dst))
+        let row = self.rows.get(&src)?;
+        row.binary_search_by_key(&dst, |&(d, _)| d)
+            .ok()
+            .map(|p| &row[p].1)
     }
 
     /// Effective latency of `src -> dst` at `now` (override applied; infinity if absent,
     /// expired or down).
     pub fn latency(&self, src: NodeId, dst: NodeId, now: f64) -> f64 {
-        match self.edges.get(&(src, dst)) {
+        match self.edge(src, dst) {
             Some(e) => self.effective(src, dst, e, now),
             None => f64::INFINITY,
         }
@@ -174,7 +215,7 @@ impl Graph {
 
     /// Effective weight (latency + AC of `dst`) of `src -> dst` at `now`.
     pub fn weight(&self, src: NodeId, dst: NodeId, now: f64) -> f64 {
-        match self.edges.get(&(src, dst)) {
+        match self.edge(src, dst) {
             Some(e) => {
                 let l = self.effective(src, dst, e, now);
                 if l == f64::INFINITY {
@@ -199,9 +240,8 @@ impl Graph {
 
     /// The finite edges at `now`, as solver input.
     pub fn weighted_edges(&self, now: f64) -> Vec<WeightedEdge> {
-        self.edges
-            .iter()
-            .filter_map(|(&(s, d), e)| {
+        self.edges()
+            .filter_map(|((s, d), e)| {
                 let l = self.effective(s, d, e, now);
                 (l != f64::INFINITY).then(|| WeightedEdge::new(s, d, l, e.additional_cost))
             })
@@ -211,14 +251,16 @@ impl Graph {
     /// Calls `f(src, dst, effective_latency, state)` for every stored edge, ascending, in one
     /// walk (the effective latency at `now` as [`Graph::latency`], infinity if expired or down).
     pub fn visit_edges(&self, now: f64, mut f: impl FnMut(NodeId, NodeId, f64, &EdgeState)) {
-        for (&(s, d), e) in &self.edges {
-            f(s, d, self.effective(s, d, e, now), e);
+        for (&s, row) in &self.rows {
+            for (d, e) in row {
+                f(s, *d, self.effective(s, *d, e, now), e);
+            }
         }
     }
 
     /// Number of stored edges (down and expired ones included).
     pub fn edge_count(&self) -> usize {
-        self.edges.len()
+        self.edge_count
     }
 
     /// Whether `id` is a vertex.
