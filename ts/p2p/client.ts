@@ -26,7 +26,7 @@ import { everySec, type Timer } from '../timer.js';
 import { pingTimeMs } from '../wgnode/clock.js';
 import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoint.js';
 import type { Peer } from '../wgnode/peers.js';
-import { P2PMesh, type Drop } from './mesh.js';
+import { DUPLICATE, P2PMesh, type Drop } from './mesh.js';
 import { seal, type ReportLink } from './proto.js';
 import type { SignApi } from './sign.js';
 
@@ -274,6 +274,9 @@ export class P2PClient {
 
   private dropped(d: Drop, from: Peer): void {
     const fields = { ...d.fields, from: from.nodeId };
+    // Every node receives each flood once per neighbour that forwards it: the copies after the
+    // first are expected, counted, and not worth an error-level drop summary every 10 s.
+    if (d.reason === DUPLICATE) return this.edge.dropExpected(d.reason, fields);
     this.edge.drop(d.reason, fields);
     if (SECURITY.test(d.reason)) {
       const t = this.now;

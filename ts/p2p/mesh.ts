@@ -11,6 +11,9 @@ import { keyFromBase64, keyToBase64 } from '../core/wg.js';
 import { checkPeer, checkReport, linkTriples, open, reportLinks, seal, type PeerBody, type ReportBody, type ReportLink } from './proto.js';
 import type { SignApi } from './sign.js';
 
+/** The drop reason of a flood copy already seen (normal in a flood: one copy per neighbour). */
+export const DUPLICATE = 'p2p: duplicate (origin, seq)';
+
 export type KeySource = 'config' | 'discovered' | 'self';
 
 export interface MeshOptions {
@@ -132,7 +135,7 @@ export class P2PMesh {
       this.seen.delete(k);
     }
     const id = `${kind}:${origin}:${seq}`;
-    if (this.seen.has(id)) return { ok: false, reason: 'p2p: duplicate (origin, seq)', fields: { origin, seq, kind } };
+    if (this.seen.has(id)) return { ok: false, reason: DUPLICATE, fields: { origin, seq, kind } };
     const k = `${kind}:${origin}`;
     const last = this.lastSeq.get(k);
     // An origin silent for PeerAliveTimeout may have restarted with a clock that went back.
