@@ -71,8 +71,8 @@ const samples = new Map<string, Sample[]>(); // key: "<id>#<incarnation>"
 const lastEvent = new Map<number, number>(); // edge -> time of its last churn event (s since t0)
 const pairs = IDS.flatMap((a) => IDS.filter((b) => b !== a).map((b) => [a, b] as const));
 const frames = new Map<string, { steadySent: number; steadyGot: number; churnSent: number; churnGot: number }>(pairs.map(([a, b]) => [`${a}>${b}`, { steadySent: 0, steadyGot: 0, churnSent: 0, churnGot: 0 }]));
-const t0 = Date.now();
-const now = () => (Date.now() - t0) / 1000;
+const t0 = performance.now();
+const now = () => (performance.now() - t0) / 1000;
 let cut: CutHandle | undefined;
 let stopping = false;
 
@@ -205,9 +205,9 @@ async function main(): Promise<void> {
   }
   // Up: every edge reaches edge 1 and back (TAP devices appear only once the processes run).
   for (const id of IDS.filter((i) => i !== 1)) {
-    const until = Date.now() + 120_000;
+    const until = performance.now() + 120_000;
     while (!(await pingFrom(ns(id), tapIp(1), 1)) || !(await pingFrom(ns(1), tapIp(id), 1))) {
-      if (Date.now() > until) throw new Error(`soak: ${id} <-> 1 never pinged`);
+      if (performance.now() > until) throw new Error(`soak: ${id} <-> 1 never pinged`);
       await sleep(500);
     }
   }
@@ -215,14 +215,14 @@ async function main(): Promise<void> {
   const end = t0 + MINUTES * 60_000;
   const churn = churnCycle();
   let nextSample = 0;
-  while (Date.now() < end) {
-    const r0 = Date.now();
+  while (performance.now() < end) {
+    const r0 = performance.now();
     if (now() >= nextSample) {
       await Promise.all([...IDS, SUPER].map(scrape));
       nextSample = now() + 10;
     }
     await pingRound();
-    await sleep(Math.max(0, ROUND_S * 1000 - (Date.now() - r0)));
+    await sleep(Math.max(0, ROUND_S * 1000 - (performance.now() - r0)));
   }
   stopping = true;
   await churn;
