@@ -12,6 +12,7 @@ import { SuperClient } from './superclient.js';
 import { P2PClient } from '../p2p/client.js';
 import { coreSigner } from '../p2p/sign.js';
 import { NtpSync } from '../ntp/sync.js';
+import { testTimers } from '../wgnode/test-timers.js';
 import { edgeRegistry } from '../metrics/registry.js';
 import { metricsListenOf, observe, type Observed } from '../metrics/wire.js';
 
@@ -40,7 +41,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   let client: SuperClient | undefined;
   let p2p: P2PClient | undefined;
   const edgeCfg = p2pMode ? { ...cfg, Peers: cfg.Peers.map((p) => ({ ...p, PSKey: '' })) } : cfg;
-  const edge = new Edge(edgeCfg, { log, routes, uapi: !a.noUapi, onControl: (h, p, from, rx) => (p2p ?? client)?.onControl(h, p, from, rx) });
+  const edge = new Edge(edgeCfg, { log, routes, uapi: !a.noUapi, timers: testTimers(), onControl: (h, p, from, rx) => (p2p ?? client)?.onControl(h, p, from, rx) });
   try {
     if (p2pMode) {
       p2p = new P2PClient(edge, cfg, { configPath: a.config, signer: coreSigner });

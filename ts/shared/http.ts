@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseQuery } from 'node:querystring';
 import rateLimit from '@fastify/rate-limit';
+import { MonotonicRateStore } from './rate-store.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { HttpTLS } from '../config/index.js';
 
@@ -198,7 +199,8 @@ export function httpRateLimit(): { max: number; windowMs: number } {
  */
 export function limitRequests(app: FastifyInstance): void {
   const { max, windowMs } = httpRateLimit();
-  void app.register(rateLimit, { global: false });
+  // The store times windows on the monotonic clock: a wall-clock step must not stretch them.
+  void app.register(rateLimit, { global: false, store: MonotonicRateStore as never });
   // The check runs as the first onRequest hook of every request, the 404 handler's included
   // (a route option would miss unknown paths). `app.rateLimit` exists once the plugin has
   // loaded, which happens before the server listens.

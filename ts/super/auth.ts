@@ -34,7 +34,9 @@ export class AuthLimiter {
   private readonly m = new Map<string, Entry>();
   private readonly o: LimiterOptions;
 
-  constructor(o: Partial<LimiterOptions> = {}, private readonly now: () => number = Date.now) {
+  // Blocks and windows run on the monotonic clock: on Date.now a step back of the system clock by
+  // an hour blocked a client for an hour and a minute (test/e2e/clock-step.test.ts).
+  constructor(o: Partial<LimiterOptions> = {}, private readonly now: () => number = () => performance.now()) {
     this.o = { maxFailures: 10, windowMs: 60_000, blockMs: 60_000, maxClients: 10_000, ...o };
   }
 

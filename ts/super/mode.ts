@@ -7,6 +7,7 @@ import { holdSignals, loadConfig, untilSignal } from '../cli/lifecycle.js';
 import { WasmNotBuiltError } from '../core/wasm.js';
 import { Logger } from '../shared/log.js';
 import { Supernode } from './supernode.js';
+import { testTimers } from '../wgnode/test-timers.js';
 import { superRegistry } from '../metrics/registry.js';
 import { metricsListenOf, observe, type Observed } from '../metrics/wire.js';
 
@@ -19,7 +20,7 @@ export async function superMode(a: CliArgs): Promise<number> {
   const cfg = loadConfig('super', a.config, loadSuperConfig);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
   const metricsListen = metricsListenOf(a.metrics, cfg.MetricsListen);
-  const sn = new Supernode(cfg, { configPath: a.config, log, uapi: !a.noUapi });
+  const sn = new Supernode(cfg, { configPath: a.config, log, uapi: !a.noUapi, timers: testTimers() });
   try {
     await sn.start();
   } catch (e) {
