@@ -5,7 +5,8 @@
 // Not coverage-guided; the seed makes every run reproducible (a failure prints seed and index).
 //
 //   npx tsx bench/fuzz-ts.ts [inputs-per-target] [target ...]    targets: control jwt config
-//   env FUZZ_SEED (default 1)
+//   env FUZZ_SEED (default 1); FUZZ_TS_TIME_LIMIT=S stops each target after S seconds (monotonic
+//   clock), counting the inputs run until then
 //
 // Prints one line per target: `fuzz <target> inputs=N crashes=C time=Ts rate=R/s accepted=A`.
 // "crashes" counts invariant violations and unexpected exceptions; the first few are printed.
@@ -24,6 +25,10 @@ function rnd(): number {
   return Number(((state * 0x2545f4914f6cdd1dn) & 0xffffffffffffffffn) >> 11n) / 2 ** 53;
 }
 const int = (n: number) => Math.floor(rnd() * n);
+const timeLimitMs = Number(process.env.FUZZ_TS_TIME_LIMIT ?? 0) * 1000;
+let deadline = Infinity;
+/** True once the current target's time limit has passed (checked every 16 inputs). */
+const over = (i: number) => (i & 15) === 0 && performance.now() > deadline;
 const pick = <T>(a: readonly T[]): T => a[int(a.length)]!;
 
 const TOKENS = ['"', '{', '}', '[', ']', ':', ',', 'null', 'true', '-0', '1e309', '-1', '65535', '65536', '0.5', 'NaN', '"__proto__"', '"constructor"', '\\u0000', '\uFFFD', '"v"', '""', ' ', '\n', '\t', '#', '- ', ': ', '|', '>', '&a', '*a', '!!binary', '~', '0x10', '1_000', '.inf', "'", '%', '@'];
@@ -121,7 +126,7 @@ function fuzzControl(n: number): Result {
       violation(res, 'control', -1, `${name}: the valid sample was refused: ${(e as Error).message}`, CONTROL_SAMPLES[name]);
     }
   }
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n && !over(i); i++) {
     const name = names[i % names.length]!;
     const d = decode[name] as (b: Uint8Array) => unknown;
     const sample = CONTROL_SAMPLES[name]!;
@@ -155,7 +160,7 @@ function fuzzControl(n: number): Result {
 function fuzzJwt(n: number): Result {
   const res: Result = { inputs: 0, crashes: 0, accepted: 0 };
   const secret = Buffer.alloc(32);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n && !over(i); i++) {
     res.inputs++;
     for (let j = 0; j < 32; j += 4) secret.writeUInt32LE(int(2 ** 32), j);
     const body = Buffer.from(JSON.stringify({ v: 1, Pongs: [], LocalV4s: { [`10.0.0.${int(256)}:1`]: int(1000) }, LocalV6s: {} }));
@@ -268,7 +273,7 @@ function fuzzConfig(n: number): Result {
       violation(res, 'config', -1, `an example config was refused: ${(e as Error).message}`, text);
     }
   }
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < n && !over(i); i++) {
     const [text, parse] = samples[i % samples.length]!;
     const input = mutateYaml(text);
     res.inputs++;
@@ -309,6 +314,7 @@ for (const t of chosen) {
     process.exit(2);
   }
   const t0 = performance.now();
+  deadline = timeLimitMs > 0 ? t0 + timeLimitMs : Infinity;
   const r = f(n);
   const secs = (performance.now() - t0) / 1000;
   failed += r.crashes;

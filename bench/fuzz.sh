@@ -24,7 +24,7 @@
 # The fuzz build leaves the constant-time crypto crates uninstrumented (crates/eg-core/fuzz/
 # rustc-wrapper.sh, set in its .cargo/config.toml): ~5x faster handshake targets.
 # Environment:
-#   FUZZ_TIME_LIMIT=S     also stop each Rust target after S seconds (default: none); the
+#   FUZZ_TIME_LIMIT=S     also stop each target after S seconds (default: none); the
 #                         inputs run until then are counted (timeout -s INT: libFuzzer prints its
 #                         final stats; its own -max_total_time follows the system clock, which
 #                         the clock-step fault tests move by an hour)
@@ -124,7 +124,8 @@ for t in "${targets[@]}"; do
     n=${!v:-$TS_N}
     log "$t: $n inputs (TypeScript, seeded mutator)"
     start=$(mono)
-    line=$(nice -n 10 /usr/bin/time -o "$tf" -f '%U %S' npx tsx bench/fuzz-ts.ts "$n" "$t" 2>"bench/results/fuzz-$t.log" | grep "^fuzz $t ")
+    lv="FUZZ_TIME_LIMIT_$t"; lim=${!lv:-${FUZZ_TIME_LIMIT:-}}
+    line=$(FUZZ_TS_TIME_LIMIT=${lim:-0} nice -n 10 /usr/bin/time -o "$tf" -f '%U %S' npx tsx bench/fuzz-ts.ts "$n" "$t" 2>"bench/results/fuzz-$t.log" | grep "^fuzz $t ")
     [ $? != 0 ] && status=1
     inputs=$(sed -nE 's/.*inputs=([0-9]+).*/\1/p' <<<"$line")
     crashes=$(sed -nE 's/.*crashes=([0-9]+).*/\1/p' <<<"$line")
