@@ -54,6 +54,7 @@ describe('demo (local mesh on loopback, --once)', function () {
     const code = await new Promise<number | null>((r) => child.on('exit', r));
     assert.equal(code, 0, out + err);
     assert.match(out, /TAP devices in network namespaces/);
+    assert.match(out, /Measured one-way latency, ms \(row = from, column = to; veth pairs on a bridge,/, 'the table names the links it measured (it said "loopback")');
     assert.match(out, /ping from node 1 \(192\.168\.79\.1\) to node 4 \(192\.168\.79\.4\), path 1→4: 1→[23]→4/);
     assert.match(out, /3 packets transmitted, [123] received/);
   });

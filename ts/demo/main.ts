@@ -148,7 +148,7 @@ async function main(): Promise<void> {
   const t1 = Date.now();
   const settled = await settle(st!, (s) => (st = s));
   console.log(settled ? `Latencies settled after ${((Date.now() - t1) / 1000).toFixed(1)} s more.\n` : `Latencies still moving after ${SETTLE_TIMEOUT_MS / 1000} s; printing them anyway.\n`);
-  console.log('Measured one-way latency, ms (row = from, column = to; loopback, plus ManualLatency 1→4 = 200 ms):');
+  console.log(`Measured one-way latency, ms (row = from, column = to; ${tap ? 'veth pairs on a bridge' : 'loopback'}, plus ManualLatency 1→4 = 200 ms):`);
   console.log(table('from\\to', (r, c) => ms(st!.Edges[r]?.[c], st!.Infinity)));
   console.log('\nNext-hop table (row = at node, column = destination):');
   console.log(table('at\\dst', (r, c) => String(st!.NhTable[r]?.[c] ?? '?')));
