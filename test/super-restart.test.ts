@@ -20,7 +20,7 @@ import { upstreamGeneratedEdge } from './helpers/upstream-config.js';
 const IDS = [1, 2, 3];
 
 describe('supernode restart under a working mesh', function () {
-  this.timeout(90_000);
+  this.timeout(180_000);
   const dir = mkdtempSync(join(tmpdir(), 'eg-super-restart-'));
   const sk = generateKeyPair();
   const ks = IDS.map((id) => ({ id, ...generateKeyPair(), psk: generatePSK() }));
@@ -95,7 +95,7 @@ ${ks.map((k) => `  - {NodeID: ${k.id}, Name: EgNet00${k.id}, PubKey: ${k.publicK
   });
 
   it('after a restart no edge loses a peer or a route, and every edge is synced again', async () => {
-    await until(() => measured(sn!) && fullTables() && synced(sn!), 30_000, 'every link measured, every edge routing to every other and synced');
+    await until(() => measured(sn!) && fullTables() && synced(sn!), 60_000, 'every link measured, every edge routing to every other and synced');
     for (const e of edges) e.removed.length = 0;
     await sn!.stop();
     sn = await startSuper();
@@ -106,7 +106,7 @@ ${ks.map((k) => `  - {NodeID: ${k.id}, Name: EgNet00${k.id}, PubKey: ${k.publicK
       for (const { edge } of edges) for (const d of IDS) if (d !== edge.me && hop(edge, d) === undefined) holes.push(`${edge.me}->${d}`);
     }, 10);
     try {
-      await until(() => synced(sn!), 30_000, 'every edge registered and synced with the restarted supernode');
+      await until(() => synced(sn!), 60_000, 'every edge registered and synced with the restarted supernode');
       await new Promise((r) => setTimeout(r, 1500));
     } finally {
       clearInterval(watch);
