@@ -178,7 +178,8 @@ describe('AEAD worker threads (aead-pool)', function () {
     assert.ok(pool.stats.inline > 0);
   });
 
-  it('EG_AEAD_WORKERS and EG_AEAD_MIN_BYTES: 0 turns the pool off, bad values fall back to the defaults', () => {
+  it('EG_AEAD_WORKERS and EG_AEAD_MIN_BYTES: off by default and with 0, bad values fall back to the defaults', () => {
+    assert.equal(aeadPoolSettings({}).workers, 0, 'off unless asked for (it did not pay on 2 cores)');
     assert.equal(aeadPoolSettings({ EG_AEAD_WORKERS: '0' }).workers, 0);
     assert.equal(aeadPoolSettings({ EG_AEAD_WORKERS: '3' }).workers, 3);
     assert.equal(aeadPoolSettings({ EG_AEAD_WORKERS: 'x' }).workers, aeadPoolSettings({}).workers);

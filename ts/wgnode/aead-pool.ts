@@ -14,10 +14,16 @@
 // chunks itself. Below EG_AEAD_MIN_BYTES (a lone ping, a small batch) everything stays on the
 // main thread with no hand-off.
 //
-// Env: EG_AEAD_WORKERS (number of workers; 0 = off; default: CPUs - 1, at most 4),
-// EG_AEAD_MIN_BYTES (smallest batch, in bytes, that uses the pool; default 16384).
+// Env: EG_AEAD_WORKERS (number of workers; default 0 = off), EG_AEAD_MIN_BYTES (smallest batch, in
+// bytes, that uses the pool; default 16384).
+//
+// Off by default because it does not pay where it was measured: on the project's 2-core machine
+// (docs/benchmarks.md §AEAD worker threads) the second core is busy with the kernel's TCP/UDP
+// work and iperf3, and the copies into and out of shared memory and the workers' WASM memory,
+// plus the hand-offs, cost more than the parallel AEAD saves: TCP 0.60-0.84x, CPU per Gbit
+// 1.26-1.42x with 1 or 2 workers against none. It may pay on a machine with idle cores; measure
+// with bench/aead-ab.bench.ts before turning it on.
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { aeadJobLayout, type AeadJobLayout } from '../core/aead.js';
@@ -62,7 +68,7 @@ export function claimParts(v: number): { gen: number; total: number; idx: number
 
 /** Pool settings from the environment (see the file header). */
 export function aeadPoolSettings(env: NodeJS.ProcessEnv = process.env): { workers: number; minBytes: number } {
-  const dflt = Math.max(0, Math.min(4, availableParallelism() - 1));
+  const dflt = 0;
   const w = env.EG_AEAD_WORKERS === undefined || env.EG_AEAD_WORKERS === '' ? dflt : Number(env.EG_AEAD_WORKERS);
   const m = env.EG_AEAD_MIN_BYTES === undefined || env.EG_AEAD_MIN_BYTES === '' ? 16384 : Number(env.EG_AEAD_MIN_BYTES);
   return { workers: Number.isInteger(w) && w >= 0 ? Math.min(w, 16) : dflt, minBytes: Number.isFinite(m) && m >= 0 ? m : 16384 };
