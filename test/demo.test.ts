@@ -25,7 +25,9 @@ describe('demo (local mesh on loopback, --once)', function () {
     assert.notEqual(row1.trim().split(/\s+/)[4], '4', `1→4 should take a relay: ${row1}`);
     assert.match(out, /Broadcast from host 1 arrived at hosts 2, 3, 4\./);
     assert.match(out, /Unicast 4→1 arrived at host 1: "hello host 1, from host 4 \(unicast\)" \(path 4→1: 4(→[23])?→1; path 1→4: 1→[23]→4\)/);
-    assert.match(out, /State API: +http:\/\/127\.0\.0\.1:\d+\/eg_api\/manage\/super\/state\?Password=/);
+    // --once has stopped everything when it exits: printing the state and playground URLs would
+    // hand out dead links (the default, long-running demo prints them).
+    assert.doesNotMatch(out, /State API:|Playground:/);
     // Settled, true latencies: the truth for a loopback link is the kernel's own one-way time
     // between its software TX and RX timestamps of a UDP datagram over lo (egprobe, measured
     // now, a few µs); every printed loopback latency (all but the ManualLatency 1→4) must be

@@ -184,9 +184,10 @@ async function main(): Promise<void> {
 }
 
 function finish(): void {
+  // --once stops everything now: URLs that are dead when read would only mislead.
+  if (once) return void shutdown(0);
   console.log(`\nState API:   ${stateUrl}`);
   console.log(`Playground:  http://${superHost}:${httpPort}${cfgs.apiPrefix}/playground/  (or: npx just playground)`);
-  if (once) return void shutdown(0);
   console.log('\nRunning. Ctrl-C stops the supernode and the edges.');
 }
 
