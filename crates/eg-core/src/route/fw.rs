@@ -129,11 +129,22 @@ fn relax_span_sparse(
 /// Largest element (no NaN occurs; infinity allowed).
 #[inline(always)]
 fn hmax(acc: &[f64; CHUNK]) -> f64 {
-    let mut m = acc[0];
-    for &x in &acc[1..] {
-        m = if x > m { x } else { m };
+    // A tree of pairwise maxima (8, 4, 2, 1 lanes): LLVM turns the first levels into `maxpd` /
+    // `f64x2.pmax`, where a running maximum was a chain of 15 dependent scalar steps.
+    let mut m = [0.0f64; CHUNK / 2];
+    for t in 0..CHUNK / 2 {
+        let (x, y) = (acc[t], acc[t + CHUNK / 2]);
+        m[t] = if y > x { y } else { x };
     }
-    m
+    let mut w = CHUNK / 2;
+    while w > 1 {
+        w /= 2;
+        for t in 0..w {
+            let (x, y) = (m[t], m[t + w]);
+            m[t] = if y > x { y } else { x };
+        }
+    }
+    m[0]
 }
 
 /// Bit `r` set iff `a[r] + mins[r] < mx` (`a.len() <= 64`).
