@@ -32,7 +32,7 @@ describe('config: Etcd (supernode) and ExtraSuperNodes (edge)', () => {
     assert.deepEqual(bad('{Endpoints: []}'), ['Etcd.Endpoints: must NOT have fewer than 1 items']);
     assert.deepEqual(bad('{Endpoints: ["10.0.0.1:2379"]}'), ['Etcd.Endpoints[0]: must be an etcd client URL http(s)://host:port, got "10.0.0.1:2379"']);
     assert.match(bad('{Endpoints: ["http://a:1"], Timeout: 0}').join(), /Etcd\.Timeout: must be greater than 0/);
-    assert.match(bad('{Endpoint: ["http://a:1"]}').join(), /Etcd\.Endpoint: unknown key \(did you mean Endpoints\?\)/);
+    assert.deepEqual(bad('{Endpoint: ["http://a:1"]}'), ['Etcd.Endpoints: is required but missing (Endpoint, an unknown key here, looks like a misspelling of it)']);
   });
 
   const edge = (extra: string) =>

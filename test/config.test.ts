@@ -24,6 +24,28 @@ function problemsOf(f: () => unknown): { err: ConfigError; problems: readonly Pr
 
 const MINIMAL = 'Interface:\n  IType: dummy\nNodeID: 1\nNodeName: n1\nPrivKey: ALxoLrfQCyy96hPjth0/d/0nLZHtOdtroo/36No8Lmw=\n';
 
+/** `# expect…: <key path> :: <text>` lines of a fixture (see test/fixtures/config/README.md). */
+function expectLines(text: string, tag: string): { path: string; text: string }[] {
+  return [...text.matchAll(new RegExp(`^# ${tag}: (.+?) :: (.+)$`, 'gm'))].map((m) => ({ path: m[1]!, text: m[2]! }));
+}
+
+/** The value at a dotted path with [i] indexes, as the fixtures write it. */
+function valueAt(o: unknown, path: string): unknown {
+  let cur = o;
+  for (const seg of path.split(/\.|(?=\[)/)) {
+    const m = /^\[(\d+)\]$/.exec(seg);
+    cur = (cur as Record<string, unknown>)[m ? Number(m[1]) : seg];
+  }
+  return cur;
+}
+
+function checkWarnings(file: string, text: string, warnings: readonly Problem[]): void {
+  const dump = warnings.map((w) => `${w.line}:${w.col}: ${w.path}: ${w.message}`).join('\n');
+  for (const e of expectLines(text, 'expect-warning')) {
+    assert.ok(warnings.some((w) => w.path === e.path && w.message.includes(e.text)), `${file}: missing warning "${e.path}: ${e.text}" in:\n${dump}`);
+  }
+}
+
 describe('config: fixtures', () => {
   for (const file of readdirSync(join(FIXTURES, 'good')).sort()) {
     it(`good/${file} loads`, () => {
@@ -33,18 +55,36 @@ describe('config: fixtures', () => {
     });
   }
 
+  for (const file of readdirSync(join(FIXTURES, 'warn')).sort()) {
+    it(`warn/${file} loads with the expected warnings, located`, () => {
+      const path = join(FIXTURES, 'warn', file);
+      const text = readFileSync(path, 'utf8');
+      const warnings: Problem[] = [];
+      const lines: string[] = [];
+      const sink = (l: string, p: Problem) => { lines.push(l); warnings.push(p); };
+      const cfg = file.startsWith('super-') ? loadSuperConfig(path, sink) : loadEdgeConfig(path, sink);
+      assert.ok(expectLines(text, 'expect-warning').length > 0, 'fixture has no # expect-warning: lines');
+      checkWarnings(file, text, warnings);
+      for (const l of expectLines(text, 'expect-line')) assert.equal(warnings.find((w) => w.path === l.path)?.line, Number(l.text), l.path);
+      for (const v of expectLines(text, 'expect-value')) assert.deepEqual(valueAt(cfg, v.path), JSON.parse(v.text), v.path);
+      // Every warning is printed as file:line:col: warning: path: message.
+      for (const l of lines) assert.match(l, new RegExp(`^${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\d+:\\d+: warning: \\S`), l);
+    });
+  }
+
   for (const file of readdirSync(join(FIXTURES, 'bad')).sort()) {
     it(`bad/${file} reports the expected problems`, () => {
       const path = join(FIXTURES, 'bad', file);
       const text = readFileSync(path, 'utf8');
-      const expects = [...text.matchAll(/^# expect: (.+?) :: (.+)$/gm)].map((m) => ({ path: m[1]!, text: m[2]! }));
-      const lines = [...text.matchAll(/^# expect-line: (.+?) :: (\d+)$/gm)].map((m) => ({ path: m[1]!, line: Number(m[2]) }));
+      const expects = expectLines(text, 'expect');
+      const lines = expectLines(text, 'expect-line').map((m) => ({ path: m.path, line: Number(m.text) }));
       assert.ok(expects.length > 0, 'fixture has no # expect: lines');
       const { err, problems } = problemsOf(() => (file.startsWith('super-') ? loadSuperConfig(path) : loadEdgeConfig(path)));
       const dump = err.message;
       for (const e of expects) {
         assert.ok(problems.some((p) => p.path === e.path && p.message.includes(e.text)), `missing "${e.path}: ${e.text}" in:\n${dump}`);
       }
+      checkWarnings(file, text, err.warnings);
       for (const l of lines) {
         assert.equal(problems.find((p) => p.path === l.path)?.line, l.line, dump);
       }
@@ -57,9 +97,35 @@ describe('config: fixtures', () => {
 
 describe('config: error reporting', () => {
   it('formats one line per problem as file:line:col: path: message', () => {
-    const { err } = problemsOf(() => parseEdgeConfig(MINIMAL.replace('NodeID: 1', 'NodeID: 1\nNodeIDD: 2'), 'e.yaml'));
-    assert.equal(err.message, 'e.yaml:4:1: NodeIDD: unknown key (did you mean NodeID?)');
+    const { err } = problemsOf(() => parseEdgeConfig(MINIMAL.replace('NodeID: 1', 'NodeID: 0x'), 'e.yaml'));
+    assert.equal(err.message, 'e.yaml:3:1: NodeID: must be an integer, got the string "0x"');
     assert.equal(err.file, 'e.yaml');
+  });
+
+  it('loads an unknown key with a located warning and drops it before the other checks', () => {
+    const lines: string[] = [];
+    const c = parseEdgeConfig(MINIMAL.replace('NodeID: 1', 'NodeID: 1\nNodeIDD: 2\nDefaultTTl: 0'), 'e.yaml', (l) => lines.push(l));
+    assert.deepEqual(lines, [
+      'e.yaml:4:1: warning: NodeIDD: unknown key, ignored (did you mean NodeID?)',
+      'e.yaml:5:1: warning: DefaultTTl: unknown key, ignored (did you mean DefaultTTL?)',
+    ]);
+    assert.equal(c.NodeID, 1);
+    assert.equal(c.DefaultTTL, 200);
+    assert.ok(!Object.hasOwn(c, 'NodeIDD') && !Object.hasOwn(c, 'DefaultTTl'));
+  });
+
+  it('reads YAML 1.1 booleans (yes/no/on/off, as gopkg.in/yaml.v2 does) where a boolean is expected, with a warning; quoted ones stay strings', () => {
+    const lines: string[] = [];
+    const c = parseEdgeConfig(`${MINIMAL}DynamicRoute: {P2P: {UseP2P: yes}, SaveNewPeers: Off}\nLogLevel: {LogNTP: Y}\n`, 'e', (l) => lines.push(l));
+    assert.equal(c.DynamicRoute.P2P.UseP2P, true);
+    assert.equal(c.DynamicRoute.SaveNewPeers, false);
+    assert.equal(c.LogLevel.LogNTP, true);
+    assert.equal(lines.length, 3, lines.join('\n'));
+    assert.match(lines[0]!, /^e:6:\d+: warning: DynamicRoute\.P2P\.UseP2P: "yes" is a YAML 1\.1 boolean .*loaded as true; write true/);
+    const { problems } = problemsOf(() => parseEdgeConfig(`${MINIMAL}DynamicRoute: {P2P: {UseP2P: "yes"}}\n`, 'e'));
+    assert.deepEqual(problems.map((p) => [p.path, p.message]), [['DynamicRoute.P2P.UseP2P', 'must be true or false, got the string "yes"']]);
+    // Where a string is expected the word stays a string (yaml.v2 does the same).
+    assert.equal(parseEdgeConfig(MINIMAL.replace('NodeName: n1', 'NodeName: yes'), 'e', () => undefined).NodeName, 'yes');
   });
 
   it('reports YAML syntax errors with line and column', () => {
@@ -92,8 +158,11 @@ describe('config: error reporting', () => {
   });
 
   it('treats __proto__ as an ordinary unknown key', () => {
-    const { problems } = problemsOf(() => parseEdgeConfig(MINIMAL + '__proto__: {NodeID: 3}\n', 'e'));
-    assert.deepEqual(problems.map((p) => [p.path, p.message]), [['__proto__', 'unknown key']]);
+    const warnings: Problem[] = [];
+    const c = parseEdgeConfig(MINIMAL + '__proto__: {NodeID: 3}\n', 'e', (_l, p) => warnings.push(p));
+    assert.deepEqual(warnings.map((p) => [p.path, p.message]), [['__proto__', 'unknown key, ignored']]);
+    assert.equal(c.NodeID, 1);
+    assert.equal(Object.getPrototypeOf(c), Object.prototype);
   });
 
   it('rejects a peer using the own public key and a SuperNode key that is not 32 bytes', () => {

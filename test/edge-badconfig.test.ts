@@ -90,7 +90,12 @@ const CASES: Case[] = [
     yaml: base().replace('NodeID: 1\n', 'NodeID: [1, 2\n'),
     says: [/\.yaml:\d+:\d+: YAML syntax error: /],
   },
-  { name: 'unknown key', yaml: base({ top: 'NodeIDD: 3' }), path: 'NodeIDD', says: [/NodeIDD: unknown key \(did you mean NodeID\?\)/] },
+  {
+    name: 'misspelt required key (NodeIDD)',
+    yaml: base().replace('NodeID: 1\n', 'NodeIDD: 1\n'),
+    path: 'NodeID',
+    says: [/NodeID: is required but missing \(NodeIDD, an unknown key here, looks like a misspelling of it\)/, /warning: NodeIDD: unknown key, ignored \(did you mean NodeID\?\)/],
+  },
   { name: 'NodeID 65532 (reserved)', yaml: base().replace('NodeID: 1\n', 'NodeID: 65532\n'), path: 'NodeID', says: [/NodeID: must be at most 65531, got 65532/] },
   { name: 'DefaultTTL 0', yaml: base({ top: 'DefaultTTL: 0' }), path: 'DefaultTTL', says: [/DefaultTTL: must be at least 1, got 0/] },
   {
@@ -233,9 +238,9 @@ describe('edge: bad configs through the CLI', function () {
     }
   });
 
-  it('a config with only warnings (upstream-style unused values, a key in a block scalar) starts and prints the warnings', async () => {
+  it('a config with only warnings (upstream-style unused values, unknown keys, a key in a block scalar) starts and prints the warnings', async () => {
     const file = join(dir, 'warn.yaml');
-    const yaml = base({ iface: '  L2HeaderMode: noL2' })
+    const yaml = base({ iface: '  L2HeaderMode: noL2', top: 'ResetConnInterval: 60\nMTUU: 1400' })
       .replace(`PrivKey: ${me.privateKey}`, `PrivKey: |\n  ${me.privateKey}`)
       .replace('ListenPort: 0', `ListenPort: 0\nDynamicRoute:\n  SuperNode:\n    PubKeyV6: not-a-key\n    EndpointV6: ""`);
     writeFileSync(file, yaml);
@@ -248,6 +253,8 @@ describe('edge: bad configs through the CLI', function () {
       while (!/ up: dummy /.test(err) && child.exitCode === null && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       assert.match(err, new RegExp(`^${esc(file)}:3:3: warning: Interface\\.L2HeaderMode: noL2 only applies to IType stdio`, 'm'), err);
       assert.match(err, /warning: DynamicRoute\.SuperNode\.PubKeyV6: .*ignored: UseSuperNode is false/, err);
+      assert.match(err, new RegExp(`^${esc(file)}:\\d+:1: warning: ResetConnInterval: unknown key, ignored: ResetConnInterval is upstream's documented name of ResetEndPointInterval`, 'm'), err);
+      assert.match(err, /warning: MTUU: unknown key, ignored \(did you mean MTU\?\)/, err);
       assert.match(err, /edge badcfg1 \(node 1\) up: dummy /, err);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, err);

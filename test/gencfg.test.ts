@@ -199,6 +199,16 @@ describe('gencfg', () => {
       assert.equal(s.Peers[0].AdditionalCost, 33, 'the supernode announces the template’s AdditionalCost');
     });
 
+    it('generates from an upstream template with keys we do not read, and passes their warnings on once', async () => {
+      const dir = fresh();
+      writeFileSync(join(dir, 'edge-t.yaml'), 'Interface:\n  IType: dummy\nResetConnInterval: 60\nDynamicRoute:\n  P2P:\n    GraphRecalculateSetting:\n      DampingResistance: 0.9\n');
+      const { r } = await gen('super', SUPER({ extra: 'ConfigTemplate for edge node: edge-t.yaml\n' }), dir);
+      const ours = r.warnings.filter((w) => /loads with a warning/.test(w));
+      assert.equal(ours.length, 2, r.warnings.join('\n'));
+      assert.match(ours[0]!, /gen\.yaml:\d+:\d+: warning: ConfigTemplate for edge node: the generated tnet_edge1\.yaml \(from the template\) loads with a warning: ResetConnInterval: unknown key, ignored: .*rename it to ResetEndPointInterval/);
+      assert.match(ours[1]!, /DynamicRoute\.P2P\.GraphRecalculateSetting\.DampingResistance: unknown key, ignored/);
+    });
+
     it('refuses a template whose generated configs would not load, naming the template key', async () => {
       const dir = fresh();
       writeFileSync(join(dir, 'edge-t.yaml'), 'DynamicRoute:\n  SendPingInterval: 2\n');

@@ -1,6 +1,6 @@
 // What every long-running mode shares: turning config errors into CLI errors, and stopping
 // cleanly on SIGINT/SIGTERM.
-import { ConfigError } from '../config/index.js';
+import { ConfigError, formatWarning } from '../config/index.js';
 import { CliError } from './errors.js';
 
 /** Loads a config with `load`, or throws a CliError listing every problem (exit 1; 2 without -config). */
@@ -9,7 +9,9 @@ export function loadConfig<T>(mode: string, path: string | undefined, load: (p: 
   try {
     return load(path);
   } catch (e) {
-    if (e instanceof ConfigError) throw new CliError(`invalid config:\n${e.message}`);
+    // The warnings of a refused file follow its errors: an unknown key there is often the
+    // misspelling behind a "required but missing" error.
+    if (e instanceof ConfigError) throw new CliError(`invalid config:\n${[e.message, ...e.warnings.map((w) => formatWarning(e.file, w))].join('\n')}`);
     throw e;
   }
 }

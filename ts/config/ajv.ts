@@ -1,7 +1,7 @@
 // One ajv instance for both schemas, and the translation of its errors into plain sentences that
 // name the key path.
 import AjvModule, { type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
-import { closestKey, describe, type Segment } from './problems.js';
+import { closestKey, describe, formatPath, type Segment } from './problems.js';
 import { WHY } from './schema/common.js';
 
 // ajv ships CommonJS; under NodeNext the class is on `.default`.
@@ -17,6 +17,8 @@ export function compile<T>(schema: JSONSchemaType<T>): ValidateFunction<T> {
 export interface RawProblem {
   segs: Segment[];
   message: string;
+  /** Where to point in the text when not at `segs` (a missing key: the misspelt key standing for it). */
+  at?: Segment[];
 }
 
 /** JSON pointer → segments, using the data to tell array indexes from numeric map keys. */
@@ -47,7 +49,82 @@ function why(e: ErrorObject): string {
   return typeof w === 'string' ? ` (${w})` : '';
 }
 
-export function translate(errors: readonly ErrorObject[], root: unknown): RawProblem[] {
+/**
+ * Keys etherguard-go's own docs or older versions use but its code does not read: a plain "did you
+ * mean" would hide that upstream ignores them too. Source: /work/shared/reference/etherguard-upstream.md
+ * §3.1 (ResetEndPointInterval "the docs call it ResetConnInterval") and §8.2 item 18.
+ */
+const UPSTREAM_NAMES: Record<string, { known: string; note: string }> = {
+  ResetConnInterval: {
+    known: 'ResetEndPointInterval',
+    note: "ResetConnInterval is upstream's documented name of ResetEndPointInterval, which upstream's code ignores too; rename it to ResetEndPointInterval to take effect",
+  },
+};
+
+/** The warning for an unknown key `key` next to the keys `known`: why it is ignored and what was probably meant. */
+function unknownKeyMessage(key: string, known: readonly string[]): string {
+  const u = UPSTREAM_NAMES[key];
+  if (u !== undefined && known.includes(u.known)) return `unknown key, ignored: ${u.note}`;
+  const hint = closestKey(key, known);
+  return hint ? `unknown key, ignored (did you mean ${hint}?)` : 'unknown key, ignored';
+}
+
+/**
+ * YAML 1.1 boolean words as gopkg.in/yaml.v2 (etherguard-go's YAML library) resolves plain scalars
+ * (its resolve.go table); YAML 1.2, which we parse, reads them as strings.
+ */
+const YAML11_BOOLS: Record<string, boolean> = Object.fromEntries([
+  ...['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON'].map((w) => [w, true]),
+  ...['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'].map((w) => [w, false]),
+]);
+
+export interface Leniency {
+  /** Warnings for what was changed: unknown keys dropped, YAML 1.1 booleans read as booleans. */
+  warnings: RawProblem[];
+  /** True when `root` was changed, so it must be validated again. */
+  changed: boolean;
+  /** Unknown keys by the path of the mapping they were in ("" = top level), for hints on a missing required key. */
+  unknownIn: Map<string, string[]>;
+}
+
+/**
+ * Applies what etherguard-go's non-strict yaml.v2 loading accepts to `root`, in place, from ajv's
+ * `errors` for it: an unknown key (additionalProperties) is deleted, and a plain-scalar YAML 1.1
+ * boolean word where a boolean is expected becomes that boolean; each gets a warning. `isPlain`
+ * tells whether the value at a path was written unquoted. Callers validate `root` again when
+ * `changed`, so defaults and the other rules then see the cleaned data.
+ */
+export function applyLeniency(errors: readonly ErrorObject[], root: unknown, isPlain: (segs: readonly Segment[]) => boolean): Leniency {
+  const out: Leniency = { warnings: [], changed: false, unknownIn: new Map() };
+  for (const e of errors) {
+    if (e.propertyName !== undefined) continue;
+    const segs = pointerToSegs(e.instancePath, root);
+    const p = e.params as Record<string, unknown>;
+    if (e.keyword === 'additionalProperties' && e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data)) {
+      const key = String(p.additionalProperty);
+      const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
+      out.warnings.push({ segs: [...segs, key], message: unknownKeyMessage(key, known) });
+      delete (e.data as Record<string, unknown>)[key];
+      const at = formatPath(segs);
+      out.unknownIn.set(at, [...(out.unknownIn.get(at) ?? []), key]);
+      out.changed = true;
+    } else if (e.keyword === 'type' && p.type === 'boolean' && typeof e.data === 'string' && Object.hasOwn(YAML11_BOOLS, e.data) && segs.length > 0 && isPlain(segs)) {
+      const v = YAML11_BOOLS[e.data]!;
+      let parent: unknown = root;
+      for (const s of segs.slice(0, -1)) parent = (parent as Record<string | number, unknown>)[s];
+      (parent as Record<string | number, unknown>)[segs[segs.length - 1]!] = v;
+      out.warnings.push({ segs, message: `${JSON.stringify(e.data)} is a YAML 1.1 boolean (etherguard-go's YAML library reads it as ${v}; YAML 1.2 as a string): loaded as ${v}; write ${v}` });
+      out.changed = true;
+    }
+  }
+  return out;
+}
+
+/**
+ * ajv errors → problems naming the key path. `unknownIn` (from applyLeniency) lets a missing
+ * required key name the unknown key next to it that looks like its misspelling.
+ */
+export function translate(errors: readonly ErrorObject[], root: unknown, unknownIn: ReadonlyMap<string, readonly string[]> = new Map()): RawProblem[] {
   const out: RawProblem[] = [];
   for (const e of errors) {
     // propertyNames failures come twice: the inner keyword (tagged with propertyName) and the
@@ -63,9 +140,13 @@ export function translate(errors: readonly ErrorObject[], root: unknown): RawPro
         out.push({ segs: [...segs, key], message: hint ? `unknown key (did you mean ${hint}?)` : 'unknown key' });
         break;
       }
-      case 'required':
-        out.push({ segs: [...segs, String(p.missingProperty)], message: 'is required but missing' });
+      case 'required': {
+        const missing = String(p.missingProperty);
+        const typo = (unknownIn.get(formatPath(segs)) ?? []).find((u) => closestKey(u, [missing]) !== undefined);
+        if (typo === undefined) out.push({ segs: [...segs, missing], message: 'is required but missing' });
+        else out.push({ segs: [...segs, missing], message: `is required but missing (${typo}, an unknown key here, looks like a misspelling of it)`, at: [...segs, typo] });
         break;
+      }
       case 'type': {
         const t = String(p.type).split(',').map((x) => ARTICLE[x] ?? x).join(' or ');
         out.push({ segs, message: `must be ${t}, got ${describe(e.data)}` });

@@ -43,6 +43,24 @@ export function parseYaml(text: string): ParseResult {
   return { ok: true, source: { doc, data, lines } };
 }
 
+/**
+ * True when the value at `segs` is a plain (unquoted) scalar in the text, the only form a YAML 1.1
+ * loader resolves to a boolean (`yes`); `"yes"` is a string to every YAML version.
+ */
+export function isPlainScalar(src: Source, segs: readonly Segment[]): boolean {
+  let node: unknown = src.doc.contents;
+  for (const seg of segs) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && String(isScalar(p.key) ? p.key.value : p.key) === String(seg));
+      if (!pair) return false;
+      node = pair.value;
+    } else if (isSeq(node) && typeof seg === 'number') {
+      node = node.items[seg];
+    } else return false;
+  }
+  return isScalar(node) && node.type === 'PLAIN';
+}
+
 /** Position of the key (or item) named by `segs`, falling back to its nearest existing parent. */
 export function locate(src: Source, segs: readonly Segment[]): { line: number; col: number } | undefined {
   let node: unknown = src.doc.contents;

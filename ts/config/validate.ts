@@ -1,7 +1,8 @@
-// The pipeline shared by both config kinds: YAML → drop nulls → ajv (types, ranges, unknown keys,
-// defaults) → cross-field rules → located problems or a typed config.
+// The pipeline shared by both config kinds: YAML → drop nulls → ajv (types, ranges, defaults) →
+// unknown keys dropped and YAML 1.1 booleans read, with warnings → ajv again → cross-field rules →
+// located problems or a typed config.
 import type { Document } from 'yaml';
-import { compile, translate, type RawProblem } from './ajv.js';
+import { applyLeniency, compile, translate, type RawProblem } from './ajv.js';
 import { cleanKey } from './keys.js';
 import { ConfigError, formatPath, type Problem } from './problems.js';
 import { Ctx } from './rules/ctx.js';
@@ -9,7 +10,7 @@ import { edgeRules } from './rules/edge.js';
 import { superRules } from './rules/super.js';
 import { edgeSchema, type EdgeConfig } from './schema/edge.js';
 import { superSchema, type SuperConfig } from './schema/super.js';
-import { dropNulls, locate, parseYaml, type Source } from './source.js';
+import { dropNulls, isPlainScalar, locate, parseYaml, type Source } from './source.js';
 
 export interface Parsed<T> {
   config: T;
@@ -63,7 +64,7 @@ const SUPER: Kind<SuperConfig> = {
 };
 
 function located(src: Source, raw: readonly RawProblem[]): Problem[] {
-  const out: Problem[] = raw.map((r) => ({ path: formatPath(r.segs), message: r.message, ...locate(src, r.segs) }));
+  const out: Problem[] = raw.map((r) => ({ path: formatPath(r.segs), message: r.message, ...locate(src, r.at ?? r.segs) }));
   // File order reads best; Array.prototype.sort is stable, so same-line problems keep rule order.
   return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
 }
@@ -78,13 +79,18 @@ function run<T>(kind: Kind<T>, text: string, name: string): Parsed<T> {
     throw new ConfigError(name, [{ path: '', message: `${what}; expected a YAML mapping like "NodeID: 1"` }]);
   }
   kind.normalize?.(data as Record<string, unknown>);
-  const valid = kind.validate(data);
-  const ajvProblems = valid ? [] : translate(kind.validate.errors ?? [], data);
+  let valid = kind.validate(data);
+  // etherguard-go loads with non-strict yaml.v2: unknown keys are ignored and yes/no are booleans.
+  // Those are applied here with a warning each, then the cleaned data is validated again so the
+  // defaults and every other check see what will run.
+  const lenient = valid ? undefined : applyLeniency(kind.validate.errors ?? [], data, (segs) => isPlainScalar(src, segs));
+  if (lenient?.changed) valid = kind.validate(data);
+  const ajvProblems = valid ? [] : translate(kind.validate.errors ?? [], data, lenient?.unknownIn);
   const ctx = new Ctx(ajvProblems);
   // The rules guard every access with ctx.ok(), so they are safe on data ajv rejected.
   kind.rules(ctx, data as T);
   const all = [...ajvProblems, ...ctx.problems];
-  const warnings = located(src, ctx.warnings);
+  const warnings = located(src, [...(lenient?.warnings ?? []), ...ctx.warnings]);
   if (all.length > 0) throw new ConfigError(name, located(src, all), warnings);
   return { config: data as T, doc: src.doc, warnings };
 }

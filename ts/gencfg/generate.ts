@@ -156,16 +156,26 @@ function interfaceSets(c: CommonInput, mac: string, id: number, width: number): 
   };
 }
 
-/** Loads each generated file with our loader; a problem there is reported against the template (or as ours). */
+/**
+ * Loads each generated file with our loader; a problem there is reported against the template (or
+ * as ours), and so is a warning (e.g. an unknown key the template carries), once per kind of file.
+ */
 function checkLoads(r: Reader, files: readonly OutFile[], kind: (f: OutFile) => 'edge' | 'super', templateKey: (k: 'edge' | 'super') => string | undefined): void {
+  const warned = new Set<string>();
   for (const f of files) {
     const k = kind(f);
+    const key = templateKey(k);
+    const warn = (_line: string, p: Problem) => {
+      const what = `${p.path}: ${p.message}`;
+      if (warned.has(`${k} ${what}`)) return;
+      warned.add(`${k} ${what}`);
+      r.warn(key ? [key] : [], `the generated ${f.name}${key ? ' (from the template)' : ''} loads with a warning: ${what}`);
+    };
     try {
-      if (k === 'edge') parseEdgeConfig(f.text, f.name, () => undefined);
-      else parseSuperConfig(f.text, f.name, () => undefined);
+      if (k === 'edge') parseEdgeConfig(f.text, f.name, warn);
+      else parseSuperConfig(f.text, f.name, warn);
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
-      const key = templateKey(k);
       r.problems.push({
         path: key ?? '',
         message: `the generated ${f.name} would not load${key ? ' (check the template)' : ''}:\n  ${e.message.split('\n').join('\n  ')}`,
