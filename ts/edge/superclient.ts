@@ -37,8 +37,15 @@ interface PeerExtra {
   latency: number;
 }
 
-/** Seconds without an authenticated packet from a supernode session before the edge says so. */
-const SUPER_SILENCE_S = 10;
+/**
+ * A healthy supernode answers a Register only with WireGuard's passive keepalive, sent
+ * KEEPALIVE_TIMEOUT (10 s, whitepaper §6.5) after a packet it did not answer; notices come only
+ * on changes. Its normal quiet gap is therefore up to register interval + KEEPALIVE_TIMEOUT, and
+ * the silence report waits that long plus SUPER_SILENCE_MARGIN_S, at least SUPER_SILENCE_MIN_S.
+ */
+const KEEPALIVE_TIMEOUT_S = 10;
+const SUPER_SILENCE_MARGIN_S = 5;
+const SUPER_SILENCE_MIN_S = 10;
 
 /**
  * While a supernode session has no keys, a new handshake initiation goes out every this many
@@ -136,6 +143,7 @@ export class SuperClient {
     };
     this.register();
     const regEvery = this.params.SendPingInterval > 0 ? this.params.SendPingInterval : 8;
+    this.silenceS = Math.max(SUPER_SILENCE_MIN_S, regEvery + KEEPALIVE_TIMEOUT_S + SUPER_SILENCE_MARGIN_S);
     this.every(regEvery, () => this.register());
     this.every(SUPER_RETRY_S / 4, () => this.retrySuperHandshakes());
     // Dead peers get their next candidate every ConnNextTry seconds (TimeoutCheckInterval if unset).
@@ -143,15 +151,19 @@ export class SuperClient {
     this.every(Math.max(1, dr.ConnNextTry || dr.TimeoutCheckInterval || 5), () => void this.tryEndpoints());
     this.restartPing();
     const started = this.edge.clock.now();
-    this.every(SUPER_SILENCE_S / 2, () => this.reportSupernodeSilence(started));
+    // Checked every second (cheap: one comparison per supernode session) so the report comes
+    // within a second of the threshold whatever the threshold is.
+    this.every(1, () => this.reportSupernodeSilence(started));
   }
 
   /** Supernode sessions currently reported as silent (by their configured endpoint). */
   private readonly silentSupers = new Set<string>();
+  /** Seconds without an authenticated packet from a supernode session before the edge says so (see KEEPALIVE_TIMEOUT_S); set by start(). */
+  private silenceS = SUPER_SILENCE_MIN_S;
 
   /**
    * Says once, at the default log level, when a supernode session has been silent for
-   * SUPER_SILENCE_S (never answered, or stopped answering), and once when it answers again:
+   * silenceS (never answered, or stopped answering), and once when it answers again:
    * without it an edge whose supernode is unreachable only printed "up" and then nothing.
    */
   private reportSupernodeSilence(started: number): void {
@@ -159,11 +171,11 @@ export class SuperClient {
     for (const s of this.edge.peers.supers) {
       const name = s.configured ?? 'supernode';
       const quietFor = now - Math.max(s.lastRx, started);
-      if (quietFor >= SUPER_SILENCE_S && !this.silentSupers.has(name)) {
+      if (quietFor >= this.silenceS && !this.silentSupers.has(name)) {
         this.silentSupers.add(name);
         const never = s.lastRx === -Infinity;
         this.edge.log.info(`no answer from the supernode at ${name} for ${Math.round(quietFor)} s${never ? ' (no handshake completed yet)' : ''}: check its endpoint and public key (DynamicRoute.SuperNode) and that it runs; still trying`);
-      } else if (quietFor < SUPER_SILENCE_S && this.silentSupers.delete(name)) {
+      } else if (quietFor < this.silenceS && this.silentSupers.delete(name)) {
         this.edge.log.info(`the supernode at ${name} answers again`);
       }
     }
