@@ -100,7 +100,11 @@ pub fn run_jobs(data: &mut [u8], base: usize, table: &mut [u8], seal: bool) -> u
         let len = le32(j, job::BODY) as usize;
         let mut key = [0u8; 32];
         key.copy_from_slice(&j[job::KEY..job::KEY + 32]);
-        let counter = u64::from_le_bytes(j[job::COUNTER..job::COUNTER + 8].try_into().expect("8 bytes"));
+        let counter = u64::from_le_bytes(
+            j[job::COUNTER..job::COUNTER + 8]
+                .try_into()
+                .expect("8 bytes"),
+        );
         let range = off
             .checked_sub(base)
             .and_then(|s| Some((s, s.checked_add(len)?.checked_add(TAG_LEN)?)))

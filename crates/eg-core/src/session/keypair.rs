@@ -125,7 +125,14 @@ impl Keypair {
         msg[4..8].copy_from_slice(&self.remote_index.to_le_bytes());
         msg[8..16].copy_from_slice(&counter.to_le_bytes());
         msg[16 + plen..16 + padded].fill(0);
-        Ok((total, AeadWork { key: self.send_key, counter, len: padded }))
+        Ok((
+            total,
+            AeadWork {
+                key: self.send_key,
+                counter,
+                len: padded,
+            },
+        ))
     }
 
     /// Open the transport message `msg` in place; the plaintext ends up at
@@ -147,7 +154,11 @@ impl Keypair {
     /// window), changing nothing: returns the AEAD to do. The window is updated by
     /// [`Keypair::open_commit`] once the message authenticated, so a duplicate inside one batch
     /// passes this check twice and fails the second commit.
-    pub(crate) fn open_check(&self, msg: &[u8], reject_after_messages: u64) -> Result<AeadWork, Reason> {
+    pub(crate) fn open_check(
+        &self,
+        msg: &[u8],
+        reject_after_messages: u64,
+    ) -> Result<AeadWork, Reason> {
         if msg.len() < TRANSPORT_MIN_LEN {
             return Err(Reason::Truncated);
         }
@@ -156,7 +167,11 @@ impl Keypair {
             return Err(Reason::KeyExpired);
         }
         self.replay.check(counter)?;
-        Ok(AeadWork { key: self.recv_key, counter, len: msg.len() - TRANSPORT_MIN_LEN })
+        Ok(AeadWork {
+            key: self.recv_key,
+            counter,
+            len: msg.len() - TRANSPORT_MIN_LEN,
+        })
     }
 
     /// Records an authenticated `counter` in the replay window (fails for a replay).

@@ -392,8 +392,10 @@ impl Peer {
         plen: usize,
         now: f64,
     ) -> Result<usize, Reason> {
-        self.seal_with(sh, plen, now, |kp, ram| kp.seal_in_place(msg, plen, ram).map(|n| (n, ())))
-            .map(|(n, ())| n)
+        self.seal_with(sh, plen, now, |kp, ram| {
+            kp.seal_in_place(msg, plen, ram).map(|n| (n, ()))
+        })
+        .map(|(n, ())| n)
     }
 
     /// [`Peer::seal_transport`] without the AEAD: counter taken, header written, timers and
@@ -493,16 +495,28 @@ impl Peer {
 
     /// The checks of [`Peer::open_transport`] before the AEAD, changing nothing; returns the
     /// AEAD to run. [`Peer::open_transport_commit`] finishes the message once it authenticated.
-    pub(crate) fn open_transport_prepare(&self, sh: &Shared, msg: &[u8], now: f64) -> Result<AeadWork, Reason> {
+    pub(crate) fn open_transport_prepare(
+        &self,
+        sh: &Shared,
+        msg: &[u8],
+        now: f64,
+    ) -> Result<AeadWork, Reason> {
         let slot = self.open_slot(sh, msg, now)?;
-        self.keypair(slot).ok_or(Reason::UnknownIndex)?.open_check(msg, sh.config.reject_after_messages)
+        self.keypair(slot)
+            .ok_or(Reason::UnknownIndex)?
+            .open_check(msg, sh.config.reject_after_messages)
     }
 
     /// The rest of [`Peer::open_transport`] for a message `msg` (header intact, `msg.len()` its
     /// datagram length) whose AEAD passed: the replay window takes its counter (a duplicate
     /// fails here), then keypair rotation, stats and timers as for a message opened at once.
     /// Returns the plaintext length.
-    pub(crate) fn open_transport_commit(&mut self, sh: &mut Shared, msg: &[u8], now: f64) -> Result<usize, Reason> {
+    pub(crate) fn open_transport_commit(
+        &mut self,
+        sh: &mut Shared,
+        msg: &[u8],
+        now: f64,
+    ) -> Result<usize, Reason> {
         let slot = self.open_slot(sh, msg, now)?;
         let kp = match slot {
             Slot::Current => self.current.as_deref_mut(),
