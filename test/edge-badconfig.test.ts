@@ -240,7 +240,7 @@ describe('edge: bad configs through the CLI', function () {
 
   it('a config with only warnings (upstream-style unused values, unknown keys, a key in a block scalar) starts and prints the warnings', async () => {
     const file = join(dir, 'warn.yaml');
-    const yaml = base({ iface: '  L2HeaderMode: noL2', top: 'ResetConnInterval: 60\nMTUU: 1400' })
+    const yaml = base({ iface: '  L2HeaderMode: noL2\n  MTUU: 1400', top: 'ResetConnInterval: 60' })
       .replace(`PrivKey: ${me.privateKey}`, `PrivKey: |\n  ${me.privateKey}`)
       .replace('ListenPort: 0', `ListenPort: 0\nDynamicRoute:\n  SuperNode:\n    PubKeyV6: not-a-key\n    EndpointV6: ""`);
     writeFileSync(file, yaml);
@@ -254,7 +254,7 @@ describe('edge: bad configs through the CLI', function () {
       assert.match(err, new RegExp(`^${esc(file)}:3:3: warning: Interface\\.L2HeaderMode: noL2 only applies to IType stdio`, 'm'), err);
       assert.match(err, /warning: DynamicRoute\.SuperNode\.PubKeyV6: .*ignored: UseSuperNode is false/, err);
       assert.match(err, new RegExp(`^${esc(file)}:\\d+:1: warning: ResetConnInterval: unknown key, ignored: ResetConnInterval is upstream's documented name of ResetEndPointInterval`, 'm'), err);
-      assert.match(err, /warning: MTUU: unknown key, ignored \(did you mean MTU\?\)/, err);
+      assert.match(err, /warning: Interface\.MTUU: unknown key, ignored \(did you mean MTU\?\)/, err);
       assert.match(err, /edge badcfg1 \(node 1\) up: dummy /, err);
       child.kill('SIGTERM');
       assert.equal(await exited, 0, err);
