@@ -36,12 +36,13 @@ function withComments(value: unknown, header: string, comments: Record<string, s
   return doc.toString({ lineWidth: 0 });
 }
 
-export function exampleEdgeConfig(): string {
+/** The static-mode example's values (`-mode edge -example`), fresh keys each call. */
+function exampleEdgeObject() {
   const me = generateKeyPair();
   const peer = generateKeyPair();
   const super4 = generateKeyPair();
   const super6 = generateKeyPair();
-  const config = {
+  return {
     Interface: {
       IType: 'tap',
       Name: 'tap1',
@@ -106,6 +107,11 @@ export function exampleEdgeConfig(): string {
     ResetEndPointInterval: 600,
     Peers: [{ NodeID: 2, PubKey: peer.publicKey, PSKey: generatePSK(), EndPoint: '127.0.0.1:3002', PersistentKeepalive: 0, Static: true }],
   };
+}
+
+/** `-mode edge -example`: a commented static-mode edge config (two nodes of the 6-node reference topology). */
+export function exampleEdgeConfig(): string {
+  const config = exampleEdgeObject();
   return withComments(config, [
     ' Etherguard edge config (static mode example). Keys are generated fresh on every -example run.',
     ' Omitted keys take the defaults listed in docs/config.md.',
@@ -119,6 +125,40 @@ export function exampleEdgeConfig(): string {
     'DynamicRoute.NTPConfig': 'NTP only makes the measured latencies readable; routing does not need it. Off by default.',
     NextHopTable: 'NextHopTable[src][dst] = next hop, the same table on every node (6-node reference topology).',
     Peers: 'Static peers. PSKey is shared with the peer; the peer needs this node\'s public key.',
+  });
+}
+
+/**
+ * The edge config the supernode's peer/add hands out when it has no EdgeTemplate: a super-mode
+ * edge `NodeID`/`NodeName` with the example's other values, its comments describing this file
+ * (peer/add fills in the supernode keys, endpoints, PSKey and AdditionalCost). The MAC prefix
+ * and address ranges are the example's, since without a template the supernode does not know the
+ * network's; the comments say so. See docs/supernode.md "The edge YAML from peer/add".
+ */
+export function superModeEdgeConfig(node: { NodeID: number; NodeName: string }): string {
+  const config = exampleEdgeObject();
+  config.Interface.Name = `eg${node.NodeID}`;
+  config.NodeID = node.NodeID;
+  config.NodeName = node.NodeName;
+  config.ListenPort = 0;
+  config.DynamicRoute.SuperNode = { ...config.DynamicRoute.SuperNode, UseSuperNode: true, PSKey: '', EndpointV4: '', PubKeyV4: '', EndpointV6: '', PubKeyV6: '', EndpointEdgeAPIUrl: '' };
+  const c = config as Record<string, unknown>;
+  c.NextHopTable = {};
+  c.Peers = [];
+  return withComments(config, [
+    ` Etherguard edge config of node ${node.NodeID} (${node.NodeName}) in super mode, from the supernode's peer/add.`,
+    ' The supernode has no EdgeTemplate, so the values other than this node\'s and the supernode\'s are defaults:',
+    ' check Interface (MacAddrPrefix and the address ranges must be the same on every edge of the network).',
+    ' Omitted keys take the defaults listed in docs/config.md.',
+  ].join('\n'), {
+    Interface: 'The local L2 endpoint. tap needs root (or CAP_NET_ADMIN); dummy, stdio, udpsock, tcpsock,\nunixsock, unixgramsock, unixpacketsock and fd do not.',
+    'Interface.MacAddrPrefix': 'MAC = prefix + NodeID (big-endian). Must be unicast, and the same on every edge of the network.',
+    'Interface.IPv4CIDR': 'tap only: address = network + NodeID (NodeID 0 takes the last usable host).',
+    NodeID: 'Unique in the network, 0..65531; the supernode knows this node by it.',
+    PrivKey: 'This node\'s X25519 private key (base64), the one whose public key was given to peer/add. Keep it secret.',
+    ListenPort: 'UDP port; 0 = any free port (the supernode learns it when the edge registers).',
+    DynamicRoute: 'Super mode: the supernode tells this edge its peers and next hops.',
+    'DynamicRoute.NTPConfig': 'NTP only makes the measured latencies readable; routing does not need it. Off by default.',
   });
 }
 

@@ -4,9 +4,10 @@
 // transaction: the edited file must load with the config loader before the running supernode
 // changes and before anything is written.
 import { readFile } from 'node:fs/promises';
-import { isMap, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
-import { ConfigError, exampleEdgeConfig, formatProblem, generateKeyPair, writeConfigAtomic, type Problem, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
+import { isMap, isNode, isScalar, isSeq, parseDocument, YAMLMap, type Document } from 'yaml';
+import { ConfigError, formatProblem, generateKeyPair, writeConfigAtomic, type Problem, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
 import { prepareConfigWrite, type PreparedWrite } from '../config/atomic.js';
+import { superModeEdgeConfig } from '../config/examples.js';
 import { parseEdge, parseSuper } from '../config/validate.js';
 
 /** A manage-API change refused before anything changed: the HTTP status and a message naming the parameter and the rule. */
@@ -245,15 +246,49 @@ export interface EdgeFill {
 /** What peer/add writes for the private key the new edge's admin fills in (as upstream). */
 export const PRIVKEY_PLACEHOLDER = 'Your_Private_Key';
 
+/** Keys whose value peer/add replaces: a template's comments on them describe its values, not this edge's. */
+const REPLACED: readonly (readonly string[])[] = [
+  ['NodeID'], ['NodeName'], ['PrivKey'], ['NextHopTable'], ['Peers'], ['DynamicRoute', 'AdditionalCost'], ['DynamicRoute', 'P2P', 'UseP2P'],
+  ...['UseSuperNode', 'PSKey', 'PubKeyV4', 'PubKeyV6', 'EndpointV4', 'EndpointV6', 'EndpointEdgeAPIUrl', 'SkipLocalIP'].map((k) => ['DynamicRoute', 'SuperNode', k]),
+];
+
+function dropComments(doc: Document, path: readonly string[]): void {
+  let node: unknown = doc.contents;
+  for (const [i, seg] of path.entries()) {
+    if (!isMap(node)) return;
+    const pair = node.items.find((p) => isScalar(p.key) && p.key.value === seg);
+    if (!pair) return;
+    if (i === path.length - 1) {
+      for (const n of [pair.key, pair.value]) {
+        if (isNode(n)) {
+          n.commentBefore = undefined;
+          n.comment = undefined;
+        }
+      }
+    }
+    node = pair.value;
+  }
+}
+
 /**
- * The edge config peer/add hands out: the template (or our example edge config) with this
- * edge's identity and the supernode's keys filled in, static-mode parts emptied. Throws when
- * the template is not YAML or not a mapping.
+ * The edge config peer/add hands out: the template (or, without one, a commented super-mode
+ * edge config, config/examples.ts superModeEdgeConfig) with this edge's identity and the
+ * supernode's keys filled in, static-mode parts emptied. The template's header and its comments
+ * on the replaced keys are replaced by ones that describe this file. Throws when the template is
+ * not YAML or not a mapping.
  */
 export function edgeConfigYaml(template: string | undefined, f: EdgeFill, privKey = PRIVKEY_PLACEHOLDER): string {
-  const doc = parseDocument(template ?? exampleEdgeConfig());
+  const doc = parseDocument(template ?? superModeEdgeConfig({ NodeID: f.NodeID, NodeName: f.NodeName }));
   if (doc.errors.length > 0) throw new Error(`EdgeTemplate: ${doc.errors[0].message}`);
   if (!isMap(doc.contents)) throw new Error('EdgeTemplate: the top level is not a mapping');
+  if (template !== undefined) {
+    for (const p of REPLACED) dropComments(doc, p);
+    doc.commentBefore = ` Etherguard edge config of node ${f.NodeID} (${f.NodeName}) in super mode, from the supernode's peer/add (built from its EdgeTemplate).`;
+    if (privKey === PRIVKEY_PLACEHOLDER) {
+      const pk = doc.contents.items.find((p) => isScalar(p.key) && p.key.value === 'PrivKey');
+      if (pk && isNode(pk.key)) pk.key.commentBefore = " This node's private key goes here: the one whose public key was given to peer/add.";
+    }
+  }
   const SN = ['DynamicRoute', 'SuperNode'];
   const keepOr = (path: string[], v: string) => {
     const cur = doc.getIn(path);
