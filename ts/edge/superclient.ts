@@ -67,6 +67,8 @@ export interface SuperClientOptions {
 export class SuperClient {
   private readonly secret = randomBytes(32);
   private postCount = 0;
+  /** A report post is waiting for its answers (postReport). */
+  private posting = false;
   private hashes = { peer: '', nh: '', params: '' };
   private params: SuperParamsBody;
   private ownAC: number;
@@ -395,7 +397,19 @@ export class SuperClient {
   }
 
   private async postReport(): Promise<void> {
-    if (this.stopped) return;
+    // One post at a time: each is signed with the current PostCount, which moves on only when a
+    // supernode accepted it, so a tick while a slow post is in flight would sign the same count
+    // again and be refused as a replay (409). That tick is skipped; the next one reports.
+    if (this.stopped || this.posting) return;
+    this.posting = true;
+    try {
+      await this.postReportNow();
+    } finally {
+      this.posting = false;
+    }
+  }
+
+  private async postReportNow(): Promise<void> {
     const pongs = [];
     const now = this.edge.clock.now();
     for (const p of this.edge.peers.all()) {
