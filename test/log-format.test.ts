@@ -24,4 +24,20 @@ describe('log line format', () => {
     assert.equal(udpErrorText(new Error('udp: 1 of 2 datagram(s) not sent (dropped): ENOBUFS')), 'udp: 1 of 2 datagram(s) not sent (dropped): ENOBUFS');
     assert.equal(udpErrorText(new Error('bind EADDRINUSE 0.0.0.0:3000')), 'udp: bind EADDRINUSE 0.0.0.0:3000');
   });
+
+  it('drop summaries at LogLevel error are spaced 10 s on the monotonic clock, so a wall clock stepped back does not silence them', () => {
+    const lines: string[] = [];
+    let wall = Date.UTC(2026, 10, 30, 12);
+    let mono = 0;
+    const log = new Logger('t', { LogLevel: 'error', LogTransit: false, LogNormal: false, LogControl: false, LogInternal: false }, false, { write: (l) => void lines.push(l) }, () => wall, () => mono);
+    log.drop('TTL expired');
+    assert.equal(lines.length, 1, 'the first drop is summarised at once');
+    wall -= 3600_000; // the system clock stepped back 1 h
+    mono += 11_000;
+    log.drop('TTL expired');
+    assert.equal(lines.length, 2, `a summary 11 s later: ${lines.join('')}`);
+    mono += 5_000;
+    log.drop('TTL expired');
+    assert.equal(lines.length, 2, 'not again within 10 s');
+  });
 });

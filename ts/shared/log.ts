@@ -26,7 +26,7 @@ export class Logger {
   readonly errorOn: boolean;
   private readonly drops = new Map<string, number>();
   private dropsSinceSummary = 0;
-  private lastSummary = 0;
+  private lastSummary = -Infinity;
 
   constructor(
     private readonly prefix: string,
@@ -34,6 +34,8 @@ export class Logger {
     private readonly json = false,
     private readonly sink: Sink = stderrSink,
     private readonly now: () => number = Date.now,
+    /** Monotonic ms for the drop-summary spacing: a wall clock stepped back 1 h silenced it for an hour. */
+    private readonly mono: () => number = () => performance.now(),
   ) {
     // Upstream treats any unknown level as "error"; so do we.
     const lvl = sw.LogLevel === 'verbose' || sw.LogLevel === 'debug' ? 'debug' : sw.LogLevel === 'silent' ? 'silent' : 'error';
@@ -88,7 +90,7 @@ export class Logger {
       this.emit('drop', reason, fields);
       return;
     }
-    const t = this.now();
+    const t = this.mono();
     if (this.errorOn && t - this.lastSummary >= 10_000) {
       this.lastSummary = t;
       this.emit('drop', `dropped ${this.dropsSinceSummary} packet(s) since last report; latest: ${reason}`, {
