@@ -61,6 +61,9 @@ export function udpErrorText(e: Error): string {
   return e.message.startsWith('udp: ') ? e.message : `udp: ${e.message}`;
 }
 
+/** Unanswered handshake initiations to a peer before the host says what to check (noteUnanswered). */
+const HANDSHAKE_HINT_AFTER = 3;
+
 export class WgHost {
   readonly wg: WgDevice;
   readonly peers = new PeerTable();
@@ -134,7 +137,7 @@ export class WgHost {
     });
     this.wg.setPeerNode(wgId, nodeId, p.isSuper);
     this.peers.add(p);
-    this.o.log.internal('peer added', { node: nodeId, endpoint: o.endpoint ?? '' });
+    this.o.log.internal('peer added', { node: nodeId, endpoint: o.endpoint || undefined });
     // A persistent keepalive is due at once (wireguard-go sends one when such a peer is
     // configured); before open() the owner kicks once the sockets and endpoints are ready.
     if (p.keepalive > 0 && this.opened) this.kick();
@@ -157,6 +160,7 @@ export class WgHost {
   }
 
   removePeer(p: Peer): void {
+    this.unanswered.delete(p);
     this.wg.removePeer(p.wgId);
     this.peers.remove(p);
     this.o.log.internal('peer removed', { node: p.nodeId });
@@ -303,7 +307,10 @@ export class WgHost {
         case Ev.Handshake: {
           const p = this.peers.wg(peerId);
           const sub = buf[at + EV.KIND] as Hs;
-          if (p && (sub === Hs.Response || sub === Hs.SessionReady)) p.lastHandshakeMs = this.o.clock.wallMs();
+          if (p && (sub === Hs.Response || sub === Hs.SessionReady)) {
+            p.lastHandshakeMs = this.o.clock.wallMs();
+            this.unanswered.delete(p);
+          }
           if (p && sub === Hs.SessionReady) this.flushLater.push(p);
           break;
         }
@@ -398,6 +405,26 @@ export class WgHost {
    * responder that did not know us yet (an edge's supernode sessions). Returns whether one was
    * sent (false without an endpoint or when the core refuses).
    */
+  /** Initiations sent to each peer since its last completed handshake (noteUnanswered). */
+  private readonly unanswered = new Map<Peer, number>();
+
+  /**
+   * Counts an initiation to `p`; after HANDSHAKE_HINT_AFTER without an answer, says once at the
+   * default level what to check. A responder that does not have our key, or whose key we have
+   * wrong, drops initiations without a word, so the misconfigured node otherwise logs nothing.
+   * Supernode sessions are left to SuperClient's silence report.
+   */
+  private noteUnanswered(p: Peer): void {
+    if (p.isSuper) return;
+    const n = (this.unanswered.get(p) ?? 0) + 1;
+    this.unanswered.set(p, n);
+    if (n === HANDSHAKE_HINT_AFTER) {
+      const say = this.o.log.info ?? this.o.log.internal;
+      const at = p.endpoint ? formatEndpoint(p.endpoint) : '(no endpoint)';
+      say.call(this.o.log, `no handshake with peer ${p.nodeId} at ${at} after ${n} attempts: check its PubKey and that it runs`);
+    }
+  }
+
   initiateNow(p: Peer): boolean {
     if (this.stopped || !p.endpoint) return false;
     const r = this.wg.initiate(p.wgId);
@@ -439,7 +466,10 @@ export class WgHost {
           if (p?.endpoint) {
             this.transport.send(a.packet, p.endpoint);
             p.txBytes += a.packet.length;
-            if (a.kind === TickKind.SendInitiation) this.o.log.internal('handshake initiation sent', { node: p.nodeId, to: formatEndpoint(p.endpoint) });
+            if (a.kind === TickKind.SendInitiation) {
+              this.o.log.internal('handshake initiation sent', { node: p.nodeId, to: formatEndpoint(p.endpoint) });
+              this.noteUnanswered(p);
+            }
           } else if (p) {
             this.o.log.debug('timer wants to send but the peer has no endpoint', { node: p.nodeId });
           }
