@@ -6,7 +6,7 @@
 //! 2. those rows are copied once with their next-hop fields stripped;
 //! 3. every other row `i` first relaxes the block's columns in k order; then all remaining
 //!    columns get `row[j] = min(row[j], row[k] + S[k][j])` over the block's finite `row[k]`,
-//!    tile by tile ([`TILE`] columns, all rows per tile, so the tile of `S` stays in cache), in
+//!    tile by tile ([`TILE`] columns, all rows per tile; a whole row up to N = 2048), in
 //!    chunks of [`CHUNK`] columns held in a local array (registers) across the k loop. Rows
 //!    with at least 3/4 of the block's `row[k]` finite use a copy of `S` repacked per chunk
 //!    (contiguous, no index arithmetic in the k loop); sparser rows skip the infinite `row[k]`.
@@ -68,8 +68,12 @@ pub fn set_kernel_options(seed_rows: bool, mask_f32: bool) {
 
 /// Vertices per k block. 64 rows of 1000 stripped keys are 512 KB (fits L2).
 pub(crate) const BLOCK: usize = 64;
-/// Columns per cache tile in step 3.
-const TILE: usize = 64;
+/// Columns per tile in step 3b. Once the pruning skips most `k`, a row reads only the few tiles
+/// of `S` its surviving `k` need, and small tiles only added passes (each re-reading the row's
+/// block values): WASM, CPU time, interleaved (`bench/route-ab.ts`), N = 2000: 64 columns
+/// 1505 ms, 256: 1205–1373, 512: 1281, 2048: 1252; N = 1000: 64: 258, 512: 236, 2048: 232. So
+/// a tile is a whole row up to N = 2048.
+const TILE: usize = 2048;
 /// Columns per register-blocked chunk.
 const CHUNK: usize = 16;
 
@@ -435,8 +439,8 @@ pub(crate) fn floyd_warshall_blocked(d: &mut [f64], n: usize, ks: &KeySpace) {
             );
         }
         ak_start.push(ak.len());
-        // 3b. all remaining columns, one tile of columns at a time so the tile of `srows`
-        // (BLOCK x TILE keys, 32 KB) stays in L1/L2 while every row passes over it.
+        // 3b. all remaining columns, one tile of columns at a time (see TILE: up to N = 2048
+        // the whole row at once).
         for (c_lo, c_hi) in [(0, k0), (k1, n)] {
             let mut c0 = c_lo;
             while c0 < c_hi {
