@@ -334,6 +334,8 @@ function logger(sw: Partial<LogSwitches>, json = true, start = T0) {
     json,
     { write: (l) => lines.push(l) },
     () => now,
+    // The drop-summary spacing runs on the monotonic clock; here both advance together.
+    () => now - start,
   );
   return {
     log,

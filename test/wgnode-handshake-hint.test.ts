@@ -2,7 +2,6 @@
 // handshake initiations (a wrong PubKey looks exactly like this: the responder drops the
 // initiation silently) gets one default-level hint after a few attempts, and no empty fields.
 import assert from 'node:assert/strict';
-import { createSocket } from 'node:dgram';
 import { generateKeyPair } from '../ts/config/index.js';
 import { keyFromBase64 } from '../ts/core/wg.js';
 import { systemClock } from '../ts/wgnode/clock.js';

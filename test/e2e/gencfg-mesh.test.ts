@@ -61,7 +61,8 @@ Edge Node:
   Node IDs: "[1,40000,65000]"
 `);
       const { stdout } = await run('ip', ['netns', 'exec', ns, process.execPath, join(ROOT, 'dist/main.js'), 'gencfg', '-cfgmode', 'super', '-config', file], { timeout: 20_000 });
-      assert.equal(stdout.trim().split('\n').length, 4, stdout);
+      // The supernode, three edges, and the edge template peer/add hands out (EdgeTemplate).
+      assert.equal(stdout.trim().split('\n').length, 5, stdout);
       const edge = readFileSync(join(dir, 'out', 'off_edge65000.yaml'), 'utf8');
       assert.match(edge, /EndpointV4: sn\.example\.invalid:3456/);
       assert.match(edge, /EndpointV6: "?\[2001:db8::53\]:3456"?/);
