@@ -22,7 +22,7 @@
 # kept in crates/eg-core/fuzz/artifacts/<target>/; for TS, invariant violations), wall time (from
 # /proc/uptime, so a stepped system clock does not distort it) and CPU time (user + system).
 # The fuzz build leaves the constant-time crypto crates uninstrumented (crates/eg-core/fuzz/
-# rustc-wrapper.sh, set in its .cargo/config.toml): ~5x faster handshake targets.
+# rustc-wrapper.sh, set in its .cargo/config.toml): 3-4x fewer CPU-seconds per handshake input.
 # Environment:
 #   FUZZ_TIME_LIMIT=S     also stop each target after S seconds (default: none); the
 #                         inputs run until then are counted (timeout -s INT: libFuzzer prints its
