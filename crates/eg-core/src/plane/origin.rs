@@ -24,31 +24,13 @@
 //!
 //! Pure functions over a [`Solution`]; no state, no allocation.
 
+use crate::route::broadcast::on_route;
 use crate::route::{NodeId, Solution, BROADCAST, INVALID, SPREAD};
 
 /// Whether `me` appears as a next hop in `node`'s row (`node` would send its own broadcast to
 /// `me`, and forwards others' broadcasts only to such nodes).
 fn in_row(sol: &Solution, node: NodeId, me: NodeId) -> bool {
     sol.ids().iter().any(|&x| x != node && sol.next_hop(node, x) == me)
-}
-
-/// Whether `node` lies on the route `src → dst` (endpoints included). Bounded by the table size,
-/// so a table with a loop ends.
-fn on_route(sol: &Solution, src: NodeId, dst: NodeId, node: NodeId) -> bool {
-    let mut cur = src;
-    for _ in 0..=sol.len() {
-        if cur == node {
-            return true;
-        }
-        if cur == dst {
-            return false;
-        }
-        cur = sol.next_hop(cur, dst);
-        if cur == INVALID {
-            return false;
-        }
-    }
-    false
 }
 
 /// Whether `me` may receive, from the neighbour `from`, a data frame with header source `src` and

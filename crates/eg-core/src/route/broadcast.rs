@@ -17,8 +17,9 @@
 use super::ids::{NodeId, INVALID};
 use super::solve::Solution;
 
-/// Whether `me` lies on the chosen route `src -> dst` (endpoints included).
-fn on_route(sol: &Solution, src: NodeId, dst: NodeId, me: NodeId) -> bool {
+/// Whether `me` lies on the chosen route `src -> dst` (endpoints included). Bounded by the table
+/// size, so a table with a loop ends. Also the data plane's source check (plane/origin.rs).
+pub(crate) fn on_route(sol: &Solution, src: NodeId, dst: NodeId, me: NodeId) -> bool {
     let mut cur = src;
     for _ in 0..=sol.len() {
         if cur == me {
