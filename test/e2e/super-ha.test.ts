@@ -201,7 +201,7 @@ describe('e2e: two supernodes sharing etcd, edges with ExtraSuperNodes (namespac
     await cutReroutes(SB, 1, 2);
   });
 
-  it('peer/add on the surviving supernode: the new edge joins through it and pings the others', async () => {
+  it('peer/add on the surviving supernode: the new edge joins through it, and all four edges ping each other', async () => {
     const k = generateKeyPair();
     const psk = generatePSK();
     const r = await http(api(SB, '/manage/peer/add', cfgs.passwords.AddPeer, { NodeID: 4, Name: `egnew4`, AdditionalCost: 50, PubKey: k.publicKey, PSKey: psk }), 'POST');
@@ -210,8 +210,11 @@ describe('e2e: two supernodes sharing etcd, edges with ExtraSuperNodes (namespac
     writeFileSync(join(dir, 'edge4.yaml'), stringify(newEdge(4, k, psk)));
     procs.set(4, startEdge(join(dir, 'edge4.yaml'), { netns: topo!.ns.get(4)!, args: ['-no-uapi'] }));
     await until(SB, 'node 4 in the table', 60_000, (s) => full(s, [...IDS, 4]));
-    assert.ok(await pingFrom(topo!.ns.get(4)!, tapIp(1), 8), 'ping 4→1');
-    assert.ok(await pingFrom(topo!.ns.get(3)!, tapIp(4), 8), 'ping 3→4');
+    // Four edges now, one of them joined through the surviving supernode: every pair pings.
+    const four = [...IDS, 4];
+    const pairs = four.flatMap((x) => four.filter((y) => y !== x).map((y) => [x, y] as const));
+    const res = await Promise.all(pairs.map(async ([x, y]) => [x, y, await pingFrom(topo!.ns.get(x)!, tapIp(y), 8)] as const));
+    assert.deepEqual(res.filter((r) => !r[2]).map(([x, y]) => `${x}->${y}`), []);
   });
 
   it('a restarted supernode whose file lists no peers restores them from etcd alone', async () => {
