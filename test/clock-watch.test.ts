@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { parseSuperConfig, exampleSuperConfig } from '../ts/config/index.js';
 import fastJson from 'fast-json-stringify';
 import { ClockWatch, type ClockFlag } from '../ts/super/clockwatch.js';
-import { httpStateSchema } from '../ts/super/http-manage.js';
+import { httpStateSchema } from '../ts/super/api/manage-schema.js';
 
 interface Node {
   off: number; // s at t = 0

@@ -6,7 +6,7 @@ import { parse as parseYaml, parseDocument } from 'yaml';
 import { generateKeyPair, type SuperConfig, type SuperPeerInfo } from '../ts/config/index.js';
 import { AuthLimiter, passwordMatches, presentedPassword } from '../ts/super/auth.js';
 import { addPeerToDoc, checkEdit, delPeerFromDoc, edgeConfigYaml, setNextHopTable, setTopLevel, updatePeerInDoc } from '../ts/super/config-rewrite.js';
-import { superUpdate } from '../ts/super/http-manage.js';
+import { superUpdate } from '../ts/super/manage.js';
 import { normPrefix, parseListen, sameListen } from '../ts/shared/http.js';
 import { pendingUpdates, serverUpdateFrame } from '../ts/super/push.js';
 import { INFINITY, RouteState } from '../ts/super/routes.js';
