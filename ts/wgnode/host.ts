@@ -399,12 +399,6 @@ export class WgHost {
     this.run(Mode.Plain, len);
   }
 
-  /**
-   * Sends a new handshake initiation to `p` now (replacing any pending one), outside the core's
-   * REKEY_TIMEOUT schedule. For a session whose first initiation may have been dropped by a
-   * responder that did not know us yet (an edge's supernode sessions). Returns whether one was
-   * sent (false without an endpoint or when the core refuses).
-   */
   /** Initiations sent to each peer since its last completed handshake (noteUnanswered). */
   private readonly unanswered = new Map<Peer, number>();
 
@@ -425,6 +419,12 @@ export class WgHost {
     }
   }
 
+  /**
+   * Sends a new handshake initiation to `p` now (replacing any pending one), outside the core's
+   * REKEY_TIMEOUT schedule. For a session whose first initiation may have been dropped by a
+   * responder that did not know us yet (an edge's supernode sessions). Returns whether one was
+   * sent (false without an endpoint or when the core refuses).
+   */
   initiateNow(p: Peer): boolean {
     if (this.stopped || !p.endpoint) return false;
     const r = this.wg.initiate(p.wgId);
