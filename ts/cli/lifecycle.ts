@@ -16,10 +16,19 @@ export function loadConfig<T>(mode: string, path: string | undefined, load: (p: 
   }
 }
 
+// One listener per signal for the life of the process. Swapping listeners (off the start-up
+// one, on the stop one) loses signals: libuv queues a signal for the handle that was listening
+// when it arrived, and once `process.off` drops the last listener that handle is stopped and
+// the queued signal is discarded, so a SIGTERM sent just after the "up" line did nothing
+// (seen in CI under load; test/lifecycle.test.ts).
 let early: NodeJS.Signals | undefined;
-const remember = (sig: NodeJS.Signals): void => {
+let onSignal: ((sig: NodeJS.Signals) => void) | undefined;
+let held = false;
+const exitCode = (sig: NodeJS.Signals): number => 128 + (sig === 'SIGINT' ? 2 : 15);
+const dispatch = (sig: NodeJS.Signals): void => {
+  if (onSignal) return onSignal(sig);
   // A second signal while start-up still runs: the user means it.
-  if (early) process.exit(128 + (sig === 'SIGINT' ? 2 : 15));
+  if (early) process.exit(exitCode(sig));
   early = sig;
 };
 
@@ -27,21 +36,27 @@ const remember = (sig: NodeJS.Signals): void => {
  * Call before starting anything: a SIGINT/SIGTERM that arrives while a mode starts (after its
  * "up" line, say, while metrics are still being set up) is kept for untilSignal, which then
  * stops cleanly, instead of the default action killing the process half-started. A second
- * signal during start-up exits at once (130/143).
+ * signal during start-up exits at once (130/143). Calling it again does nothing.
  */
 export function holdSignals(): void {
-  process.on('SIGINT', remember);
-  process.on('SIGTERM', remember);
+  if (held) return;
+  held = true;
+  process.on('SIGINT', dispatch);
+  process.on('SIGTERM', dispatch);
 }
 
-/** Resolves with the exit code once a signal arrived and `stop` finished (1 if stop failed). */
+/**
+ * Resolves with the exit code once a signal arrived and `stop` finished (1 if stop failed).
+ * A second signal while `stop` runs exits at once with 130/143 (a stop that hangs can always be
+ * cut short).
+ */
 export function untilSignal(stop: () => Promise<void>, log?: { info(m: string): void; error(m: string): void }): Promise<number> {
-  process.off('SIGINT', remember);
-  process.off('SIGTERM', remember);
+  holdSignals();
   return new Promise((resolve) => {
-    const on = (sig: NodeJS.Signals) => {
-      process.off('SIGINT', on);
-      process.off('SIGTERM', on);
+    let stopping = false;
+    onSignal = (sig) => {
+      if (stopping) process.exit(exitCode(sig));
+      stopping = true;
       log?.info(`${sig}: stopping`);
       void stop().then(
         () => resolve(0),
@@ -51,8 +66,6 @@ export function untilSignal(stop: () => Promise<void>, log?: { info(m: string): 
         },
       );
     };
-    process.on('SIGINT', on);
-    process.on('SIGTERM', on);
-    if (early) on(early);
+    if (early) onSignal(early);
   });
 }
