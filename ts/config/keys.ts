@@ -67,7 +67,9 @@ export function generateKeyPair(): KeyPair {
   raw[31]! &= 127;
   raw[31]! |= 64;
   const privateKey = raw.toString('base64');
-  return { privateKey, publicKey: publicKeyOf(privateKey) };
+  // Not remembered in derivedPubs: a fresh key is derived once, and the cache should not
+  // accumulate every private key handed out by peer/add.
+  return { privateKey, publicKey: derivePublicKey(privateKey) };
 }
 
 export function generatePSK(): string {
@@ -77,8 +79,28 @@ export function generatePSK(): string {
 // PKCS#8 wrapping of a raw X25519 private key (RFC 8410), the form node:crypto imports.
 const PKCS8_X25519_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
 
-/** Public key for a base64 X25519 private key (any 32 bytes; clamping happens inside X25519). */
+/**
+ * Public key (base64) for a base64 X25519 private key (any 32 bytes; clamping happens inside
+ * X25519). Throws when the key does not decode to 32 bytes.
+ *
+ * Remembered per private key (at most 1024, then forgotten all at once): every config load
+ * derives the node's own public keys (edge: PrivKey; supernode: PrivKeyV4 and PrivKeyV6, again
+ * on each manage API peer/add), and each derivation costs ~0.5 ms of CPU, nearly all of it
+ * OpenSSL's PKCS#8 import in createPrivateKey, not the X25519 multiplication.
+ */
 export function publicKeyOf(privateKey: string): string {
+  let pub = derivedPubs.get(privateKey);
+  if (pub === undefined) {
+    pub = derivePublicKey(privateKey);
+    if (derivedPubs.size >= 1024) derivedPubs.clear();
+    derivedPubs.set(privateKey, pub);
+  }
+  return pub;
+}
+
+const derivedPubs = new Map<string, string>();
+
+function derivePublicKey(privateKey: string): string {
   const der = Buffer.concat([PKCS8_X25519_PREFIX, Buffer.from(privateKey, 'base64')]);
   const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   // The SPKI DER form ends with the 32-byte key (DER, not JWK: see generateKeyPair).
