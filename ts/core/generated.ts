@@ -214,3 +214,5 @@ export const DROP_TEMPLATES: readonly string[] = [
   "ping from {from} claims source NodeID {src} (a ping is one hop: spoofed)",
   "data frame from {from} claims source NodeID {src}, but {from} is not the last hop from {src} to {me} in the next-hop table (spoofed, or the tables disagree)",
 ];
+/** Drop reasons that are part of normal operation (eg_core::plane::Drop::expected): counted, logged at debug only. */
+export const DROP_EXPECTED: ReadonlySet<number> = new Set([12]);

@@ -12,7 +12,7 @@ import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
 import { WgHost } from '../wgnode/host.js';
 import { Peer } from '../wgnode/peers.js';
 import { StaticRoutes } from '../core/table.js';
-import { Drop, DROP_TEMPLATES, EV, Ev, Mode, REC } from '../core/generated.js';
+import { Drop, EV, Ev, Mode, REC } from '../core/generated.js';
 import { HEADER_LEN, Header, Kind, writeHeader } from '../core/frame.js';
 import { dropName } from '../wgnode/host.js';
 import { Logger } from '../shared/log.js';
@@ -22,7 +22,6 @@ import { offloadsEnabled } from '../native/index.js';
 import type { EdgeSnapshot } from '../metrics/snapshot.js';
 
 /** The core's reason for a flood copy already seen (crates/eg-core plane/drop.rs, Duplicate). */
-const DUPLICATE_FLOOD = DROP_TEMPLATES[Drop.Duplicate];
 
 export type { Clock };
 
@@ -93,8 +92,7 @@ export class Edge {
         internal: (m, f) => log.cat('internal', m, f),
         error: (m, f) => log.error(m, f),
         debug: (m, f) => log.debug(m, f),
-        // A flood's later copies (one per neighbour that forwards it) are normal: counted, not summarised.
-        drop: (r, f) => (r === DUPLICATE_FLOOD ? this.dropExpected(r, f) : this.drop(r, f)),
+        drop: (r, f, expected) => (expected ? this.dropExpected(r, f) : this.drop(r, f)),
       },
       onEvent: (type, ev, at) => this.onEvent(type, ev, at),
       onTap: (records, count) => this.writeTap(records, count),

@@ -4,7 +4,7 @@
 // from WASM memory, and the events (control messages, handshakes, drops, log lines) are handled
 // here or handed to the owner (onEvent, onTap; a supernode gets plaintexts through onPlaintext).
 // Plaintexts from TS (control messages, queued packets) go through the same call (sendTo).
-import { DROP_TEMPLATES, Drop, EV, Ev, Hs, Mode, REC, SUMMARY } from '../core/generated.js';
+import { DROP_EXPECTED, DROP_TEMPLATES, Drop, EV, Ev, Hs, Mode, REC, SUMMARY } from '../core/generated.js';
 import { keyFromBase64, Reason, TickKind, WgDevice, WgTimers } from '../core/wg.js';
 import { UapiDevice, UapiPeer } from '../uapi/server.js';
 import { Clock, pingTimeMs } from './clock.js';
@@ -22,7 +22,11 @@ export interface HostLog {
   internal(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
   debug(msg: string, fields?: Record<string, unknown>): void;
-  drop(reason: string, fields?: Record<string, unknown>): void;
+  /**
+   * A counted drop. `expected` marks a reason that is part of normal operation (core
+   * `Drop::expected`, e.g. a flood's later copies): count it, but do not report it as a fault.
+   */
+  drop(reason: string, fields?: Record<string, unknown>, expected?: boolean): void;
 }
 
 export interface HostOptions {
@@ -368,7 +372,7 @@ export class WgHost {
       default:
         fields = { src, dst, kind, from };
     }
-    this.o.log.drop(dropName(code, { me: this.me, node, kind, src, dst, from, wg }), fields);
+    this.o.log.drop(dropName(code, { me: this.me, node, kind, src, dst, from, wg }), fields, DROP_EXPECTED.has(code));
   }
 
   /** This node's NodeID for drop names (set by an edge). */

@@ -38,6 +38,14 @@ macro_rules! drops {
                 self as u8
             }
 
+            /// Whether this drop is part of normal operation: still counted, but the runtime logs it
+            /// at debug level only, so it never fills the error-level drop summary. A flood reaches
+            /// a node once per neighbour that forwards it, so every copy after the first is dropped
+            /// as a [`Drop::Duplicate`] on a healthy mesh.
+            pub fn expected(self) -> bool {
+                matches!(self, Drop::Duplicate)
+            }
+
             /// Inverse of [`Drop::code`].
             pub fn from_code(c: u8) -> Option<Drop> {
                 Drop::ALL.iter().copied().find(|d| d.code() == c)

@@ -196,5 +196,9 @@ pub fn typescript() -> String {
         let _ = writeln!(o, "  {:?},", d.template());
     }
     o.push_str("];\n");
+    o.push_str("/** Drop reasons that are part of normal operation (eg_core::plane::Drop::expected): counted, logged at debug only. */\nexport const DROP_EXPECTED: ReadonlySet<number> = new Set([");
+    let ex: Vec<String> = Drop::ALL.iter().filter(|d| d.expected()).map(|d| d.code().to_string()).collect();
+    o.push_str(&ex.join(", "));
+    o.push_str("]);\n");
     o
 }
