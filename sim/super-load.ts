@@ -5,12 +5,12 @@
 // incoming link's filtered latency = base + clock offsets (with drift) + jitter. The edges'
 // own ping traffic is not simulated (sim/run.ts does that; at N = 1000 it is a million pings per
 // simulated second), so this measures the supernode alone: its CPU per simulated second.
-//   npx tsx sim/super-load.ts --n 1000 --seconds 60 [--warmup 15] [--jitter 2] [--drift 100] [--offset 10] [--tol 30]
+//   npx tsx sim/super-load.ts --n 1000 --seconds 60 [--warmup 15] [--jitter 2] [--drift 100] [--offset 10] [--tol 30] [--json]
 // The warm-up (default 15 s) covers the start-up: every edge's first Register and report, the
 // first full solve, and the settling solve (RouteState.settleS after it), whose next-hop changes
 // (about N² at the first solve) the route history records; only the steady state after it is
 // measured.
-import { encode, encodeLinkReports, type RegisterMsg } from '../ts/proto/control.js';
+import { encode, encodeLinkReports, encodeLinkReportsBin, type RegisterMsg } from '../ts/proto/control.js';
 import { HEADER_LEN, Kind, NODE_SUPER, writeHeader } from '../ts/core/frame.js';
 import { PACKAGE_VERSION } from '../ts/paths.js';
 import { rng } from './engine.js';
@@ -29,6 +29,8 @@ const offsetS = num('offset', 10);
 const tol = num('tol', 30);
 const warmup = num('warmup', 15);
 const spi = 1;
+// --json: the edges send the JSON LinkReport of older builds instead of the binary form.
+const encodeReports = args.includes('--json') ? encodeLinkReports : encodeLinkReportsBin;
 
 const w = new World({ n, jitterMs, driftPpm, offsetS, jitterToleranceMs: tol, sendPingInterval: spi, startSpreadS: 1e9 });
 await w.setup(); // builds the supernode and its timers; edges would join at t ≈ 1e9 s (never here)
@@ -67,7 +69,7 @@ for (let i = 0; i < n; i++) {
       const lat = w.base[j * n + i] + (off[i] + drift[i] * t) - (off[j] + drift[j] * t) + ((r() * 2 - 1) * jitterMs) / 3000;
       list.push([j + 1, lat, 5]);
     }
-    const frames = [frame(Kind.Register, id, encode(reg)), ...encodeLinkReports(id, 0, list).map((p) => frame(Kind.Pong, id, p))];
+    const frames = [frame(Kind.Register, id, encode(reg)), ...encodeReports(id, 0, list).map((p) => frame(Kind.Pong, id, p))];
     msgs += frames.length;
     links += list.length;
     for (const f of frames) bytes += f.length;

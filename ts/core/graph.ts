@@ -68,6 +68,36 @@ export class RouteGraph {
     wrap(() => this.g.applyPong(src, dst, latencyS, acMs, ownAcMs, timeToAlive, now));
   }
 
+  /**
+   * The links of one LinkReport measured by `dst`, in one WASM call: link `srcs[k]` → `dst` with
+   * latency `latenciesS[k]` (s) valid `ttlsS[k]` s after `now`, AC `acMs` (ms, negative = `ownAcMs`).
+   * Returns bit 0 when a link may meet the hysteresis rule since the last solve (a superset of
+   * recalcNeeded's rule on those links and their reverses, or an end not in the last solution),
+   * bit 1 when a vertex was new. Throws RouteGraphError for columns of different lengths or an
+   * unusable id (65532..65535).
+   */
+  applyPongs(dst: number, srcs: Uint16Array, latenciesS: Float64Array, ttlsS: Float64Array, acMs: number, ownAcMs: number, now: number): number {
+    return wrap(() => this.g.applyPongs(dst, srcs, latenciesS, ttlsS, acMs, ownAcMs, now));
+  }
+
+  /** Whether a link finite at the last solve has expired by `now` (s). */
+  snappedLinkExpired(now: number): boolean {
+    return this.g.snappedLinkExpired(now);
+  }
+
+  /** Whether the last solve saw a finite link that was not finite at the solve before. */
+  newLinksAtLastSolve(): boolean {
+    return this.g.newLinksAtLastSolve();
+  }
+
+  /**
+   * Every stored link, ascending by (src, dst): `[src, dst, latency s]` triples flat (latency at
+   * `now` with ManualLatency applied; Infinity when down or expired).
+   */
+  storedLinks(now: number): Float64Array {
+    return this.g.storedLinks(now);
+  }
+
   /** Replaces every ManualLatency override: table[src][dst] = ms, 65535 = wildcard. */
   setManualLatency(table: Record<string, Record<string, number>>): void {
     this.g.clearManualLatency();

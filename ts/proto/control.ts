@@ -145,7 +145,7 @@ export interface LinkReportMsg {
 }
 /** Most items one LinkReport message may carry (65536 NodeIDs would never fit a datagram anyway). */
 export const LINK_REPORT_MAX = 4096;
-interface LinkReportIn {
+export interface LinkReportIn {
   v: 1;
   Dst: number;
   AdditionalCost: number;
@@ -200,6 +200,138 @@ export function encodeLinkReports(dst: number, additionalCost: number, links: Re
   }
   if (parts.length > 0 || out.length === 0) flush();
   return out;
+}
+
+// ---- binary LinkReport --------------------------------------------------------------------------
+
+/**
+ * First byte of a binary LinkReport payload (kind 8). A JSON payload (PongMsg, LinkReportMsg)
+ * starts with `{`, so the two forms are told apart by this byte alone.
+ */
+export const LINK_REPORT_BIN_MAGIC = 0xeb;
+/** Layout version of the binary LinkReport this build writes and reads (byte 1). */
+export const LINK_REPORT_BIN_VERSION = 1;
+/** Header bytes of a binary LinkReport. */
+export const LINK_REPORT_BIN_HEAD = 16;
+/** Bytes per link: Timediff (f64) + TimeToAlive (f64) + Src (u16). */
+export const LINK_REPORT_BIN_ITEM = 18;
+
+/**
+ * A binary LinkReport as decoded: the same fields as LinkReportMsg, the links as three columns
+ * (item k = `[srcs[k], timediffs[k], ttls[k]]`). Only the frame is checked by the decoder; each
+ * item is checked on its own by the supernode (a bad item is refused and counted, the rest applied).
+ */
+export interface LinkReportBin {
+  Dst: number;
+  /** ms, the measuring edge's own AdditionalCost (finite). */
+  AdditionalCost: number;
+  srcs: Uint16Array;
+  /** s, Timediff per link (unchecked: may be NaN, infinite or beyond TIMEDIFF_LIMIT_S). */
+  timediffs: Float64Array;
+  /** s, TimeToAlive per link (unchecked). */
+  ttls: Float64Array;
+}
+
+/** A kind-8 LinkReport frame as the supernode receives it: JSON (older edges) or binary. */
+export type LinkReportFrame = LinkReportIn | LinkReportBin;
+
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * Encodes the links of one report as binary LinkReport payloads of at most `maxBytes` bytes
+ * each (default 1200, as encodeLinkReports: 65 links per datagram where JSON held about 35).
+ * Layout (little-endian; docs/control.md "LinkReport, binary form"):
+ *
+ *   0  u8  LINK_REPORT_BIN_MAGIC (0xeb)     1  u8  LINK_REPORT_BIN_VERSION (1)
+ *   2  u16 Dst                              4  u16 count C (<= LINK_REPORT_MAX)
+ *   6  u16 reserved, 0                      8  f64 AdditionalCost (ms)
+ *   16 f64 Timediff[C] (s)   16+8C f64 TimeToAlive[C] (s)   16+16C u16 Src[C]
+ *
+ * Columns, so the receiver reads each as one typed array without a per-value parse. The total
+ * length is exactly 16 + 18·C. Always at least one message, so an edge with no links still reports.
+ */
+export function encodeLinkReportsBin(dst: number, additionalCost: number, links: ReadonlyArray<readonly [number, number, number]>, maxBytes = 1200): Uint8Array[] {
+  const per = Math.max(1, Math.min(LINK_REPORT_MAX, Math.floor((maxBytes - LINK_REPORT_BIN_HEAD) / LINK_REPORT_BIN_ITEM)));
+  const out: Uint8Array[] = [];
+  for (let start = 0; start < links.length || out.length === 0; start += per) {
+    const c = Math.min(per, links.length - start);
+    const buf = new ArrayBuffer(LINK_REPORT_BIN_HEAD + LINK_REPORT_BIN_ITEM * c);
+    const v = new DataView(buf);
+    v.setUint8(0, LINK_REPORT_BIN_MAGIC);
+    v.setUint8(1, LINK_REPORT_BIN_VERSION);
+    v.setUint16(2, dst, true);
+    v.setUint16(4, c, true);
+    v.setUint16(6, 0, true);
+    v.setFloat64(8, additionalCost, true);
+    for (let k = 0; k < c; k++) {
+      const l = links[start + k];
+      v.setFloat64(LINK_REPORT_BIN_HEAD + 8 * k, l[1], true);
+      v.setFloat64(LINK_REPORT_BIN_HEAD + 8 * c + 8 * k, l[2], true);
+      v.setUint16(LINK_REPORT_BIN_HEAD + 16 * c + 2 * k, l[0], true);
+    }
+    out.push(new Uint8Array(buf));
+    if (c <= 0) break;
+  }
+  return out;
+}
+
+/**
+ * Decodes a binary LinkReport payload (its first byte LINK_REPORT_BIN_MAGIC). Throws ProtoError
+ * naming the rule for a frame that cannot be read item by item: shorter than the header, another
+ * layout version (an edge of a different build: the reason names both versions), reserved bytes
+ * not 0, more than LINK_REPORT_MAX items, a length other than 16 + 18·count (truncated or
+ * padded), a non-finite AdditionalCost. The items are not checked here (checkLinkItemValues).
+ * The columns are views of `bytes` when it is 8-byte aligned (a fresh datagram copy is), else copies.
+ */
+export function decodeLinkReportBin(bytes: Uint8Array): LinkReportBin {
+  const name = 'LinkReport (binary)';
+  if (bytes.length < LINK_REPORT_BIN_HEAD) throw new ProtoError(`${name}: truncated: ${bytes.length} bytes, the header alone is ${LINK_REPORT_BIN_HEAD}`);
+  const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (v.getUint8(0) !== LINK_REPORT_BIN_MAGIC) throw new ProtoError(`${name}: first byte must be 0x${LINK_REPORT_BIN_MAGIC.toString(16)}`);
+  const ver = v.getUint8(1);
+  if (ver !== LINK_REPORT_BIN_VERSION) throw new ProtoError(`${name}: layout version ${ver} is not supported (this build reads version ${LINK_REPORT_BIN_VERSION}; edge and supernode are of different builds)`);
+  const dst = v.getUint16(2, true);
+  const c = v.getUint16(4, true);
+  if (v.getUint16(6, true) !== 0) throw new ProtoError(`${name}: reserved bytes 6..7 must be 0`);
+  if (c > LINK_REPORT_MAX) throw new ProtoError(`${name}: count ${c} is above ${LINK_REPORT_MAX}`);
+  const need = LINK_REPORT_BIN_HEAD + LINK_REPORT_BIN_ITEM * c;
+  if (bytes.length !== need) throw new ProtoError(`${name}: length ${bytes.length} does not match count ${c} (16 + 18 x count = ${need} bytes)`);
+  const ac = v.getFloat64(8, true);
+  if (!Number.isFinite(ac)) throw new ProtoError(`${name}: AdditionalCost must be a finite number`);
+  let src = bytes;
+  if (!littleEndian || bytes.byteOffset % 8 !== 0) {
+    if (!littleEndian) return decodeBinSlow(v, dst, c, ac);
+    src = new Uint8Array(bytes); // aligned copy
+  }
+  const o = src.byteOffset + LINK_REPORT_BIN_HEAD;
+  return {
+    Dst: dst,
+    AdditionalCost: ac,
+    timediffs: new Float64Array(src.buffer, o, c),
+    ttls: new Float64Array(src.buffer, o + 8 * c, c),
+    srcs: new Uint16Array(src.buffer, o + 16 * c, c),
+  };
+}
+
+/** decodeLinkReportBin's columns on a big-endian host (value by value). */
+function decodeBinSlow(v: DataView, dst: number, c: number, ac: number): LinkReportBin {
+  const r: LinkReportBin = { Dst: dst, AdditionalCost: ac, srcs: new Uint16Array(c), timediffs: new Float64Array(c), ttls: new Float64Array(c) };
+  for (let k = 0; k < c; k++) {
+    r.timediffs[k] = v.getFloat64(LINK_REPORT_BIN_HEAD + 8 * k, true);
+    r.ttls[k] = v.getFloat64(LINK_REPORT_BIN_HEAD + 8 * c + 8 * k, true);
+    r.srcs[k] = v.getUint16(LINK_REPORT_BIN_HEAD + 16 * c + 2 * k, true);
+  }
+  return r;
+}
+
+/**
+ * checkLinkItem's rules for one item of a binary LinkReport (Src is a u16 by construction):
+ * null, or why it is refused (the rule, without the value).
+ */
+export function checkLinkItemValues(timediff: number, ttl: number): string | null {
+  if (!(Math.abs(timediff) <= TIMEDIFF_LIMIT_S)) return `Links item Timediff must be a number within ±${TIMEDIFF_LIMIT_S} s`;
+  if (!Number.isFinite(ttl) || ttl < 0) return 'Links item TimeToAlive must be a finite number >= 0';
+  return null;
 }
 
 // ---- HTTP bodies -----------------------------------------------------------------------------
@@ -431,10 +563,14 @@ export const decode = {
   ping: decoder('Ping', pingSchema),
   pong: decoder('Pong', pongSchema),
   /**
-   * A kind-8 payload: a single PongMsg (older edges, tests) or a LinkReportMsg (its frame only;
-   * check each item with checkLinkItem). Parsed once; throws ProtoError naming the rule.
+   * A kind-8 payload: a single PongMsg (older edges, tests), a JSON LinkReportMsg (its frame
+   * only; check each item with checkLinkItem), or a binary LinkReport (first byte
+   * LINK_REPORT_BIN_MAGIC; decodeLinkReportBin, items checked with checkLinkItemValues).
+   * Parsed once; throws ProtoError naming the rule.
    */
-  pongOrReport: (bytes: Uint8Array | string): { pong: PongMsg } | { report: LinkReportIn } => {
+  pongOrReport: (bytes: Uint8Array | string): { pong: PongMsg } | { report: LinkReportFrame } => {
+    // The binary form (newer edges) by its first byte; JSON from older edges and tests.
+    if (typeof bytes !== 'string' && bytes[0] === LINK_REPORT_BIN_MAGIC) return { report: decodeLinkReportBin(bytes) };
     const obj = parseJson('Pong', bytes);
     if (typeof obj === 'object' && obj !== null && 'Links' in obj) return { report: checkLinkReport(obj) };
     return { pong: checkPong(obj) };

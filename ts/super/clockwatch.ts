@@ -98,6 +98,61 @@ interface Pair {
   lastStep?: { at: number; s: number };
   /** A discontinuity waiting for the next sample: the line's value and slope there, the round trip before. */
   pending?: { t: number; theta: number; slope: number; rtt: number; lastRtt: number; count: number };
+  /**
+   * Running sums of (t − t0), (θ − y0), their squares and product over the samples in `t`/`th`,
+   * so a fit costs O(1) instead of a pass over up to WINDOW_S samples (it runs at every sample:
+   * at N = 1000 half a million pairs a second). Origins (t0, y0) keep the sums small; they are
+   * recomputed exactly from the samples every RESUM_OPS updates, so rounding cannot pile up.
+   */
+  t0: number;
+  y0: number;
+  st: number;
+  sy: number;
+  stt: number;
+  sty: number;
+  ops: number;
+}
+
+/** Sum updates of a pair after which its sums are recomputed from its samples. */
+const RESUM_OPS = 1024;
+
+function newPair(a: number, b: number): Pair {
+  return { a, b, t: [], th: [], rtt: NaN, t0: 0, y0: 0, st: 0, sy: 0, stt: 0, sty: 0, ops: 0 };
+}
+
+/** Adds (sign +1) or removes (−1) the sample (t, y) from the pair's sums. */
+function sum(p: Pair, t: number, y: number, sign: number): void {
+  const x = t - p.t0;
+  const v = y - p.y0;
+  p.st += sign * x;
+  p.sy += sign * v;
+  p.stt += sign * x * x;
+  p.sty += sign * x * v;
+  p.ops++;
+}
+
+/** Recomputes the pair's sums from its samples, with the oldest sample as the origin. */
+function resum(p: Pair): void {
+  p.t0 = p.t.length > 0 ? p.t[0] : 0;
+  p.y0 = p.th.length > 0 ? p.th[0] : 0;
+  p.st = p.sy = p.stt = p.sty = 0;
+  for (let i = 0; i < p.t.length; i++) sum(p, p.t[i], p.th[i], 1);
+  p.ops = 0;
+}
+
+/**
+ * The least-squares line through the pair's samples, from its running sums: slope and value at
+ * `at`; undefined with < 2 points. The same line as a direct fit (to rounding).
+ */
+function pairFit(p: Pair, at: number): { slope: number; value: number } | undefined {
+  const n = p.t.length;
+  if (n < 2) return undefined;
+  const mt = p.st / n;
+  const my = p.sy / n;
+  const den = p.stt - p.st * mt;
+  if (!(den > 1e-12 * (p.stt + 1))) return { slope: 0, value: my + p.y0 };
+  const slope = (p.sty - p.st * my) / den;
+  return { slope, value: my + p.y0 + slope * (at - p.t0 - mt) };
 }
 
 export interface ClockWatchOptions {
@@ -107,29 +162,6 @@ export interface ClockWatchOptions {
   onFlag?: (node: number, flag: ClockFlag, detail: string) => void;
   /** Every new θ sample of a pair, with the pair's estimate (for a debug log). */
   onEstimate?: (e: PairClock) => void;
-}
-
-/** The least-squares line through (t, y): slope and value at `at`; undefined with < 2 points. */
-function fit(t: number[], y: number[], at: number): { slope: number; value: number } | undefined {
-  const n = t.length;
-  if (n < 2) return undefined;
-  let st = 0;
-  let sy = 0;
-  for (let i = 0; i < n; i++) {
-    st += t[i];
-    sy += y[i];
-  }
-  const mt = st / n;
-  const my = sy / n;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < n; i++) {
-    num += (t[i] - mt) * (y[i] - my);
-    den += (t[i] - mt) ** 2;
-  }
-  if (den === 0) return { slope: 0, value: my };
-  const slope = num / den;
-  return { slope, value: my + slope * (at - mt) };
 }
 
 function median(xs: number[]): number {
@@ -155,12 +187,26 @@ export class ClockWatch {
 
   /** A filtered one-way latency src→dst (s) arrived at `now` (s). Non-finite values are ignored. */
   observe(src: number, dst: number, latency: number, now: number): void {
+    this.observeOne(src, dst, latency, now);
+    if (this.dirty.size > 0 && now - this.lastFlush >= FLUSH_S) this.flush(now);
+  }
+
+  /**
+   * The links of one LinkReport measured by `dst` at `now` (s): `srcs[k]` → `dst` with filtered
+   * one-way latency `latencies[k]` (s), as `observe` for each, with one flush check per report.
+   */
+  observeLinks(dst: number, srcs: Uint16Array, latencies: Float64Array, now: number): void {
+    for (let k = 0; k < srcs.length; k++) this.observeOne(srcs[k], dst, latencies[k], now);
+    if (this.dirty.size > 0 && now - this.lastFlush >= FLUSH_S) this.flush(now);
+  }
+
+  private observeOne(src: number, dst: number, latency: number, now: number): void {
     if (!Number.isFinite(latency) || src === dst) return;
     const a = Math.min(src, dst);
     const b = Math.max(src, dst);
     const key = a * 65536 + b;
     let p = this.pairs.get(key);
-    if (!p) this.pairs.set(key, (p = { a, b, t: [], th: [], rtt: NaN }));
+    if (!p) this.pairs.set(key, (p = newPair(a, b)));
     // Updated in place: one object per direction, not one per sample (a million a second at N = 1000).
     const d = src === a ? (p.ab ??= { m: 0, at: 0, used: false }) : (p.ba ??= { m: 0, at: 0, used: false });
     d.m = latency;
@@ -169,7 +215,6 @@ export class ClockWatch {
     if (!p.ab || !p.ba || p.ab.used || p.ba.used || now - p.ab.at > MAX_AGE_S || now - p.ba.at > MAX_AGE_S) return;
     p.ab.used = p.ba.used = true;
     this.addSample(p, (p.ab.m - p.ba.m) / 2, p.ab.m + p.ba.m, now);
-    if (this.dirty.size > 0 && now - this.lastFlush >= FLUSH_S) this.flush(now);
   }
 
   /**
@@ -201,9 +246,10 @@ export class ClockWatch {
         if (unexplained > STEP_FLOOR_S) p.lastStep = { at: now, s: j };
         p.t = [];
         p.th = [];
+        resum(p);
       }
     } else if (n > 0) {
-      const f = n >= 3 ? fit(p.t, p.th, p.t[n - 1]) : undefined;
+      const f = n >= 3 ? pairFit(p, p.t[n - 1]) : undefined;
       const slope = f ? f.slope : 0;
       const dt = now - p.t[n - 1];
       const last = f ? f.value : p.th[n - 1];
@@ -215,17 +261,26 @@ export class ClockWatch {
       }
     }
     p.rtt = rtt;
+    if (p.t.length === 0) {
+      // A new history: its first sample is the sums' origin.
+      p.t0 = now;
+      p.y0 = theta;
+      p.st = p.sy = p.stt = p.sty = 0;
+      p.ops = 0;
+    }
     if (p.t.length > 0 && now - p.t[p.t.length - 1] < MIN_SPACING_S) {
+      sum(p, p.t[p.t.length - 1], p.th[p.th.length - 1], -1);
       p.th[p.th.length - 1] = theta;
       p.t[p.t.length - 1] = now;
     } else {
       p.t.push(now);
       p.th.push(theta);
     }
+    sum(p, now, theta, 1);
     while (p.t.length > 2 && now - p.t[0] > WINDOW_S) {
-      p.t.shift();
-      p.th.shift();
+      sum(p, p.t.shift()!, p.th.shift()!, -1);
     }
+    if (p.ops >= RESUM_OPS) resum(p);
     if (this.o.onEstimate) {
       const e = this.pairEstimate(p, now);
       if (e) this.o.onEstimate(e);
@@ -243,7 +298,7 @@ export class ClockWatch {
   private pairEstimate(p: Pair, now: number): PairClock | undefined {
     if (p.t.length === 0) return undefined;
     const span = p.t[p.t.length - 1] - p.t[0];
-    const f = span >= MIN_SPAN_S ? fit(p.t, p.th, now) : undefined;
+    const f = span >= MIN_SPAN_S ? pairFit(p, now) : undefined;
     return {
       A: p.a,
       B: p.b,

@@ -3,7 +3,7 @@
 // coalesced check then asks the hysteresis whether to solve again, and a changed next-hop table
 // is pushed (docs/supernode.md, "Pong / LinkReport item").
 import { isSpecial } from '../core/frame.js';
-import { checkLinkItem, checkReportPong, ProtoError, type NodeInfoReportIn, type PongMsg, type RefusedItem, type ReportResult } from '../proto/control.js';
+import { checkLinkItem, checkLinkItemValues, checkReportPong, ProtoError, type LinkReportBin, type LinkReportFrame, type NodeInfoReportIn, type PongMsg, type RefusedItem, type ReportResult } from '../proto/control.js';
 import type { Scheduler } from '../scheduler.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from '../wgnode/clock.js';
@@ -76,31 +76,85 @@ export class LinkIntake {
   }
 
   /**
-   * A LinkReport (kind 8 with `Links`, docs/control.md): every incoming link of the reporting
-   * edge. The message is refused whole only when its Dst is not the edge that sent it; each
-   * link is an item of its own (a bad one is counted as `report item refused: <rule>`, the
-   * others applied). Then one coalesced route check (scheduleCheck).
+   * A LinkReport (kind 8 with `Links`, or the binary form; docs/control.md): every incoming link
+   * of the reporting edge. The message is refused whole only when its Dst is not the edge that
+   * sent it; each link is an item of its own (a bad one is counted as `report item refused:
+   * <rule>`, the others applied). Then one coalesced route check (scheduleCheck).
    */
-  linkReport(rec: EdgeRec, m: { Dst: number; AdditionalCost: number; Links: unknown[] }): void {
+  linkReport(rec: EdgeRec, m: LinkReportFrame): void {
     const id = rec.conf.NodeID;
     if (m.Dst !== id) return this.c.log.drop('LinkReport Dst is not the sending edge', { from: id, dst: m.Dst });
     this.c.stats.linkReports++;
     const now = this.c.clock.now();
-    let applied = 0;
-    for (let i = 0; i < m.Links.length; i++) {
-      const l = checkLinkItem(m.Links[i]);
-      if (typeof l === 'string') {
-        this.c.log.drop(`report item refused: ${l}`, { from: id, item: `Links/${i}` });
-        continue;
-      }
-      const why = this.applyPong(rec, { Src: l[0], Dst: id, Timediff: l[1], TimeToAlive: l[2], AdditionalCost: m.AdditionalCost }, now);
-      if (why) this.c.log.drop(`report item refused: ${why[0]}`, { from: id, item: `Links/${i}`, reason: why[1] });
-      else applied++;
-    }
+    const applied = 'srcs' in m ? this.linkColumns(rec, m, now) : this.linkItems(rec, m.Links, m.AdditionalCost, now);
     this.c.stats.links += applied;
     // A report is every incoming link of its edge, so an empty one counts for the warm-up too.
     this.c.warmup.reportedBy(id);
     if (applied > 0 || this.c.warmup.phase === 'warming') this.scheduleCheck();
+  }
+
+  /** The items of a JSON LinkReport (older edges), one by one; returns how many were applied. */
+  private linkItems(rec: EdgeRec, links: unknown[], ac: number, now: number): number {
+    const id = rec.conf.NodeID;
+    let applied = 0;
+    for (let i = 0; i < links.length; i++) {
+      const l = checkLinkItem(links[i]);
+      if (typeof l === 'string') {
+        this.c.log.drop(`report item refused: ${l}`, { from: id, item: `Links/${i}` });
+        continue;
+      }
+      const why = this.applyPong(rec, { Src: l[0], Dst: id, Timediff: l[1], TimeToAlive: l[2], AdditionalCost: ac }, now);
+      if (why) this.c.log.drop(`report item refused: ${why[0]}`, { from: id, item: `Links/${i}`, reason: why[1] });
+      else applied++;
+    }
+    return applied;
+  }
+
+  /** Scratch columns of the good items of one binary report (grown as needed, never shrunk). */
+  private good = { srcs: new Uint16Array(64), td: new Float64Array(64), ttl: new Float64Array(64) };
+
+  /**
+   * The items of a binary LinkReport: each checked as a JSON item is (checkLinkItemValues and
+   * applyPong's Src rules, refused ones counted), the good ones copied into scratch columns and
+   * handed to the route graph in one WASM call and to ClockWatch in one call. Returns how many
+   * were applied.
+   */
+  private linkColumns(rec: EdgeRec, m: LinkReportBin, now: number): number {
+    const id = rec.conf.NodeID;
+    const c = m.srcs.length;
+    let g = this.good;
+    if (g.srcs.length < c) g = this.good = { srcs: new Uint16Array(c), td: new Float64Array(c), ttl: new Float64Array(c) };
+    const edges = this.c.edges;
+    let n = 0;
+    for (let i = 0; i < c; i++) {
+      const src = m.srcs[i];
+      const td = m.timediffs[i];
+      const ttl = m.ttls[i];
+      const bad = checkLinkItemValues(td, ttl);
+      if (bad !== null) {
+        this.c.log.drop(`report item refused: ${bad}`, { from: id, item: `Links/${i}` });
+        continue;
+      }
+      if (src === id) {
+        this.c.log.drop('report item refused: Pong Src is the reporting edge itself', { from: id, item: `Links/${i}`, reason: `Src ${src} is the reporting edge itself` });
+        continue;
+      }
+      const e = edges.get(src);
+      if (isSpecial(src) || !e || e.removing) {
+        this.c.log.drop('report item refused: Pong Src is not a peer', { from: id, item: `Links/${i}`, reason: `Src ${src} is not a peer of this supernode` });
+        continue;
+      }
+      g.srcs[n] = src;
+      g.td[n] = td;
+      g.ttl[n] = ttl;
+      n++;
+    }
+    if (n === 0) return 0;
+    const srcs = g.srcs.subarray(0, n);
+    const td = g.td.subarray(0, n);
+    this.c.routes.applyPongs(id, srcs, td, g.ttl.subarray(0, n), effectiveAcMs(rec.conf.AdditionalCost, m.AdditionalCost), now);
+    this.c.clocks.observeLinks(id, srcs, td, now);
+    return n;
   }
 
   /**

@@ -2,7 +2,7 @@
 // table with its hash, and the numbers /manage/super/state shows (Edges, Edges_Nh, Dist, ...).
 // In StaticMode the configured NextHopTable is published as is and nothing is solved.
 import type { GraphRecalculateSetting, NodeIdTable } from '../config/index.js';
-import { RouteGraph, WILDCARD } from '../core/graph.js';
+import { RouteGraph } from '../core/graph.js';
 import { stateHash } from './state.js';
 import { RouteHistory, type SolveView } from '../metrics/routelog.js';
 
@@ -14,15 +14,6 @@ import { RouteHistory, type SolveView } from '../metrics/routelog.js';
 export const INFINITY = 99999;
 
 type Table = Record<string, Record<string, number>>;
-
-interface EdgeMirror {
-  /** Measured, s; Infinity = down. */
-  latency: number;
-  acS: number;
-  validUntil: number;
-  /** Weight (latency + AC, s) when the last solve ran; Infinity = none then (the hysteresis' snapshot). */
-  snap: number;
-}
 
 /**
  * The "no edge" marker for a state document whose largest finite number is `max`: upstream's
@@ -60,9 +51,8 @@ export class RouteState {
   private readonly graph?: RouteGraph;
   /** Vertices: configured edges plus anything a pong introduced (always configured edges). */
   private readonly nodes = new Set<number>();
-  /** Measured links by `src * 65536 + dst` (numbers: no string key per pong). */
-  private readonly edges = new Map<number, EdgeMirror>();
-  private readonly manual = new Map<string, number>();
+  /** One-link columns for applyPong (a UDP Pong, an HTTP report item), reused. */
+  private readonly one = { src: new Uint16Array(1), lat: new Float64Array(1), ttl: new Float64Array(1) };
   /** Weights (with AC) as the last solve saw them. */
   private nhWeightsCache?: Map<string, number>;
   private table: NodeIdTable = {};
@@ -72,16 +62,15 @@ export class RouteState {
   recalculations = 0;
   /**
    * Whether a pong (or a vertex change, or an expiry) since the last solve met the hysteresis'
-   * recalculation rule (docs/routing.md, Hysteresis), judged here per pong on that link and its
-   * reverse. Only then does check() ask the WASM hysteresis, which walks every link: at N = 1000
-   * that walk (about a million links) cost more than a second, and the supernode checks after
-   * every batch of reports.
+   * recalculation rule (docs/routing.md, Hysteresis), judged per link on that link and its
+   * reverse by the WASM graph as it stores them (RouteGraph.applyPongs: the links' weights at
+   * the last solve live there, not in a JS mirror). Only then does check() ask the WASM
+   * hysteresis, which walks every link: at N = 1000 that walk (about a million links) cost more
+   * than a second, and the supernode checks after every batch of reports.
    */
   private candidate = false;
   private lastSolve = -Infinity;
-  /** When check() next scans the mirrors for links that expired since the last solve. */
-  private expiryScanAt = Infinity;
-  private readonly tol: { t: number; m: number; cooldown: number };
+  private readonly cooldown: number;
   /** Hysteresis evaluations skipped because no pong since the last solve could trigger one. */
   checksSkipped = 0;
   /**
@@ -105,15 +94,13 @@ export class RouteState {
     private salt: string,
     private readonly onError: (msg: string) => void,
   ) {
-    // The WASM hysteresis' own reading of these values (T <= 0 is 0, M < 1 is 1).
-    this.tol = { t: Math.max(0, g.JitterTolerance) / 1000, m: Math.max(1, g.JitterToleranceMultiplier), cooldown: g.RecalculateCoolDown };
+    this.cooldown = g.RecalculateCoolDown;
     if (g.StaticMode) {
       this.table = staticTable;
       this.json = JSON.stringify(staticTable);
     } else {
       this.graph = new RouteGraph({ jitterToleranceMs: g.JitterTolerance, multiplier: g.JitterToleranceMultiplier, cooldownS: g.RecalculateCoolDown });
       this.graph.setManualLatency(g.ManualLatency);
-      for (const [s, row] of Object.entries(g.ManualLatency)) for (const [d, ms] of Object.entries(row)) this.manual.set(`${s},${d}`, ms / 1000);
     }
     this.hash = stateHash(this.json, salt);
   }
@@ -146,9 +133,6 @@ export class RouteState {
     if (this.nodes.has(id)) this.candidate = true;
     this.nodes.delete(id);
     this.graph?.removeNode(id);
-    for (const k of [...this.edges.keys()]) {
-      if (Math.floor(k / 65536) === id || k % 65536 === id) this.edges.delete(k);
-    }
     if (this.staticMode) {
       const t: NodeIdTable = {};
       for (const [s, row] of Object.entries(this.table)) {
@@ -175,91 +159,34 @@ export class RouteState {
    * stores the edge as down.
    */
   applyPong(src: number, dst: number, latency: number, acMs: number, ttl: number, now: number): void {
-    if (!this.graph) return;
-    if (!this.nodes.has(src) || !this.nodes.has(dst)) this.candidate = true;
-    this.nodes.add(src);
-    this.nodes.add(dst);
-    this.graph.applyPong(src, dst, latency, acMs, 0, ttl, now);
-    const k = src * 65536 + dst;
-    // Updated in place: a million links reported every second must not allocate a million objects.
-    let e = this.edges.get(k);
-    if (!e) this.edges.set(k, (e = { latency: 0, acS: 0, validUntil: 0, snap: Infinity }));
-    e.latency = Number.isFinite(latency) ? latency : Infinity;
-    e.acS = acMs > 0 ? acMs / 1000 : 0;
-    e.validUntil = now + ttl;
-    if (Number.isFinite(e.snap) && e.validUntil < this.expiryScanAt) this.expiryScanAt = e.validUntil;
-    if (this.candidate) return;
-    // Each direction's entry and weight looked up once for both tests (a million links a second at N = 1000).
-    const r = this.edges.get(dst * 65536 + src);
-    const w = this.entryWeight(src, dst, e, now);
-    const wRev = r ? this.entryWeight(dst, src, r, now) : Infinity;
-    if (this.triggers(e, w, r, wRev) || (r !== undefined && this.triggers(r, wRev, e, w))) this.candidate = true;
-  }
-
-  /** weight() of a link whose mirror entry `e` is at hand. */
-  private entryWeight(src: number, dst: number, e: EdgeMirror, now: number): number {
-    return this.latencyOf(src, dst, e, now) + e.acS;
-  }
-
-  /** Weight (s, latency + AC) of the link at `now` as the route graph sees it; Infinity if none, down or expired. */
-  private weight(src: number, dst: number, now: number): number {
-    const e = this.edges.get(src * 65536 + dst);
-    return e ? this.latency(src, dst, now) + e.acS : Infinity;
+    const o = this.one;
+    o.src[0] = src;
+    o.lat[0] = latency;
+    o.ttl[0] = ttl;
+    this.applyPongs(dst, o.src, o.lat, o.ttl, acMs, now);
   }
 
   /**
-   * A superset of the hysteresis rule for one link against its snapshot (docs/routing.md,
-   * crates/eg-core route/hysteresis.rs): finite ↔ infinite, or the round trip moved by more than
-   * T + (M − 1)·base (both of the WASM rule's round-trip tests need that; a drifting clock moves
-   * the two directions oppositely and never passes), or without a reverse link |new − old| > T.
-   * A hair below the threshold counts, so rounding can only make it ask the WASM hysteresis
-   * (which decides) more often, never less.
+   * The links `srcs[k]` → `dst` of one report (latencies s, lifetimes s, Dst's AdditionalCost
+   * resolved, ms) in one WASM call, which also judges the hysteresis pre-check on each link and
+   * its reverse (RouteGraph.applyPongs). Ids must be usable NodeIDs (the intake checked them).
    */
-  private triggers(e: EdgeMirror, cur: number, r: EdgeMirror | undefined, curRev: number): boolean {
-    const old = e.snap;
-    if (Number.isFinite(old) !== Number.isFinite(cur)) return true;
-    if (!Number.isFinite(old)) return false;
-    const oldRev = r ? r.snap : Infinity;
-    if (!(Number.isFinite(oldRev) && Number.isFinite(curRev))) return Math.abs(cur - old) > this.tol.t - 1e-9 * (1 + this.tol.t);
-    const thr = this.tol.t + (this.tol.m - 1) * (Math.max(old + oldRev, cur + curRev) / 2);
-    return Math.abs(cur + curRev - (old + oldRev)) > thr - 1e-9 * (1 + Math.abs(thr));
-  }
-
-  /** Links that were finite at the last solve and have expired by `now` make a candidate (one pass over the links, only when one can have expired). */
-  private scanExpiry(now: number): void {
-    if (now < this.expiryScanAt || this.candidate) return;
-    let next = Infinity;
-    for (const e of this.edges.values()) {
-      if (!Number.isFinite(e.snap)) continue;
-      if (now > e.validUntil) {
-        this.candidate = true;
-        return;
-      }
-      if (e.validUntil < next) next = e.validUntil;
+  applyPongs(dst: number, srcs: Uint16Array, latencies: Float64Array, ttls: Float64Array, acMs: number, now: number): void {
+    if (!this.graph) return;
+    const flags = this.graph.applyPongs(dst, srcs, latencies, ttls, acMs, 0, now);
+    if (flags & 2) {
+      this.nodes.add(dst);
+      for (let k = 0; k < srcs.length; k++) this.nodes.add(srcs[k]);
     }
-    this.expiryScanAt = next;
-  }
-
-  /** After a solve: every link's current weight becomes its snapshot (what the WASM hysteresis records). */
-  private snapshot(now: number): void {
-    let next = Infinity;
-    let newLinks = false;
-    for (const [k, e] of this.edges) {
-      const was = e.snap;
-      e.snap = this.weight(Math.floor(k / 65536), k % 65536, now);
-      if (!Number.isFinite(was) && Number.isFinite(e.snap)) newLinks = true;
-      if (Number.isFinite(e.snap) && e.validUntil < next) next = e.validUntil;
-    }
-    this.expiryScanAt = next;
-    if (newLinks) this.settleAt = now + this.settleS;
-    else if (now >= this.settleAt) this.settleAt = Infinity;
+    if (flags & 1) this.candidate = true;
   }
 
   /** Solves if the hysteresis says so; returns true when the published table (and hash) changed. */
   check(now: number): boolean {
     const g = this.graph;
     if (!g) return false;
-    this.scanExpiry(now);
+    // A link finite at the last solve that has expired since is a connectivity change.
+    if (!this.candidate && g.snappedLinkExpired(now)) this.candidate = true;
     const settle = now >= this.settleAt;
     if (!settle && !this.candidate && !this.alwaysAskHysteresis) {
       this.checksSkipped++;
@@ -267,7 +194,7 @@ export class RouteState {
     }
     if (!settle && !g.recalcNeeded(now)) {
       // Past the cooldown a "no" is final for the links as they are now; within it, ask again later.
-      if (now >= this.lastSolve + this.tol.cooldown) this.candidate = false;
+      if (now >= this.lastSolve + this.cooldown) this.candidate = false;
       return false;
     }
     let changed: boolean;
@@ -280,7 +207,9 @@ export class RouteState {
     }
     this.lastSolve = now;
     this.candidate = false;
-    this.snapshot(now);
+    // The graph took its snapshot in solve(); a solve that saw new links gets a settling solve.
+    if (g.newLinksAtLastSolve()) this.settleAt = now + this.settleS;
+    else if (now >= this.settleAt) this.settleAt = Infinity;
     // Edges_Nh is read from the solver's own snapshot when first needed (not a walk over every
     // link per recalculation, which cost more than an incremental solve).
     this.nhWeightsCache = undefined;
@@ -321,38 +250,12 @@ export class RouteState {
     return true;
   }
 
-  /**
-   * Effective latency (s) without AC at `now`: the ManualLatency override if one applies (>= 99999
-   * s there means down, upstream's config meaning), else the measured value; Infinity if none,
-   * down or expired.
-   */
-  latency(src: number, dst: number, now: number): number {
-    const e = this.edges.get(src * 65536 + dst);
-    return e ? this.latencyOf(src, dst, e, now) : Infinity;
-  }
-
-  /** latency() of a link whose mirror entry `e` is at hand. */
-  private latencyOf(src: number, dst: number, e: EdgeMirror, now: number): number {
-    if (now > e.validUntil || !Number.isFinite(e.latency)) return Infinity;
-    if (this.manual.size === 0) return e.latency;
-    const W = WILDCARD;
-    for (const k of [`${src},${dst}`, `${src},${W}`, `${W},${dst}`, `${W},${W}`]) {
-      const m = this.manual.get(k);
-      if (m !== undefined) return Number.isFinite(m) && m < INFINITY ? m : Infinity;
-    }
-    return e.latency;
-  }
-
-  /** Directed links with a current measurement at `now`: [src, dst, latency s] (the latency() rules). */
+  /** Directed links with a current measurement at `now`: [src, dst, latency s] (ManualLatency applied), ascending. */
   measuredLinks(now: number): Array<[number, number, number]> {
     const out: Array<[number, number, number]> = [];
-    for (const k of this.edges.keys()) {
-      const s = Math.floor(k / 65536);
-      const d = k % 65536;
-      const l = this.latency(s, d, now);
-      if (Number.isFinite(l)) out.push([s, d, l]);
-    }
-    return out.sort((x, y) => x[0] - y[0] || x[1] - y[1]);
+    const l = this.graph?.storedLinks(now) ?? new Float64Array(0);
+    for (let k = 0; k < l.length; k += 3) if (Number.isFinite(l[k + 2])) out.push([l[k], l[k + 1], l[k + 2]]);
+    return out;
   }
 
   /**
@@ -366,12 +269,12 @@ export class RouteState {
   view(now: number): RouteView {
     const Edges: Table = {};
     const Edges_Nh: Table = {};
-    const keys = [...this.edges.keys()].sort((a, b) => a - b);
-    for (const k of keys) {
-      const s = Math.floor(k / 65536);
-      const d = k % 65536;
+    const links = this.graph?.storedLinks(now) ?? new Float64Array(0);
+    for (let k = 0; k < links.length; k += 3) {
+      const s = links[k];
+      const d = links[k + 1];
       if (!this.nodes.has(s) || !this.nodes.has(d) || s === d) continue;
-      (Edges[s] ??= {})[d] = this.latency(s, d, now);
+      (Edges[s] ??= {})[d] = links[k + 2];
     }
     const nh = [...this.nhWeights].map(([k, w]) => [k.split(',').map(Number), w] as const).sort((a, b) => a[0][0] - b[0][0] || a[0][1] - b[0][1]);
     for (const [[s, d], w] of nh) (Edges_Nh[s] ??= {})[d] = w;

@@ -8,7 +8,7 @@ import type { SuperConfig, SuperPeerInfo } from '../config/index.js';
 import { HEADER_LEN, Kind, NODE_SUPER, readHeader } from '../core/frame.js';
 import { keyFromBase64, type WgTimers } from '../core/wg.js';
 import { PACKAGE_VERSION } from '../paths.js';
-import { Action, decode, ProtoError, type PongMsg, type RegisterMsg } from '../proto/control.js';
+import { Action, decode, ProtoError, type LinkReportFrame, type PongMsg, type RegisterMsg } from '../proto/control.js';
 import type { Logger } from '../shared/log.js';
 import type { Clock } from '../wgnode/clock.js';
 import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
@@ -37,7 +37,7 @@ export interface SessionEvents {
   /** A Register was recorded for `rec` (after every check): notices to send. */
   registered(rec: EdgeRec): void;
   pong(rec: EdgeRec, m: PongMsg): void;
-  linkReport(rec: EdgeRec, m: { Dst: number; AdditionalCost: number; Links: unknown[] }): void;
+  linkReport(rec: EdgeRec, m: LinkReportFrame): void;
   /** Whether the supernode is stopping (no more notices). */
   stopped(): boolean;
 }

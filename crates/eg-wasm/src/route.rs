@@ -7,7 +7,7 @@
 
 use eg_core::route::{
     self, format_solve_json, format_solve_text, parse_matrix, Graph, Hysteresis, IncrementalSolver,
-    MedianFilter, RecalculateSetting, SpikeFilter, Solution, UpdateMode, WeightedEdge, INVALID,
+    MedianFilter, RecalculateSetting, Solution, SpikeFilter, UpdateMode, WeightedEdge, INVALID,
 };
 use wasm_bindgen::prelude::*;
 
@@ -44,6 +44,13 @@ pub struct RouteGraph {
     last_mode: String,
     /// The full solve's edge list, kept for its capacity.
     edges_buf: Vec<WeightedEdge>,
+    /// Weight (latency + AC, s) of every pair at the last solve, over the solution's index like
+    /// `valid` (infinity = no finite link then): `applyPongs`' hysteresis pre-check reads it.
+    snap: Vec<f64>,
+    /// Smallest `valid_until` of a link with a finite `snap` (when one can first expire).
+    min_valid_snapped: f64,
+    /// Whether the last solve saw a link that was not finite at the solve before.
+    new_links: bool,
 }
 
 impl Default for RouteGraph {
@@ -70,6 +77,9 @@ impl RouteGraph {
             incremental: true,
             last_mode: String::new(),
             edges_buf: Vec::new(),
+            snap: Vec::new(),
+            min_valid_snapped: f64::INFINITY,
+            new_links: false,
         }
     }
 
@@ -167,6 +177,57 @@ impl RouteGraph {
         Ok(())
     }
 
+    /// Applies the links of one LinkReport received at `now`, all measured by `dst`: link
+    /// `srcs[k] -> dst` with latency `latencies[k]` (s, any finite value; non-finite = down) and
+    /// lifetime `ttls[k]` (s), AdditionalCost `additional_cost_ms` (negative = `own_ac_ms`).
+    /// One call per report instead of one per link (a supernode stores a million links a second
+    /// at N = 1000). Returns bit 0 when a link may meet the hysteresis rule since the last solve
+    /// (the supernode's pre-check, see `precheck`), bit 1 when a vertex was new (bit 0 then too).
+    /// Throws when the three arrays differ in length or an id is not usable (65532..65535); the
+    /// links before the bad one stay applied (the caller checks ids first).
+    #[wasm_bindgen(js_name = applyPongs)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn apply_pongs(
+        &mut self,
+        dst: u16,
+        srcs: &[u16],
+        latencies: &[f64],
+        ttls: &[f64],
+        additional_cost_ms: f64,
+        own_ac_ms: f64,
+        now: f64,
+    ) -> Result<u32, JsError> {
+        if srcs.len() != latencies.len() || srcs.len() != ttls.len() {
+            return Err(JsError::new(
+                "applyPongs: srcs, latencies and ttls must have the same length",
+            ));
+        }
+        let mut flags = 0u32;
+        if !self.graph.has_node(dst) {
+            flags |= 3;
+        }
+        for k in 0..srcs.len() {
+            let src = srcs[k];
+            if !self.graph.has_node(src) {
+                flags |= 3;
+            }
+            let m = route::Measurement {
+                src,
+                dst,
+                latency: latencies[k],
+                additional_cost_ms,
+                time_to_alive: ttls[k],
+            };
+            self.graph.apply(&m, own_ac_ms, now).map_err(js_err)?;
+            let valid_until = now + ttls[k];
+            self.touch(src, dst, valid_until);
+            if flags & 1 == 0 && self.precheck(src, dst, valid_until, now) {
+                flags |= 1;
+            }
+        }
+        Ok(flags)
+    }
+
     /// Removes one edge.
     #[wasm_bindgen(js_name = removeEdge)]
     pub fn remove_edge(&mut self, src: u16, dst: u16) {
@@ -213,6 +274,81 @@ impl RouteGraph {
     #[wasm_bindgen(js_name = recalcNeeded)]
     pub fn recalc_needed(&self, now: f64) -> bool {
         self.hysteresis.recalc_needed(&self.graph, now)
+    }
+
+    /// Whether a link that was finite at the last solve has expired by `now` (a pass over the
+    /// pairs only once one can have: `now` past the earliest such expiry).
+    #[wasm_bindgen(js_name = snappedLinkExpired)]
+    pub fn snapped_link_expired(&mut self, now: f64) -> bool {
+        if now <= self.min_valid_snapped {
+            return false;
+        }
+        let mut next = f64::INFINITY;
+        for (w, &v) in self.snap.iter().zip(self.valid.iter()) {
+            if w.is_finite() {
+                if now > v {
+                    return true;
+                }
+                next = next.min(v);
+            }
+        }
+        self.min_valid_snapped = next;
+        false
+    }
+
+    /// Whether the last successful solve saw a finite link that was not finite at the solve
+    /// before (the supernode then schedules its settling solve).
+    #[wasm_bindgen(js_name = newLinksAtLastSolve)]
+    pub fn new_links_at_last_solve(&self) -> bool {
+        self.new_links
+    }
+
+    /// Every stored link (down and expired ones included), ascending by `(src, dst)`, as
+    /// `[src0, dst0, latency0, src1, ...]` (Float64Array; latency = the effective value at `now`
+    /// in seconds, ManualLatency applied, infinity when down or expired).
+    #[wasm_bindgen(js_name = storedLinks)]
+    pub fn stored_links(&self, now: f64) -> Vec<f64> {
+        let mut out = Vec::with_capacity(self.graph.edge_count() * 3);
+        self.graph.visit_edges(now, |s, d, lat, _| {
+            out.extend_from_slice(&[f64::from(s), f64::from(d), lat]);
+        });
+        out
+    }
+
+    /// The supernode's pre-check of the hysteresis rule for the link `src -> dst` just stored
+    /// (valid until `valid_until`), on that link and its reverse against their weights at the
+    /// last solve: a superset of `Hysteresis::evaluate`'s rule (finite <-> infinite, or the round
+    /// trip moved by more than `T + (M - 1) * base`, or without a reverse `|new - old| > T`; a
+    /// hair below the threshold counts), so the walk over every link runs only when a link could
+    /// have met it. True also when either end is not in the last solution.
+    fn precheck(&mut self, src: u16, dst: u16, valid_until: f64, now: f64) -> bool {
+        if src == dst {
+            return false;
+        }
+        let (i, j) = (self.index[src as usize], self.index[dst as usize]);
+        let n = self.engine.as_ref().map_or(0, |e| e.solution().len());
+        if i == u32::MAX || j == u32::MAX || n == 0 || self.snap.len() != n * n {
+            return true;
+        }
+        let (p, q) = (i as usize * n + j as usize, j as usize * n + i as usize);
+        let (old, old_rev) = (self.snap[p], self.snap[q]);
+        if old.is_finite() && valid_until < self.min_valid_snapped {
+            self.min_valid_snapped = valid_until;
+        }
+        let cur = self.graph.weight(src, dst, now);
+        let cur_rev = self.graph.weight(dst, src, now);
+        let st = self.hysteresis.setting();
+        let t = if st.jitter_tolerance_ms > 0.0 {
+            st.jitter_tolerance_ms / 1000.0
+        } else {
+            0.0
+        };
+        let m = if st.jitter_tolerance_multiplier > 1.0 {
+            st.jitter_tolerance_multiplier
+        } else {
+            1.0
+        };
+        triggers(t, m, old, cur, old_rev, cur_rev) || triggers(t, m, old_rev, cur_rev, old, cur)
     }
 
     /// Solves at `now` and records the hysteresis snapshot. Returns whether the next-hop
@@ -300,6 +436,14 @@ impl RouteGraph {
         }
         let rep = engine.update(&changes).map_err(js_err)?;
         self.hysteresis.record_changes(&snapshot, now);
+        self.new_links = false;
+        for (&p, &(_, w)) in pairs.iter().zip(snapshot.iter()) {
+            if !self.snap[p].is_finite() && w.is_finite() {
+                self.new_links = true;
+            }
+            self.snap[p] = w;
+        }
+        self.min_valid_snapped = min_valid(&self.snap, &self.valid);
         self.touched.iter_mut().for_each(|w| *w = 0);
         self.touched_count = 0;
         self.last_now = now;
@@ -347,6 +491,27 @@ impl RouteGraph {
             }
         };
         self.hysteresis.record_weighted(&self.graph, &edges, now);
+        // The pre-check's snapshot over the new index; a link finite now and not at the last
+        // solve (under the old index) is new.
+        let old_n = self.engine.as_ref().map_or(0, |e| e.solution().len());
+        let old_snap = std::mem::take(&mut self.snap);
+        let mut snap = vec![f64::INFINITY; n * n];
+        self.new_links = false;
+        for e in &edges {
+            let w = e.latency + e.additional_cost;
+            snap[index[e.src as usize] as usize * n + index[e.dst as usize] as usize] = w;
+            let (oi, oj) = (self.index[e.src as usize], self.index[e.dst as usize]);
+            let was = if oi != u32::MAX && oj != u32::MAX && old_snap.len() == old_n * old_n {
+                old_snap[oi as usize * old_n + oj as usize]
+            } else {
+                f64::INFINITY
+            };
+            if !was.is_finite() && w.is_finite() {
+                self.new_links = true;
+            }
+        }
+        self.min_valid_snapped = min_valid(&snap, &self.valid);
+        self.snap = snap;
         self.edges_buf = edges;
         let changed = match self.solution() {
             Some(old) => {
@@ -446,6 +611,31 @@ impl RouteGraph {
     pub fn solution_json(&self) -> Result<String, JsError> {
         Ok(format_solve_json(self.sol()?))
     }
+}
+
+/// Smallest `valid` of the pairs with a finite `snap` (infinity if none).
+fn min_valid(snap: &[f64], valid: &[f64]) -> f64 {
+    snap.iter()
+        .zip(valid.iter())
+        .filter(|(w, _)| w.is_finite())
+        .fold(f64::INFINITY, |m, (_, &v)| m.min(v))
+}
+
+/// One direction of the pre-check (see `RouteGraph::precheck`): `old`/`cur` the link's weight at
+/// the last solve and now, `old_rev`/`cur_rev` its reverse's (s); `t` = JitterTolerance (s),
+/// `m` = JitterToleranceMultiplier, both already clamped as the hysteresis clamps them.
+fn triggers(t: f64, m: f64, old: f64, cur: f64, old_rev: f64, cur_rev: f64) -> bool {
+    if old.is_finite() != cur.is_finite() {
+        return true;
+    }
+    if !old.is_finite() {
+        return false;
+    }
+    if !(old_rev.is_finite() && cur_rev.is_finite()) {
+        return (cur - old).abs() > t - 1e-9 * (1.0 + t);
+    }
+    let thr = t + (m - 1.0) * ((old + old_rev).max(cur + cur_rev) / 2.0);
+    (cur + cur_rev - (old + old_rev)).abs() > thr - 1e-9 * (1.0 + thr.abs())
 }
 
 /// Per-peer damping filter (sliding median).
