@@ -794,6 +794,21 @@ describe('manage API: a change is checked by the config loader before anything c
     assert.doesNotMatch(((await r.json()) as { message: string }).message, hint);
   });
 
+  it('a parameter name in the wrong case (password=, nodeid=) → 400 naming it and the right name, not 401 "Password required"', async () => {
+    const before = frozen(f);
+    const lower = await fetch(`${f.base}/manage/peer/update?password=${encodeURIComponent(PW.UpdatePeer)}&NodeID=1&AdditionalCost=3`, { method: 'POST' });
+    const body = (await lower.json()) as { message: string };
+    assert.equal(lower.status, 400, body.message);
+    assert.match(body.message, /unknown parameter "password": parameter names are case-sensitive \(did you mean "Password"\?\)/);
+    const r = await manage(f.base, 'peer/update', PW.UpdatePeer, { nodeid: '1', AdditionalCost: '3' });
+    assert.equal(r.status, 400);
+    assert.match(((await r.json()) as { message: string }).message, /unknown parameter "nodeid".*did you mean "NodeID"/);
+    assert.deepEqual(frozen(f), before);
+    // A wrong case costs no failed-attempt slot: the right request right after still works.
+    const ok = await fetch(`${f.base}/manage/peer/update?Password=${encodeURIComponent(PW.UpdatePeer)}&NodeID=1&AdditionalCost=3`, { method: 'POST' });
+    assert.equal(ok.status, 200, await ok.text());
+  });
+
   it('peer/update of a peer that was removed from the file by hand → 409, nothing changed', async () => {
     const text = readFileSync(f.path, 'utf8');
     try {

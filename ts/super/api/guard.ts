@@ -60,7 +60,15 @@ export interface ManageRoute {
 export function manageRoute(app: FastifyInstance, auth: PasswordCheck, r: ManageRoute): void {
   const s = paramSchema(r.props);
   const response = { 200: r.ok, ...manageErrors };
-  const preValidation = guard(auth, r.password, r.privKeyAlternative);
+  const guarded = guard(auth, r.password, r.privKeyAlternative);
+  const known = Object.keys(s.properties);
+  // The password check runs before schema validation, so without this a lowercase `password=`
+  // would be answered "Password required" (401) instead of naming the misspelt parameter.
+  const preValidation = async (req: FastifyRequest, reply: FastifyReply) => {
+    const wrongCase = caseMismatches(Object.keys(params(req)), known);
+    if (wrongCase) return fail(reply, 400, wrongCase);
+    return guarded(req, reply);
+  };
   const h = (req: FastifyRequest, reply: FastifyReply) => r.handler(params(req), req, reply);
   app.route({ method: 'GET', url: r.url, schema: { querystring: s, response }, preValidation, handler: h });
   // A POST with everything in the query (upstream's clients do that) has no body: validate it as {}.
@@ -68,6 +76,20 @@ export function manageRoute(app: FastifyInstance, auth: PasswordCheck, r: Manage
     if (req.body === undefined || req.body === null) req.body = {};
   };
   app.route({ method: 'POST', url: r.url, schema: { querystring: s, body: s, response }, preValidation: [emptyBody, preValidation], handler: h });
+}
+
+/**
+ * `unknown parameter "password": parameter names are case-sensitive (did you mean "Password"?)`
+ * for the first of `names` that is not in `known` but equals a known name ignoring case; else
+ * undefined (other unknown names are left to the schema, which names them too).
+ */
+export function caseMismatches(names: readonly string[], known: readonly string[]): string | undefined {
+  for (const n of names) {
+    if (known.includes(n)) continue;
+    const k = known.find((x) => x.toLowerCase() === n.toLowerCase());
+    if (k) return `unknown parameter ${JSON.stringify(n)}: parameter names are case-sensitive (did you mean ${JSON.stringify(k)}?)`;
+  }
+  return undefined;
 }
 
 const KEY_PARAMS = ['PubKey', 'PSKey', 'PrivKey'];
