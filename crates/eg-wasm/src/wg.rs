@@ -571,6 +571,15 @@ pub fn wg_aead_self_test(seed: u32, count: u32) -> u32 {
     eg_core::noise::aead_check::compare_with_reference(u64::from(seed) << 32 | 0x9e37, count)
 }
 
+/// Checks this build's Poly1305 and ChaCha20-Poly1305 (the SIMD128 kernels in wasm):
+/// `[known-answer failures (RFC 8439 §2.5.2, A.3, §2.8.2), disagreements with RustCrypto's
+/// Poly1305 over every length 0..=2048, comparisons made]` (eg_core::noise::poly1305_check).
+#[wasm_bindgen(js_name = wgPoly1305SelfTest)]
+pub fn wg_poly1305_self_test(seed: u32) -> Vec<u32> {
+    let (bad, cases) = eg_core::noise::poly1305_check::compare_with_reference(u64::from(seed) << 32 | 0x51ed);
+    vec![eg_core::noise::poly1305_check::known_answers(), bad, cases]
+}
+
 /// Runs the AEAD jobs `jobs` (a copy of part of a table, eg_core::session::aead) on `data`, a copy
 /// of the area bytes from offset `base` on; both are copied back to the caller's arrays (a
 /// worker thread's instance of this module works on its share of a batch this way). Returns how

@@ -4,14 +4,14 @@
 //! ChaCha20 was two thirds of the transport cost. This kernel runs four blocks at a time, one
 //! block per u32x4 lane (the state is 16 vectors of 4 lanes), transposes the result back to
 //! block order and XORs it into the buffer 16 bytes at a time (safe code: the crate forbids
-//! `unsafe`, so loads/stores go through u64 pairs, which LLVM turns into v128 loads). Poly1305 stays RustCrypto's.
+//! `unsafe`, so loads/stores go through u64 pairs, which LLVM turns into v128 loads). Poly1305 is
+//! the four-way SIMD128 one of [`super::poly1305_simd`].
 //! Used by [`super::kdf::seal`] / [`super::kdf::open`] only when compiled for wasm32 with
 //! `+simd128`; checked against wireguard-go by test/wg-interop.test.ts.
 
 use core::arch::wasm32::*;
 
-use poly1305::universal_hash::{KeyInit, UniversalHash};
-use poly1305::Poly1305;
+use super::poly1305_simd::Poly1305;
 use zeroize::Zeroize;
 
 use super::wire::ct_eq;
@@ -146,7 +146,7 @@ fn setup(key: &[u8; 32], nonce: &[u8; 12]) -> ([u32; 16], Poly1305, [u8; HEAD]) 
     }
     let mut block0 = [0u8; 32];
     block0.copy_from_slice(&first[..32]);
-    let mac = Poly1305::new((&block0).into());
+    let mac = Poly1305::new(&block0);
     let mut head = [0u8; HEAD];
     head.copy_from_slice(&first[64..]);
     block0.zeroize();
@@ -182,7 +182,7 @@ fn tag(mut mac: Poly1305, aad: &[u8], ct: &[u8]) -> [u8; 16] {
     lens[..8].copy_from_slice(&(aad.len() as u64).to_le_bytes());
     lens[8..].copy_from_slice(&(ct.len() as u64).to_le_bytes());
     mac.update_padded(&lens);
-    mac.finalize().into()
+    mac.finalize()
 }
 
 /// Seal `buf` in place; returns the tag.

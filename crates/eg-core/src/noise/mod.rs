@@ -8,11 +8,14 @@
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 mod chacha_simd;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+mod poly1305_simd;
 pub mod aead_check;
 pub mod cookie;
 pub mod handshake;
 pub mod kdf;
 pub mod keys;
+pub mod poly1305_check;
 pub mod reason;
 pub mod tai64n;
 pub mod wire;
