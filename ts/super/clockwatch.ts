@@ -162,6 +162,12 @@ export interface ClockWatchOptions {
   onFlag?: (node: number, flag: ClockFlag, detail: string) => void;
   /** Every new θ sample of a pair, with the pair's estimate (for a debug log). */
   onEstimate?: (e: PairClock) => void;
+  /**
+   * Whether onEstimate wants the estimates now (default: always). Building one per sample is a
+   * per-link cost at the supernode (half a million samples a second at N = 1000), so it is
+   * skipped while the log that takes them is off.
+   */
+  wantEstimates?: () => boolean;
 }
 
 function median(xs: number[]): number {
@@ -281,7 +287,7 @@ export class ClockWatch {
       sum(p, p.t.shift()!, p.th.shift()!, -1);
     }
     if (p.ops >= RESUM_OPS) resum(p);
-    if (this.o.onEstimate) {
+    if (this.o.onEstimate && (this.o.wantEstimates?.() ?? true)) {
       const e = this.pairEstimate(p, now);
       if (e) this.o.onEstimate(e);
     }

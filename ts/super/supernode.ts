@@ -117,6 +117,7 @@ export class Supernode {
     this.clocks = new ClockWatch({
       limitPpm: cfg.ClockDriftLimitPpm ?? 500,
       onFlag: (_n, _f, detail) => this.log.info(detail),
+      wantEstimates: () => this.log.enabled('control'),
       onEstimate: (e) => this.log.cat('control', 'clock estimate', { a: e.A, b: e.B, offsetMs: e.OffsetMs, driftPpm: e.DriftPpm, rttMs: e.RttMs }),
     });
     const stopped = () => this.stopped;
