@@ -13,7 +13,7 @@
 import assert from 'node:assert/strict';
 import { stringify as stringifyYaml } from 'yaml';
 import { ConfigError, exampleEdgeConfig, exampleSuperConfig, parseEdgeConfig, parseSuperConfig } from '../ts/config/index.js';
-import { decode, encode, ProtoError } from '../ts/proto/control.js';
+import { decode, decodeLinkReportBin, encode, encodeLinkReportsBin, ProtoError } from '../ts/proto/control.js';
 import { bodyHash, signReport, verifyReport } from '../ts/proto/jwt.js';
 
 let state = BigInt(process.env.FUZZ_SEED ?? '1') | 1n;
@@ -152,7 +152,42 @@ function fuzzControl(n: number): Result {
       violation(res, 'control', i, `${name}: accepted message does not round-trip: ${(e as Error).message.split('\n')[0]}`, bytes);
     }
   }
+  fuzzLinkReportBin(res, Math.ceil(n / names.length));
   return res;
+}
+
+/**
+ * The binary LinkReport (decodeLinkReportBin): byte mutations of valid reports (0..80 links,
+ * NaN/±Infinity/limit values among them). Only ProtoError may be thrown; an accepted report must
+ * give decode(encode(x)) == x (Dst, AdditionalCost and every link, each double by Object.is).
+ */
+function fuzzLinkReportBin(res: Result, n: number): void {
+  const vals = [0, -0, 1e-6, -7200.5, 1.728e13, -1.728e13, 2e13, NaN, Infinity, -Infinity, 5, Number.MAX_VALUE];
+  for (let i = 0; i < n && !over(i); i++) {
+    const links = Array.from({ length: int(81) }, () => [int(65536), pick(vals), pick(vals)] as [number, number, number]);
+    const [valid] = encodeLinkReportsBin(int(65536), pick([0, -1, 10.5]), links, 65535);
+    const bytes = i % 4 === 0 ? Buffer.from(valid!) : mutateBytes(valid!);
+    res.inputs++;
+    let m;
+    try {
+      m = decodeLinkReportBin(bytes);
+    } catch (e) {
+      if (!(e instanceof ProtoError)) violation(res, 'control', i, `linkReportBin: threw ${(e as Error).name}: ${(e as Error).message}`, bytes);
+      continue;
+    }
+    res.accepted++;
+    const x = Array.from(m.srcs, (s, k) => [s, m.timediffs[k]!, m.ttls[k]!] as [number, number, number]);
+    try {
+      const [enc] = encodeLinkReportsBin(m.Dst, m.AdditionalCost, x, 65535);
+      const again = decodeLinkReportBin(enc!);
+      assert.ok(again.Dst === m.Dst && Object.is(again.AdditionalCost, m.AdditionalCost) && again.srcs.length === x.length, 'frame differs');
+      for (let k = 0; k < x.length; k++) {
+        assert.ok(again.srcs[k] === x[k]![0] && Object.is(again.timediffs[k], x[k]![1]) && Object.is(again.ttls[k], x[k]![2]), `link ${k} differs`);
+      }
+    } catch (e) {
+      violation(res, 'control', i, `linkReportBin: accepted report does not round-trip: ${(e as Error).message.split('\n')[0]}`, bytes);
+    }
+  }
 }
 
 // ---- report JWT ------------------------------------------------------------------------------------
