@@ -30,8 +30,17 @@ export const WINDOW_S = 600;
 export const MIN_SPAN_S = 30;
 /** θ samples closer together than this (s) replace the last one instead of adding one. */
 const MIN_SPACING_S = 1;
-/** How often (s) the nodes' flags are re-judged from new samples (ClockWatch.flush). */
+/** How often (s) the nodes' flags are re-judged from new samples (ClockWatch.flush), times sampleEvery. */
 const FLUSH_S = 1;
+/**
+ * Pair samples per report round that observeLinks takes at full rate. With more pairs it takes
+ * every k-th report of each edge (k = pairs / PAIR_BUDGET, rounded up, at most MAX_EVERY): at
+ * N = 1000 a full-rate ClockWatch cost about 0.5 µs per link, half a core for a million links a
+ * second, while a clock estimate needs far fewer samples (a 600 s drift window holds 600 / k).
+ */
+export const PAIR_BUDGET = 20_000;
+/** Largest report decimation: each direction then still arrives well within MAX_AGE_S. */
+export const MAX_EVERY = 30;
 /** A direction's latest value older than this (s) is not paired with the other one. */
 const MAX_AGE_S = 120;
 /** Smallest offset jump (s) counted as a step: filtered one-way values move by less than this. */
@@ -186,6 +195,14 @@ export class ClockWatch {
   /** Nodes with a new sample since the last flush, and when that was (s): flags are re-judged once per FLUSH_S, in one pass over the pairs. */
   private readonly dirty = new Set<number>();
   private lastFlush = -Infinity;
+  /** Reports per measuring edge seen by observeLinks (decimation counter). */
+  private readonly reportsOf = new Uint32Array(65536);
+  /**
+   * observeLinks takes every `sampleEvery`-th report of each edge (1 = all; see PAIR_BUDGET):
+   * each pair then gets a θ sample every `sampleEvery` intervals, so a step is judged
+   * PENDING_MIN samples, i.e. that many times `sampleEvery` intervals, after it happened.
+   */
+  sampleEvery = 1;
 
   constructor(private readonly o: ClockWatchOptions) {
     if (!(o.limitPpm > 0)) throw new RangeError(`ClockDriftLimitPpm must be a positive number of ppm, got ${o.limitPpm}`);
@@ -199,11 +216,15 @@ export class ClockWatch {
 
   /**
    * The links of one LinkReport measured by `dst` at `now` (s): `srcs[k]` → `dst` with filtered
-   * one-way latency `latencies[k]` (s), as `observe` for each, with one flush check per report.
+   * one-way latency `latencies[k]` (s), as `observe` for each, with one flush check per report
+   * (flags re-judged every FLUSH_S × sampleEvery). Takes every `sampleEvery`-th report of each
+   * edge (all of them below PAIR_BUDGET pairs, i.e. up to N ≈ 200).
    */
   observeLinks(dst: number, srcs: Uint16Array, latencies: Float64Array, now: number): void {
+    this.sampleEvery = Math.min(MAX_EVERY, Math.max(1, Math.ceil(this.pairs.size / PAIR_BUDGET)));
+    if (this.reportsOf[dst]++ % this.sampleEvery !== 0) return;
     for (let k = 0; k < srcs.length; k++) this.observeOne(srcs[k], dst, latencies[k], now);
-    if (this.dirty.size > 0 && now - this.lastFlush >= FLUSH_S) this.flush(now);
+    if (this.dirty.size > 0 && now - this.lastFlush >= FLUSH_S * this.sampleEvery) this.flush(now);
   }
 
   private observeOne(src: number, dst: number, latency: number, now: number): void {
@@ -297,6 +318,7 @@ export class ClockWatch {
 
   /** Forgets a node (peer deleted). */
   forget(node: number): void {
+    this.reportsOf[node] = 0;
     for (const [k, p] of this.pairs) if (p.a === node || p.b === node) this.pairs.delete(k);
     this.flags.delete(node);
   }

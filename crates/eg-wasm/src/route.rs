@@ -206,9 +206,14 @@ impl RouteGraph {
         if !self.graph.has_node(dst) {
             flags |= 3;
         }
+        // A vertex of the last solution is still one unless a structural change came since.
+        let known = |g: &RouteGraph, id: u16| {
+            (!g.structural && g.index[id as usize] != u32::MAX) || g.graph.has_node(id)
+        };
+        let ac_s = route::resolve_additional_cost(additional_cost_ms, own_ac_ms);
         for k in 0..srcs.len() {
             let src = srcs[k];
-            if !self.graph.has_node(src) {
+            if !known(self, src) {
                 flags |= 3;
             }
             let m = route::Measurement {
@@ -221,7 +226,7 @@ impl RouteGraph {
             self.graph.apply(&m, own_ac_ms, now).map_err(js_err)?;
             let valid_until = now + ttls[k];
             self.touch(src, dst, valid_until);
-            if flags & 1 == 0 && self.precheck(src, dst, valid_until, now) {
+            if flags & 1 == 0 && self.precheck(src, dst, latencies[k], ac_s, valid_until, now) {
                 flags |= 1;
             }
         }
@@ -321,7 +326,16 @@ impl RouteGraph {
     /// trip moved by more than `T + (M - 1) * base`, or without a reverse `|new - old| > T`; a
     /// hair below the threshold counts), so the walk over every link runs only when a link could
     /// have met it. True also when either end is not in the last solution.
-    fn precheck(&mut self, src: u16, dst: u16, valid_until: f64, now: f64) -> bool {
+    #[allow(clippy::too_many_arguments)]
+    fn precheck(
+        &mut self,
+        src: u16,
+        dst: u16,
+        latency: f64,
+        ac_s: f64,
+        valid_until: f64,
+        now: f64,
+    ) -> bool {
         if src == dst {
             return false;
         }
@@ -335,7 +349,13 @@ impl RouteGraph {
         if old.is_finite() && valid_until < self.min_valid_snapped {
             self.min_valid_snapped = valid_until;
         }
-        let cur = self.graph.weight(src, dst, now);
+        // The link just stored, as set_edge stored it (no second lookup).
+        let stored = route::EdgeState {
+            latency: route::ids::normalize_latency(latency),
+            additional_cost: ac_s,
+            valid_until,
+        };
+        let cur = self.graph.weight_of(src, dst, &stored, now);
         let cur_rev = self.graph.weight(dst, src, now);
         let st = self.hysteresis.setting();
         let t = if st.jitter_tolerance_ms > 0.0 {

@@ -248,6 +248,17 @@ impl Graph {
         }
     }
 
+    /// [`Graph::weight`] of a link whose state `e` is at hand (no lookup): effective latency
+    /// plus AC, infinity when expired or down.
+    pub fn weight_of(&self, src: NodeId, dst: NodeId, e: &EdgeState, now: f64) -> f64 {
+        let l = self.effective(src, dst, e, now);
+        if l == f64::INFINITY {
+            l
+        } else {
+            normalize_latency(l + e.additional_cost)
+        }
+    }
+
     fn effective(&self, src: NodeId, dst: NodeId, e: &EdgeState, now: f64) -> f64 {
         if now > e.valid_until || e.latency == f64::INFINITY {
             return f64::INFINITY;
