@@ -342,7 +342,7 @@ async function main(): Promise<void> {
   console.log(`events:                     ${EVENTS}`);
   console.log(`restarts: edge 3 ×${restarts.get(3)}, edge 8 ×${restarts.get(8)}, supernode ×${restarts.get(SUPER)}`);
   console.log('\ngrowth per hour (least squares after 60 s warm-up), % of the mean:');
-  console.log('process      samples   RSS MiB   RSS %/h   heap MiB  heap %/h   fds  fds %/h  timers timers %/h');
+  console.log('process      samples   RSS MiB   RSS %/h   heap MiB  heap %/h   ext MiB   ext %/h   fds  fds %/h  timers timers %/h');
   const result: Record<string, unknown> = {};
   for (const id of IDS.filter((i) => i !== 3 && i !== 8)) {
     const xs = (samples.get(`${id}#0`) ?? []).filter((s) => s.t > 60);
@@ -351,7 +351,7 @@ async function main(): Promise<void> {
     result[`edge${id}`] = { fdsFirstLast: ends('fds'), rssMiBFirstLast: ends('rss').map((v) => +(v / 2 ** 20).toFixed(1)), timersFirstLast: ends('timers'), samples: xs.length, rssPctPerHour: g.rss.perHourPct, heapPctPerHour: g.heap.perHourPct, extMiB: g.ext.mean / 2 ** 20, extPctPerHour: g.ext.perHourPct, extMiBFirstLast: ends('ext').map((v) => +(v / 2 ** 20).toFixed(2)), heapMiBFirstLast: ends('heap').map((v) => +(v / 2 ** 20).toFixed(2)), fdsPctPerHour: g.fds.perHourPct, timersPctPerHour: g.timers.perHourPct, rssMiB: g.rss.mean / 2 ** 20 };
     const f = (v: number, d = 1) => (Number.isFinite(v) ? v.toFixed(d) : '-');
     console.log(
-      `edge ${id}      ${String(xs.length).padStart(7)}  ${f(g.rss.mean / 2 ** 20).padStart(8)}  ${f(g.rss.perHourPct).padStart(8)}  ${f(g.heap.mean / 2 ** 20).padStart(8)}  ${f(g.heap.perHourPct).padStart(8)}  ${f(g.fds.mean, 0).padStart(4)}  ${f(g.fds.perHourPct).padStart(7)}  ${f(g.timers.mean, 0).padStart(6)}  ${f(g.timers.perHourPct).padStart(9)}`,
+      `edge ${id}      ${String(xs.length).padStart(7)}  ${f(g.rss.mean / 2 ** 20).padStart(8)}  ${f(g.rss.perHourPct).padStart(8)}  ${f(g.heap.mean / 2 ** 20).padStart(8)}  ${f(g.heap.perHourPct).padStart(8)}  ${f(g.ext.mean / 2 ** 20, 2).padStart(8)}  ${f(g.ext.perHourPct).padStart(8)}  ${f(g.fds.mean, 0).padStart(4)}  ${f(g.fds.perHourPct).padStart(7)}  ${f(g.timers.mean, 0).padStart(6)}  ${f(g.timers.perHourPct).padStart(9)}`,
     );
   }
   console.log(JSON.stringify({ soak: { minutes: MINUTES, steady, superOnly, churn: churned, lossyPairs: lossy, lossySuperPairs: lossySuper, slowReplies, stuck, restarts: Object.fromEntries(restarts), growth: result } }));
