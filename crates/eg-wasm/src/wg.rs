@@ -572,7 +572,7 @@ pub fn wg_aead_self_test(seed: u32, count: u32) -> u32 {
 }
 
 /// Checks this build's Poly1305 and ChaCha20-Poly1305 (the SIMD128 kernels in wasm):
-/// `[known-answer failures (RFC 8439 §2.5.2, A.3, §2.8.2), disagreements with RustCrypto's
+/// `[known-answer failures (RFC 8439 §2.5.2, A.3, §2.8.2, §A.5), disagreements with RustCrypto's
 /// Poly1305 over every length 0..=2048, comparisons made]` (eg_core::noise::poly1305_check).
 #[wasm_bindgen(js_name = wgPoly1305SelfTest)]
 pub fn wg_poly1305_self_test(seed: u32) -> Vec<u32> {

@@ -22,8 +22,9 @@
 //! so a multiplicand limb is < 2^27.1; multiplier limbs (r and its partly reduced powers) are
 //! < 2^26 + 2^9, their 5× versions < 2^28.4; five products sum to < 2^58.
 //!
-//! Only compiled for wasm32 with `+simd128`; used by `super::chacha_simd` (the transport AEAD),
-//! other targets keep RustCrypto's. The crate forbids `unsafe`: the SIMD128 intrinsics are safe
+//! Only compiled for wasm32 with `+simd128`; used by `super::chacha_simd` (the transport AEAD)
+//! for ciphertexts of [`VECTOR_MIN_BLOCKS`] blocks and more; shorter ones and other targets keep
+//! RustCrypto's. The crate forbids `unsafe`: the SIMD128 intrinsics are safe
 //! to call where the feature is enabled at compile time, and loads go through `u64` pairs.
 
 use core::arch::wasm32::*;
@@ -34,10 +35,11 @@ use zeroize::Zeroize;
 const M26: u32 = 0x03ff_ffff;
 /// The 2^128 bit a full block carries, in limb 4 (2^128 = 2^(4·26) · 2^24).
 const HIBIT: u32 = 1 << 24;
-/// Messages (or update calls) below this many 16-byte blocks stay scalar: the vector path pays
-/// three scalar multiplications for r^2..r^4 and a lane sum, about four blocks' worth, and runs
-/// at roughly twice the scalar speed.
-const VECTOR_MIN_BLOCKS: usize = 12;
+/// Update calls below this many 16-byte blocks stay scalar: the vector path pays three scalar
+/// multiplications for r^2..r^4 and a lane sum, about four blocks' worth, and was measured
+/// (V8, x86-64) at about 1.35× the scalar speed per block; `super::chacha_simd` also sends
+/// ciphertexts shorter than this to RustCrypto's Poly1305, which costs less per message.
+pub const VECTOR_MIN_BLOCKS: usize = 12;
 
 /// An element mod 2^130−5 as five 26-bit limbs, least significant first; between steps a limb
 /// may exceed 26 bits by the bounds in the module docs.
@@ -343,14 +345,15 @@ impl Poly1305 {
         let t = ((u128::from(hi) << 64) | u128::from(lo)).wrapping_add(s);
         h.zeroize();
         g.zeroize();
-        self.h.zeroize();
         t.to_le_bytes()
     }
 }
 
 impl Drop for Poly1305 {
     fn drop(&mut self) {
-        for p in self.pow.iter_mut() {
+        // The powers are only written once a long update needed them.
+        let used = if self.have_powers { 4 } else { 1 };
+        for p in self.pow[..used].iter_mut() {
             p.zeroize();
         }
         self.h.zeroize();
