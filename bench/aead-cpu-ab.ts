@@ -1,7 +1,7 @@
 // CPU per transport AEAD seal and open in WASM, A/B of builds given as directories (wasm-pack
 // --target nodejs output; an old one made with `git archive <commit>` + wasm-pack), run
 // interleaved in one process so machine load hits every build alike:
-//   node --import tsx bench/aead-cpu-ab.ts rounds dirA [dirB ...]
+//   [BENCH_BODY=1424] [BENCH_SECONDS=1] node --import tsx bench/aead-cpu-ab.ts rounds dirA [dirB ...]
 // Method (docs/benchmarks.md "ChaCha20 keystream"): `aeadRunJobs` on a batch of 128 packets of
 // 1424 bytes (a 1420-byte frame padded to 16), each round ~1 s of calls per build and direction,
 // CPU = process.cpuUsage (user + system) / packets; prints the median and minimum over rounds.
@@ -16,7 +16,7 @@ const rounds = Number(roundsArg ?? 5);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
 if (dirs.length === 0) throw new Error('usage: aead-cpu-ab.ts rounds dirA [dirB ...]');
 const PACKETS = 128;
-const BODY = 1424;
+const BODY = Number(process.env.BENCH_BODY ?? 1424); // padded plaintext bytes per packet (a multiple of 16)
 const TAG = 16;
 const req = createRequire(import.meta.url);
 

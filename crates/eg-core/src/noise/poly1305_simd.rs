@@ -318,7 +318,7 @@ impl Poly1305 {
     }
 
     /// The tag: (h mod 2^130−5) + s mod 2^128, little-endian. Constant time in h.
-    pub fn finalize(mut self) -> [u8; 16] {
+    pub fn finalize(self) -> [u8; 16] {
         let mut h = self.h;
         // Two passes: the first leaves limb 1 possibly at 2^26, the second makes every limb
         // < 2^26 with h < 2^130.
