@@ -31,7 +31,9 @@ pub struct RouteGraph {
     engine: Option<IncrementalSolver>,
     /// NodeId -> row of the engine's solution (`u32::MAX`: not in it).
     index: Vec<u32>,
-    /// Bit per pair (row-major over the solution's nodes): stored/removed since the last solve.
+    /// Bit per pair: stored/removed since the last solve. Pair matrices are column-major over
+    /// the solution's nodes (link `i -> j` at `j * n + i`): a LinkReport's links all enter one
+    /// node, so its items touch one contiguous run instead of one cache line per link.
     touched: Vec<u64>,
     touched_count: usize,
     /// `valid_until` per pair (`-inf`: no stored link), for expiry between solves.
@@ -44,9 +46,12 @@ pub struct RouteGraph {
     last_mode: String,
     /// The full solve's edge list, kept for its capacity.
     edges_buf: Vec<WeightedEdge>,
-    /// Weight (latency + AC, s) of every pair at the last solve, over the solution's index like
-    /// `valid` (infinity = no finite link then): `applyPongs`' hysteresis pre-check reads it.
+    /// Weight (latency + AC, s) of every pair at the last solve, laid out like `valid` (link
+    /// `i -> j` at `j * n + i`; infinity = no finite link then): `applyPongs`' pre-check reads it.
     snap: Vec<f64>,
+    /// The same weights row-major (link `j -> i` at `j * n + i`): the reverse of each link of a
+    /// report, again one contiguous run per report.
+    snap_rev: Vec<f64>,
     /// Smallest `valid_until` of a link with a finite `snap` (when one can first expire).
     min_valid_snapped: f64,
     /// Whether the last solve saw a link that was not finite at the solve before.
@@ -78,6 +83,7 @@ impl RouteGraph {
             last_mode: String::new(),
             edges_buf: Vec::new(),
             snap: Vec::new(),
+            snap_rev: Vec::new(),
             min_valid_snapped: f64::INFINITY,
             new_links: false,
         }
@@ -344,8 +350,8 @@ impl RouteGraph {
         if i == u32::MAX || j == u32::MAX || n == 0 || self.snap.len() != n * n {
             return true;
         }
-        let (p, q) = (i as usize * n + j as usize, j as usize * n + i as usize);
-        let (old, old_rev) = (self.snap[p], self.snap[q]);
+        let p = j as usize * n + i as usize;
+        let (old, old_rev) = (self.snap[p], self.snap_rev[p]);
         if old.is_finite() && valid_until < self.min_valid_snapped {
             self.min_valid_snapped = valid_until;
         }
@@ -404,7 +410,7 @@ impl RouteGraph {
             self.structural = true;
             return;
         }
-        let p = i as usize * n + j as usize;
+        let p = j as usize * n + i as usize;
         let (w, b) = (p / 64, 1u64 << (p % 64));
         if self.touched[w] & b == 0 {
             self.touched[w] |= b;
@@ -447,7 +453,7 @@ impl RouteGraph {
         let mut changes = Vec::with_capacity(pairs.len());
         let mut snapshot = Vec::with_capacity(pairs.len());
         for &p in &pairs {
-            let (s, d) = (ids[p / n], ids[p % n]);
+            let (s, d) = (ids[p % n], ids[p / n]);
             let lat = self.graph.latency(s, d, now);
             let ac = self.graph.edge(s, d).map_or(0.0, |e| e.additional_cost);
             changes.push(WeightedEdge::new(s, d, lat, ac));
@@ -462,6 +468,7 @@ impl RouteGraph {
                 self.new_links = true;
             }
             self.snap[p] = w;
+            self.snap_rev[(p % n) * n + p / n] = w;
         }
         self.min_valid_snapped = min_valid(&self.snap, &self.valid);
         self.touched.iter_mut().for_each(|w| *w = 0);
@@ -493,7 +500,7 @@ impl RouteGraph {
         edges.clear();
         edges.reserve(self.graph.edge_count());
         self.graph.visit_edges(now, |s, d, lat, e| {
-            valid[index[s as usize] as usize * n + index[d as usize] as usize] = e.valid_until;
+            valid[index[d as usize] as usize * n + index[s as usize] as usize] = e.valid_until;
             if lat != f64::INFINITY {
                 edges.push(WeightedEdge::new(s, d, lat, e.additional_cost));
             }
@@ -516,13 +523,19 @@ impl RouteGraph {
         let old_n = self.engine.as_ref().map_or(0, |e| e.solution().len());
         let old_snap = std::mem::take(&mut self.snap);
         let mut snap = vec![f64::INFINITY; n * n];
+        let mut snap_rev = vec![f64::INFINITY; n * n];
         self.new_links = false;
         for e in &edges {
             let w = e.latency + e.additional_cost;
-            snap[index[e.src as usize] as usize * n + index[e.dst as usize] as usize] = w;
+            let (si, di) = (
+                index[e.src as usize] as usize,
+                index[e.dst as usize] as usize,
+            );
+            snap[di * n + si] = w;
+            snap_rev[si * n + di] = w;
             let (oi, oj) = (self.index[e.src as usize], self.index[e.dst as usize]);
             let was = if oi != u32::MAX && oj != u32::MAX && old_snap.len() == old_n * old_n {
-                old_snap[oi as usize * old_n + oj as usize]
+                old_snap[oj as usize * old_n + oi as usize]
             } else {
                 f64::INFINITY
             };
@@ -532,6 +545,7 @@ impl RouteGraph {
         }
         self.min_valid_snapped = min_valid(&snap, &self.valid);
         self.snap = snap;
+        self.snap_rev = snap_rev;
         self.edges_buf = edges;
         let changed = match self.solution() {
             Some(old) => {
