@@ -10,6 +10,8 @@
 //     super    the supernode killed (SIGKILL) and started: edge 1 gets a new supernode session
 //     cut      link 1<->2 cut for 3 s (iptables) and restored
 //     restart  edge 2 stopped (SIGTERM) and started: edge 1 handshakes a restarted peer
+//     restart-super  restart, then 4 s later super (the soak's order); probes 1<->8
+//     idle     nothing for 20 s (with SOAK_CHURN_PROBE=1: traffic across the 2-minute rekeys)
 //
 // Needs root. Run: SOAK_CHURN=peer SOAK_CHURN_N=200 npx tsx bench/soak-churn.ts
 // Prints per-iteration growth (least squares after the warm-up) and the constructors whose
@@ -31,6 +33,11 @@ const run = promisify(execFile);
 const EVENTS = (process.env.SOAK_CHURN ?? 'peer,super,cut,restart').split(',');
 const N = Number(process.env.SOAK_CHURN_N ?? 100);
 const WARM = Number(process.env.SOAK_CHURN_WARM ?? 10);
+// SOAK_CHURN_PROBE=1: during every event, edges 1 and 2 ping each other (and 1 pings 8 unless the
+// event removes it) 20 times a second; echoes without a reply within 3 s are reported with the
+// edges' drop counters (etherguard_drops_total) before and after. SOAK_CHURN_SNAP=0: no heap snapshots.
+const PROBE = process.env.SOAK_CHURN_PROBE === '1';
+const SNAP = process.env.SOAK_CHURN_SNAP !== '0';
 const IDS = [1, 2, 8];
 const SUPER = 100;
 const METRICS = '127.0.0.1:9598';
@@ -129,7 +136,42 @@ async function snapshot(): Promise<Map<string, { count: number; size: number }>>
   return by;
 }
 
+async function drops(id: number): Promise<Record<string, number>> {
+  const r = await run('ip', ['netns', 'exec', ns(id), 'curl', '-s', '-m', '3', `http://${METRICS}/metrics`]).catch(() => ({ stdout: '' }));
+  return Object.fromEntries([...r.stdout.matchAll(/^etherguard_drops_total\{reason="([^"]*)"\} (\S+)/gm)].map((m) => [m[1], Number(m[2])]));
+}
+
+/** Pings a>b 20/s until `done` resolves (+1 s); returns the icmp_seq numbers never answered. */
+async function probe(a: number, b: number, done: Promise<unknown>): Promise<number[]> {
+  const child = spawn('ip', ['netns', 'exec', ns(a), 'ping', '-n', '-i', '0.05', '-W', '3', tapIp(b)], { stdio: ['ignore', 'pipe', 'ignore'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  await done;
+  await sleep(1000);
+  const sentUpTo = Math.max(0, ...[...out.matchAll(/icmp_seq=(\d+)/g)].map((m) => Number(m[1])));
+  await sleep(3000); // replies still in flight for the last echoes
+  child.kill('SIGINT');
+  await new Promise((r) => child.on('exit', r));
+  const got = new Set([...out.matchAll(/icmp_seq=(\d+) .*time=/g)].map((m) => Number(m[1])));
+  const lost: number[] = [];
+  for (let i = 1; i <= sentUpTo; i++) if (!got.has(i)) lost.push(i);
+  return lost;
+}
+
 async function event(ev: string): Promise<void> {
+  if (!PROBE) return eventOnly(ev);
+  const before = await Promise.all([1, 2].map(drops));
+  const t0 = performance.now();
+  const done = eventOnly(ev);
+  const pairs: Array<[number, number]> = ev === 'peer' ? [[1, 2], [2, 1]] : ev === 'restart-super' ? [[1, 8], [8, 1]] : [[1, 2], [2, 1], [1, 8]];
+  const lost = await Promise.all(pairs.map(([a, b]) => probe(a, b, done)));
+  const after = await Promise.all([1, 2].map(drops));
+  const delta = after.map((d, i) => Object.fromEntries(Object.entries(d).filter(([k, v]) => v !== (before[i][k] ?? 0)).map(([k, v]) => [k, v - (before[i][k] ?? 0)])));
+  const n = lost.reduce((x, l) => x + l.length, 0);
+  console.log(`${ev}: ${((performance.now() - t0) / 1000).toFixed(1)} s, lost ${n}${n ? ` (${pairs.map(([a, b], i) => `${a}>${b} seq ${lost[i].join(',')}`).join('; ')})` : ''}; drops edge 1 ${JSON.stringify(delta[0])}, edge 2 ${JSON.stringify(delta[1])}`);
+}
+
+async function eventOnly(ev: string): Promise<void> {
   if (ev === 'peer') {
     const sn = parse(cfgs.superYaml) as { Peers: Array<{ NodeID: number; Name: string; PubKey: string; PSKey: string; AdditionalCost: number }> };
     const p8 = sn.Peers.find((p) => p.NodeID === 8)!;
@@ -153,6 +195,14 @@ async function event(ev: string): Promise<void> {
     procs.get(2)!.child.kill('SIGTERM');
     await procs.get(2)!.exited;
     start(2);
+  } else if (ev === 'idle') {
+    await sleep(20_000);
+  } else if (ev === 'restart-super') {
+    // The soak's sequence: an edge (2) restarted, the supernode killed 4 s after its spawn.
+    await eventOnly('restart');
+    await sleep(4000);
+    await eventOnly('super');
+    await sleep(6000);
   } else throw new Error(`unknown event ${ev}`);
 }
 
@@ -182,11 +232,12 @@ async function main(): Promise<void> {
   for (let i = 0; i < N + WARM; i++) {
     for (const ev of EVENTS) await event(ev);
     await allUp();
-    if (i === WARM - 1) first = await snapshot();
+    if (i === WARM - 1 && SNAP) first = await snapshot();
     if (i >= WARM) series.push(await mem());
     if ((i + 1) % 10 === 0) console.log(`iteration ${i + 1}: ${JSON.stringify(series.at(-1))}`);
   }
-  const last = await snapshot();
+  const last = SNAP ? await snapshot() : new Map<string, { count: number; size: number }>();
+  first ??= new Map();
   const mib = (v: number) => (v / 2 ** 20).toFixed(2);
   console.log(`\nsoak-churn: ${EVENTS.join('+')} × ${N} after ${WARM} warm-up iterations, edge 1 watched`);
   for (const k of ['rss', 'heap', 'ext'] as const) {
