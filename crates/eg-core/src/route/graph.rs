@@ -64,10 +64,13 @@ pub fn resolve_additional_cost(reported_ms: f64, own_ms: f64) -> f64 {
 /// position of `dst` is close to its linear interpolation between the row's first and last id:
 /// one or two probes instead of a binary search of ~10 steps, each a likely cache miss in a
 /// supernode's million links (every LinkReport item lands in a different row).
-fn find(row: &[(NodeId, EdgeState)], dst: NodeId) -> Result<usize, usize> {
+fn find(r: &Row, dst: NodeId) -> Result<usize, usize> {
+    let row = &r.v;
     let n = row.len();
     if n > 8 {
-        let (lo, hi) = (row[0].0, row[n - 1].0);
+        // The ends are kept beside the row's header (in the map's node, read anyway): reading
+        // them from the row itself would cost two more cache misses per lookup.
+        let (lo, hi) = (r.lo, r.hi);
         if dst > lo && dst < hi {
             let g = (dst - lo) as usize * (n - 1) / (hi - lo) as usize;
             for p in [g, g.wrapping_sub(1), g + 1] {
@@ -80,6 +83,24 @@ fn find(row: &[(NodeId, EdgeState)], dst: NodeId) -> Result<usize, usize> {
     row.binary_search_by_key(&dst, |&(d, _)| d)
 }
 
+/// One source's edges, sorted by destination, with the first and last destination.
+#[derive(Clone, Debug, Default)]
+struct Row {
+    lo: NodeId,
+    hi: NodeId,
+    v: Vec<(NodeId, EdgeState)>,
+}
+
+impl Row {
+    /// Re-reads `lo`/`hi` after an insertion or removal.
+    fn bounds(&mut self) {
+        if let (Some(f), Some(l)) = (self.v.first(), self.v.last()) {
+            self.lo = f.0;
+            self.hi = l.0;
+        }
+    }
+}
+
 /// The graph of one router (supernode or P2P edge).
 ///
 /// Edges are kept per source, each source's row sorted by destination: a supernode stores
@@ -89,7 +110,7 @@ fn find(row: &[(NodeId, EdgeState)], dst: NodeId) -> Result<usize, usize> {
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     nodes: BTreeSet<NodeId>,
-    rows: BTreeMap<NodeId, Vec<(NodeId, EdgeState)>>,
+    rows: BTreeMap<NodeId, Row>,
     edge_count: usize,
     manual: ManualLatency,
 }
@@ -113,15 +134,16 @@ impl Graph {
     pub fn remove_node(&mut self, id: NodeId) {
         self.nodes.remove(&id);
         if let Some(row) = self.rows.remove(&id) {
-            self.edge_count -= row.len();
+            self.edge_count -= row.v.len();
         }
         for row in self.rows.values_mut() {
-            if let Ok(p) = row.binary_search_by_key(&id, |&(d, _)| d) {
-                row.remove(p);
+            if let Ok(p) = row.v.binary_search_by_key(&id, |&(d, _)| d) {
+                row.v.remove(p);
+                row.bounds();
                 self.edge_count -= 1;
             }
         }
-        self.rows.retain(|_, row| !row.is_empty());
+        self.rows.retain(|_, row| !row.v.is_empty());
     }
 
     /// Stores the edge `src -> dst` (adding both vertices). `latency` in seconds, any finite
@@ -148,17 +170,18 @@ impl Graph {
         // The common case (a link reported again): its row exists, so both vertices do.
         if let Some(row) = self.rows.get_mut(&src) {
             if let Ok(p) = find(row, dst) {
-                row[p].1 = state;
+                row.v[p].1 = state;
                 return Ok(());
             }
         }
         self.add_node(src)?;
         self.add_node(dst)?;
         let row = self.rows.entry(src).or_default();
-        match row.binary_search_by_key(&dst, |&(d, _)| d) {
-            Ok(p) => row[p].1 = state,
+        match row.v.binary_search_by_key(&dst, |&(d, _)| d) {
+            Ok(p) => row.v[p].1 = state,
             Err(p) => {
-                row.insert(p, (dst, state));
+                row.v.insert(p, (dst, state));
+                row.bounds();
                 self.edge_count += 1;
             }
         }
@@ -175,10 +198,11 @@ impl Graph {
     /// Removes one edge.
     pub fn remove_edge(&mut self, src: NodeId, dst: NodeId) {
         if let Some(row) = self.rows.get_mut(&src) {
-            if let Ok(p) = row.binary_search_by_key(&dst, |&(d, _)| d) {
-                row.remove(p);
+            if let Ok(p) = row.v.binary_search_by_key(&dst, |&(d, _)| d) {
+                row.v.remove(p);
+                row.bounds();
                 self.edge_count -= 1;
-                if row.is_empty() {
+                if row.v.is_empty() {
                     self.rows.remove(&src);
                 }
             }
@@ -215,13 +239,13 @@ impl Graph {
     pub fn edges(&self) -> impl Iterator<Item = ((NodeId, NodeId), &EdgeState)> + '_ {
         self.rows
             .iter()
-            .flat_map(|(&s, row)| row.iter().map(move |(d, e)| ((s, *d), e)))
+            .flat_map(|(&s, row)| row.v.iter().map(move |(d, e)| ((s, *d), e)))
     }
 
     /// The stored state of one edge.
     pub fn edge(&self, src: NodeId, dst: NodeId) -> Option<&EdgeState> {
         let row = self.rows.get(&src)?;
-        find(row, dst).ok().map(|p| &row[p].1)
+        find(row, dst).ok().map(|p| &row.v[p].1)
     }
 
     /// Effective latency of `src -> dst` at `now` (override applied; infinity if absent,
@@ -283,7 +307,7 @@ impl Graph {
     /// walk (the effective latency at `now` as [`Graph::latency`], infinity if expired or down).
     pub fn visit_edges(&self, now: f64, mut f: impl FnMut(NodeId, NodeId, f64, &EdgeState)) {
         for (&s, row) in &self.rows {
-            for (d, e) in row {
+            for (d, e) in &row.v {
                 f(s, *d, self.effective(s, *d, e, now), e);
             }
         }
@@ -333,11 +357,16 @@ mod tests {
                 let skip = (next() as usize) % ids.len();
                 ids.remove(skip);
             }
-            let row: Vec<(NodeId, EdgeState)> = ids.iter().map(|&d| (d, e)).collect();
+            let mut row = Row {
+                lo: 0,
+                hi: 0,
+                v: ids.iter().map(|&d| (d, e)).collect(),
+            };
+            row.bounds();
             for dst in 0..(len as u16 * step + 3) {
                 assert_eq!(
                     find(&row, dst),
-                    row.binary_search_by_key(&dst, |&(d, _)| d),
+                    row.v.binary_search_by_key(&dst, |&(d, _)| d),
                     "case {case} dst {dst}"
                 );
             }
