@@ -25,6 +25,7 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use super::fw::floyd_warshall_blocked;
+use super::kernel_rows::{relax_rows, row_kernel_enabled};
 use super::ids::{is_usable, normalize_latency, NodeId, INVALID};
 use super::key::KeySpace;
 
@@ -203,10 +204,20 @@ impl Prepared {
         let ks = self.space;
         // Raw weights become ticks on the fly (`ticks_fast`, the same value as `ticks`);
         // reduced ones are ticks already.
-        let (mut d, pot) = match &self.reduced {
+        let start = || match &self.reduced {
             None => initial_keys(&self.weight, 2f64.powi(ks.q), n, &ks, |w| ks.ticks_fast(w)),
             Some(t) => initial_keys(t, 1.0, n, &ks, |t| t),
         };
+        let (mut d, pot) = start();
+        // The row relaxation first (fastest at large N); when it gives up (a negative cycle,
+        // or paths too long for its sweeps) Floyd–Warshall starts over from the one-hop keys.
+        // Both end at the same exact keys (see `kernel_rows.rs`).
+        if row_kernel_enabled(n) {
+            if relax_rows(&mut d, n, &ks) {
+                return (d, pot);
+            }
+            (d, _) = start();
+        }
         floyd_warshall_blocked(&mut d, n, &ks);
         (d, pot)
     }
