@@ -4,9 +4,7 @@
 //! exercise several k blocks, partial tiles and sparse rows.
 
 mod route_common;
-use eg_core::route::{
-    set_kernel_options, set_row_kernel_min_n, solve, solve_naive, WeightedEdge,
-};
+use eg_core::route::{set_kernel_options, set_row_kernel_min_n, solve, solve_naive, WeightedEdge};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 fn graph(rng: &mut StdRng, n: usize, density: f64, coarse: bool) -> Vec<WeightedEdge> {
@@ -100,13 +98,16 @@ fn time_kernel_variants() {
         }
     }
     set_kernel_options(true, true);
-    set_row_kernel_min_n(256);
+    set_row_kernel_min_n(640);
     for (v, &(seed, m32, rows)) in variants.iter().enumerate() {
-        println!("n={n} seed={seed} mask32={m32} rows={rows}: best {:.0} ms CPU", best[v]);
+        println!(
+            "n={n} seed={seed} mask32={m32} rows={rows}: best {:.0} ms CPU",
+            best[v]
+        );
     }
 }
 
-/// The row relaxation kernel (`kernel_rows.rs`, used first by the full solve from N = 256)
+/// The row relaxation kernel (`kernel_rows.rs`, used first by the full solve from N = 640)
 /// forced on at every size: exactly the naive solver's tables on graphs with ties (coarse
 /// weights), negative edges (clock offsets), unreachable pairs (sparse), sizes that are not
 /// multiples of its 16-column chunks or 64-row blocks; negative cycles and paths too long for
@@ -162,7 +163,10 @@ fn row_kernel_gives_the_naive_solvers_tables() {
         let want = solve_naive(&[], edges);
         let got = solve(&[], edges);
         // Not assert_eq: the tables of a failure would fill the log.
-        assert!(got == want, "{name}: the row kernel's solve differs from solve_naive");
+        assert!(
+            got == want,
+            "{name}: the row kernel's solve differs from solve_naive"
+        );
     }
-    set_row_kernel_min_n(256);
+    set_row_kernel_min_n(640);
 }

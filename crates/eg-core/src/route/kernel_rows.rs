@@ -14,13 +14,25 @@
 //! hops), so the keys stay in [`KeySpace`]'s exact range.
 //!
 //! **Why it is faster at large N.** On the product's graphs (dense, an AdditionalCost on every
-//! hop) best paths have few hops and use only each node's cheap edges. A row only needs the
-//! edges `e` with `e + L < max(row)` (`L` bounds every stripped path key from below), found
-//! once after seeding; per 16-column chunk an edge is skipped unless `e + min(strip(row_k
-//! chunk)) < max(row_i chunk)` (exact integer test); and after the first sweep a row only
-//! revisits the chunks of rows that changed since it last looked (per-chunk time stamps).
-//! At N = 2000 (benchmark graph) this does a small fraction of the pruned Floyd–Warshall's
-//! per-chunk tests; see docs/routing.md, "Row relaxation".
+//! hop) best paths have few hops and go through each node's cheap edges only.
+//! * *Seeding.* Each row first relaxes through its [`SEED`] cheapest out-neighbours (full
+//!   rows, no tests), so it starts close to final.
+//! * *Candidate edges.* A row then only needs the edges with `e + L < max(row)` (`L` bounds
+//!   every stripped path key from below; the maximum only falls), picked once after seeding:
+//!   at N = 2000 on the benchmark graph 195 of about 1800 per row.
+//! * *Per-chunk test.* Through edge `(i, k)`, a 16-column chunk is relaxed only if
+//!   `e + lo < max(row_i chunk)` (exact integer test, all chunks at once into a bit mask),
+//!   where `lo` is the chunk's smallest stripped key of row `k` on the first visit and, later,
+//!   the smallest stripped key that *fell* in it since the last visit (logged per sweep):
+//!   keys that did not change were already offered.
+//! * *Cache.* A sweep goes block by block of [`BLOCK`] rows `k`: the block's rows are copied
+//!   stripped (1 MB at N = 2000) and every row relaxes through its candidates in that block,
+//!   cheapest first. A row remembers the copy's time stamp as what it has seen, so a row of
+//!   the block that changes later is offered again in the next sweep.
+//!
+//! At N = 2000 this takes 3 sweeps, about 11 M chunk relaxations and 150 M single-chunk tests
+//! in all, where the blocked Floyd–Warshall runs about 7.8 M mask tests of 64 `k` each and
+//! more relaxations; WASM CPU time 1118 → 1016 ms (docs/benchmarks.md, "route solver").
 //!
 //! **Fallback.** The kernel gives up (returns `false`, the caller restarts Floyd–Warshall from
 //! the initial keys) when a diagonal key drops below the empty path's (a negative cycle:
@@ -42,13 +54,17 @@ const SEED: usize = 32;
 /// Sweeps before giving up (each after the first touches only changed chunks).
 pub(crate) const MAX_SWEEPS: usize = 24;
 
-/// Smallest `n` for which [`crate::route::solve`] uses this kernel (below it the blocked
-/// Floyd–Warshall is as fast); `usize::MAX` switches it off.
+/// Smallest `n` for which [`crate::route::solve`] uses this kernel; `usize::MAX` switches it
+/// off.
 static MIN_N: AtomicUsize = AtomicUsize::new(DEFAULT_MIN_N);
-const DEFAULT_MIN_N: usize = 256;
+/// Measured on the benchmark graph (WASM, CPU time, interleaved with the build before): N = 500
+/// 44 ms with Floyd–Warshall against 60 with this kernel, N = 750 114 against 102, N = 1000 214
+/// against 196, N = 2000 1118 against 1016. Below the crossover the blocked kernel's whole
+/// matrix fits the caches and the per-row bookkeeping here does not pay.
+pub(crate) const DEFAULT_MIN_N: usize = 640;
 
 /// Sets the smallest node count at which the full solve tries the row relaxation kernel first
-/// (default 256; `0`: always, `usize::MAX`: never, i.e. blocked Floyd–Warshall only).
+/// (default 640; `0`: always, `usize::MAX`: never, i.e. blocked Floyd–Warshall only).
 /// Process-wide, for tests and A/B benchmarks: the results are identical either way.
 pub fn set_row_kernel_min_n(min_n: usize) {
     MIN_N.store(min_n, Ordering::Relaxed);
@@ -78,8 +94,8 @@ fn relax_chunk(row: &mut [f64; CHUNK], e: f64, s: &[f64; CHUNK]) -> (f64, f64) {
         // Written out: the generic loop below did not become f64x2 code in WASM (measured:
         // the relaxation was several times slower there than natively).
         use core::arch::wasm32::{
-            f64x2, f64x2_add, f64x2_extract_lane, f64x2_lt, f64x2_pmax, f64x2_pmin,
-            f64x2_splat, v128_bitselect,
+            f64x2, f64x2_add, f64x2_extract_lane, f64x2_lt, f64x2_pmax, f64x2_pmin, f64x2_splat,
+            v128_bitselect,
         };
         let ev = f64x2_splat(e);
         let inf = f64x2_splat(f64::INFINITY);
@@ -126,13 +142,20 @@ fn relax_tail(row: &mut [f64], e: f64, s: &[f64]) -> (f64, f64) {
     (mx, fell)
 }
 
-#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
 /// Largest element, as a tree of pairwise maxima (vectorises; no NaN occurs).
 #[inline(always)]
 fn hmax(a: &[f64; CHUNK]) -> f64 {
     let mut m = [0.0f64; CHUNK / 2];
     for t in 0..CHUNK / 2 {
-        m[t] = if a[t + CHUNK / 2] > a[t] { a[t + CHUNK / 2] } else { a[t] };
+        m[t] = if a[t + CHUNK / 2] > a[t] {
+            a[t + CHUNK / 2]
+        } else {
+            a[t]
+        };
     }
     let mut w = CHUNK / 2;
     while w > 1 {
@@ -144,13 +167,20 @@ fn hmax(a: &[f64; CHUNK]) -> f64 {
     m[0]
 }
 
-#[cfg_attr(all(target_arch = "wasm32", target_feature = "simd128"), allow(dead_code))]
+#[cfg_attr(
+    all(target_arch = "wasm32", target_feature = "simd128"),
+    allow(dead_code)
+)]
 /// Smallest element, as [`hmax`].
 #[inline(always)]
 fn hmin(a: &[f64; CHUNK]) -> f64 {
     let mut m = [0.0f64; CHUNK / 2];
     for t in 0..CHUNK / 2 {
-        m[t] = if a[t + CHUNK / 2] < a[t] { a[t + CHUNK / 2] } else { a[t] };
+        m[t] = if a[t + CHUNK / 2] < a[t] {
+            a[t + CHUNK / 2]
+        } else {
+            a[t]
+        };
     }
     let mut w = CHUNK / 2;
     while w > 1 {
@@ -331,7 +361,10 @@ pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace) -> bool {
             let k1 = (k0 + BLOCK).min(n);
             // The block's rows, stripped, as of now: every row relaxes through this copy, and
             // remembers `t_copy` as what it has seen (later changes are stamped later).
-            for (dst, src) in sblk.chunks_exact_mut(n).zip(d[k0 * n..k1 * n].chunks_exact(n)) {
+            for (dst, src) in sblk
+                .chunks_exact_mut(n)
+                .zip(d[k0 * n..k1 * n].chunks_exact(n))
+            {
                 for (x, &y) in dst.iter_mut().zip(src) {
                     *x = ks.strip(y);
                 }
@@ -399,12 +432,11 @@ pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace) -> bool {
                     return false; // negative cycle through i
                 }
                 if row_fell {
-                    for c in 0..nc {
-                        let f = fell[c];
+                    for (c, fc) in fell.iter_mut().enumerate() {
+                        let f = std::mem::replace(fc, inf);
                         if f == inf {
                             continue;
                         }
-                        fell[c] = inf;
                         let p = i * nc + c;
                         cmin[p] = cmin[p].min(f);
                         fell_now[p] = fell_now[p].min(f);

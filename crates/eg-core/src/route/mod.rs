@@ -34,10 +34,10 @@ pub use broadcast::{broadcast_edges, broadcast_targets, forward_set};
 pub use filter::{MedianFilter, SpikeFilter};
 pub use format::{format_solve_json, format_solve_text};
 pub use fw::set_kernel_options;
-pub use kernel_rows::set_row_kernel_min_n;
 pub use graph::{resolve_additional_cost, EdgeState, Graph, Measurement};
 pub use hysteresis::{Hysteresis, RecalculateSetting};
 pub use incremental::{FullReason, IncrementalSolver, UpdateMode, UpdateReport};
+pub use kernel_rows::set_row_kernel_min_n;
 pub use ids::{
     normalize_latency, normalize_upstream_latency, NodeId, BROADCAST, INFINITY_THRESHOLD, INVALID,
     MAX_NODE_ID, SPREAD, SUPER_NODE, WILDCARD,

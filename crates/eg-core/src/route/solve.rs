@@ -25,8 +25,8 @@ use std::fmt;
 use std::sync::{Arc, OnceLock};
 
 use super::fw::floyd_warshall_blocked;
-use super::kernel_rows::{relax_rows, row_kernel_enabled};
 use super::ids::{is_usable, normalize_latency, NodeId, INVALID};
+use super::kernel_rows::{relax_rows, row_kernel_enabled};
 use super::key::KeySpace;
 
 /// One directed edge as the solver sees it. `latency` is any finite number of seconds (negative
