@@ -217,19 +217,21 @@ impl RouteGraph {
             (!g.structural && g.index[id as usize] != u32::MAX) || g.graph.has_node(id)
         };
         let ac_s = route::resolve_additional_cost(additional_cost_ms, own_ac_ms);
+        if srcs.iter().any(|&src| !known(self, src)) {
+            flags |= 3;
+        }
+        // All links first (Graph::set_incoming: the rows' cache misses overlap), then the
+        // bookkeeping per link. A failure leaves links stored but not recorded as touched, so
+        // the next solve is a full one.
+        if let Err(e) = self
+            .graph
+            .set_incoming(dst, srcs, latencies, ttls, ac_s, now)
+        {
+            self.structural = true;
+            return Err(js_err(e));
+        }
         for k in 0..srcs.len() {
             let src = srcs[k];
-            if !known(self, src) {
-                flags |= 3;
-            }
-            let m = route::Measurement {
-                src,
-                dst,
-                latency: latencies[k],
-                additional_cost_ms,
-                time_to_alive: ttls[k],
-            };
-            self.graph.apply(&m, own_ac_ms, now).map_err(js_err)?;
             let valid_until = now + ttls[k];
             self.touch(src, dst, valid_until);
             if flags & 1 == 0 && self.precheck(src, dst, latencies[k], ac_s, valid_until, now) {
