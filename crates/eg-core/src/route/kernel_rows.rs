@@ -30,9 +30,10 @@
 //!   cheapest first. A row remembers the copy's time stamp as what it has seen, so a row of
 //!   the block that changes later is offered again in the next sweep.
 //!
-//! At N = 2000 this takes 3 sweeps, about 11 M chunk relaxations and 150 M single-chunk tests
-//! in all, where the blocked Floyd–Warshall runs about 7.8 M mask tests of 64 `k` each and
-//! more relaxations; WASM CPU time 1118 → 1016 ms (docs/benchmarks.md, "route solver").
+//! At N = 2000 (32 seeding neighbours) this takes 3 sweeps, about 11 M chunk relaxations and
+//! 150 M single-chunk tests in all, where the blocked Floyd–Warshall runs about 7.8 M mask
+//! tests of 64 `k` each and more relaxations; WASM CPU time 1118 → 1016 ms, and with 48
+//! seeding neighbours about 1000 (docs/benchmarks.md, "route solver").
 //!
 //! **Fallback.** The kernel gives up (returns `false`, the caller restarts Floyd–Warshall from
 //! the initial keys) when a diagonal key drops below the empty path's (a negative cycle:
@@ -49,8 +50,10 @@ const CHUNK: usize = 16;
 /// block, so that the block's rows stay in cache (64 rows of 2000 keys: 1 MB).
 const BLOCK: usize = 64;
 /// Cheapest out-neighbours each row is first relaxed through (as `fw.rs`'s seeding), so that
-/// the row maxima that select the candidate edges start close to final.
-const SEED: usize = 32;
+/// the row maxima that select the candidate edges start close to final. WASM, N = 2000, CPU
+/// time, interleaved: 20: 1246 ms, 32: 1084, 48: 1004, 64: 984, 96: 1022; N = 1000: 32: 192,
+/// 48: 193, 64: 198.
+const SEED: usize = 48;
 /// Sweeps before giving up (each after the first touches only changed chunks).
 pub(crate) const MAX_SWEEPS: usize = 24;
 
