@@ -24,6 +24,7 @@ describe('LinkReport', () => {
       const d = decode.pongOrReport(m);
       assert.ok('report' in d);
       assert.equal(d.report.Dst, 1);
+      assert.ok('Links' in d.report, 'encodeLinkReports writes the JSON form');
       for (const x of d.report.Links) got.push(checkLinkItem(x) as [number, number, number]);
     }
     assert.deepEqual(got, links);
