@@ -9,11 +9,9 @@
 // Env: BENCH_ROUNDS (5), BENCH_SECONDS (5), BENCH_EG_REF (a clean snapshot, bench/setup.sh),
 // BENCH_AEAD_VARIANTS (worker counts, default "0,1,2"). Needs root.
 // Run: bash scripts/bench.sh bench/aead-ab.bench.ts
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { isRoot } from '../test/helpers/netns.js';
-import { guardTeardown, iperf, killAllLive, median, Pair, ping, runIn, startIn, vethPair, waitUntil } from './lib/netbench.js';
+import { benchScratch, guardTeardown, iperf, median, Pair, ping, runIn, startIn, vethPair, waitUntil } from './lib/netbench.js';
 import { etherguardRoot, NodeAt, startEtherguard, Tunnel } from './lib/systems.js';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
@@ -21,17 +19,8 @@ const SECONDS = Math.max(2, Number(process.env.BENCH_SECONDS ?? 5));
 const COUNTS = (process.env.BENCH_AEAD_VARIANTS ?? '0,1,2').split(',').map(Number);
 const PORT = 5321;
 
-const t0 = performance.now();
-const note = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}\n`);
 let pair: Pair | undefined;
-const tmp = mkdtempSync(join(tmpdir(), 'egaeadab-'));
-const dirs: string[] = [];
-const cleanup = () => {
-  killAllLive();
-  pair?.teardown();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  rmSync(tmp, { recursive: true, force: true });
-};
+const { note, tmp, dirs, cleanup } = benchScratch('egaeadab-', () => pair);
 
 interface Variant {
   key: string;

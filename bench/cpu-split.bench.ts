@@ -10,29 +10,19 @@
 // Env: BENCH_SECONDS (8), BENCH_STREAMS (1), BENCH_REVERSE=1 (B->A), BENCH_EG_ENV (extra env for
 // both edges, e.g. "EG_WORKERS=0"). Needs root and perf. Run: bash scripts/bench.sh bench/cpu-split.bench.ts
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { isRoot } from '../test/helpers/netns.js';
-import { guardTeardown, iperf, killAllLive, Pair, startIn, vethPair, waitUntil, runIn } from './lib/netbench.js';
+import { benchScratch, guardTeardown, iperf, Pair, startIn, vethPair, waitUntil, runIn } from './lib/netbench.js';
 import { etherguardRoot, startEtherguard, Tunnel } from './lib/systems.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const STREAMS = Number(process.env.BENCH_STREAMS ?? 1);
 const REVERSE = process.env.BENCH_REVERSE === '1';
 const PORT = 5331;
-const t0 = performance.now();
-const note = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(1)} s] ${m}\n`);
-
 let pair: Pair | undefined;
-const tmp = mkdtempSync(join(tmpdir(), 'egsplit-'));
-const dirs: string[] = [];
-const cleanup = () => {
-  killAllLive();
-  pair?.teardown();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  rmSync(tmp, { recursive: true, force: true });
-};
+const { note, tmp, dirs, cleanup } = benchScratch('egsplit-', () => pair, 1);
 guardTeardown(cleanup, 120_000, note);
 
 /** Category of one perf sample line `comm pid/tid sym dso`. */

@@ -8,11 +8,9 @@
 //
 // Env: BENCH_AB_TREES (comma-separated tree roots, required), BENCH_ROUNDS (5), BENCH_SECONDS (4).
 // Needs root. Run: BENCH_AB_TREES=/tmp/before,/tmp/after bash scripts/bench.sh bench/tree-ab.bench.ts
-import { mkdtempSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import { isRoot } from '../test/helpers/netns.js';
-import { guardTeardown, iperf, killAllLive, median, Pair, runIn, startIn, vethPair, waitUntil } from './lib/netbench.js';
+import { benchScratch, guardTeardown, iperf, median, Pair, runIn, startIn, vethPair, waitUntil } from './lib/netbench.js';
 import { NodeAt, startEtherguard, Tunnel } from './lib/systems.js';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
@@ -20,17 +18,8 @@ const SECONDS = Math.max(2, Number(process.env.BENCH_SECONDS ?? 4));
 const TREES = (process.env.BENCH_AB_TREES ?? '').split(',').filter(Boolean);
 const PORT = 5322;
 
-const t0 = performance.now();
-const note = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}\n`);
 let pair: Pair | undefined;
-const tmp = mkdtempSync(join(tmpdir(), 'egtreeab-'));
-const dirs: string[] = [];
-const cleanup = () => {
-  killAllLive();
-  pair?.teardown();
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  rmSync(tmp, { recursive: true, force: true });
-};
+const { note, tmp, dirs, cleanup } = benchScratch('egtreeab-', () => pair);
 
 const TESTS = [
   { k: 'tcp1f', label: 'TCP 1 stream A->B', reverse: false },

@@ -13,12 +13,12 @@
 // Env: BENCH_ROUNDS (3), BENCH_SECONDS (4), BENCH_PPS_1400 (40000), BENCH_PPS_64 (60000).
 // Needs root. Run: bash scripts/bench.sh bench/udp-ab.bench.ts
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { loadavg, tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { isRoot } from '../test/helpers/netns.js';
 import { ROOT } from '../ts/paths.js';
-import { guardTeardown, iperfFigures, IperfJson, killAllLive, median, Pair, runIn, startIn, vethPair, waitUntil } from './lib/netbench.js';
+import { benchScratch, guardTeardown, iperfFigures, IperfJson, median, Pair, runIn, startIn, vethPair, waitUntil } from './lib/netbench.js';
 import { BENCH_CACHE, etherguardRoot, NodeAt, startEtherguard, Tunnel } from './lib/systems.js';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -28,18 +28,8 @@ const IPERF_PORT = 5311;
 type Size = 1400 | 64;
 const PAYLOAD: Record<Size, number> = { 1400: 1372, 64: 64 };
 
-const t0 = performance.now();
-const note = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(0)} s] ${m}\n`);
-
 let pair: Pair | undefined;
-const tmp = mkdtempSync(join(tmpdir(), 'egudpab-'));
-const configDirs: string[] = [];
-const cleanup = () => {
-  killAllLive();
-  pair?.teardown();
-  for (const d of configDirs) rmSync(d, { recursive: true, force: true });
-  rmSync(tmp, { recursive: true, force: true });
-};
+const { note, tmp, dirs: configDirs, cleanup } = benchScratch('egudpab-', () => pair);
 
 interface Variant {
   key: string;

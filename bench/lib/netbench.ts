@@ -3,7 +3,9 @@
 // with their output parsed, CPU time of processes from /proc, and a self-time summary of a V8
 // .cpuprofile. Namespaces come from test/helpers/netns.ts (unique names, deleted on exit too).
 import { ChildProcess, spawn, execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { netnsAdd, netnsDel, sh } from '../../test/helpers/netns.js';
 
 export { sh };
@@ -493,6 +495,26 @@ export function findProfile(dir: string): string | undefined {
   if (!existsSync(dir)) return undefined;
   const f = readdirSync(dir).filter((x) => x.endsWith('.cpuprofile'));
   return f.length ? `${dir}/${f.sort().at(-1)}` : undefined;
+}
+
+/**
+ * The scratch state of a bench over a veth pair: `note` (stderr lines stamped with seconds since
+ * start, `decimals` places), a temp directory `tmp` (named from `prefix`), `dirs` for the config
+ * directories the systems create, and `cleanup`, which stops every process started here, tears
+ * down the pair `pair()` returns, and removes the directories. Hand `cleanup` to guardTeardown.
+ */
+export function benchScratch(prefix: string, pair: () => Pair | undefined, decimals = 0) {
+  const t0 = performance.now();
+  const note = (m: string) => process.stderr.write(`[${((performance.now() - t0) / 1000).toFixed(decimals)} s] ${m}\n`);
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  const dirs: string[] = [];
+  const cleanup = () => {
+    killAllLive();
+    pair()?.teardown();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true });
+  };
+  return { note, tmp, dirs, cleanup };
 }
 
 /**
