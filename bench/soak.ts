@@ -182,10 +182,11 @@ async function pingRound(): Promise<void> {
       // Echoes 1 and 2 are the frames counted; each may answer up to REPLY_WAIT_S late. Plain
       // `ping -c 2 -W 1` stops waiting two round-trip times after the last echo once one reply
       // came back (ping(8), -W), so a reply held up 0.5 s by a stalled process on this loaded
-      // machine was counted as a lost frame. With -w, ping waits for two replies until the
-      // deadline but sends further echoes meanwhile; those are not counted (a lost echo 1 or 2
-      // stays lost even when echo 3 is answered).
-      const r = await run('ip', ['netns', 'exec', ns(a), 'ping', '-n', '-c', '2', '-i', '0.5', '-w', String(REPLY_WAIT_S), tapIp(b)]).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
+      // machine was counted as a lost frame; `-c 2 -w 3` exits as soon as two replies of any
+      // echoes came, so echo 3 overtaking a late echo 2 counted echo 2 as lost. Without -c,
+      // ping sends every 0.5 s and listens until the deadline, whatever came back; the echoes
+      // after the second are not counted.
+      const r = await run('ip', ['netns', 'exec', ns(a), 'ping', '-n', '-i', '0.5', '-w', String(REPLY_WAIT_S), tapIp(b)]).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
       const replies = [...r.stdout.matchAll(/icmp_seq=(\d+) .*time=([\d.]+) ms/g)].filter((m) => m[1] === '1' || m[1] === '2');
       const sent = 2;
       const got = new Set(replies.map((m) => m[1])).size;
