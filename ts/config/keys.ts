@@ -100,7 +100,11 @@ export function publicKeyOf(privateKey: string): string {
 
 const derivedPubs = new Map<string, string>();
 
+/** How many public keys were derived (not answered from memory) in this process; for tests. */
+export const keyDerivations = { count: 0 };
+
 function derivePublicKey(privateKey: string): string {
+  keyDerivations.count++;
   const der = Buffer.concat([PKCS8_X25519_PREFIX, Buffer.from(privateKey, 'base64')]);
   const pub = createPublicKey(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
   // The SPKI DER form ends with the 32-byte key (DER, not JWK: see generateKeyPair).
