@@ -8,15 +8,17 @@ use chacha20poly1305::{ChaCha20Poly1305, Tag};
 
 use super::kdf::{nonce, open, seal};
 
-struct XorShift(u64);
+/// Deterministic xorshift64 bytes for the self-checks (the WASM build has no `rand` source here;
+/// the checks must repeat exactly for a seed). Seed with an odd value.
+pub(super) struct XorShift(pub(super) u64);
 impl XorShift {
-    fn next(&mut self) -> u64 {
+    pub(super) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn fill(&mut self, b: &mut [u8]) {
+    pub(super) fn fill(&mut self, b: &mut [u8]) {
         for x in b {
             *x = self.next() as u8;
         }

@@ -200,20 +200,7 @@ reference material or to cite them other than as /\u{201c}work in progress./\u{2
     bad
 }
 
-struct XorShift(u64);
-impl XorShift {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn fill(&mut self, b: &mut [u8]) {
-        for x in b {
-            *x = self.next() as u8;
-        }
-    }
-}
+use super::aead_check::XorShift;
 
 /// Compares our Poly1305 with RustCrypto's for every message length 0..=2048 (both the plain MAC
 /// and the AEAD's two zero-padded pieces split at a random point); returns (disagreements, cases).
