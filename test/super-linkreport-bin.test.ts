@@ -23,19 +23,10 @@ import type { Scheduler } from '../ts/scheduler.js';
 import { Logger } from '../ts/shared/log.js';
 import { Supernode } from '../ts/super/supernode.js';
 import type { Peer } from '../ts/wgnode/peers.js';
+import { rng as rand } from '../sim/engine.js';
 
 type Link = [number, number, number];
 
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The links of decoded binary reports, in order. */
 function items(d: LinkReportBin): Link[] {

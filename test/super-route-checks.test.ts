@@ -6,17 +6,7 @@
 import assert from 'node:assert/strict';
 import type { GraphRecalculateSetting } from '../ts/config/index.js';
 import { RouteState } from '../ts/super/routes.js';
-
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as rand } from '../sim/engine.js';
 
 describe('supernode route checks: skipping the hysteresis walk changes nothing', () => {
   for (const [seed, tolMs, mult, cooldown] of [[1, 5, 1.01, 1], [2, 0, 1, 0], [3, 20, 1.1, 2], [4, 2, 1.5, 0.5]] as const) {
