@@ -10,7 +10,7 @@
 // Needs root. Run: BENCH_AB_TREES=/tmp/before,/tmp/after bash scripts/bench.sh bench/tree-ab.bench.ts
 import { loadavg } from 'node:os';
 import { isRoot } from '../test/helpers/netns.js';
-import { benchScratch, guardTeardown, iperf, median, Pair, runIn, startIn, vethPair, waitUntil } from './lib/netbench.js';
+import { benchScratch, guardTeardown, iperf, median, Pair, runIn, startIn, vethPair, waitUntil, printTable } from './lib/netbench.js';
 import { NodeAt, startEtherguard, Tunnel } from './lib/systems.js';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
@@ -91,11 +91,7 @@ async function main(): Promise<void> {
     rows.push([label, ...variants.map((v) => (v === base ? fmt(med(`${v.key} ${k}`), d) : `${fmt(med(`${v.key} ${k}`), d)} (${fmt(med(`${v.key} ${k}`) / med(`${base.key} ${k}`), 2)}x)`))]);
   for (const t of TESTS) row(`${t.label} (Mbit/s)`, t.k, 0);
   for (const t of TESTS) row(`CPU core-s/Gbit, ${t.label}`, `${t.k} cpu`, 2);
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join(' | ');
-  console.log(line(head));
-  console.log(w.map((n) => '-'.repeat(n)).join('-|-'));
-  for (const r of rows) console.log(line(r));
+  printTable(head, rows);
   console.log('\nper round:');
   for (const v of variants) {
     const per = (k: string, d = 0) => (res.get(`${v.key} ${k}`) ?? []).map((x) => fmt(x, d)).join(' / ');

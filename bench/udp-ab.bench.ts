@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { isRoot } from '../test/helpers/netns.js';
 import { ROOT } from '../ts/paths.js';
-import { benchScratch, guardTeardown, iperfFigures, IperfJson, median, Pair, runIn, startIn, vethPair, waitUntil } from './lib/netbench.js';
+import { benchScratch, guardTeardown, iperfFigures, IperfJson, median, Pair, runIn, startIn, vethPair, waitUntil, printTable } from './lib/netbench.js';
 import { BENCH_CACHE, etherguardRoot, NodeAt, startEtherguard, Tunnel } from './lib/systems.js';
 
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -166,11 +166,7 @@ async function main(): Promise<void> {
       `${fmt(last(`${v.key} hwm0`), 0)} / ${fmt(last(`${v.key} hwm1`), 0)}`,
     ];
   });
-  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join(' | ');
-  console.log(line(head));
-  console.log(w.map((n) => '-'.repeat(n)).join('-|-'));
-  for (const r of rows) console.log(line(r));
+  printTable(head, rows);
   const per = (k: string) => (res.get(k) ?? []).map((x) => fmt(x)).join(' / ');
   console.log('\nper round (kpps):');
   for (const v of variants) console.log(`  ${v.label}: 1400 B ${per(`${v.key} 1400`)}; 64 B ${per(`${v.key} 64`)}`);

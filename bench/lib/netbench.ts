@@ -497,6 +497,15 @@ export function findProfile(dir: string): string | undefined {
   return f.length ? `${dir}/${f.sort().at(-1)}` : undefined;
 }
 
+/** Prints a text table: `head` and `rows` of cells, the first column left-aligned, the rest right-aligned. */
+export function printTable(head: string[], rows: string[][]): void {
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (c: string[]) => c.map((x, i) => (i === 0 ? x.padEnd(w[i]) : x.padStart(w[i]))).join(' | ');
+  console.log(line(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('-|-'));
+  for (const r of rows) console.log(line(r));
+}
+
 /**
  * The scratch state of a bench over a veth pair: `note` (stderr lines stamped with seconds since
  * start, `decimals` places), a temp directory `tmp` (named from `prefix`), `dirs` for the config

@@ -99,8 +99,9 @@ fn state(key: &[u8; 32], nonce: &[u8; 12]) -> [u32; 16] {
     s
 }
 
+/// 16 bytes as a vector, little-endian (also the Poly1305 kernel's block load).
 #[inline(always)]
-fn load16(b: &[u8]) -> v128 {
+pub(super) fn load16(b: &[u8]) -> v128 {
     let lo = u64::from_le_bytes(b[..8].try_into().unwrap());
     let hi = u64::from_le_bytes(b[8..16].try_into().unwrap());
     u64x2(lo, hi)

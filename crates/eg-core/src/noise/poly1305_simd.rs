@@ -31,6 +31,8 @@ use core::arch::wasm32::*;
 
 use zeroize::Zeroize;
 
+use super::chacha_simd::load16;
+
 /// 26 one bits: a limb's width.
 const M26: u32 = 0x03ff_ffff;
 /// The 2^128 bit a full block carries, in limb 4 (2^128 = 2^(4·26) · 2^24).
@@ -100,13 +102,6 @@ fn carry(h: &mut Limbs) {
     c = h[0] >> 26;
     h[0] &= M26;
     h[1] += c;
-}
-
-#[inline(always)]
-fn load16(b: &[u8]) -> v128 {
-    let lo = u64::from_le_bytes(b[..8].try_into().unwrap());
-    let hi = u64::from_le_bytes(b[8..16].try_into().unwrap());
-    u64x2(lo, hi)
 }
 
 /// Four consecutive blocks (64 bytes) as five limb vectors, lane l = block l, with the 2^128 bit.
