@@ -22,7 +22,9 @@
 //   samples   every 10 s, from every process's -metrics endpoint (prom-client): RSS, V8 heap used,
 //             external memory (ArrayBuffers, WASM memory), open fds, active timers (nodejs_active_resources{type="Timeout"}, else handles).
 //   growth    per process that was never restarted (edges 1, 2, 4..7): the least-squares slope of
-//             each series after a 60 s warm-up, as % of its mean per hour.
+//             each series after a 60 s warm-up, as % of its mean per hour; RSS and fds also after
+//             SOAK_WARMUP_S (default 600 s: V8 sizes its heap in the first minutes) and over the
+//             second half of the run.
 //   stuck     at the end: an edge pair that cannot ping within 10 s although every edge runs.
 //
 // The processes run from a copy of dist/, wasm-pkg/ and native-pkg/ taken at the start
@@ -48,6 +50,7 @@ const ROUND_S = Number(process.env.SOAK_ROUND_S ?? 5);
 const SETTLE_S = Number(process.env.SOAK_SETTLE_S ?? 12);
 const BACK_MAX_S = Number(process.env.SOAK_BACK_MAX_S ?? 30);
 const REPLY_WAIT_S = Number(process.env.SOAK_REPLY_WAIT_S ?? 3);
+const WARMUP_S = Number(process.env.SOAK_WARMUP_S ?? 600);
 const EVENTS = process.env.SOAK_EVENTS ?? `/tmp/soak-events-${process.pid}.jsonl`;
 const IDS = [1, 2, 3, 4, 5, 6, 7, 8];
 const SUPER = 100;
@@ -355,7 +358,23 @@ async function main(): Promise<void> {
       `edge ${id}      ${String(xs.length).padStart(7)}  ${f(g.rss.mean / 2 ** 20).padStart(8)}  ${f(g.rss.perHourPct).padStart(8)}  ${f(g.heap.mean / 2 ** 20).padStart(8)}  ${f(g.heap.perHourPct).padStart(8)}  ${f(g.ext.mean / 2 ** 20, 2).padStart(8)}  ${f(g.ext.perHourPct).padStart(8)}  ${f(g.fds.mean, 0).padStart(4)}  ${f(g.fds.perHourPct).padStart(7)}  ${f(g.timers.mean, 0).padStart(6)}  ${f(g.timers.perHourPct).padStart(9)}`,
     );
   }
-  console.log(JSON.stringify({ soak: { minutes: MINUTES, steady, superOnly, churn: churned, lossyPairs: lossy, lossySuperPairs: lossySuper, slowReplies, stuck, restarts: Object.fromEntries(restarts), growth: result } }));
+  // V8 sizes its heap over the first minutes (new space, then old generation after the first
+  // major collections), so a slope that starts at 60 s mixes that warm-up into "growth". A leak is
+  // a slope that persists: the same fit from SOAK_WARMUP_S (default 600 s) and over the second
+  // half alone, both printed beside the 60 s one.
+  console.log(`\nRSS and fds growth per hour after ${WARMUP_S} s, and over the second half (${(MINUTES / 2).toFixed(0)} min):`);
+  for (const id of IDS.filter((i) => i !== 3 && i !== 8)) {
+    const all = samples.get(`${id}#0`) ?? [];
+    const late = all.filter((s) => s.t > WARMUP_S);
+    const half = all.filter((s) => s.t > (MINUTES * 60) / 2);
+    const f = (v: number) => (Number.isFinite(v) ? v.toFixed(1) : '-');
+    const r = (result[`edge${id}`] ?? {}) as Record<string, unknown>;
+    r.rssPctPerHourAfterWarmup = slope(late, 'rss').perHourPct;
+    r.rssPctPerHourSecondHalf = slope(half, 'rss').perHourPct;
+    r.fdsPctPerHourAfterWarmup = slope(late, 'fds').perHourPct;
+    console.log(`edge ${id}   RSS %/h after ${WARMUP_S} s ${f(slope(late, 'rss').perHourPct).padStart(6)}   second half ${f(slope(half, 'rss').perHourPct).padStart(6)}   fds %/h after ${WARMUP_S} s ${f(slope(late, 'fds').perHourPct).padStart(6)}`);
+  }
+  console.log(JSON.stringify({ soak: { minutes: MINUTES, warmupS: WARMUP_S, steady, superOnly, churn: churned, lossyPairs: lossy, lossySuperPairs: lossySuper, slowReplies, stuck, restarts: Object.fromEntries(restarts), growth: result } }));
 }
 
 const cleanup = async () => {
