@@ -524,7 +524,8 @@ function fuzzConfig(n: number): Result {
   // written-back YAML drops (in a 4,000-input run 1,054 were accepted, 340 distinct as YAML).
   // The comparison with each input's own config still runs every time.
   const reloaded = new Map<string, object>();
-  // exactKey of every config whose round trip passed (half of the accepted inputs repeat one).
+  // exactKey of every config whose round trip passed: in a 10,000-input run (FUZZ_SEED=1) 1,489
+  // of the 2,117 accepted inputs repeated one (a mutated comment, spacing or key order).
   const passed = new Set<string>();
   for (let i = 0; i < n && !over(i); i++) {
     const [text, parse] = samples[i % samples.length]!;
