@@ -106,6 +106,7 @@ impl Device {
                 identity: Identity::new(private_key),
                 checker: CookieChecker::new(),
                 rng,
+                jitter_state: 0,
                 indices: HashMap::new(),
                 config,
             },

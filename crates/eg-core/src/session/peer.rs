@@ -95,6 +95,8 @@ pub(crate) struct Shared {
     pub identity: Identity,
     pub checker: CookieChecker,
     pub rng: Box<dyn CryptoRngCore + Send>,
+    /// State of the timer-jitter generator ([`Shared::jitter`]); never zero.
+    pub jitter_state: u64,
     pub indices: HashMap<u32, PeerId>,
     pub config: Config,
 }
@@ -120,8 +122,25 @@ impl Shared {
         b
     }
 
+    /// A rekey-timer jitter in [0, `rekey_timeout_jitter`] seconds (whitepaper §6.1's
+    /// "jitter"). It only spreads handshake retries of many peers apart, so it needs no secrecy:
+    /// it comes from a xorshift64* generator seeded once from the CSPRNG, not from the CSPRNG
+    /// itself, which in the WASM build is a call out to WebCrypto (`getRandomValues`) and cost
+    /// a lone data packet about a quarter of its processing (every request sent after an answer
+    /// re-arms the new-handshake timer; docs/benchmarks.md, idle ping).
     pub fn jitter(&mut self) -> f64 {
-        self.rng.next_u32() as f64 / u32::MAX as f64 * self.config.rekey_timeout_jitter
+        if self.jitter_state == 0 {
+            // Lazily seeded: a Device built with a fixed-sequence RNG keeps that sequence for
+            // keys and indices until the first timer needs a jitter.
+            self.jitter_state = self.rng.next_u64() | 1;
+        }
+        let mut x = self.jitter_state;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.jitter_state = x;
+        let r = (x.wrapping_mul(0x2545_f491_4f6c_dd1d) >> 32) as u32;
+        r as f64 / u32::MAX as f64 * self.config.rekey_timeout_jitter
     }
 
     fn drop_kp(&mut self, kp: Option<Box<Keypair>>) {
