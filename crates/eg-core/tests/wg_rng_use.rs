@@ -44,8 +44,14 @@ fn request_and_answer_traffic_draws_nothing_from_the_csprng() {
     let (a_priv, a_pub) = static_key(7);
     let (b_priv, b_pub) = static_key(8);
     let (da, db) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let ra = Box::new(Counting { inner: StdRng::seed_from_u64(1), draws: da.clone() });
-    let rb = Box::new(Counting { inner: StdRng::seed_from_u64(2), draws: db.clone() });
+    let ra = Box::new(Counting {
+        inner: StdRng::seed_from_u64(1),
+        draws: da.clone(),
+    });
+    let rb = Box::new(Counting {
+        inner: StdRng::seed_from_u64(2),
+        draws: db.clone(),
+    });
     let cfg = Config::default();
     let a = Tunnel::new(a_priv, b_pub, None, 0.0, cfg.clone(), ra).unwrap();
     let b = Tunnel::new(b_priv, a_pub, None, 0.0, cfg, rb).unwrap();
@@ -62,13 +68,25 @@ fn request_and_answer_traffic_draws_nothing_from_the_csprng() {
         let payload = i.to_be_bytes().repeat(16);
         let n = p.a.encapsulate(&payload, now, &mut out).unwrap();
         let v = p.b.decapsulate(&out[..n], SRC_A, now, false, &mut plain);
-        assert!(matches!(&v, Verdict::Data(r) if plain[r.clone()].starts_with(&payload)), "request {i}: {v:?}");
+        assert!(
+            matches!(&v, Verdict::Data(r) if plain[r.clone()].starts_with(&payload)),
+            "request {i}: {v:?}"
+        );
         let n = p.b.encapsulate(&payload, now, &mut out).unwrap();
         let v = p.a.decapsulate(&out[..n], SRC_B, now, false, &mut plain);
-        assert!(matches!(&v, Verdict::Data(r) if plain[r.clone()].starts_with(&payload)), "answer {i}: {v:?}");
+        assert!(
+            matches!(&v, Verdict::Data(r) if plain[r.clone()].starts_with(&payload)),
+            "answer {i}: {v:?}"
+        );
         now += 0.7;
     }
     // At most one draw per side: the seed of the timer-jitter generator.
-    let (a1, b1) = (da.load(Ordering::Relaxed) - a0, db.load(Ordering::Relaxed) - b0);
-    assert!(a1 <= 1 && b1 <= 1, "CSPRNG draws during 100 request/answer rounds: A {a1}, B {b1}");
+    let (a1, b1) = (
+        da.load(Ordering::Relaxed) - a0,
+        db.load(Ordering::Relaxed) - b0,
+    );
+    assert!(
+        a1 <= 1 && b1 <= 1,
+        "CSPRNG draws during 100 request/answer rounds: A {a1}, B {b1}"
+    );
 }
