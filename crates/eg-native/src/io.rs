@@ -54,7 +54,8 @@
 //! Batch memory: by default a batch is handed over (JS owns it; the GC frees it). With
 //! `borrowBatches(true)` batches are lent: a view of one of a few reused native buffers, valid
 //! during the callback and detached afterwards, so a flood does not leave hundreds of batches for
-//! the GC to find (the data path lends; callers that keep batches must not ask for it).
+//! the GC to find (the data path lends; callers that keep batches must not ask for it). Small
+//! batches read on the main thread come as copies instead (crate::mainpoll::COPY_MAX_BYTES).
 //! close() wakes the threads through an eventfd, joins them (they never block for long) and
 //! then closes the fd, so the fd number is never reused under a running thread; batches still
 //! queued for JS after close() are delivered and must be ignored by the caller.
@@ -1076,7 +1077,9 @@ impl NativeIo {
     /// native memory that is reused for a later batch: it is valid only during the callback, and
     /// afterwards its ArrayBuffer is detached (length 0). This keeps the memory of a busy link to a
     /// few batch buffers; handed over, every batch is a new allocation that lives until the GC
-    /// finds it (hundreds of MiB under a flood). Only batches (kinds 0 and 3) are lent.
+    /// finds it (hundreds of MiB under a flood). Only batches (kinds 0 and 3) are lent, and of
+    /// those read on the main thread (an idle link, crate::mainpoll) only batches larger than
+    /// 4 KiB: smaller ones come as copies, which are never refilled either.
     #[napi]
     pub fn borrow_batches(&self, on: bool) {
         self.sh.borrow.store(on, Ordering::Relaxed);

@@ -47,6 +47,8 @@ pub(crate) const HANDOFF_BYTES: usize = 32 << 10;
 pub(crate) const FAST_GAP: Duration = Duration::from_micros(300);
 /// ...this many times in a row mean a busy link too.
 pub(crate) const HANDOFF_FAST: u32 = 8;
+/// Main-thread batches up to this size are handed to JS as copies, larger ones lent (see call()).
+pub(crate) const COPY_MAX_BYTES: usize = 4 << 10;
 /// A reader-thread wait this long before a small batch means the link went idle.
 pub(crate) const IDLE_WAIT: Duration = Duration::from_millis(1);
 
@@ -193,8 +195,8 @@ impl MainReader {
     }
 
     /// Calls the JS callback with `(kind, data)`, as the threadsafe function would: a copy, or
-    /// with `borrowBatches` a batch (kinds 0 and 3) lent as a view that is revoked (detached) when
-    /// the call returns. A throw becomes an uncaught exception, as it would from any other
+    /// with `borrowBatches` a batch (kinds 0 and 3) of more than [`COPY_MAX_BYTES`] lent as a view
+    /// that is revoked (detached) when the call returns. A throw becomes an uncaught exception, as it would from any other
     /// event-loop callback. Returns false when a lent view could not be revoked: `data` must then
     /// never be reused or freed.
     fn call(&mut self, kind: u32, data: &[u8]) -> bool {
@@ -218,7 +220,12 @@ impl MainReader {
             sys::napi_create_uint32(env, kind, &mut k);
             // A batch the reader thread lent before reading moved here is done with too.
             self.sh.revoke_lent(env);
-            let lend = (kind == 0 || kind == KIND_STAMPED) && self.sh.borrow.load(Ordering::Relaxed);
+            // A small batch (the idle link this path exists for: a ping, an ACK) is copied into a
+            // buffer of V8's own instead of lent: revoking a lent view destroys an external
+            // backing store, whose release Node defers with a threadsafe immediate, i.e. an
+            // eventfd write and one more event-loop iteration after every lone packet. A copy is
+            // never refilled under JS either, and the GC frees it with the young generation.
+            let lend = (kind == 0 || kind == KIND_STAMPED) && data.len() > COPY_MAX_BYTES && self.sh.borrow.load(Ordering::Relaxed);
             let lent = if lend { crate::io::lend_buffer(env, data) } else { None };
             match lent {
                 Some(v) => {
