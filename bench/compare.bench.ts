@@ -26,6 +26,7 @@
 //
 // Needs root. Run: bash scripts/bench.sh bench/compare.bench.ts   (or: npx just bench-compare)
 // Env: BENCH_ROUNDS (default 3), BENCH_SECONDS (default 5), BENCH_SKIP_SETUP=1 (use what is built),
+//      BENCH_KINDS (a comma list of tcp1f,tcp1r,tcp8f,tcp8r,udp64,udp1400,pingIdle,relay: only those),
 //      EG_BENCH_CACHE (where setup.sh keeps its builds, default bench/.cache).
 // Everything (processes, namespaces, UAPI sockets, key files) is removed at the end, also on failure,
 // Ctrl-C, or the time limit (proportional to the rounds).
@@ -166,7 +167,9 @@ const med = (sys: string, metric: string) => median(vals(sys, metric));
 const cpuPerGbit = (r: IperfResult, pids: number[]) => pids.reduce((a, pid) => a + (r.cpu.get(pid) ?? NaN), 0) / 100 / (r.bps / 1e9);
 
 type Kind = 'tcp1f' | 'tcp1r' | 'tcp8f' | 'tcp8r' | 'udp64' | 'udp1400' | 'pingIdle';
-const KINDS: Kind[] = ['tcp1f', 'tcp1r', 'tcp8f', 'tcp8r', 'udp64', 'udp1400', 'pingIdle'];
+/** BENCH_KINDS=pingIdle,udp64,relay runs only those measurements (a focused rerun; the table's other rows stay empty). */
+const ONLY = process.env.BENCH_KINDS ? process.env.BENCH_KINDS.split(',') : undefined;
+const KINDS: Kind[] = (['tcp1f', 'tcp1r', 'tcp8f', 'tcp8r', 'udp64', 'udp1400', 'pingIdle'] as Kind[]).filter((k) => !ONLY || ONLY.includes(k));
 /** What the veth baseline is measured for (it is symmetric; context only). */
 const VETH_KINDS = new Set<Kind>(['tcp1f', 'tcp8f', 'udp64', 'udp1400', 'pingIdle']);
 
@@ -468,6 +471,7 @@ async function main(): Promise<void> {
     }
     for (const s of sys) if (s.t) put(s.key, 'rss', Math.max(...s.t.procs.map((x) => peakRssMiB(x.pid))));
     // The relay line: TCP 1 stream A->B through R; R's CPU per Gbit.
+    if (ONLY && !ONLY.includes('relay')) continue;
     for (const s of rel) {
       if (!(await ready(s))) {
         put(s.key, 'relay', NaN);
