@@ -332,4 +332,20 @@ impl Hysteresis {
         debug_assert!(self.weights.windows(2).all(|w| w[0].0 < w[1].0));
         self.last_recalc = Some(now);
     }
+
+    /// [`Self::record_weighted`] with the list already built by the caller (in the walk that
+    /// also built the solver's input): `((src, dst), latency + AC)` of every edge whose
+    /// effective latency at `now` is finite, ascending. Returns the previous list, whose
+    /// allocation the caller can fill next time (millions of edges at N = 2000).
+    pub fn record_snapshot(
+        &mut self,
+        graph: &Graph,
+        weights: Vec<((NodeId, NodeId), f64)>,
+        now: f64,
+    ) -> Vec<((NodeId, NodeId), f64)> {
+        debug_assert!(weights.windows(2).all(|w| w[0].0 < w[1].0));
+        self.nodes = graph.nodes().collect();
+        self.last_recalc = Some(now);
+        std::mem::replace(&mut self.weights, weights)
+    }
 }

@@ -41,7 +41,7 @@ use std::fmt;
 use super::ids::{is_usable, NodeId, INVALID};
 use super::key::KeySpace;
 use super::solve::{
-    edge_values, max_abs_weight, uses_reduced, KeyDist, Prepared, RouteError, Solution,
+    edge_values, max_abs_weight, uses_reduced, DenseInput, KeyDist, Prepared, RouteError, Solution,
     WeightedEdge, RAW_MIN_EXPONENT,
 };
 
@@ -171,26 +171,23 @@ impl IncrementalSolver {
         Self::from_prepared(prep, ac, default_max_work(n))
     }
 
+    /// Solves dense inputs in full (see [`DenseInput`]): the same engine, solution and errors
+    /// as [`IncrementalSolver::new`] given the same links as a [`WeightedEdge`] list.
+    pub fn from_dense(input: DenseInput) -> Result<Self, RouteError> {
+        let (ids, weight, latency, ac, max_abs) = input.finish();
+        let n = ids.len();
+        let prep = Prepared::from_dense_max(ids, weight, latency, max_abs, || ac.clone());
+        Self::from_prepared(prep, ac, default_max_work(n))
+    }
+
     fn from_prepared(prep: Prepared, ac: Vec<f64>, max_work: usize) -> Result<Self, RouteError> {
-        let n = prep.ids.len();
-        let max_abs = max_abs_weight(&prep.weight);
+        let max_abs = prep.max_abs;
         let ks = prep.reduced.is_none().then_some(prep.space);
         let (mut d, pot) = prep.kernel();
-        let sol = prep.finish_keys(&d)?;
+        // The kernel's potentials come off in the decoding pass (only raw ticks keep keys).
+        let sol = prep.finish_keys(&mut d, ks.is_some().then_some(&pot[..]))?;
         let keys = match ks {
-            Some(ks) => {
-                // Remove the kernel's potentials: exact (integers, results below 2^52).
-                let hm = ks.hop_scale();
-                for (i, row) in d.chunks_exact_mut(n.max(1)).enumerate() {
-                    let pi = pot[i];
-                    for (k, &pj) in row.iter_mut().zip(&pot) {
-                        if *k != f64::INFINITY {
-                            *k -= (pi - pj) * hm;
-                        }
-                    }
-                }
-                d
-            }
+            Some(_) => d,
             None => Vec::new(),
         };
         Ok(IncrementalSolver {

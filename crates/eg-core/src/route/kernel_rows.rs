@@ -234,10 +234,10 @@ fn chunk_min(row: &[f64], j0: usize, j1: usize, skip: usize, ks: &KeySpace) -> f
 }
 
 /// Runs the row relaxation in place on `d` (`n * n` packed keys, the one-hop keys and the
-/// diagonal as built by `solve.rs`). `true`: `d` holds the exact minimum keys (identical to
+/// diagonal as built by `solve.rs`; `kmin` its smallest off-diagonal key, infinity if none). `true`: `d` holds the exact minimum keys (identical to
 /// [`super::fw::floyd_warshall_blocked`]'s). `false`: gave up (negative cycle or too many
 /// sweeps); `d` then holds partial results and the caller must start over.
-pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace) -> bool {
+pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace, kmin: f64) -> bool {
     assert_eq!(d.len(), n * n);
     if n < 2 {
         return true;
@@ -247,14 +247,13 @@ pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace) -> bool {
     let diag = ks.diag_key();
     // L: a lower bound of every stripped key of a simple path (j != its start). With all edge
     // ticks >= tmin >= 0 a path costs at least tmin; otherwise at most n - 1 edges of >= tmin.
-    let mut kmin = inf;
-    for (i, row) in d.chunks_exact(n).enumerate() {
-        for (j, &x) in row.iter().enumerate() {
-            if j != i && x < kmin {
-                kmin = x;
-            }
-        }
-    }
+    debug_assert_eq!(
+        kmin,
+        d.chunks_exact(n)
+            .enumerate()
+            .flat_map(|(i, r)| r.iter().enumerate().filter(move |&(j, _)| j != i))
+            .fold(inf, |m, (_, &x)| if x < m { x } else { m })
+    );
     if kmin == inf {
         return true; // no edges: the initial keys are final
     }

@@ -95,6 +95,11 @@ impl KeySpace {
     #[inline]
     pub fn ticks_fast(&self, cost: f64) -> f64 {
         let x = cost * self.scale;
+        // WASM has `f64.trunc` (and `f64x2.trunc`, so the caller's loops vectorise); the same
+        // value as the round trip through i64 in the valid range.
+        #[cfg(target_arch = "wasm32")]
+        let t = x.trunc();
+        #[cfg(not(target_arch = "wasm32"))]
         let t = (x as i64) as f64;
         let frac = x - t;
         if frac >= 0.5 {

@@ -45,4 +45,4 @@ pub use ids::{
 pub use manual::ManualLatency;
 pub use matrix::{parse_matrix, LatencyMatrix, MatrixError, EXAMPLE_MATRIX};
 pub use naive::solve_naive;
-pub use solve::{solve, RouteError, Solution, WeightedEdge};
+pub use solve::{solve, DenseInput, RouteError, Solution, WeightedEdge};

@@ -88,6 +88,131 @@ impl fmt::Display for RouteError {
 
 impl std::error::Error for RouteError {}
 
+/// Dense solver input filled link by link in ascending `(row, column)` order, e.g. from one
+/// walk over a graph's sorted edge rows, for [`super::incremental::IncrementalSolver::from_dense`].
+///
+/// Equivalent to handing [`super::incremental::IncrementalSolver::new`] the same links as a
+/// [`WeightedEdge`] list, without the list: at N = 2000 that list is 3.6 million edges (86 MB)
+/// written, scanned for ids and scattered into the same matrices again. The matrices are built
+/// by appending, so each is written once (no fill with "no edge" first).
+///
+/// Shapes: `ids` ascending NodeIds, the solution's rows and columns; the matrices are row-major
+/// `n × n` (`i * n + j` = link `ids[i] → ids[j]`), holding exactly what [`Prepared::new`]
+/// stores for a [`WeightedEdge`] (see [`edge_values`]): weight = latency + AdditionalCost (s),
+/// latency (s), both infinite for "no edge"; AdditionalCost (s, `>= 0`).
+pub struct DenseInput {
+    ids: Vec<NodeId>,
+    weight: Vec<f64>,
+    latency: Vec<f64>,
+    ac: Vec<f64>,
+    max_abs: f64,
+    /// The row being filled (`rows_done`, once a link of it came) in `row_*`, appended to the
+    /// matrices when a later row starts: a link costs a few stores into three small rows.
+    rows_done: usize,
+    next_col: usize,
+    row_weight: Vec<f64>,
+    row_latency: Vec<f64>,
+    row_ac: Vec<f64>,
+}
+
+impl DenseInput {
+    /// An input over `ids`, which must be strictly ascending (checked: panics otherwise, a
+    /// caller's bug). Errors: [`RouteError::InvalidNodeId`] for a reserved id (as
+    /// [`super::solve::solve`]).
+    pub fn new(ids: Vec<NodeId>) -> Result<Self, RouteError> {
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "DenseInput: ids must be strictly ascending"
+        );
+        if let Some(&bad) = ids.iter().find(|&&id| !is_usable(id)) {
+            return Err(RouteError::InvalidNodeId(bad));
+        }
+        let n = ids.len();
+        Ok(DenseInput {
+            ids,
+            weight: Vec::with_capacity(n * n),
+            latency: Vec::with_capacity(n * n),
+            ac: Vec::with_capacity(n * n),
+            max_abs: 0.0,
+            rows_done: 0,
+            next_col: 0,
+            row_weight: vec![f64::INFINITY; n],
+            row_latency: vec![f64::INFINITY; n],
+            row_ac: vec![0.0; n],
+        })
+    }
+
+    /// Number of nodes.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there are no nodes.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Stores the link `ids[i] → ids[j]`: `latency` in seconds (non-finite = no edge),
+    /// `additional_cost` the AC of `ids[j]` in seconds (negative or NaN = 0), as a
+    /// [`WeightedEdge`]. A link from a node to itself is ignored, as by [`solve`]. Links must
+    /// come in strictly ascending `(i, j)` order, with `i, j < n` (panics otherwise: the caller
+    /// walks sorted rows, so anything else is its bug); pairs never pushed have no edge.
+    #[inline]
+    pub fn push(&mut self, i: usize, j: usize, latency: f64, additional_cost: f64) {
+        let n = self.ids.len();
+        if i != self.rows_done {
+            assert!(
+                i > self.rows_done && i < n,
+                "DenseInput::push: row {i} out of order or range (n = {n})"
+            );
+            self.flush_rows(i);
+        }
+        assert!(
+            j >= self.next_col && j < n,
+            "DenseInput::push: link ({i}, {j}) out of order or range (n = {n})"
+        );
+        self.next_col = j + 1;
+        if i == j {
+            return;
+        }
+        let (w, l, a) = edge_values(latency, additional_cost);
+        self.row_weight[j] = w;
+        self.row_latency[j] = l;
+        self.row_ac[j] = a;
+        if w != f64::INFINITY {
+            self.max_abs = self.max_abs.max(w.abs());
+        }
+    }
+
+    /// Appends the row being filled and empty rows up to (not including) row `to`, which
+    /// becomes the one being filled.
+    fn flush_rows(&mut self, to: usize) {
+        if self.rows_done >= to {
+            return;
+        }
+        self.weight.extend_from_slice(&self.row_weight);
+        self.latency.extend_from_slice(&self.row_latency);
+        self.ac.extend_from_slice(&self.row_ac);
+        if self.next_col > 0 {
+            self.row_weight.fill(f64::INFINITY);
+            self.row_latency.fill(f64::INFINITY);
+            self.row_ac.fill(0.0);
+        }
+        let empty = (to - self.rows_done - 1) * self.ids.len();
+        self.weight.resize(self.weight.len() + empty, f64::INFINITY);
+        self.latency.resize(self.latency.len() + empty, f64::INFINITY);
+        self.ac.resize(self.ac.len() + empty, 0.0);
+        self.rows_done = to;
+        self.next_col = 0;
+    }
+
+    /// `(ids, weight, latency, ac, max_abs)`, the matrices complete (`n * n`).
+    pub(crate) fn finish(mut self) -> (Vec<NodeId>, Vec<f64>, Vec<f64>, Vec<f64>, f64) {
+        self.flush_rows(self.ids.len());
+        (self.ids, self.weight, self.latency, self.ac, self.max_abs)
+    }
+}
+
 /// The solver's input after validation: sorted ids and dense weights.
 pub(crate) struct Prepared {
     pub ids: Vec<NodeId>,
@@ -100,6 +225,8 @@ pub(crate) struct Prepared {
     /// made the weights too large for a fine grid (see [`reduce`]); `None`: the ticks are
     /// `space.ticks(weight)`.
     pub reduced: Option<Vec<f64>>,
+    /// Largest finite `|weight|` (0 if none).
+    pub max_abs: f64,
 }
 
 /// A graph whose raw weights fit a grid of `2^-20` s (≈ 0.95 µs, about the resolution of an
@@ -176,8 +303,20 @@ impl Prepared {
         latency: Vec<f64>,
         ac: impl FnOnce() -> Vec<f64>,
     ) -> Self {
-        let n = ids.len();
         let max_abs = max_abs_weight(&weight);
+        Self::from_dense_max(ids, weight, latency, max_abs, ac)
+    }
+
+    /// [`Prepared::from_dense`] with `max_abs = max_abs_weight(&weight)` already known (the
+    /// one-walk input of [`DenseInput`] keeps it as it goes, sparing a pass over `n * n`).
+    pub(crate) fn from_dense_max(
+        ids: Vec<NodeId>,
+        weight: Vec<f64>,
+        latency: Vec<f64>,
+        max_abs: f64,
+        ac: impl FnOnce() -> Vec<f64>,
+    ) -> Self {
+        let n = ids.len();
         let raw = KeySpace::new(n, max_abs);
         let (space, reduced) =
             if raw.q >= RAW_MIN_EXPONENT || !reduce_may_help(&weight, n, raw.q, max_abs) {
@@ -194,6 +333,7 @@ impl Prepared {
             latency,
             space,
             reduced,
+            max_abs,
         }
     }
 
@@ -208,15 +348,15 @@ impl Prepared {
             None => initial_keys(&self.weight, 2f64.powi(ks.q), n, &ks, |w| ks.ticks_fast(w)),
             Some(t) => initial_keys(t, 1.0, n, &ks, |t| t),
         };
-        let (mut d, pot) = start();
+        let (mut d, pot, kmin) = start();
         // The row relaxation first (fastest at large N); when it gives up (a negative cycle,
         // or paths too long for its sweeps) Floyd–Warshall starts over from the one-hop keys.
         // Both end at the same exact keys (see `kernel_rows.rs`).
         if row_kernel_enabled(n) {
-            if relax_rows(&mut d, n, &ks) {
+            if relax_rows(&mut d, n, &ks, kmin) {
                 return (d, pot);
             }
-            (d, _) = start();
+            (d, _, _) = start();
         }
         floyd_warshall_blocked(&mut d, n, &ks);
         (d, pot)
@@ -242,7 +382,15 @@ impl Prepared {
     /// hop counts come out of the keys and are checked for consistency (every multi-hop pair's
     /// next hop is one hop closer). The distances are left to [`KeyDist::tables`], computed on
     /// first access.
-    pub(crate) fn finish_keys(self, d: &[f64]) -> Result<Solution, RouteError> {
+    ///
+    /// With `unshift = Some(pot)` (the potentials [`Prepared::kernel`] returned) the keys in `d`
+    /// are also brought back to potential 0 in the same pass (exact: integers below 2^52), as
+    /// the incremental engine keeps them; on error `d` may be partly unshifted.
+    pub(crate) fn finish_keys(
+        self,
+        d: &mut [f64],
+        unshift: Option<&[f64]>,
+    ) -> Result<Solution, RouteError> {
         let n = self.ids.len();
         let ks = self.space;
         let bits = ks.bits;
@@ -259,15 +407,17 @@ impl Prepared {
         let mut next = vec![INVALID; nn];
         let mut nidx = vec![0u16; nn];
         let mut hops = vec![0u16; nn];
+        let hs = ks.hop_scale();
         for i in 0..n {
             let row = i * n..(i + 1) * n;
-            let (krow, nrow) = (&d[row.clone()], &mut next[row.clone()]);
+            let (krow, nrow) = (&mut d[row.clone()], &mut next[row.clone()]);
             let (xrow, hrow) = (&mut nidx[row.clone()], &mut hops[row]);
             for j in 0..n {
                 let key = krow[j];
                 if j == i || key == f64::INFINITY {
                     continue;
                 }
+                // The potentials shift a key by whole multiples of `hm`: same fields either way.
                 let r = (key as i64).rem_euclid(hm);
                 let (h, v) = ((r >> bits) as usize, (r & mask) as usize);
                 if h == 0 || h >= n || v >= n || (h == 1 && v != j) {
@@ -276,6 +426,15 @@ impl Prepared {
                 nrow[j] = self.ids[v];
                 xrow[j] = v as u16;
                 hrow[j] = h as u16;
+            }
+            if let Some(pot) = unshift {
+                // The diagonal too (potential difference 0), as a separate pass did before.
+                let pi = pot[i];
+                for (k, &pj) in krow.iter_mut().zip(pot) {
+                    if *k != f64::INFINITY {
+                        *k -= (pi - pj) * hs;
+                    }
+                }
             }
         }
         // hops[v][j] + 1 == hops[u][j] for every multi-hop pair (v = next hop): what the
@@ -595,8 +754,8 @@ impl Solution {
 /// `nodes` may list isolated nodes; every edge endpoint is added automatically.
 pub fn solve(nodes: &[NodeId], edges: &[WeightedEdge]) -> Result<Solution, RouteError> {
     let prep = Prepared::new(nodes, edges)?;
-    let (d, _) = prep.kernel();
-    prep.finish_keys(&d)
+    let (mut d, _) = prep.kernel();
+    prep.finish_keys(&mut d, None)
 }
 
 /// `(weight, latency, ac)` of one edge as the solver stores it: both infinite for "no edge"
@@ -644,9 +803,11 @@ pub(crate) fn max_abs_weight(weight: &[f64]) -> f64 {
         .fold(0.0f64, |m, w| m.max(w.abs()))
 }
 
-/// The kernel's starting keys: one-hop keys of every edge on reduced ticks, the diagonal key.
-/// `values` are edge costs (infinity = none), `tick_of` turns one into integer ticks and
-/// `scale` is ticks per unit of `values` (for [`potentials`]).
+/// The kernel's starting keys: one-hop keys of every edge on reduced ticks, the diagonal key;
+/// with the potentials and the smallest off-diagonal key (what `relax_rows` needs first,
+/// taken here from each row while it is in cache instead of by another pass over `n * n`).
+/// `values` are edge costs (infinity = none, the diagonal always none), `tick_of` turns one
+/// into integer ticks and `scale` is ticks per unit of `values` (for [`potentials`]).
 #[inline(always)]
 fn initial_keys(
     values: &[f64],
@@ -654,24 +815,26 @@ fn initial_keys(
     n: usize,
     ks: &KeySpace,
     tick_of: impl Fn(f64) -> f64,
-) -> (Vec<f64>, Vec<f64>) {
+) -> (Vec<f64>, Vec<f64>, f64) {
     let pot = potentials(values, scale, n, ks);
     let hm = ks.hop_scale();
-    let mut d = vec![f64::INFINITY; n * n];
-    for ((i, drow), wrow) in d
-        .chunks_exact_mut(n.max(1))
-        .enumerate()
-        .zip(values.chunks_exact(n.max(1)))
-    {
+    // Appended row by row: every element is written once (no fill with infinity first).
+    let mut d = Vec::with_capacity(n * n);
+    let mut kmin = f64::INFINITY;
+    for (i, wrow) in values.chunks_exact(n.max(1)).enumerate() {
         let pi = pot[i];
-        for (j, ((dk, &w), &pj)) in drow.iter_mut().zip(wrow).zip(&pot).enumerate() {
+        d.extend(wrow.iter().zip(&pot).enumerate().map(|(j, (&w, &pj))| {
             if w != f64::INFINITY {
-                *dk = (tick_of(w) + (pi - pj)) * hm + ks.edge_tail(j);
+                (tick_of(w) + (pi - pj)) * hm + ks.edge_tail(j)
+            } else {
+                f64::INFINITY
             }
-        }
-        drow[i] = ks.diag_key();
+        }));
+        // The diagonal is still infinity here: no self edges.
+        kmin = d[i * n..].iter().fold(kmin, |m, &x| if x < m { x } else { m });
+        d[i * n + i] = ks.diag_key();
     }
-    (d, pot)
+    (d, pot, kmin)
 }
 
 /// Integer tick potentials `P` for the solve: the kernel runs on the reduced ticks
@@ -736,6 +899,9 @@ fn potentials(weight: &[f64], scale: f64, n: usize, ks: &KeySpace) -> Vec<f64> {
 /// 300 ms links) this skips `reduce`'s three passes, and it gives the same decision.
 pub(crate) fn reduce_may_help(weight: &[f64], n: usize, raw_q: i32, max_abs: f64) -> bool {
     let eps = 2f64.powi(-50);
+    let q_of = |lb: f64| KeySpace::new(n, (lb / 2.0 - max_abs * 2f64.powi(-57)).max(0.0)).q;
+    // Without overflow (sums and spans finite) `q_of` never rises again as `lb` grows.
+    let may_stop = (2.0 * n as f64 * max_abs).is_finite();
     let mut lb = 0.0f64;
     for u in 0..n {
         for v in u + 1..n {
@@ -744,9 +910,14 @@ pub(crate) fn reduce_may_help(weight: &[f64], n: usize, raw_q: i32, max_abs: f64
                 lb = lb.max((a + b).abs() - (a.abs() + b.abs()) * eps);
             }
         }
+        // The grid only coarsens as the bound grows: once it is no finer than `raw_q` the
+        // answer is known (on the benchmark graph after the first row; the column reads of
+        // the full triangle cost ≈ 25 ms in WASM at N = 2000).
+        if may_stop && q_of(lb) <= raw_q {
+            return false;
+        }
     }
-    let lb = (lb / 2.0 - max_abs * 2f64.powi(-57)).max(0.0);
-    KeySpace::new(n, lb).q > raw_q
+    q_of(lb) > raw_q
 }
 
 /// Offset-free integer ticks for weights that clock offsets made large, and their key space.
@@ -939,6 +1110,73 @@ mod reduce_bound_tests {
     use super::*;
 
     /// `reduce_may_help` only skips `reduce` when `reduce` would return `None`.
+    #[test]
+    fn the_round_trip_bound_stops_early_with_the_full_scans_answer() {
+        // The whole triangle, as before the early stop.
+        let full = |weight: &[f64], n: usize, raw_q: i32, max_abs: f64| {
+            let eps = 2f64.powi(-50);
+            let mut lb = 0.0f64;
+            for u in 0..n {
+                for v in u + 1..n {
+                    let (a, b) = (weight[u * n + v], weight[v * n + u]);
+                    if a != f64::INFINITY && b != f64::INFINITY {
+                        lb = lb.max((a + b).abs() - (a.abs() + b.abs()) * eps);
+                    }
+                }
+            }
+            let lb = (lb / 2.0 - max_abs * 2f64.powi(-57)).max(0.0);
+            KeySpace::new(n, lb).q > raw_q
+        };
+        let mut seed = 0x2545f4914f6cdd1du64;
+        let mut rnd = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let (mut yes, mut no) = (0, 0);
+        for case in 0..400 {
+            let n = 2 + (rnd() * 40.0) as usize;
+            let lat_scale = [0.3, 50.0, 3e3, 1e300][case % 4];
+            let off_scale = [0.0, 1.0, 1e4, 1e9, 1e307][(case / 4) % 5];
+            let off: Vec<f64> = (0..n).map(|_| (rnd() - 0.5) * off_scale).collect();
+            let mut weight = vec![f64::INFINITY; n * n];
+            for u in 0..n {
+                for v in 0..n {
+                    if u != v && rnd() < 0.6 {
+                        weight[u * n + v] = edge_values(rnd() * lat_scale + off[v] - off[u], 0.0).0;
+                    }
+                }
+            }
+            let max_abs = max_abs_weight(&weight);
+            for raw_q in [KeySpace::new(n, max_abs).q, -40, 0, 10, 19] {
+                let want = full(&weight, n, raw_q, max_abs);
+                assert_eq!(reduce_may_help(&weight, n, raw_q, max_abs), want, "case {case}");
+                if want {
+                    yes += 1;
+                } else {
+                    no += 1;
+                }
+            }
+        }
+        assert!(yes > 50 && no > 50, "{yes} {no}");
+        // A later round trip whose span (n - 1) · bound overflows, after a finite bound already
+        // decided "no": an infinite span has no grid (`KeySpace` takes its finest), so the full
+        // scan says "yes", and so must the early stop.
+        let inf = f64::INFINITY;
+        let (a, b) = (1e300, 0.75e308);
+        #[rustfmt::skip]
+        let weight = [
+            inf, a, inf, inf,
+            a, inf, inf, inf,
+            inf, inf, inf, b,
+            inf, inf, b, inf,
+        ];
+        let max_abs = max_abs_weight(&weight);
+        assert!(full(&weight, 4, 0, max_abs));
+        assert!(reduce_may_help(&weight, 4, 0, max_abs));
+    }
+
     #[test]
     fn the_round_trip_bound_never_skips_a_useful_reduction() {
         let mut seed = 0x9e3779b97f4a7c15u64;
