@@ -9,7 +9,7 @@
 //!
 //! Its weight is the effective latency plus the AdditionalCost of the node it enters.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use super::ids::{is_usable, normalize_latency, normalize_upstream_latency, NodeId};
 use super::manual::ManualLatency;
@@ -58,59 +58,40 @@ pub fn resolve_additional_cost(reported_ms: f64, own_ms: f64) -> f64 {
     }
 }
 
-/// Position of `dst` in a row sorted by destination (`Ok`), or where it would go (`Err`).
-///
-/// NodeIDs are usually dense (1..N), so a row of a full mesh holds nearly every id and the
-/// position of `dst` is close to its linear interpolation between the row's first and last id:
-/// one or two probes instead of a binary search of ~10 steps, each a likely cache miss in a
-/// supernode's million links (every LinkReport item lands in a different row).
-fn find(r: &Row, dst: NodeId) -> Result<usize, usize> {
-    let row = &r.v;
-    let n = row.len();
-    if n > 8 {
-        // The ends are kept beside the row's header (in the map's node, read anyway): reading
-        // them from the row itself would cost two more cache misses per lookup.
-        let (lo, hi) = (r.lo, r.hi);
-        if dst > lo && dst < hi {
-            let g = (dst - lo) as usize * (n - 1) / (hi - lo) as usize;
-            for p in [g, g.wrapping_sub(1), g + 1] {
-                if p < n && row[p].0 == dst {
-                    return Ok(p);
-                }
-            }
-        }
-    }
-    row.binary_search_by_key(&dst, |&(d, _)| d)
-}
+/// No link stored in a cell (its `latency`): stored latencies are normalized, never NaN.
+const ABSENT: f64 = f64::NAN;
 
-/// One source's edges, sorted by destination, with the first and last destination.
-#[derive(Clone, Debug, Default)]
-struct Row {
-    lo: NodeId,
-    hi: NodeId,
-    v: Vec<(NodeId, EdgeState)>,
-}
-
-impl Row {
-    /// Re-reads `lo`/`hi` after an insertion or removal.
-    fn bounds(&mut self) {
-        if let (Some(f), Some(l)) = (self.v.first(), self.v.last()) {
-            self.lo = f.0;
-            self.hi = l.0;
-        }
-    }
-}
+const EMPTY: EdgeState = EdgeState {
+    latency: ABSENT,
+    additional_cost: 0.0,
+    valid_until: f64::NEG_INFINITY,
+};
 
 /// The graph of one router (supernode or P2P edge).
 ///
-/// Edges are kept per source, each source's row sorted by destination: a supernode stores
-/// every link of every report (a million a second at N = 1000), and a lookup is one search in a
-/// small map of sources plus a binary search in one contiguous row, where a map keyed by
-/// `(src, dst)` walked a tree of a million entries. Iteration is ascending `(src, dst)` as before.
+/// Edges live in a dense matrix over the vertices' slots (a slot per vertex, given when it is
+/// added, reused after a removal), row-major by source: the link `src -> dst` is one cell at a
+/// computed address. A supernode stores every link of every report (a million a second at
+/// N = 1000, each item of a report in another source's row); a sorted row per source cost a
+/// search and a dependent cache miss per link (the row's header, then the probe), where a
+/// computed address costs one independent store the CPU overlaps with the next ones. A report's
+/// reverse links (`dst -> *`, the hysteresis pre-check reads them) are one contiguous row.
+/// Iteration is ascending `(src, dst)`. Memory: 24 bytes per cell of a `cap × cap` matrix
+/// (`cap` ≥ vertices, grown by a quarter at a time): 24 MB at 1000 vertices, where the sorted
+/// rows of a full mesh took 32 MB.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     nodes: BTreeSet<NodeId>,
-    rows: BTreeMap<NodeId, Row>,
+    /// NodeId -> slot (`u32::MAX`: not a vertex); empty until the first vertex.
+    slot: Vec<u32>,
+    /// Slots given back by removed vertices.
+    free: Vec<u32>,
+    /// Slots handed out so far (free ones included).
+    used: usize,
+    /// Side of the cell matrix.
+    cap: usize,
+    /// `cap * cap` cells, row-major by source slot; `latency` NaN = no link.
+    cells: Vec<EdgeState>,
     edge_count: usize,
     manual: ManualLatency,
 }
@@ -121,29 +102,70 @@ impl Graph {
         Self::default()
     }
 
+    #[inline]
+    fn slot_of(&self, id: NodeId) -> Option<usize> {
+        match self.slot.get(usize::from(id)) {
+            Some(&s) if s != u32::MAX => Some(s as usize),
+            _ => None,
+        }
+    }
+
     /// Adds a vertex (no-op if present).
     pub fn add_node(&mut self, id: NodeId) -> Result<(), RouteError> {
         if !is_usable(id) {
             return Err(RouteError::InvalidNodeId(id));
         }
+        if self.slot_of(id).is_some() {
+            return Ok(());
+        }
+        if self.slot.is_empty() {
+            self.slot = vec![u32::MAX; usize::from(NodeId::MAX) + 1];
+        }
+        let s = match self.free.pop() {
+            Some(s) => s as usize,
+            None => {
+                if self.used == self.cap {
+                    self.grow(self.used + 1);
+                }
+                self.used += 1;
+                self.used - 1
+            }
+        };
+        self.slot[usize::from(id)] = s as u32;
         self.nodes.insert(id);
         Ok(())
     }
 
+    /// Makes the matrix at least `need` wide (a quarter more than now, in steps of 16), moving
+    /// every row.
+    fn grow(&mut self, need: usize) {
+        let cap = need.max(self.cap + self.cap / 4).div_ceil(16) * 16;
+        let mut cells = vec![EMPTY; cap * cap];
+        for r in 0..self.cap {
+            cells[r * cap..r * cap + self.cap]
+                .copy_from_slice(&self.cells[r * self.cap..(r + 1) * self.cap]);
+        }
+        self.cells = cells;
+        self.cap = cap;
+    }
+
     /// Removes a vertex and every edge touching it.
     pub fn remove_node(&mut self, id: NodeId) {
-        self.nodes.remove(&id);
-        if let Some(row) = self.rows.remove(&id) {
-            self.edge_count -= row.v.len();
-        }
-        for row in self.rows.values_mut() {
-            if let Ok(p) = row.v.binary_search_by_key(&id, |&(d, _)| d) {
-                row.v.remove(p);
-                row.bounds();
-                self.edge_count -= 1;
+        let Some(s) = self.slot_of(id) else {
+            return;
+        };
+        let cap = self.cap;
+        for k in 0..cap {
+            for p in [s * cap + k, k * cap + s] {
+                if !self.cells[p].latency.is_nan() {
+                    self.cells[p] = EMPTY;
+                    self.edge_count -= 1;
+                }
             }
         }
-        self.rows.retain(|_, row| !row.v.is_empty());
+        self.slot[usize::from(id)] = u32::MAX;
+        self.free.push(s as u32);
+        self.nodes.remove(&id);
     }
 
     /// Stores the edge `src -> dst` (adding both vertices). `latency` in seconds, any finite
@@ -157,45 +179,55 @@ impl Graph {
         additional_cost: f64,
         valid_until: f64,
     ) -> Result<(), RouteError> {
-        let additional_cost = if additional_cost.is_finite() && additional_cost > 0.0 {
+        self.store(src, dst, latency, additional_cost, valid_until)
+            .map(|_| ())
+    }
+
+    /// [`Graph::set_edge`] returning the link's state before (`None`: there was no link).
+    pub fn store(
+        &mut self,
+        src: NodeId,
+        dst: NodeId,
+        latency: f64,
+        additional_cost: f64,
+        valid_until: f64,
+    ) -> Result<Option<EdgeState>, RouteError> {
+        self.add_node(src)?;
+        self.add_node(dst)?;
+        let (Some(s), Some(d)) = (self.slot_of(src), self.slot_of(dst)) else {
+            unreachable!("both vertices were just added");
+        };
+        let ac = if additional_cost.is_finite() && additional_cost > 0.0 {
             additional_cost
         } else {
             0.0
         };
-        let state = EdgeState {
+        Ok(self.put(s * self.cap + d, latency, ac, valid_until))
+    }
+
+    /// Writes one cell; returns what it held.
+    #[inline]
+    fn put(&mut self, p: usize, latency: f64, ac: f64, valid_until: f64) -> Option<EdgeState> {
+        let c = &mut self.cells[p];
+        let old = *c;
+        *c = EdgeState {
             latency: normalize_latency(latency),
-            additional_cost,
+            additional_cost: ac,
             valid_until,
         };
-        // The common case (a link reported again): its row exists, so both vertices do.
-        if let Some(row) = self.rows.get_mut(&src) {
-            if let Ok(p) = find(row, dst) {
-                row.v[p].1 = state;
-                return Ok(());
-            }
+        if old.latency.is_nan() {
+            self.edge_count += 1;
+            None
+        } else {
+            Some(old)
         }
-        self.add_node(src)?;
-        self.add_node(dst)?;
-        let row = self.rows.entry(src).or_default();
-        match row.v.binary_search_by_key(&dst, |&(d, _)| d) {
-            Ok(p) => row.v[p].1 = state,
-            Err(p) => {
-                row.v.insert(p, (dst, state));
-                row.bounds();
-                self.edge_count += 1;
-            }
-        }
-        Ok(())
     }
 
     /// Stores the links `srcs[k] -> dst` of one report received at `now`: latency
     /// `latencies[k]` (s, non-finite = down), AdditionalCost `additional_cost` (s, negative = 0),
-    /// valid until `now + ttls[k]`. The same result as [`Graph::set_edge`] per link, in two
-    /// passes: first where each link is stored (reads only, so the cache misses of the items'
-    /// different rows overlap instead of one waiting for the other), then the writes. A supernode
-    /// stores a million links a second at N = 1000, each in another row of a store of 32 MB.
-    /// Errors as `set_edge` (an unusable id); the links before it stay stored. Slices of unequal
-    /// length are cut to the shortest.
+    /// valid until `now + ttls[k]`. The same result as [`Graph::set_edge`] per link. Errors as
+    /// `set_edge` (an unusable id); the links before it stay stored. Slices of unequal length are
+    /// cut to the shortest.
     pub fn set_incoming(
         &mut self,
         dst: NodeId,
@@ -205,37 +237,43 @@ impl Graph {
         additional_cost: f64,
         now: f64,
     ) -> Result<(), RouteError> {
+        self.set_incoming_with(dst, srcs, latencies, ttls, additional_cost, now, |_, _| {})
+    }
+
+    /// [`Graph::set_incoming`], calling `prev(k, state)` with what link `k` held before it was
+    /// stored (`None`: no link), in order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_incoming_with(
+        &mut self,
+        dst: NodeId,
+        srcs: &[NodeId],
+        latencies: &[f64],
+        ttls: &[f64],
+        additional_cost: f64,
+        now: f64,
+        mut prev: impl FnMut(usize, Option<EdgeState>),
+    ) -> Result<(), RouteError> {
         let n = srcs.len().min(latencies.len()).min(ttls.len());
         let ac = if additional_cost.is_finite() && additional_cost > 0.0 {
             additional_cost
         } else {
             0.0
         };
-        // Only a link's own insertion moves the elements of its row that later items could
-        // look for (an insertion into row `s` is the link `s -> dst` itself), so the positions
-        // found here stay right through the second pass.
-        let pos: Vec<u32> = srcs[..n]
-            .iter()
-            .map(|s| {
-                self.rows
-                    .get(s)
-                    .and_then(|r| find(r, dst).ok())
-                    .map_or(u32::MAX, |p| p as u32)
-            })
-            .collect();
+        self.add_node(dst)?;
         for k in 0..n {
-            let valid_until = now + ttls[k];
-            if pos[k] != u32::MAX {
-                if let Some(row) = self.rows.get_mut(&srcs[k]) {
-                    row.v[pos[k] as usize].1 = EdgeState {
-                        latency: normalize_latency(latencies[k]),
-                        additional_cost: ac,
-                        valid_until,
-                    };
-                    continue;
+            let (s, d) = match (self.slot_of(srcs[k]), self.slot_of(dst)) {
+                (Some(s), Some(d)) => (s, d),
+                _ => {
+                    // A new source vertex (may grow the matrix).
+                    self.add_node(srcs[k])?;
+                    match (self.slot_of(srcs[k]), self.slot_of(dst)) {
+                        (Some(s), Some(d)) => (s, d),
+                        _ => unreachable!("both vertices were just added"),
+                    }
                 }
-            }
-            self.set_edge(srcs[k], dst, latencies[k], ac, valid_until)?;
+            };
+            let old = self.put(s * self.cap + d, latencies[k], ac, now + ttls[k]);
+            prev(k, old);
         }
         Ok(())
     }
@@ -249,21 +287,18 @@ impl Graph {
 
     /// Removes one edge.
     pub fn remove_edge(&mut self, src: NodeId, dst: NodeId) {
-        if let Some(row) = self.rows.get_mut(&src) {
-            if let Ok(p) = row.v.binary_search_by_key(&dst, |&(d, _)| d) {
-                row.v.remove(p);
-                row.bounds();
+        if let (Some(s), Some(d)) = (self.slot_of(src), self.slot_of(dst)) {
+            let c = &mut self.cells[s * self.cap + d];
+            if !c.latency.is_nan() {
+                *c = EMPTY;
                 self.edge_count -= 1;
-                if row.v.is_empty() {
-                    self.rows.remove(&src);
-                }
             }
         }
     }
 
     /// Removes all edges (vertices stay).
     pub fn clear_edges(&mut self) {
-        self.rows.clear();
+        self.cells.iter_mut().for_each(|c| *c = EMPTY);
         self.edge_count = 0;
     }
 
@@ -289,15 +324,35 @@ impl Graph {
 
     /// Stored edges `((src, dst), state)`, ascending.
     pub fn edges(&self) -> impl Iterator<Item = ((NodeId, NodeId), &EdgeState)> + '_ {
-        self.rows
+        let order = self.order();
+        let cap = self.cap;
+        (0..order.len()).flat_map(move |a| {
+            let (s, si) = order[a];
+            let row = &self.cells[si * cap..(si + 1) * cap];
+            order
+                .clone()
+                .into_iter()
+                .filter_map(move |(d, di)| {
+                    let e = &row[di];
+                    (!e.latency.is_nan()).then_some(((s, d), e))
+                })
+        })
+    }
+
+    /// The vertices ascending with their slots.
+    fn order(&self) -> Vec<(NodeId, usize)> {
+        self.nodes
             .iter()
-            .flat_map(|(&s, row)| row.v.iter().map(move |(d, e)| ((s, *d), e)))
+            .map(|&id| (id, self.slot[usize::from(id)] as usize))
+            .collect()
     }
 
     /// The stored state of one edge.
+    #[inline]
     pub fn edge(&self, src: NodeId, dst: NodeId) -> Option<&EdgeState> {
-        let row = self.rows.get(&src)?;
-        find(row, dst).ok().map(|p| &row.v[p].1)
+        let (s, d) = (self.slot_of(src)?, self.slot_of(dst)?);
+        let e = &self.cells[s * self.cap + d];
+        (!e.latency.is_nan()).then_some(e)
     }
 
     /// Effective latency of `src -> dst` at `now` (override applied; infinity if absent,
@@ -339,6 +394,9 @@ impl Graph {
         if now > e.valid_until || e.latency == f64::INFINITY {
             return f64::INFINITY;
         }
+        if self.manual.is_empty() {
+            return e.latency;
+        }
         match self.manual.lookup(src, dst) {
             Some(m) => normalize_upstream_latency(m),
             None => e.latency,
@@ -358,9 +416,14 @@ impl Graph {
     /// Calls `f(src, dst, effective_latency, state)` for every stored edge, ascending, in one
     /// walk (the effective latency at `now` as [`Graph::latency`], infinity if expired or down).
     pub fn visit_edges(&self, now: f64, mut f: impl FnMut(NodeId, NodeId, f64, &EdgeState)) {
-        for (&s, row) in &self.rows {
-            for (d, e) in &row.v {
-                f(s, *d, self.effective(s, *d, e, now), e);
+        let order = self.order();
+        for &(s, si) in &order {
+            let row = &self.cells[si * self.cap..(si + 1) * self.cap];
+            for &(d, di) in &order {
+                let e = &row[di];
+                if !e.latency.is_nan() {
+                    f(s, d, self.effective(s, d, e, now), e);
+                }
             }
         }
     }
@@ -372,7 +435,7 @@ impl Graph {
 
     /// Whether `id` is a vertex.
     pub fn has_node(&self, id: NodeId) -> bool {
-        self.nodes.contains(&id)
+        self.slot_of(id).is_some()
     }
 
     /// Solves all pairs over the graph as it is at `now`.
@@ -386,43 +449,83 @@ impl Graph {
 mod tests {
     use super::*;
 
-    /// The interpolated lookup answers exactly what a binary search answers, on dense rows
-    /// (a full mesh: every id but the source), sparse rows and rows with gaps, for ids present,
-    /// absent, below and above the row.
+    /// The dense store behaves as a map keyed by `(src, dst)` plus a vertex set, through random
+    /// vertex additions and removals (slots reused, the matrix grown several times), links stored,
+    /// stored again and removed, `set_incoming` with new vertices, and `clear_edges`: same links
+    /// in the same ascending order, same count, same lookups, same previous states.
     #[test]
-    fn find_agrees_with_binary_search() {
-        let e = EdgeState {
-            latency: 0.0,
-            additional_cost: 0.0,
-            valid_until: 0.0,
-        };
-        let mut seed = 7u32;
+    fn dense_store_equals_a_map() {
+        use std::collections::BTreeMap;
+        let mut g = Graph::new();
+        let mut nodes: BTreeSet<NodeId> = BTreeSet::new();
+        let mut links: BTreeMap<(NodeId, NodeId), EdgeState> = BTreeMap::new();
+        let mut seed = 11u32;
         let mut next = || {
             seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
             seed >> 8
         };
-        for case in 0..200 {
-            let len = (next() % 300) as usize;
-            let step = 1 + (next() % 4) as u16;
-            let mut ids: Vec<NodeId> = (0..len as u16).map(|i| 1 + i * step).collect();
-            if case % 3 == 0 && !ids.is_empty() {
-                let skip = (next() as usize) % ids.len();
-                ids.remove(skip);
+        for step in 0..3000 {
+            let a = 1 + (next() % 200) as NodeId;
+            let b = 1 + (next() % 200) as NodeId;
+            match next() % 20 {
+                0 => {
+                    g.remove_node(a);
+                    nodes.remove(&a);
+                    links.retain(|&(s, d), _| s != a && d != a);
+                }
+                1 => {
+                    g.remove_edge(a, b);
+                    links.remove(&(a, b));
+                }
+                2 if step % 500 == 0 => {
+                    g.clear_edges();
+                    links.clear();
+                }
+                3 => {
+                    g.add_node(a).unwrap();
+                    nodes.insert(a);
+                }
+                4..=7 => {
+                    let len = (next() % 12) as usize;
+                    let srcs: Vec<NodeId> = (0..len).map(|_| 1 + (next() % 200) as NodeId).collect();
+                    let lat: Vec<f64> = (0..len).map(|_| f64::from(next() % 50) * 1e-3 - 0.01).collect();
+                    let ttl: Vec<f64> = (0..len).map(|_| f64::from(next() % 5)).collect();
+                    let now = f64::from(step);
+                    let mut seen = Vec::new();
+                    g.set_incoming_with(b, &srcs, &lat, &ttl, 0.001, now, |k, old| seen.push((k, old)))
+                        .unwrap();
+                    nodes.insert(b);
+                    for k in 0..len {
+                        nodes.insert(srcs[k]);
+                        let st = EdgeState { latency: lat[k], additional_cost: 0.001, valid_until: now + ttl[k] };
+                        assert_eq!(seen[k], (k, links.insert((srcs[k], b), st)), "step {step}");
+                    }
+                }
+                _ => {
+                    let lat = if next() % 9 == 0 { f64::NAN } else { f64::from(next() % 50) * 1e-3 };
+                    let old = g.store(a, b, lat, -1.0, f64::from(step)).unwrap();
+                    nodes.insert(a);
+                    nodes.insert(b);
+                    let st = EdgeState { latency: normalize_latency(lat), additional_cost: 0.0, valid_until: f64::from(step) };
+                    assert_eq!(old, links.insert((a, b), st), "step {step}");
+                }
             }
-            let mut row = Row {
-                lo: 0,
-                hi: 0,
-                v: ids.iter().map(|&d| (d, e)).collect(),
-            };
-            row.bounds();
-            for dst in 0..(len as u16 * step + 3) {
-                assert_eq!(
-                    find(&row, dst),
-                    row.v.binary_search_by_key(&dst, |&(d, _)| d),
-                    "case {case} dst {dst}"
-                );
+            if step % 50 == 0 || step > 2950 {
+                let got: Vec<_> = g.edges().map(|(k, e)| (k, *e)).collect();
+                let want: Vec<_> = links.iter().map(|(&k, &e)| (k, e)).collect();
+                assert_eq!(got, want, "step {step}");
+                let mut visited = Vec::new();
+                g.visit_edges(0.0, |s, d, _, e| visited.push(((s, d), *e)));
+                assert_eq!(visited, want, "step {step}");
+                assert_eq!(g.edge_count(), links.len());
+                assert_eq!(g.nodes().collect::<BTreeSet<_>>(), nodes);
+                for s in 0..=201 {
+                    assert_eq!(g.has_node(s), nodes.contains(&s));
+                    assert_eq!(g.edge(s, b).copied(), links.get(&(s, b)).copied(), "{s}->{b}");
+                }
             }
         }
+        assert!(g.cap >= 190, "the matrix grew (cap {})", g.cap);
     }
 
     /// set_incoming stores exactly what set_edge per link stores: new links, links stored
