@@ -6,8 +6,9 @@
 //! the order of `nodeIds()`).
 
 use eg_core::route::{
-    self, format_solve_json, format_solve_text, parse_matrix, Graph, Hysteresis, IncrementalSolver,
-    MedianFilter, RecalculateSetting, Solution, SpikeFilter, UpdateMode, WeightedEdge, INVALID,
+    self, format_solve_json, format_solve_text, parse_matrix, DenseInput, Graph, Hysteresis,
+    IncrementalSolver, MedianFilter, NodeId, RecalculateSetting, Solution, SpikeFilter, UpdateMode,
+    WeightedEdge, INVALID,
 };
 use wasm_bindgen::prelude::*;
 
@@ -44,8 +45,13 @@ pub struct RouteGraph {
     last_now: f64,
     incremental: bool,
     last_mode: String,
-    /// The full solve's edge list, kept for its capacity.
-    edges_buf: Vec<WeightedEdge>,
+    /// The hysteresis snapshot's previous list, refilled by the next full solve (its capacity:
+    /// millions of links at N = 2000).
+    hyst_buf: Vec<((NodeId, NodeId), f64)>,
+    /// Scratch of the full solve: expiry row-major before its transpose into `valid`.
+    valid_rm: Vec<f64>,
+    /// The previous `snap_rev`, refilled by the next full solve (swapped in on success only).
+    snap_rev_spare: Vec<f64>,
     /// Weight (latency + AC, s) of every pair at the last solve, laid out like `valid` (link
     /// `i -> j` at `j * n + i`; infinity = no finite link then): `applyPongs`' pre-check reads it.
     snap: Vec<f64>,
@@ -83,7 +89,9 @@ impl RouteGraph {
             last_now: f64::NEG_INFINITY,
             incremental: true,
             last_mode: String::new(),
-            edges_buf: Vec::new(),
+            hyst_buf: Vec::new(),
+            valid_rm: Vec::new(),
+            snap_rev_spare: Vec::new(),
             snap: Vec::new(),
             snap_rev: Vec::new(),
             min_valid_snapped: f64::INFINITY,
@@ -519,70 +527,81 @@ impl RouteGraph {
     }
 
     fn solve_full(&mut self, now: f64) -> Result<bool, JsError> {
-        // One walk over the edge map feeds the solver, the hysteresis snapshot and the expiry
-        // matrix.
+        // One walk over the graph's sorted edge rows builds, by appending, the solver's dense
+        // input, the row-major pre-check snapshot, the expiry matrix (row-major, transposed
+        // below), the hysteresis snapshot, the earliest expiry of a finite link and whether a
+        // link is new: no edge list, no n × n fill before a scatter.
         let nodes: Vec<u16> = self.graph.nodes().collect();
         let n = nodes.len();
+        let nn = n * n;
         let mut index = vec![u32::MAX; 65536];
         for (p, &id) in nodes.iter().enumerate() {
             index[id as usize] = p as u32;
         }
-        // The big buffers are reused from the last full solve: fresh WASM memory costs about as
-        // much to allocate and touch as a pass of the solver over it.
-        let mut valid = std::mem::take(&mut self.valid);
-        valid.clear();
-        valid.resize(n * n, f64::NEG_INFINITY);
-        let mut edges = std::mem::take(&mut self.edges_buf);
-        edges.clear();
-        edges.reserve(self.graph.edge_count());
+        let mut input = DenseInput::new(nodes.clone()).map_err(js_err)?;
+        // Same nodes as the last solution: the old snapshot's pair `p` is the new one's.
+        let same = self.solution().is_some_and(|s| s.ids() == &nodes[..]) && self.snap_rev.len() == nn;
+        let old_n = self.engine.as_ref().map_or(0, |e| e.solution().len());
+        let (old_index, old_snap, old_rev) = (&self.index, &self.snap, &self.snap_rev);
+        let old_ok = old_snap.len() == old_n * old_n;
+        let mut valid_rm = RowSink::new(std::mem::take(&mut self.valid_rm), n, f64::NEG_INFINITY);
+        let mut snap_rev = RowSink::new(std::mem::take(&mut self.snap_rev_spare), n, f64::INFINITY);
+        let mut hyst = std::mem::take(&mut self.hyst_buf);
+        hyst.clear();
+        hyst.reserve(self.graph.edge_count());
+        let mut min_valid = f64::INFINITY;
+        let mut new_links = false;
         self.graph.visit_edges(now, |s, d, lat, e| {
-            valid[index[d as usize] as usize * n + index[s as usize] as usize] = e.valid_until;
-            if lat != f64::INFINITY {
-                edges.push(WeightedEdge::new(s, d, lat, e.additional_cost));
+            let (i, j) = (index[s as usize] as usize, index[d as usize] as usize);
+            let p = i * n + j;
+            valid_rm.set(i, j, e.valid_until);
+            if lat == f64::INFINITY {
+                return;
+            }
+            input.push(i, j, lat, e.additional_cost);
+            // As Hysteresis::record: latency + AC of each edge with a finite latency.
+            let w = lat + e.additional_cost;
+            snap_rev.set(i, j, w);
+            hyst.push(((s, d), w));
+            if w.is_finite() {
+                min_valid = min_valid.min(e.valid_until);
+                let was = if same {
+                    old_rev[p]
+                } else {
+                    let (oi, oj) = (old_index[s as usize], old_index[d as usize]);
+                    if oi != u32::MAX && oj != u32::MAX && old_ok {
+                        old_snap[oj as usize * old_n + oi as usize]
+                    } else {
+                        f64::INFINITY
+                    }
+                };
+                new_links |= !was.is_finite();
             }
         });
+        let (valid_rm, snap_rev) = (valid_rm.finish(), snap_rev.finish());
         // The expiry matrix now follows the new index: until a solve succeeds, only a full
         // solve can use it.
-        self.structural = true;
+        let mut valid = std::mem::take(&mut self.valid);
+        transpose_into(&valid_rm, &mut valid, n);
         self.valid = valid;
-        let result = IncrementalSolver::new(&nodes, &edges);
-        let engine = match result {
+        self.valid_rm = valid_rm;
+        self.structural = true;
+        let engine = match IncrementalSolver::from_dense(input) {
             Ok(e) => e,
             Err(e) => {
-                self.edges_buf = edges;
+                self.snap_rev_spare = snap_rev;
+                self.hyst_buf = hyst;
                 return Err(js_err(e));
             }
         };
-        self.hysteresis.record_weighted(&self.graph, &edges, now);
-        // The pre-check's snapshot over the new index; a link finite now and not at the last
-        // solve (under the old index) is new.
-        let old_n = self.engine.as_ref().map_or(0, |e| e.solution().len());
-        let old_snap = std::mem::take(&mut self.snap);
-        let mut snap = vec![f64::INFINITY; n * n];
-        let mut snap_rev = vec![f64::INFINITY; n * n];
-        self.new_links = false;
-        for e in &edges {
-            let w = e.latency + e.additional_cost;
-            let (si, di) = (
-                index[e.src as usize] as usize,
-                index[e.dst as usize] as usize,
-            );
-            snap[di * n + si] = w;
-            snap_rev[si * n + di] = w;
-            let (oi, oj) = (self.index[e.src as usize], self.index[e.dst as usize]);
-            let was = if oi != u32::MAX && oj != u32::MAX && old_snap.len() == old_n * old_n {
-                old_snap[oj as usize * old_n + oi as usize]
-            } else {
-                f64::INFINITY
-            };
-            if !was.is_finite() && w.is_finite() {
-                self.new_links = true;
-            }
-        }
-        self.min_valid_snapped = min_valid(&snap, &self.valid);
+        self.hyst_buf = self.hysteresis.record_snapshot(&self.graph, hyst, now);
+        // The pre-check's snapshot over the new index (column-major: its transpose).
+        let mut snap = std::mem::take(&mut self.snap);
+        transpose_into(&snap_rev, &mut snap, n);
         self.snap = snap;
-        self.snap_rev = snap_rev;
-        self.edges_buf = edges;
+        self.snap_rev_spare = std::mem::replace(&mut self.snap_rev, snap_rev);
+        self.new_links = new_links;
+        self.min_valid_snapped = min_valid;
         let changed = match self.solution() {
             Some(old) => {
                 old.ids() != engine.solution().ids()
@@ -593,7 +612,7 @@ impl RouteGraph {
         self.engine = Some(engine);
         self.index = index;
         self.touched.clear();
-        self.touched.resize((n * n).div_ceil(64), 0);
+        self.touched.resize(nn.div_ceil(64), 0);
         self.touched_count = 0;
         self.structural = false;
         self.last_now = now;
@@ -680,6 +699,86 @@ impl RouteGraph {
     #[wasm_bindgen(js_name = solutionJson)]
     pub fn solution_json(&self) -> Result<String, JsError> {
         Ok(format_solve_json(self.sol()?))
+    }
+}
+
+/// A row-major `n × n` matrix written in ascending `(row, column)` order through a buffer of
+/// one row, appended when the next row starts: a value costs one store (the matrix is written
+/// once, unwritten pairs get `fill`), where pushing each value after a `resize` to its place
+/// cost a capacity check and a length update per pair. Positions must not go backwards.
+struct RowSink {
+    out: Vec<f64>,
+    row: Vec<f64>,
+    fill: f64,
+    /// Row held in `row` (rows before it are in `out`).
+    cur: usize,
+    dirty: bool,
+}
+
+impl RowSink {
+    /// Reuses `out`'s allocation.
+    fn new(mut out: Vec<f64>, n: usize, fill: f64) -> Self {
+        out.clear();
+        out.reserve(n * n);
+        RowSink {
+            out,
+            row: vec![fill; n],
+            fill,
+            cur: 0,
+            dirty: false,
+        }
+    }
+
+    #[inline]
+    fn set(&mut self, i: usize, j: usize, x: f64) {
+        if i != self.cur {
+            self.advance(i);
+        }
+        self.row[j] = x;
+        self.dirty = true;
+    }
+
+    fn advance(&mut self, to: usize) {
+        let n = self.row.len();
+        debug_assert!(to > self.cur);
+        self.out.extend_from_slice(&self.row);
+        if self.dirty {
+            self.row.fill(self.fill);
+            self.dirty = false;
+        }
+        let empty = (to - self.cur - 1) * n;
+        self.out.resize(self.out.len() + empty, self.fill);
+        self.cur = to;
+    }
+
+    fn finish(mut self) -> Vec<f64> {
+        let n = self.row.len();
+        if n > 0 {
+            self.advance(n);
+        }
+        self.out
+    }
+}
+
+/// `dst` = the `n × n` matrix `src` transposed (`dst[j * n + i] = src[i * n + j]`), in tiles
+/// that keep both sides' cache lines in use; `dst`'s old allocation is reused.
+fn transpose_into(src: &[f64], dst: &mut Vec<f64>, n: usize) {
+    const T: usize = 32;
+    if dst.len() != n * n {
+        dst.clear();
+        dst.resize(n * n, 0.0);
+    }
+    for i0 in (0..n).step_by(T) {
+        let i1 = (i0 + T).min(n);
+        for j0 in (0..n).step_by(T) {
+            let j1 = (j0 + T).min(n);
+            for i in i0..i1 {
+                let row = &src[i * n + j0..i * n + j1];
+                for (j, &x) in (j0..j1).zip(row) {
+                    dst[j * n + i] = x;
+                }
+            }
+        }
     }
 }
 
