@@ -16,7 +16,7 @@ async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<vo
   }
 }
 
-function host(priv: Uint8Array, got: { from: number; text: string }[], drops: string[]): WgHost {
+function host(priv: Uint8Array, got: { from: number; text: string }[], drops: string[], expected: boolean[] = []): WgHost {
   return new WgHost({
     privateKey: keyToBase64(priv),
     port: 0,
@@ -24,7 +24,7 @@ function host(priv: Uint8Array, got: { from: number; text: string }[], drops: st
     v6: false,
     listenV4: '127.0.0.1',
     clock: systemClock(),
-    log: { internal: () => {}, error: () => {}, debug: () => {}, drop: (r) => drops.push(r) },
+    log: { internal: () => {}, error: () => {}, debug: () => {}, drop: (r, _f, e) => (drops.push(r), expected.push(e === true)) },
     onPlaintext: (plain, from) => got.push({ from: from.nodeId, text: Buffer.from(plain).toString('utf8').replace(/\0+$/, '') }),
   });
 }
@@ -69,6 +69,32 @@ for (const native of [true, false]) {
       assert.ok(aAtB.rxBytes > 0 && aAtB.txBytes > 0 && bAtA.rxBytes > 0 && bAtA.txBytes > 0);
       assert.ok(aAtB.lastHandshakeMs > 0 && bAtA.lastHandshakeMs > 0);
       assert.deepEqual(drops, []);
+    });
+
+    it('an initiation from an unknown key is a drop, logged as expected only while the owner says so (a peer list on its way)', async () => {
+      const ka = generatePrivateKey();
+      const kb = generatePrivateKey();
+      const drops: string[] = [];
+      const expected: boolean[] = [];
+      const a = host(ka, [], []);
+      const b = host(kb, [], drops, expected);
+      hosts.push(a, b);
+      await a.open();
+      await b.open();
+      const bAtA: Peer = a.addPeer(2, publicKey(kb), undefined);
+      bAtA.endpoint = { address: '127.0.0.1', port: b.port, family: 4 };
+      let pending = true;
+      b.unknownPeerExpected = () => pending;
+      a.sendTo(bAtA, new TextEncoder().encode('who am I'));
+      await waitFor(() => drops.length >= 1, 'B to drop the first initiation');
+      assert.match(drops[0], /UnknownPeer/);
+      assert.equal(expected[0], true, 'expected while the peer list is pending');
+      pending = false;
+      const n = drops.length;
+      assert.ok(a.initiateNow(bAtA), 'A retries at once');
+      await waitFor(() => drops.length > n, 'B to drop the retry');
+      assert.match(drops[n], /UnknownPeer/);
+      assert.equal(expected[n], false, 'not expected once the list is applied');
     });
   });
 }

@@ -136,6 +136,10 @@ export class SuperClient {
 
   start(): void {
     for (const p of this.edge.peers.all()) this.track(p);
+    // Another edge can pull the peer list that names us and reach us before we pull the one
+    // that names it (at start, and after a peer/add): its first initiations are then from an
+    // unknown key, which is expected until our pull is applied.
+    this.edge.host.unknownPeerExpected = () => this.hashes.peer === '' || [...this.pulling].some((k) => k.startsWith('peerinfo:'));
     // A new session with a supernode may be with a new supernode process (a restart, or one that
     // lost our registration and refused a report): register on it at once instead of at the
     // next interval (SendPingInterval, 16 s in generated configs), which is what the supernode

@@ -372,8 +372,16 @@ export class WgHost {
       default:
         fields = { src, dst, kind, from };
     }
-    this.o.log.drop(dropName(code, { me: this.me, node, kind, src, dst, from, wg }), fields, DROP_EXPECTED.has(code));
+    const expected = DROP_EXPECTED.has(code) || (code === Drop.Wireguard && aux === Reason.UnknownPeer && this.unknownPeerExpected?.() === true);
+    this.o.log.drop(dropName(code, { me: this.me, node, kind, src, dst, from, wg }), fields, expected);
   }
+
+  /**
+   * Whether a handshake from an unknown key is normal operation right now (counted, logged at
+   * debug only): set by a super-mode edge while its peer list is not pulled yet or a newer one
+   * is announced and on its way, when a peer that already has the list may reach it first.
+   */
+  unknownPeerExpected?: () => boolean;
 
   /** This node's NodeID for drop names (set by an edge). */
   me = 0;
