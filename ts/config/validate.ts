@@ -45,16 +45,23 @@ function cleanKeys(d: Data, paths: readonly (readonly string[])[]): void {
   for (const p of paths) mapStrings(d, p, cleanKey);
 }
 
+/** `make()` on the first call, its result afterwards. */
+function lazily<R>(make: () => R): () => R {
+  let r: R | undefined;
+  return () => (r ??= make());
+}
+
 interface Kind<T> {
-  validate: ReturnType<typeof compile<T>>;
+  /** The compiled schema validator, made on first use (ajv compiles a schema in ~0.1 s of CPU). */
+  validate: () => ReturnType<typeof compile<T>>;
   /** Upstream quirks accepted on input, applied before the schema sees the data. */
   normalize?: (data: Record<string, unknown>) => void;
   rules: (ctx: Ctx, config: T) => void;
 }
 
-const EDGE: Kind<EdgeConfig> = { validate: compile(edgeSchema), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
+const EDGE: Kind<EdgeConfig> = { validate: lazily(() => compile(edgeSchema)), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
 const SUPER: Kind<SuperConfig> = {
-  validate: compile(superSchema),
+  validate: lazily(() => compile(superSchema)),
   // Upstream writes these ports as strings ("3000") but a hand-written `3000` is the same thing.
   normalize: (d) => {
     cleanKeys(d, SUPER_KEYS);
@@ -79,13 +86,14 @@ function run<T>(kind: Kind<T>, text: string, name: string): Parsed<T> {
     throw new ConfigError(name, [{ path: '', message: `${what}; expected a YAML mapping like "NodeID: 1"` }]);
   }
   kind.normalize?.(data as Record<string, unknown>);
-  let valid = kind.validate(data);
+  const validate = kind.validate();
+  let valid = validate(data);
   // etherguard-go loads with non-strict yaml.v2: unknown keys are ignored and yes/no are booleans.
   // Those are applied here with a warning each, then the cleaned data is validated again so the
   // defaults and every other check see what will run.
-  const lenient = valid ? undefined : applyLeniency(kind.validate.errors ?? [], data, (segs) => isPlainScalar(src, segs));
-  if (lenient?.changed) valid = kind.validate(data);
-  const ajvProblems = valid ? [] : translate(kind.validate.errors ?? [], data, lenient?.unknownIn);
+  const lenient = valid ? undefined : applyLeniency(validate.errors ?? [], data, (segs) => isPlainScalar(src, segs));
+  if (lenient?.changed) valid = validate(data);
+  const ajvProblems = valid ? [] : translate(validate.errors ?? [], data, lenient?.unknownIn);
   const ctx = new Ctx(ajvProblems);
   // The rules guard every access with ctx.ok(), so they are safe on data ajv rejected.
   kind.rules(ctx, data as T);

@@ -13,7 +13,6 @@ import { P2PClient } from '../p2p/client.js';
 import { coreSigner } from '../p2p/sign.js';
 import { NtpSync } from '../ntp/sync.js';
 import { testTimers } from '../wgnode/test-timers.js';
-import { edgeRegistry } from '../metrics/registry.js';
 import { metricsListenOf, observe, type Observed } from '../metrics/wire.js';
 
 export async function edgeMode(a: CliArgs): Promise<number> {
@@ -73,7 +72,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   }
   let obs: Observed;
   try {
-    obs = await observe({ listen: metricsListen, registry: () => edgeRegistry(() => edge.snapshot()), status: `edge ${cfg.NodeName} (node ${cfg.NodeID}) up` }, log);
+    obs = await observe({ listen: metricsListen, registry: async () => (await import('../metrics/registry.js')).edgeRegistry(() => edge.snapshot()), status: `edge ${cfg.NodeName} (node ${cfg.NodeID}) up` }, log);
   } catch (e) {
     ntp?.stop();
     client?.stop();

@@ -4,28 +4,15 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { isIP } from 'node:net';
 import type { Registry } from 'prom-client';
-import { limitRequests, parseListen, type Listen } from '../shared/http.js';
+import { limitRequests, type Listen } from '../shared/http.js';
+import { parseMetricsListen } from './listen.js';
+
+export { parseMetricsListen };
 
 export interface MetricsServer {
   /** Base URL actually bound, e.g. http://127.0.0.1:9586 (port 0 resolved). */
   url: string;
   close(): Promise<void>;
-}
-
-/**
- * Checks a `-metrics` / MetricsListen value: "PORT", ":PORT", "HOST:PORT" or "[v6]:PORT" with a
- * port 0..65535. Returns the parsed form, or throws an Error naming `what` and the rule.
- */
-export function parseMetricsListen(value: string, what: string): Listen {
-  let l: Listen;
-  try {
-    l = parseListen(value);
-  } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
-  }
-  if (l.port > 65535) throw new Error(`${what}: port ${l.port} is above 65535`);
-  if (l.host !== undefined && isIP(l.host) === 0 && l.host !== 'localhost') throw new Error(`${what}: host ${JSON.stringify(l.host)} is not an IP address (or localhost)`);
-  return l;
 }
 
 /** Serves `reg` at GET /metrics on `l`; without a host, every address (IPv6 and IPv4 if it can). */

@@ -8,6 +8,9 @@ import rateLimit from '@fastify/rate-limit';
 import { MonotonicRateStore } from './rate-store.js';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { HttpTLS } from '../config/index.js';
+import { parseListen, sameListen, type Listen } from './listen.js';
+
+export { parseListen, sameListen, type Listen };
 
 export const BODY_LIMIT = 1024 * 1024;
 
@@ -32,27 +35,6 @@ declare module 'fastify' {
     rawBody?: Buffer;
   }
 }
-
-export interface Listen {
-  /** undefined = every address */
-  host?: string;
-  port: number;
-}
-
-/** "3000", ":3000" (upstream's forms) or "host:3000" / "[v6]:3000" (ours). */
-export function parseListen(v: string): Listen {
-  const bare = /^:?(\d{1,5})$/.exec(v);
-  if (bare) return { port: Number(bare[1]) };
-  const m = /^\[([^\]]+)\]:(\d{1,5})$/.exec(v) ?? /^([^:]*):(\d{1,5})$/.exec(v);
-  if (!m) throw new Error(`listen address ${JSON.stringify(v)} is not "port", ":port" or "host:port"`);
-  return { host: m[1] || undefined, port: Number(m[2]) };
-}
-
-export const sameListen = (a: string, b: string): boolean => {
-  const x = parseListen(a);
-  const y = parseListen(b);
-  return x.port === y.port && (x.host ?? '') === (y.host ?? '');
-};
 
 /** API_Prefix with a leading "/" and no trailing one ("" for the root). */
 export function normPrefix(p: string): string {

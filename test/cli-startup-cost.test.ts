@@ -1,0 +1,34 @@
+// What a process start loads: `-version`, `-help` and an edge must not load the packages only
+// the supernode or a metrics endpoint needs (fastify, prom-client, the etcd client and its gRPC
+// stack). Each costs CPU at every start, and a machine that starts many edges at once (a boot, a
+// test mesh) pays it many times over. Counted in packages loaded, not in time.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { ROOT } from '../ts/paths.js';
+
+const HEAVY = ['fastify', 'prom-client', 'etcd3', '@grpc', 'protobufjs'];
+
+/** Packages under node_modules that `script` (run with -e as an ES module import) has loaded. */
+function loadedPackages(importPath: string, call: string): Set<string> {
+  const code = `import(${JSON.stringify(importPath)}).then(async (m) => { ${call}; const ks = Object.keys(require.cache).filter((k) => k.includes('/node_modules/')).map((k) => { const rest = k.split('/node_modules/').pop(); const parts = rest.split('/'); return parts[0].startsWith('@') ? parts[0] : parts[0]; }); process.stderr.write('\\nLOADED ' + JSON.stringify([...new Set(ks)]) + '\\n'); })`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: ROOT });
+  const line = r.stderr.split('\n').find((l) => l.startsWith('LOADED '));
+  assert.ok(line, `no package list: ${r.stderr.slice(-500)}`);
+  return new Set(JSON.parse(line.slice(7)) as string[]);
+}
+
+describe('process start: what each mode loads', () => {
+  it('-version loads none of the supernode, metrics or etcd packages', () => {
+    const got = loadedPackages(join(ROOT, 'dist/cli/main.js'), `await import(${JSON.stringify(join(ROOT, 'dist/cli/modes.js'))}); const out = process.stdout.write.bind(process.stdout); process.stdout.write = () => true; await m.main(['-version']); process.stdout.write = out`);
+    const heavy = HEAVY.filter((p) => got.has(p));
+    assert.deepEqual(heavy, [], `-version loaded ${heavy.join(', ')}`);
+  });
+
+  it('the edge mode module loads none of them either (metrics load only when served)', () => {
+    const got = loadedPackages(join(ROOT, 'dist/edge/mode.js'), 'void m');
+    const heavy = HEAVY.filter((p) => got.has(p));
+    assert.deepEqual(heavy, [], `the edge loaded ${heavy.join(', ')}`);
+    assert.ok(got.has('yaml'), 'the edge still loads its config parser (the list is real)');
+  });
+});
