@@ -31,6 +31,7 @@ build_native() {
 build_ts() {
   log "typescript"
   npx tsc -p tsconfig.json
+  node scripts/precompile-validators.mjs
   node scripts/build-web.mjs
 }
 

@@ -25,6 +25,16 @@ describe('process start: what each mode loads', () => {
     assert.deepEqual(heavy, [], `-version loaded ${heavy.join(', ')}`);
   });
 
+  it("loading an edge config and decoding control messages with the built code does not load ajv's compiler (precompiled validators)", () => {
+    const code = `import(${JSON.stringify(join(ROOT, 'dist/config/index.js'))}).then(async (c) => { const p = await import(${JSON.stringify(join(ROOT, 'dist/proto/control.js'))}); c.parseEdgeConfig(c.exampleEdgeConfig(), 'x.yaml', () => {}); try { p.decode.ping('{}'); } catch {} const ks = Object.keys(require.cache).filter((k) => k.includes('/node_modules/ajv/')); process.stderr.write('AJV ' + JSON.stringify(ks.map((k) => k.split('/node_modules/ajv/')[1])) + '\\n'); })`;
+    const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', cwd: ROOT });
+    const line = r.stderr.split('\n').find((l) => l.startsWith('AJV '));
+    assert.ok(line, r.stderr.slice(-400));
+    const files = JSON.parse(line.slice(4)) as string[];
+    assert.ok(files.some((f) => f.startsWith('dist/runtime/')), `the precompiled code's runtime helpers are used: ${files.join(', ')}`);
+    assert.deepEqual(files.filter((f) => f.startsWith('dist/compile/') || f === 'dist/ajv.js' || f === 'dist/core.js'), [], "ajv's compiler was loaded");
+  });
+
   it('the edge mode module loads none of them either (metrics load only when served)', () => {
     const got = loadedPackages(join(ROOT, 'dist/edge/mode.js'), 'void m');
     const heavy = HEAVY.filter((p) => got.has(p));

@@ -1,18 +1,12 @@
-// One ajv instance for both schemas, and the translation of its errors into plain sentences that
+// The config schemas' ajv settings, and the translation of ajv's errors into plain sentences that
 // name the key path.
-import AjvModule, { type ErrorObject, type JSONSchemaType, type ValidateFunction } from 'ajv';
+import type { ErrorObject } from 'ajv';
+import type { AjvProfile } from '../shared/schema-check.js';
 import { closestKey, describe, formatPath, type Segment } from './problems.js';
 import { WHY } from './schema/common.js';
 
-// ajv ships CommonJS; under NodeNext the class is on `.default`.
-const Ajv = AjvModule.default;
-
-const ajv = new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true });
-ajv.addKeyword(WHY);
-
-export function compile<T>(schema: JSONSchemaType<T>): ValidateFunction<T> {
-  return ajv.compile(schema);
-}
+/** The config schemas' ajv settings (ts/shared/schema-check.ts makes the validators). */
+export const CONFIG_AJV: AjvProfile = { name: 'config', options: { allErrors: true, useDefaults: true, verbose: true, strict: true }, keywords: [WHY] };
 
 export interface RawProblem {
   segs: Segment[];

@@ -2,7 +2,9 @@
 // unknown keys dropped and YAML 1.1 booleans read, with warnings → ajv again → cross-field rules →
 // located problems or a typed config.
 import type { Document } from 'yaml';
-import { applyLeniency, compile, translate, type RawProblem } from './ajv.js';
+import type { ValidateFunction } from 'ajv';
+import { validator } from '../shared/schema-check.js';
+import { applyLeniency, CONFIG_AJV, translate, type RawProblem } from './ajv.js';
 import { cleanKey } from './keys.js';
 import { ConfigError, formatPath, type Problem } from './problems.js';
 import { Ctx } from './rules/ctx.js';
@@ -45,23 +47,17 @@ function cleanKeys(d: Data, paths: readonly (readonly string[])[]): void {
   for (const p of paths) mapStrings(d, p, cleanKey);
 }
 
-/** `make()` on the first call, its result afterwards. */
-function lazily<R>(make: () => R): () => R {
-  let r: R | undefined;
-  return () => (r ??= make());
-}
-
 interface Kind<T> {
-  /** The compiled schema validator, made on first use (ajv compiles a schema in ~0.1 s of CPU). */
-  validate: () => ReturnType<typeof compile<T>>;
+  /** The schema validator, made on first use (ts/shared/schema-check.ts). */
+  validate: () => ValidateFunction<T>;
   /** Upstream quirks accepted on input, applied before the schema sees the data. */
   normalize?: (data: Record<string, unknown>) => void;
   rules: (ctx: Ctx, config: T) => void;
 }
 
-const EDGE: Kind<EdgeConfig> = { validate: lazily(() => compile(edgeSchema)), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
+const EDGE: Kind<EdgeConfig> = { validate: validator(CONFIG_AJV, 'edge config', edgeSchema), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
 const SUPER: Kind<SuperConfig> = {
-  validate: lazily(() => compile(superSchema)),
+  validate: validator(CONFIG_AJV, 'supernode config', superSchema),
   // Upstream writes these ports as strings ("3000") but a hand-written `3000` is the same thing.
   normalize: (d) => {
     cleanKeys(d, SUPER_KEYS);

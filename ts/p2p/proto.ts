@@ -8,12 +8,12 @@
 // `DOMAIN ‖ kind ‖ "\n" ‖ body` (the exact body bytes, never a re-serialisation), so a signature
 // made for one kind cannot be replayed as another. Report links are `[Src, Timediff, TimeToAlive]`
 // triples: a report is flooded to every node every ping interval, so its size matters.
-import AjvModule, { type JSONSchemaType } from 'ajv';
+import type { JSONSchemaType } from 'ajv';
+import { validator, type AjvProfile } from '../shared/schema-check.js';
 import { Kind } from '../core/frame.js';
 import { ProtoError, TIMEDIFF_LIMIT_S } from '../proto/control.js';
 
-const Ajv = AjvModule.default;
-const ajv = new Ajv({ allErrors: false, strict: true });
+const P2P_AJV: AjvProfile = { name: 'p2p', options: { allErrors: false, strict: true } };
 
 /** Signature domain: the protocol name and version. */
 export const DOMAIN = 'etherguard-p2p/1 kind=';
@@ -99,8 +99,9 @@ const peerSchema: JSONSchemaType<PeerBody> = {
 };
 
 function checker<T>(name: string, schema: JSONSchemaType<T>): (obj: unknown) => T {
-  const v = ajv.compile(schema);
+  const get = validator(P2P_AJV, name, schema);
   return (obj) => {
+    const v = get();
     if (!v(obj)) {
       const e = v.errors?.[0];
       throw new ProtoError(`${name}: ${e ? `${e.instancePath || '(root)'} ${e.message}` : 'invalid'}`);

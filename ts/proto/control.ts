@@ -3,10 +3,10 @@
 // each validated by an ajv schema on receipt (unknown keys and wrong types are rejected), so a
 // malformed or hostile message is dropped with a reason rather than half-applied.
 // Reference: docs/control.md.
-import AjvModule, { type JSONSchemaType, type ValidateFunction } from 'ajv';
+import type { JSONSchemaType } from 'ajv';
+import { validator, type AjvProfile } from '../shared/schema-check.js';
 
-const Ajv = AjvModule.default;
-const ajv = new Ajv({ allErrors: false, strict: true, removeAdditional: false });
+const CONTROL_AJV: AjvProfile = { name: 'control', options: { allErrors: false, strict: true, removeAdditional: false } };
 
 export const PROTO_VERSION = 1;
 
@@ -488,8 +488,9 @@ export const schemas = {
 
 /** Validates an already parsed value; throws ProtoError naming the path and the rule. */
 function checker<T>(name: string, schema: JSONSchemaType<T>): (obj: unknown) => T {
-  const v: ValidateFunction<T> = ajv.compile(schema);
+  const get = validator(CONTROL_AJV, name, schema);
   return (obj) => {
+    const v = get();
     if (!v(obj)) {
       const e = v.errors?.[0];
       throw new ProtoError(`${name}: ${e ? `${e.instancePath || '(root)'} ${e.message}` : 'invalid'}`);
