@@ -35,6 +35,13 @@ describe('process start: what each mode loads', () => {
     assert.deepEqual(files.filter((f) => f.startsWith('dist/compile/') || f === 'dist/ajv.js' || f === 'dist/core.js'), [], "ajv's compiler was loaded");
   });
 
+  it('the supernode mode module does not load the etcd client (only a supernode with an etcd store does)', () => {
+    const got = loadedPackages(join(ROOT, 'dist/super/mode.js'), 'void m');
+    const heavy = ['etcd3', '@grpc', 'protobufjs'].filter((p) => got.has(p));
+    assert.deepEqual(heavy, [], `the supernode loaded ${heavy.join(', ')}`);
+    assert.ok(got.has('fastify'), 'the supernode still loads its HTTP server (the list is real)');
+  });
+
   it('the edge mode module loads none of them either (metrics load only when served)', () => {
     const got = loadedPackages(join(ROOT, 'dist/edge/mode.js'), 'void m');
     const heavy = HEAVY.filter((p) => got.has(p));

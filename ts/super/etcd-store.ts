@@ -12,9 +12,8 @@
 // watches the prefix and applies what changed to its running state. Without quorum a read or a
 // commit fails within Timeout: the manage API answers 503 and the running state stays as it was.
 import { randomBytes } from 'node:crypto';
-import { Etcd3, type IKeyValue, type Watcher } from 'etcd3';
-// cockatiel is etcd3's own fault-handling dependency (its options take cockatiel policies).
-import { ExponentialBackoff, noop } from 'cockatiel';
+import { createRequire } from 'node:module';
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { readFile } from 'node:fs/promises';
 import { parseDocument, stringify, type Document } from 'yaml';
 import { ConfigError, formatProblem, type EtcdSetting, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
@@ -172,7 +171,13 @@ export class EtcdStore implements SuperStore {
     this.prefix = setting.Prefix.endsWith('/') ? setting.Prefix : `${setting.Prefix}/`;
     this.timeoutMs = Math.round(setting.Timeout * 1000);
     const timeout = this.timeoutMs;
-    this.client = new Etcd3({
+    // Loaded here, not at import: the etcd client and its gRPC stack cost every supernode start
+    // ~100 ms of CPU, and only a supernode with an etcd store uses them. cockatiel is etcd3's own
+    // fault-handling dependency (its options take cockatiel policies).
+    const req = createRequire(import.meta.url);
+    const { Etcd3: Client } = req('etcd3') as typeof import('etcd3');
+    const { ExponentialBackoff, noop } = req('cockatiel') as typeof import('cockatiel');
+    this.client = new Client({
       hosts: setting.Endpoints,
       dialTimeout: timeout,
       // A quorum loss must show up as a failed call within Timeout (503), not as retries that
