@@ -702,17 +702,16 @@ impl RouteGraph {
     }
 }
 
-/// A row-major `n × n` matrix written in ascending `(row, column)` order through a buffer of
-/// one row, appended when the next row starts: a value costs one store (the matrix is written
-/// once, unwritten pairs get `fill`), where pushing each value after a `resize` to its place
-/// cost a capacity check and a length update per pair. Positions must not go backwards.
+/// A row-major `n × n` matrix written in ascending `(row, column)` order: each row is
+/// appended as `fill` when its first value comes and then written in place while it is in
+/// cache, so the matrix is written about once (no fill of all `n * n` first, no per-value
+/// `resize` and `push` with their length checks). Positions must not go backwards.
 struct RowSink {
     out: Vec<f64>,
-    row: Vec<f64>,
+    n: usize,
     fill: f64,
-    /// Row held in `row` (rows before it are in `out`).
-    cur: usize,
-    dirty: bool,
+    /// Rows present in `out`.
+    rows: usize,
 }
 
 impl RowSink {
@@ -722,40 +721,27 @@ impl RowSink {
         out.reserve(n * n);
         RowSink {
             out,
-            row: vec![fill; n],
+            n,
             fill,
-            cur: 0,
-            dirty: false,
+            rows: 0,
         }
     }
 
     #[inline]
     fn set(&mut self, i: usize, j: usize, x: f64) {
-        if i != self.cur {
-            self.advance(i);
+        if i >= self.rows {
+            self.grow_to(i + 1);
         }
-        self.row[j] = x;
-        self.dirty = true;
+        self.out[i * self.n + j] = x;
     }
 
-    fn advance(&mut self, to: usize) {
-        let n = self.row.len();
-        debug_assert!(to > self.cur);
-        self.out.extend_from_slice(&self.row);
-        if self.dirty {
-            self.row.fill(self.fill);
-            self.dirty = false;
-        }
-        let empty = (to - self.cur - 1) * n;
-        self.out.resize(self.out.len() + empty, self.fill);
-        self.cur = to;
+    fn grow_to(&mut self, rows: usize) {
+        self.out.resize(rows * self.n, self.fill);
+        self.rows = rows;
     }
 
     fn finish(mut self) -> Vec<f64> {
-        let n = self.row.len();
-        if n > 0 {
-            self.advance(n);
-        }
+        self.grow_to(self.n);
         self.out
     }
 }

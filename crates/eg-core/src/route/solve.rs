@@ -106,13 +106,10 @@ pub struct DenseInput {
     latency: Vec<f64>,
     ac: Vec<f64>,
     max_abs: f64,
-    /// The row being filled (`rows_done`, once a link of it came) in `row_*`, appended to the
-    /// matrices when a later row starts: a link costs a few stores into three small rows.
-    rows_done: usize,
+    /// Rows present in the matrices: the last one is being filled (its links are written in
+    /// place while the row is in cache; it was appended as "no edge").
+    rows: usize,
     next_col: usize,
-    row_weight: Vec<f64>,
-    row_latency: Vec<f64>,
-    row_ac: Vec<f64>,
 }
 
 impl DenseInput {
@@ -134,11 +131,8 @@ impl DenseInput {
             latency: Vec::with_capacity(n * n),
             ac: Vec::with_capacity(n * n),
             max_abs: 0.0,
-            rows_done: 0,
+            rows: 0,
             next_col: 0,
-            row_weight: vec![f64::INFINITY; n],
-            row_latency: vec![f64::INFINITY; n],
-            row_ac: vec![0.0; n],
         })
     }
 
@@ -160,12 +154,15 @@ impl DenseInput {
     #[inline]
     pub fn push(&mut self, i: usize, j: usize, latency: f64, additional_cost: f64) {
         let n = self.ids.len();
-        if i != self.rows_done {
+        if i >= self.rows {
+            assert!(i < n, "DenseInput::push: row {i} out of range (n = {n})");
+            self.grow_to(i + 1);
+        } else {
             assert!(
-                i > self.rows_done && i < n,
-                "DenseInput::push: row {i} out of order or range (n = {n})"
+                i + 1 == self.rows,
+                "DenseInput::push: row {i} out of order (at row {})",
+                self.rows - 1
             );
-            self.flush_rows(i);
         }
         assert!(
             j >= self.next_col && j < n,
@@ -176,39 +173,28 @@ impl DenseInput {
             return;
         }
         let (w, l, a) = edge_values(latency, additional_cost);
-        self.row_weight[j] = w;
-        self.row_latency[j] = l;
-        self.row_ac[j] = a;
+        let p = i * n + j;
+        self.weight[p] = w;
+        self.latency[p] = l;
+        self.ac[p] = a;
         if w != f64::INFINITY {
             self.max_abs = self.max_abs.max(w.abs());
         }
     }
 
-    /// Appends the row being filled and empty rows up to (not including) row `to`, which
-    /// becomes the one being filled.
-    fn flush_rows(&mut self, to: usize) {
-        if self.rows_done >= to {
-            return;
-        }
-        self.weight.extend_from_slice(&self.row_weight);
-        self.latency.extend_from_slice(&self.row_latency);
-        self.ac.extend_from_slice(&self.row_ac);
-        if self.next_col > 0 {
-            self.row_weight.fill(f64::INFINITY);
-            self.row_latency.fill(f64::INFINITY);
-            self.row_ac.fill(0.0);
-        }
-        let empty = (to - self.rows_done - 1) * self.ids.len();
-        self.weight.resize(self.weight.len() + empty, f64::INFINITY);
-        self.latency.resize(self.latency.len() + empty, f64::INFINITY);
-        self.ac.resize(self.ac.len() + empty, 0.0);
-        self.rows_done = to;
+    /// Appends rows without edges up to `rows` rows in all.
+    fn grow_to(&mut self, rows: usize) {
+        let len = rows * self.ids.len();
+        self.weight.resize(len, f64::INFINITY);
+        self.latency.resize(len, f64::INFINITY);
+        self.ac.resize(len, 0.0);
+        self.rows = rows;
         self.next_col = 0;
     }
 
     /// `(ids, weight, latency, ac, max_abs)`, the matrices complete (`n * n`).
     pub(crate) fn finish(mut self) -> (Vec<NodeId>, Vec<f64>, Vec<f64>, Vec<f64>, f64) {
-        self.flush_rows(self.ids.len());
+        self.grow_to(self.ids.len());
         (self.ids, self.weight, self.latency, self.ac, self.max_abs)
     }
 }
@@ -418,7 +404,9 @@ impl Prepared {
                     continue;
                 }
                 // The potentials shift a key by whole multiples of `hm`: same fields either way.
-                let r = (key as i64).rem_euclid(hm);
+                // `hm` is a power of two, so the Euclidean remainder is a mask (two's
+                // complement), not a 64-bit division per pair.
+                let r = (key as i64) & (hm - 1);
                 let (h, v) = ((r >> bits) as usize, (r & mask) as usize);
                 if h == 0 || h >= n || v >= n || (h == 1 && v != j) {
                     return Err(RouteError::Inconsistent);
@@ -821,11 +809,25 @@ fn initial_keys(
     // Appended row by row: every element is written once (no fill with infinity first).
     let mut d = Vec::with_capacity(n * n);
     let mut kmin = f64::INFINITY;
+    // The one-hop tails as a row, so that the loop below has no index conversion per pair.
+    let tails: Vec<f64> = (0..n).map(|j| ks.edge_tail(j)).collect();
     for (i, wrow) in values.chunks_exact(n.max(1)).enumerate() {
         let pi = pot[i];
-        d.extend(wrow.iter().zip(&pot).enumerate().map(|(j, (&w, &pj))| {
+        // In WASM no test is needed: `tick_of` maps infinity to infinity there (`ticks_fast`
+        // truncates with `f64.trunc`; reduced ticks are values already) and the key of an
+        // infinite tick is infinite, so the loop is branch-free and becomes f64x2 code.
+        // Natively `ticks_fast` goes through i64, which would saturate.
+        #[cfg(target_arch = "wasm32")]
+        d.extend(
+            wrow.iter()
+                .zip(&pot)
+                .zip(&tails)
+                .map(|((&w, &pj), &tail)| (tick_of(w) + (pi - pj)) * hm + tail),
+        );
+        #[cfg(not(target_arch = "wasm32"))]
+        d.extend(wrow.iter().zip(&pot).zip(&tails).map(|((&w, &pj), &tail)| {
             if w != f64::INFINITY {
-                (tick_of(w) + (pi - pj)) * hm + ks.edge_tail(j)
+                (tick_of(w) + (pi - pj)) * hm + tail
             } else {
                 f64::INFINITY
             }
