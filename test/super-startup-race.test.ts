@@ -1,7 +1,8 @@
 // A supernode that learns an edge only after that edge's first handshake initiation (the edge
 // started first, or peer/add came after it) hears its Register within about a second of
 // learning it, not after WireGuard's REKEY_TIMEOUT (5 s): the edge starts fresh initiations to
-// a supernode session without keys after 1 s, 2 s, 4 s (ts/edge/superclient.ts).
+// a supernode session without keys after a quarter of a second, then at twice the wait up to
+// every second (ts/edge/superclient.ts, SUPER_RETRY_*).
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -48,12 +48,15 @@ const SUPER_SILENCE_MARGIN_S = 5;
 const SUPER_SILENCE_MIN_S = 10;
 
 /**
- * While a supernode session has no keys, a new handshake initiation goes out every this many
- * seconds (148 bytes each; the core alone would wait REKEY_TIMEOUT, 5 s): a supernode that
- * learns this edge after its first initiation (it started later, or peer/add came after the
- * edge) answers within about a second.
+ * While a supernode session has no keys, new handshake initiations go out after
+ * SUPER_RETRY_FIRST_S, then at twice the wait up to every SUPER_RETRY_S seconds (148 bytes each;
+ * the core alone would wait REKEY_TIMEOUT, 5 s): a supernode that learns this edge after its
+ * first initiation (it started later, or peer/add came after the edge) answers within about a
+ * second, and one that started a moment after the edge (a mesh started at once) within a
+ * quarter of one.
  */
 const SUPER_RETRY_S = 1;
+const SUPER_RETRY_FIRST_S = 0.25;
 
 /** A new link's first measurement is reported this soon (s) instead of at the next interval. */
 const FIRST_REPORT_DELAY_S = 0.02;
@@ -243,10 +246,10 @@ export class SuperClient {
       }
       const r = this.superRetry.get(s);
       // The first check after start (the core's own initiation went out with the first Register) starts the clock.
-      if (!r) this.superRetry.set(s, { at: now, wait: SUPER_RETRY_S });
+      if (!r) this.superRetry.set(s, { at: now, wait: SUPER_RETRY_FIRST_S });
       else if (now - r.at >= r.wait - 1e-3) {
         if (host.initiateNow(s)) this.edge.log.cat('internal', 'supernode handshake retried early', { after: r.wait });
-        this.superRetry.set(s, { at: now, wait: r.wait });
+        this.superRetry.set(s, { at: now, wait: Math.min(SUPER_RETRY_S, 2 * r.wait) });
       }
     }
   }
