@@ -5,11 +5,15 @@
 // incoming link's filtered latency = base + clock offsets (with drift) + jitter. The edges'
 // own ping traffic is not simulated (sim/run.ts does that; at N = 1000 it is a million pings per
 // simulated second), so this measures the supernode alone: its CPU per simulated second.
-//   npx tsx sim/super-load.ts --n 1000 --seconds 60 [--warmup 15] [--jitter 2] [--drift 100] [--offset 10] [--tol 30] [--json]
+//   npx tsx sim/super-load.ts --n 1000 --seconds 60 [--warmup 15] [--jitter 2] [--drift 100] [--offset 10] [--tol 30] [--json] [--prof FILE]
+// --prof FILE: a CPU profile (.cpuprofile, V8 inspector) of the measured window only, without the
+// warm-up's solves and route history (node --cpu-prof covers the whole run).
 // The warm-up (default 15 s) covers the start-up: every edge's first Register and report, the
 // first full solve, and the settling solve (RouteState.settleS after it), whose next-hop changes
 // (about N² at the first solve) the route history records; only the steady state after it is
 // measured.
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { encode, encodeLinkReports, encodeLinkReportsBin, type RegisterMsg } from '../ts/proto/control.js';
 import { HEADER_LEN, Kind, NODE_SUPER, writeHeader } from '../ts/core/frame.js';
 import { PACKAGE_VERSION } from '../ts/paths.js';
@@ -88,9 +92,22 @@ const t5 = performance.now();
 const cpu5 = process.cpuUsage(c0);
 const solves0 = w.sn.routes.recalculations;
 const changes0 = w.sn.routes.history.changes;
+const profFile = args.includes('--prof') ? args[args.indexOf('--prof') + 1] : undefined;
+const prof = profFile ? new Session() : undefined;
+if (prof) {
+  prof.connect();
+  await prof.post('Profiler.enable');
+  await prof.post('Profiler.start');
+}
 sim.run(warmup + seconds);
+// Read before the profile is written out, which is not the supernode's work.
 const cpu = process.cpuUsage(c0);
 const wallAll = (performance.now() - t5) / 1000;
+if (prof && profFile) {
+  const { profile } = await prof.post('Profiler.stop');
+  writeFileSync(profFile, JSON.stringify(profile));
+  prof.disconnect();
+}
 const cpuAll = (cpu.user + cpu.system - cpu5.user - cpu5.system) / 1e6;
 // The supernode's handlers' wall time, scaled by the process's CPU/wall ratio (other load on the machine does not count).
 const busy = (w.superBusy + wall / 1000 - busy0) * Math.min(1, cpuAll / wallAll);

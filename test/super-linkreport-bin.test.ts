@@ -203,6 +203,35 @@ describe('LinkReport, binary form, at the supernode', () => {
     }
   });
 
+  it('a lone bad item first, in the middle or last is refused alone; an all-good report is applied whole', async () => {
+    // The intake hands an all-good report's decoded columns over as they are and copies only when
+    // an item is refused: every position of every kind of bad item must still leave exactly the
+    // good links stored, with their own values.
+    const bad: Link[] = [[2, NaN, 5], [3, TIMEDIFF_LIMIT_S * 2, 5], [2, 0.001, -1], [1, 0.001, 5], [65535, 0.001, 5], [999, 0.001, 5], [4, 0.001, 5]];
+    for (const b of bad) {
+      for (const at of [0, 1, 2]) {
+        const { sn, drops, send, links } = await harness();
+        try {
+          const good: Link[] = [[2, 0.0021, 5], [3, -0.0042, 7]];
+          const report = [...good];
+          report.splice(at, 0, b);
+          send(1, encodeLinkReportsBin(1, 0, report)[0]!);
+          const ctx = `bad ${JSON.stringify(b)} at ${at}`;
+          assert.equal(sn.controlStats.links, 2, ctx);
+          assert.deepEqual(links(), ['2->1 0.0021', '3->1 -0.0042'], ctx);
+          const refused = drops.filter((d) => d.reason.startsWith('report item refused: '));
+          assert.deepEqual(refused.map((d) => d.meta?.item), [`Links/${at}`], ctx);
+          // The next report, all good, replaces both values.
+          send(1, encodeLinkReportsBin(1, 0, [[2, 0.0031, 5], [3, 0.0052, 5]])[0]!);
+          assert.equal(sn.controlStats.links, 4, ctx);
+          assert.deepEqual(links(), ['2->1 0.0031', '3->1 0.0052'], ctx);
+        } finally {
+          await sn.stop();
+        }
+      }
+    }
+  });
+
   it('an unreadable frame is dropped whole with a counted reason (another layout version, truncated); the supernode goes on', async () => {
     const { sn, drops, send, links } = await harness();
     try {

@@ -115,18 +115,38 @@ export class LinkIntake {
 
   /**
    * The items of a binary LinkReport: each checked as a JSON item is (checkLinkItemValues and
-   * applyPong's Src rules, refused ones counted), the good ones copied into scratch columns and
-   * handed to the route graph in one WASM call and to ClockWatch in one call. Returns how many
-   * were applied.
+   * applyPong's Src rules, refused ones counted) and handed to the route graph in one WASM call
+   * and to ClockWatch in one call: the decoded columns themselves when every item is good (the
+   * usual case: no copy, no views made per report), else the good ones copied into scratch
+   * columns. Returns how many were applied.
    */
   private linkColumns(rec: EdgeRec, m: LinkReportBin, now: number): number {
     const id = rec.conf.NodeID;
     const c = m.srcs.length;
+    const edges = this.c.edges;
+    let i = 0;
+    for (; i < c; i++) {
+      const src = m.srcs[i];
+      // The rules of the loop below, without its messages (it judges and counts from item i on).
+      if (checkLinkItemValues(m.timediffs[i], m.ttls[i]) !== null || src === id || isSpecial(src)) break;
+      const e = edges.get(src);
+      if (!e || e.removing) break;
+    }
+    const ac = effectiveAcMs(rec.conf.AdditionalCost, m.AdditionalCost);
+    if (i === c) {
+      if (c === 0) return 0;
+      this.c.routes.applyPongs(id, m.srcs, m.timediffs, m.ttls, ac, now);
+      this.c.clocks.observeLinks(id, m.srcs, m.timediffs, now);
+      return c;
+    }
+    // Item i is refused: the good ones go through the scratch columns, each bad one is counted.
     let g = this.good;
     if (g.srcs.length < c) g = this.good = { srcs: new Uint16Array(c), td: new Float64Array(c), ttl: new Float64Array(c) };
-    const edges = this.c.edges;
-    let n = 0;
-    for (let i = 0; i < c; i++) {
+    g.srcs.set(m.srcs.subarray(0, i));
+    g.td.set(m.timediffs.subarray(0, i));
+    g.ttl.set(m.ttls.subarray(0, i));
+    let n = i;
+    for (; i < c; i++) {
       const src = m.srcs[i];
       const td = m.timediffs[i];
       const ttl = m.ttls[i];
@@ -152,7 +172,7 @@ export class LinkIntake {
     if (n === 0) return 0;
     const srcs = g.srcs.subarray(0, n);
     const td = g.td.subarray(0, n);
-    this.c.routes.applyPongs(id, srcs, td, g.ttl.subarray(0, n), effectiveAcMs(rec.conf.AdditionalCost, m.AdditionalCost), now);
+    this.c.routes.applyPongs(id, srcs, td, g.ttl.subarray(0, n), ac, now);
     this.c.clocks.observeLinks(id, srcs, td, now);
     return n;
   }
