@@ -48,8 +48,8 @@ pub struct RouteGraph {
     /// The hysteresis snapshot's previous list, refilled by the next full solve (its capacity:
     /// millions of links at N = 2000).
     hyst_buf: Vec<((NodeId, NodeId), f64)>,
-    /// Scratch of the full solve: expiry row-major before its transpose into `valid`.
-    valid_rm: Vec<f64>,
+    /// The previous `snap`, refilled by the next full solve (swapped in on success only).
+    snap_spare: Vec<f64>,
     /// The previous `snap_rev`, refilled by the next full solve (swapped in on success only).
     snap_rev_spare: Vec<f64>,
     /// Weight (latency + AC, s) of every pair at the last solve, laid out like `valid` (link
@@ -90,7 +90,7 @@ impl RouteGraph {
             incremental: true,
             last_mode: String::new(),
             hyst_buf: Vec::new(),
-            valid_rm: Vec::new(),
+            snap_spare: Vec::new(),
             snap_rev_spare: Vec::new(),
             snap: Vec::new(),
             snap_rev: Vec::new(),
@@ -527,10 +527,11 @@ impl RouteGraph {
     }
 
     fn solve_full(&mut self, now: f64) -> Result<bool, JsError> {
-        // One walk over the graph's sorted edge rows builds, by appending, the solver's dense
-        // input, the row-major pre-check snapshot, the expiry matrix (row-major, transposed
-        // below), the hysteresis snapshot, the earliest expiry of a finite link and whether a
-        // link is new: no edge list, no n × n fill before a scatter.
+        // One walk over the graph's sorted edge rows builds the solver's dense input, both
+        // pre-check snapshots (row-major directly, column-major through groups of rows), the
+        // expiry matrix (column-major), the hysteresis snapshot, the earliest expiry of a
+        // finite link and whether a link is new: no edge list, no n × n fill before a scatter,
+        // no transpose pass.
         let nodes: Vec<u16> = self.graph.nodes().collect();
         let n = nodes.len();
         let nn = n * n;
@@ -544,7 +545,8 @@ impl RouteGraph {
         let old_n = self.engine.as_ref().map_or(0, |e| e.solution().len());
         let (old_index, old_snap, old_rev) = (&self.index, &self.snap, &self.snap_rev);
         let old_ok = old_snap.len() == old_n * old_n;
-        let mut valid_rm = RowSink::new(std::mem::take(&mut self.valid_rm), n, f64::NEG_INFINITY);
+        let mut valid = ColSink::new(std::mem::take(&mut self.valid), n, f64::NEG_INFINITY);
+        let mut snap = ColSink::new(std::mem::take(&mut self.snap_spare), n, f64::INFINITY);
         let mut snap_rev = RowSink::new(std::mem::take(&mut self.snap_rev_spare), n, f64::INFINITY);
         let mut hyst = std::mem::take(&mut self.hyst_buf);
         hyst.clear();
@@ -554,7 +556,7 @@ impl RouteGraph {
         self.graph.visit_edges(now, |s, d, lat, e| {
             let (i, j) = (index[s as usize] as usize, index[d as usize] as usize);
             let p = i * n + j;
-            valid_rm.set(i, j, e.valid_until);
+            valid.set(i, j, e.valid_until);
             if lat == f64::INFINITY {
                 return;
             }
@@ -562,6 +564,7 @@ impl RouteGraph {
             // As Hysteresis::record: latency + AC of each edge with a finite latency.
             let w = lat + e.additional_cost;
             snap_rev.set(i, j, w);
+            snap.set(i, j, w);
             hyst.push(((s, d), w));
             if w.is_finite() {
                 min_valid = min_valid.min(e.valid_until);
@@ -578,27 +581,23 @@ impl RouteGraph {
                 new_links |= !was.is_finite();
             }
         });
-        let (valid_rm, snap_rev) = (valid_rm.finish(), snap_rev.finish());
+        let (snap, snap_rev) = (snap.finish(), snap_rev.finish());
         // The expiry matrix now follows the new index: until a solve succeeds, only a full
         // solve can use it.
-        let mut valid = std::mem::take(&mut self.valid);
-        transpose_into(&valid_rm, &mut valid, n);
-        self.valid = valid;
-        self.valid_rm = valid_rm;
+        self.valid = valid.finish();
         self.structural = true;
         let engine = match IncrementalSolver::from_dense(input) {
             Ok(e) => e,
             Err(e) => {
                 self.snap_rev_spare = snap_rev;
+                self.snap_spare = snap;
                 self.hyst_buf = hyst;
                 return Err(js_err(e));
             }
         };
         self.hyst_buf = self.hysteresis.record_snapshot(&self.graph, hyst, now);
-        // The pre-check's snapshot over the new index (column-major: its transpose).
-        let mut snap = std::mem::take(&mut self.snap);
-        transpose_into(&snap_rev, &mut snap, n);
-        self.snap = snap;
+        // The pre-check's snapshots over the new index.
+        self.snap_spare = std::mem::replace(&mut self.snap, snap);
         self.snap_rev_spare = std::mem::replace(&mut self.snap_rev, snap_rev);
         self.new_links = new_links;
         self.min_valid_snapped = min_valid;
@@ -746,25 +745,71 @@ impl RowSink {
     }
 }
 
-/// `dst` = the `n × n` matrix `src` transposed (`dst[j * n + i] = src[i * n + j]`), in tiles
-/// that keep both sides' cache lines in use; `dst`'s old allocation is reused.
-fn transpose_into(src: &[f64], dst: &mut Vec<f64>, n: usize) {
-    const T: usize = 32;
-    if dst.len() != n * n {
-        dst.clear();
-        dst.resize(n * n, 0.0);
+/// Rows per group of [`ColSink`]: 8 `f64` of a column are one 64-byte cache line.
+const COL_GROUP: usize = 8;
+
+/// A column-major `n × n` matrix (`j * n + i` = pair `(i, j)`) written in ascending row-major
+/// `(i, j)` order: the values of `COL_GROUP` rows are kept row-major in a small buffer and
+/// written out per column as one contiguous piece when the next group starts, so each of the
+/// matrix's cache lines is written once. This replaces a row-major copy and a transpose
+/// pass. Every pair is written (`fill` where no value came); the old allocation is reused.
+struct ColSink {
+    out: Vec<f64>,
+    buf: Vec<f64>,
+    n: usize,
+    fill: f64,
+    /// First row of the group in `buf`.
+    i0: usize,
+    dirty: bool,
+}
+
+impl ColSink {
+    fn new(mut out: Vec<f64>, n: usize, fill: f64) -> Self {
+        if out.len() != n * n {
+            out.clear();
+            out.resize(n * n, fill);
+        }
+        ColSink {
+            out,
+            buf: vec![fill; COL_GROUP * n],
+            n,
+            fill,
+            i0: 0,
+            dirty: false,
+        }
     }
-    for i0 in (0..n).step_by(T) {
-        let i1 = (i0 + T).min(n);
-        for j0 in (0..n).step_by(T) {
-            let j1 = (j0 + T).min(n);
-            for i in i0..i1 {
-                let row = &src[i * n + j0..i * n + j1];
-                for (j, &x) in (j0..j1).zip(row) {
-                    dst[j * n + i] = x;
-                }
+
+    #[inline]
+    fn set(&mut self, i: usize, j: usize, x: f64) {
+        while i >= self.i0 + COL_GROUP {
+            self.flush();
+        }
+        self.buf[(i - self.i0) * self.n + j] = x;
+        self.dirty = true;
+    }
+
+    /// Writes the group's rows into their columns and starts the next group.
+    fn flush(&mut self) {
+        let n = self.n;
+        let g = COL_GROUP.min(n - self.i0);
+        for j in 0..n {
+            let col = &mut self.out[j * n + self.i0..j * n + self.i0 + g];
+            for (r, x) in col.iter_mut().enumerate() {
+                *x = self.buf[r * n + j];
             }
         }
+        if self.dirty {
+            self.buf.fill(self.fill);
+            self.dirty = false;
+        }
+        self.i0 += COL_GROUP;
+    }
+
+    fn finish(mut self) -> Vec<f64> {
+        while self.i0 < self.n {
+            self.flush();
+        }
+        self.out
     }
 }
 
