@@ -914,6 +914,18 @@ pub fn route_kernel_options(seed_rows: bool, mask_f32: bool) {
     route::set_kernel_options(seed_rows, mask_f32);
 }
 
+/// Sets the node count from which the full solve tries the row relaxation kernel before
+/// Floyd–Warshall (default 640; `0`: always; `4294967295` or more: never). Process-wide, for tests
+/// and A/B runs: the results are identical either way (docs/routing.md, "Row relaxation").
+#[wasm_bindgen(js_name = routeRowKernelMinN)]
+pub fn route_row_kernel_min_n(min_n: u32) {
+    route::set_row_kernel_min_n(if min_n == u32::MAX {
+        usize::MAX
+    } else {
+        min_n as usize
+    });
+}
+
 /// The 6-node example matrix (`solve -example`).
 #[wasm_bindgen(js_name = exampleMatrix)]
 pub fn example_matrix() -> String {
