@@ -77,8 +77,9 @@ const EMPTY: EdgeState = EdgeState {
 /// computed address costs one independent store the CPU overlaps with the next ones. A report's
 /// reverse links (`dst -> *`, the hysteresis pre-check reads them) are one contiguous row.
 /// Iteration is ascending `(src, dst)`. Memory: 24 bytes per cell of a `cap × cap` matrix
-/// (`cap` ≥ vertices, grown by a quarter at a time): 24 MB at 1000 vertices, where the sorted
-/// rows of a full mesh took 32 MB.
+/// (`cap` ≥ vertices, grown by a quarter at a time, so up to 25 % wider than needed): 35 MB for
+/// 1000 vertices added one by one (cap 1200; 57 MB while the last growth copies), where the
+/// sorted rows of a full mesh took 32 MB.
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     nodes: BTreeSet<NodeId>,
