@@ -342,6 +342,25 @@ pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace, kmin: f64) -> b
     if cands.len() > u32::MAX as usize / 2 {
         return false;
     }
+    // The sweeps take block by block all rows' candidates in that block: stored in that order
+    // (slot `b * n + i`), each slot's candidates follow the previous slot's in memory instead
+    // of lying a row's worth of candidates further on (a cache miss per slot).
+    let (cand_start, cands) = {
+        let mut start = vec![0u32; n * nb + 1];
+        let mut out: Vec<(f64, u32)> = Vec::with_capacity(cands.len());
+        for b in 0..nb {
+            for i in 0..n {
+                let (c0, c1) = (
+                    cand_start[i * nb + b] as usize,
+                    cand_start[i * nb + b + 1] as usize,
+                );
+                start[b * n + i] = out.len() as u32;
+                out.extend_from_slice(&cands[c0..c1]);
+            }
+        }
+        start[n * nb] = out.len() as u32;
+        (start, out)
+    };
     for i in 0..n {
         if d[i * n + i] < diag {
             return false; // a negative cycle already
@@ -398,7 +417,7 @@ pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace, kmin: f64) -> b
             t += 1;
             let t_copy = t;
             for i in 0..n {
-                let slot = i * nb + b;
+                let slot = b * n + i;
                 let (c0, c1) = (cand_start[slot] as usize, cand_start[slot + 1] as usize);
                 if c0 == c1 {
                     continue;
@@ -468,9 +487,17 @@ pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace, kmin: f64) -> b
                             continue;
                         }
                         let p = i * nc + c;
-                        cmin[p] = cmin[p].min(f);
-                        fell_now[p] = fell_now[p].min(f);
-                        recent[p] = recent[p].min(f);
+                        // Plain comparisons: no NaN occurs, and `f64::min`'s NaN handling
+                        // costs a test per operand.
+                        if f < cmin[p] {
+                            cmin[p] = f;
+                        }
+                        if f < fell_now[p] {
+                            fell_now[p] = f;
+                        }
+                        if f < recent[p] {
+                            recent[p] = f;
+                        }
                     }
                     row_mod[i] = t;
                     any = true;
