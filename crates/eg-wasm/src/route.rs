@@ -234,9 +234,11 @@ impl RouteGraph {
         // failure leaves links stored but not recorded as touched, so the next solve is a full one.
         let mut prev = std::mem::take(&mut self.prev_buf);
         prev.clear();
-        let stored = self
-            .graph
-            .set_incoming_with(dst, srcs, latencies, ttls, ac_s, now, |_, old| prev.push(old));
+        let stored =
+            self.graph
+                .set_incoming_with(dst, srcs, latencies, ttls, ac_s, now, |_, old| {
+                    prev.push(old)
+                });
         if let Err(e) = stored {
             self.prev_buf = prev;
             self.structural = true;

@@ -330,13 +330,10 @@ impl Graph {
         (0..order.len()).flat_map(move |a| {
             let (s, si) = order[a];
             let row = &self.cells[si * cap..(si + 1) * cap];
-            order
-                .clone()
-                .into_iter()
-                .filter_map(move |(d, di)| {
-                    let e = &row[di];
-                    (!e.latency.is_nan()).then_some(((s, d), e))
-                })
+            order.clone().into_iter().filter_map(move |(d, di)| {
+                let e = &row[di];
+                (!e.latency.is_nan()).then_some(((s, d), e))
+            })
         })
     }
 
@@ -488,26 +485,43 @@ mod tests {
                 }
                 4..=7 => {
                     let len = (next() % 12) as usize;
-                    let srcs: Vec<NodeId> = (0..len).map(|_| 1 + (next() % 200) as NodeId).collect();
-                    let lat: Vec<f64> = (0..len).map(|_| f64::from(next() % 50) * 1e-3 - 0.01).collect();
+                    let srcs: Vec<NodeId> =
+                        (0..len).map(|_| 1 + (next() % 200) as NodeId).collect();
+                    let lat: Vec<f64> = (0..len)
+                        .map(|_| f64::from(next() % 50) * 1e-3 - 0.01)
+                        .collect();
                     let ttl: Vec<f64> = (0..len).map(|_| f64::from(next() % 5)).collect();
                     let now = f64::from(step);
                     let mut seen = Vec::new();
-                    g.set_incoming_with(b, &srcs, &lat, &ttl, 0.001, now, |k, old| seen.push((k, old)))
-                        .unwrap();
+                    g.set_incoming_with(b, &srcs, &lat, &ttl, 0.001, now, |k, old| {
+                        seen.push((k, old))
+                    })
+                    .unwrap();
                     nodes.insert(b);
                     for k in 0..len {
                         nodes.insert(srcs[k]);
-                        let st = EdgeState { latency: lat[k], additional_cost: 0.001, valid_until: now + ttl[k] };
+                        let st = EdgeState {
+                            latency: lat[k],
+                            additional_cost: 0.001,
+                            valid_until: now + ttl[k],
+                        };
                         assert_eq!(seen[k], (k, links.insert((srcs[k], b), st)), "step {step}");
                     }
                 }
                 _ => {
-                    let lat = if next() % 9 == 0 { f64::NAN } else { f64::from(next() % 50) * 1e-3 };
+                    let lat = if next() % 9 == 0 {
+                        f64::NAN
+                    } else {
+                        f64::from(next() % 50) * 1e-3
+                    };
                     let old = g.store(a, b, lat, -1.0, f64::from(step)).unwrap();
                     nodes.insert(a);
                     nodes.insert(b);
-                    let st = EdgeState { latency: normalize_latency(lat), additional_cost: 0.0, valid_until: f64::from(step) };
+                    let st = EdgeState {
+                        latency: normalize_latency(lat),
+                        additional_cost: 0.0,
+                        valid_until: f64::from(step),
+                    };
                     assert_eq!(old, links.insert((a, b), st), "step {step}");
                 }
             }
@@ -522,7 +536,11 @@ mod tests {
                 assert_eq!(g.nodes().collect::<BTreeSet<_>>(), nodes);
                 for s in 0..=201 {
                     assert_eq!(g.has_node(s), nodes.contains(&s));
-                    assert_eq!(g.edge(s, b).copied(), links.get(&(s, b)).copied(), "{s}->{b}");
+                    assert_eq!(
+                        g.edge(s, b).copied(),
+                        links.get(&(s, b)).copied(),
+                        "{s}->{b}"
+                    );
                 }
             }
         }
