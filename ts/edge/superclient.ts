@@ -58,6 +58,31 @@ const SUPER_SILENCE_MIN_S = 10;
 const SUPER_RETRY_S = 1;
 const SUPER_RETRY_FIRST_S = 0.25;
 
+/**
+ * Whether a failed pull is said as an error. A supernode binds its HTTP API a moment after its
+ * UDP sessions (and a restarted one may lag), so an edge that registered at once can get a notice
+ * and find nothing listening yet; the notice comes again every second until the state is pulled.
+ * Connection failures are therefore logged at debug (category control) until they have lasted
+ * `quietS` seconds without a successful pull, then as errors; any other failure (a refusal, a bad
+ * body) is an error at once.
+ */
+export class PullFailures {
+  private since?: number;
+  constructor(private readonly quietS = 5) {}
+  /** A pull could not connect at `nowS` (monotonic s): true when it should be logged as an error. */
+  unreachable(nowS: number): boolean {
+    this.since ??= nowS;
+    return nowS - this.since >= this.quietS;
+  }
+  /** A pull got an answer: the next connection failure starts a new quiet period. */
+  answered(): void {
+    this.since = undefined;
+  }
+}
+
+/** Thrown by pull() when no supernode base URL answered at all (connection refused, timeout). */
+class Unreachable extends Error {}
+
 /** A new link's first measurement is reported this soon (s) instead of at the next interval. */
 const FIRST_REPORT_DELAY_S = 0.02;
 
@@ -96,6 +121,7 @@ export class SuperClient {
   /** LinkReport messages and bytes (payload) sent since start (simulator, tests). */
   readonly reportStats = { messages: 0, bytes: 0 };
   private pulling = new Set<string>();
+  private readonly pullFailures = new PullFailures();
   private stopped = false;
   private exit?: (code: number) => void;
   readonly exited: Promise<number>;
@@ -558,11 +584,12 @@ export class SuperClient {
           text = await r.text();
           if (r.ok) break;
         } catch (e) {
-          if (base === bases[bases.length - 1]) throw e;
+          if (base === bases[bases.length - 1]) throw new Unreachable((e as Error).message);
           this.edge.log.cat('control', `pull ${what} from ${base} failed, trying the next supernode: ${(e as Error).message}`);
         }
       }
       if (!r) return;
+      this.pullFailures.answered();
       if (!r.ok) {
         // 404 "State not correct" means a newer state exists: its notice is on the way.
         this.edge.log.cat('control', `pull ${what} refused: HTTP ${r.status} ${text}`);
@@ -580,7 +607,9 @@ export class SuperClient {
       }
       this.edge.log.cat('control', `applied ${what}`, { state });
     } catch (e) {
-      this.edge.log.error(`cannot pull ${what} from ${base}: ${(e as Error).message}`);
+      const msg = `cannot pull ${what} from ${base}: ${(e as Error).message}`;
+      if (e instanceof Unreachable && !this.pullFailures.unreachable(this.edge.clock.now())) this.edge.log.cat('control', `${msg} (retried on the next notice)`);
+      else this.edge.log.error(msg);
     } finally {
       this.pulling.delete(key);
     }
