@@ -24,15 +24,40 @@ build_wasm() (
 )
 
 build_native() {
+  # Skipped when its sources did not change (the napi CLI itself forces one more cargo build on
+  # the run after the first); EG_FORCE_BUILD=1 builds anyway.
+  local h; h=$({ find crates/eg-native -type f -not -path '*/target/*' -print0; printf '%s\0' Cargo.lock; } | sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1)
+  if [ "${EG_FORCE_BUILD:-}" != 1 ] && ls native-pkg/*.node >/dev/null 2>&1 && [ "$(cat native-pkg/.inputs 2>/dev/null)" = "$h" ]; then
+    log "native addon: up to date"
+    return
+  fi
   log "native addon (napi-rs)"
+  rm -f native-pkg/.inputs
   (cd crates/eg-native && npx napi build --release --platform --output-dir ../../native-pkg --esm >/dev/null)
+  echo "$h" > native-pkg/.inputs
+}
+
+# What dist/ is made from: the TypeScript sources (and the web page's files under ts/web), the
+# build scripts, the compiler settings, the dependencies and the WASM web build the page copies.
+ts_inputs_hash() {
+  { find ts -type f -print0; printf '%s\0' scripts/build.sh scripts/precompile-validators.mjs scripts/build-web.mjs tsconfig.json package-lock.json; [ -f wasm-pkg/stamp.txt ] && printf '%s\0' wasm-pkg/stamp.txt; } \
+    | sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1
 }
 
 build_ts() {
+  # tsc and the web page take 30-50 s: skipped when nothing they read changed since the last
+  # build (EG_FORCE_BUILD=1 builds anyway), so a second bootstrap is quick.
+  local h; h=$(ts_inputs_hash)
+  if [ "${EG_FORCE_BUILD:-}" != 1 ] && [ -f dist/main.js ] && [ "$(cat dist/.inputs 2>/dev/null)" = "$h" ]; then
+    log "typescript: up to date"
+    return
+  fi
   log "typescript"
+  rm -f dist/.inputs
   npx tsc -p tsconfig.json
   node scripts/precompile-validators.mjs
   node scripts/build-web.mjs
+  echo "$h" > dist/.inputs
 }
 
 case "$what" in
