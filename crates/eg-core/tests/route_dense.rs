@@ -18,7 +18,11 @@ fn bits(x: &[f64]) -> Vec<u64> {
 fn assert_same(got: &Solution, want: &Solution, ctx: &str) {
     assert_eq!(got.ids(), want.ids(), "{ctx}: ids");
     assert_eq!(got.next_table(), want.next_table(), "{ctx}: next hops");
-    assert_eq!(bits(got.dist_table()), bits(want.dist_table()), "{ctx}: dist");
+    assert_eq!(
+        bits(got.dist_table()),
+        bits(want.dist_table()),
+        "{ctx}: dist"
+    );
     assert_eq!(
         bits(got.dist_no_ac_table()),
         bits(want.dist_no_ac_table()),
@@ -30,7 +34,10 @@ fn assert_same(got: &Solution, want: &Solution, ctx: &str) {
 fn random_links(rng: &mut StdRng, ids: &[u16], case: usize) -> Vec<WeightedEdge> {
     let density = [1.0, 0.9, 0.5, 0.15, 0.0][case % 5];
     let off_scale = [0.0, 0.05, 7200.0, 3.0e7, 1.8e9][(case / 5) % 5];
-    let off: Vec<f64> = ids.iter().map(|_| (rng.gen::<f64>() - 0.5) * off_scale).collect();
+    let off: Vec<f64> = ids
+        .iter()
+        .map(|_| (rng.gen::<f64>() - 0.5) * off_scale)
+        .collect();
     // Rows left empty on purpose: a node with no outgoing link.
     let empty_row = rng.gen_range(0..ids.len().max(1));
     let mut out = Vec::new();
@@ -93,7 +100,11 @@ fn dense_input_solves_exactly_as_the_edge_list() {
                     let change = [WeightedEdge::new(ids[0], ids[n - 1], 0.5 / 256.0, 0.0)];
                     let (rg, rw) = (g.update(&change), w.update(&change));
                     assert_eq!(rg, rw, "{ctx}: update report");
-                    assert_same(g.solution(), w.solution(), &format!("{ctx}, after an update"));
+                    assert_same(
+                        g.solution(),
+                        w.solution(),
+                        &format!("{ctx}, after an update"),
+                    );
                 }
                 assert_eq!(g.edges(), w.edges(), "{ctx}: stored edges");
             }

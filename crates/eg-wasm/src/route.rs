@@ -543,7 +543,8 @@ impl RouteGraph {
         }
         let mut input = DenseInput::new(nodes.clone()).map_err(js_err)?;
         // Same nodes as the last solution: the old snapshot's pair `p` is the new one's.
-        let same = self.solution().is_some_and(|s| s.ids() == &nodes[..]) && self.snap_rev.len() == nn;
+        let same =
+            self.solution().is_some_and(|s| s.ids() == &nodes[..]) && self.snap_rev.len() == nn;
         let old_n = self.engine.as_ref().map_or(0, |e| e.solution().len());
         let (old_index, old_snap, old_rev) = (&self.index, &self.snap, &self.snap_rev);
         let old_ok = old_snap.len() == old_n * old_n;

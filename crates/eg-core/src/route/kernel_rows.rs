@@ -99,7 +99,9 @@ fn relax_chunk(row: &mut [f64; CHUNK], e: f64, s: &[f64; CHUNK], max: f64) -> (f
         // only tests, without stores or the running maximum and minimum, and the full pass runs
         // when some lane lowers. Nothing changed: the row and its maximum stay as they are.
         {
-            use core::arch::wasm32::{f64x2, f64x2_add, f64x2_lt, f64x2_splat, v128_any_true, v128_or};
+            use core::arch::wasm32::{
+                f64x2, f64x2_add, f64x2_lt, f64x2_splat, v128_any_true, v128_or,
+            };
             let ev = f64x2_splat(e);
             let mut any = f64x2_lt(ev, ev); // all false
             for t in (0..CHUNK).step_by(2) {
@@ -504,7 +506,9 @@ pub(crate) fn relax_rows(d: &mut [f64], n: usize, ks: &KeySpace, kmin: f64) -> b
                     // The row's largest key only falls: a lower bound prunes the candidates of
                     // its next blocks in this sweep too (exact: a candidate at or above every key
                     // of the row lowers none).
-                    rowmax[i] = cmx.iter().fold(f64::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+                    rowmax[i] = cmx
+                        .iter()
+                        .fold(f64::NEG_INFINITY, |m, &x| if x > m { x } else { m });
                 }
             }
         }

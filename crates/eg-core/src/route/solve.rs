@@ -833,7 +833,9 @@ fn initial_keys(
             }
         }));
         // The diagonal is still infinity here: no self edges.
-        kmin = d[i * n..].iter().fold(kmin, |m, &x| if x < m { x } else { m });
+        kmin = d[i * n..]
+            .iter()
+            .fold(kmin, |m, &x| if x < m { x } else { m });
         d[i * n + i] = ks.diag_key();
     }
     (d, pot, kmin)
@@ -1153,7 +1155,11 @@ mod reduce_bound_tests {
             let max_abs = max_abs_weight(&weight);
             for raw_q in [KeySpace::new(n, max_abs).q, -40, 0, 10, 19] {
                 let want = full(&weight, n, raw_q, max_abs);
-                assert_eq!(reduce_may_help(&weight, n, raw_q, max_abs), want, "case {case}");
+                assert_eq!(
+                    reduce_may_help(&weight, n, raw_q, max_abs),
+                    want,
+                    "case {case}"
+                );
                 if want {
                     yes += 1;
                 } else {
