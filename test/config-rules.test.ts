@@ -281,3 +281,13 @@ describe('endpoints: one parser for config, UAPI and peer data', () => {
     assert.deepEqual(await resolveEndpoint('127.0.0.1:domain', 4, { v4: true, v6: true }), { address: '127.0.0.1', port: 53, family: 4 });
   });
 });
+
+describe('config hints for a mode that is off by mistake', () => {
+  it('UseSuperNode written one level too high names where it belongs; misspelt, the closest key', () => {
+    const up = edge(`${MINIMAL}DynamicRoute:\n  UseSuperNode: true\n`);
+    assert.ok(has(up.warnings, 'DynamicRoute.UseSuperNode', /belongs under DynamicRoute\.SuperNode/), JSON.stringify(up.warnings));
+    assert.equal(up.config.DynamicRoute.SuperNode.UseSuperNode, false, 'still ignored, as upstream');
+    const misspelt = edge(`${MINIMAL}DynamicRoute:\n  SuperNode:\n    UseSupernode: true\n`);
+    assert.ok(has(misspelt.warnings, 'DynamicRoute.SuperNode.UseSupernode', /did you mean UseSuperNode/), JSON.stringify(misspelt.warnings));
+  });
+});

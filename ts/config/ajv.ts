@@ -55,10 +55,40 @@ const UPSTREAM_NAMES: Record<string, { known: string; note: string }> = {
   },
 };
 
-/** The warning for an unknown key `key` next to the keys `known`: why it is ignored and what was probably meant. */
-function unknownKeyMessage(key: string, known: readonly string[]): string {
+/**
+ * Where each key name of a schema may be written: key name → the dotted paths of the mappings
+ * that have it ("" = top level; "Peers[]" for the items of a list). For the hint on a key written
+ * at the wrong level.
+ */
+export function keyPlaces(schema: object): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  const walk = (s: unknown, at: string, depth: number) => {
+    if (!s || typeof s !== 'object' || depth > 8) return;
+    const o = s as { properties?: Record<string, unknown>; items?: unknown; additionalProperties?: unknown };
+    for (const [k, v] of Object.entries(o.properties ?? {})) {
+      out.set(k, [...(out.get(k) ?? []), at]);
+      walk(v, at ? `${at}.${k}` : k, depth + 1);
+    }
+    if (o.items) walk(o.items, `${at}[]`, depth + 1);
+    if (o.additionalProperties && typeof o.additionalProperties === 'object') walk(o.additionalProperties, `${at}.*`, depth + 1);
+  };
+  walk(schema, '', 0);
+  return out;
+}
+
+/**
+ * The warning for an unknown key `key` next to the keys `known`: why it is ignored and what was
+ * probably meant: a key of that exact name elsewhere (written at the wrong level), else the
+ * closest sibling's name.
+ */
+function unknownKeyMessage(key: string, known: readonly string[], places?: ReadonlyMap<string, readonly string[]>): string {
   const u = UPSTREAM_NAMES[key];
   if (u !== undefined && known.includes(u.known)) return `unknown key, ignored: ${u.note}`;
+  const elsewhere = places?.get(key);
+  if (elsewhere && elsewhere.length > 0) {
+    const where = elsewhere.map((p) => (p === '' ? 'at the top level' : `under ${p}`)).join(' or ');
+    return `unknown key here, ignored (${key} belongs ${where})`;
+  }
   const hint = closestKey(key, known);
   return hint ? `unknown key, ignored (did you mean ${hint}?)` : 'unknown key, ignored';
 }
@@ -83,12 +113,12 @@ export interface Leniency {
 
 /**
  * Applies what etherguard-go's non-strict yaml.v2 loading accepts to `root`, in place, from ajv's
- * `errors` for it: an unknown key (additionalProperties) is deleted, and a plain-scalar YAML 1.1
+ * `errors` for it (`places`: keyPlaces of the schema, for hints on keys at the wrong level): an unknown key (additionalProperties) is deleted, and a plain-scalar YAML 1.1
  * boolean word where a boolean is expected becomes that boolean; each gets a warning. `isPlain`
  * tells whether the value at a path was written unquoted. Callers validate `root` again when
  * `changed`, so defaults and the other rules then see the cleaned data.
  */
-export function applyLeniency(errors: readonly ErrorObject[], root: unknown, isPlain: (segs: readonly Segment[]) => boolean): Leniency {
+export function applyLeniency(errors: readonly ErrorObject[], root: unknown, isPlain: (segs: readonly Segment[]) => boolean, places?: ReadonlyMap<string, readonly string[]>): Leniency {
   const out: Leniency = { warnings: [], changed: false, unknownIn: new Map() };
   for (const e of errors) {
     if (e.propertyName !== undefined) continue;
@@ -97,7 +127,7 @@ export function applyLeniency(errors: readonly ErrorObject[], root: unknown, isP
     if (e.keyword === 'additionalProperties' && e.data !== null && typeof e.data === 'object' && !Array.isArray(e.data)) {
       const key = String(p.additionalProperty);
       const known = Object.keys((e.parentSchema as { properties?: object } | undefined)?.properties ?? {});
-      out.warnings.push({ segs: [...segs, key], message: unknownKeyMessage(key, known) });
+      out.warnings.push({ segs: [...segs, key], message: unknownKeyMessage(key, known, places) });
       delete (e.data as Record<string, unknown>)[key];
       const at = formatPath(segs);
       out.unknownIn.set(at, [...(out.unknownIn.get(at) ?? []), key]);

@@ -4,7 +4,7 @@
 import type { Document } from 'yaml';
 import type { ValidateFunction } from 'ajv';
 import { validator } from '../shared/schema-check.js';
-import { applyLeniency, CONFIG_AJV, translate, type RawProblem } from './ajv.js';
+import { applyLeniency, CONFIG_AJV, keyPlaces, translate, type RawProblem } from './ajv.js';
 import { cleanKey } from './keys.js';
 import { ConfigError, formatPath, type Problem } from './problems.js';
 import { Ctx } from './rules/ctx.js';
@@ -47,17 +47,26 @@ function cleanKeys(d: Data, paths: readonly (readonly string[])[]): void {
   for (const p of paths) mapStrings(d, p, cleanKey);
 }
 
+/** `make()` on the first call, its result afterwards. */
+function once<R>(make: () => R): () => R {
+  let r: R | undefined;
+  return () => (r ??= make());
+}
+
 interface Kind<T> {
   /** The schema validator, made on first use (ts/shared/schema-check.ts). */
   validate: () => ValidateFunction<T>;
+  /** Where each key name belongs (keyPlaces), for hints on keys at the wrong level; made on first use. */
+  places: () => Map<string, string[]>;
   /** Upstream quirks accepted on input, applied before the schema sees the data. */
   normalize?: (data: Record<string, unknown>) => void;
   rules: (ctx: Ctx, config: T) => void;
 }
 
-const EDGE: Kind<EdgeConfig> = { validate: validator(CONFIG_AJV, 'edge config', edgeSchema), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
+const EDGE: Kind<EdgeConfig> = { validate: validator(CONFIG_AJV, 'edge config', edgeSchema), places: once(() => keyPlaces(edgeSchema)), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
 const SUPER: Kind<SuperConfig> = {
   validate: validator(CONFIG_AJV, 'supernode config', superSchema),
+  places: once(() => keyPlaces(superSchema)),
   // Upstream writes these ports as strings ("3000") but a hand-written `3000` is the same thing.
   normalize: (d) => {
     cleanKeys(d, SUPER_KEYS);
@@ -87,7 +96,7 @@ function run<T>(kind: Kind<T>, text: string, name: string): Parsed<T> {
   // etherguard-go loads with non-strict yaml.v2: unknown keys are ignored and yes/no are booleans.
   // Those are applied here with a warning each, then the cleaned data is validated again so the
   // defaults and every other check see what will run.
-  const lenient = valid ? undefined : applyLeniency(validate.errors ?? [], data, (segs) => isPlainScalar(src, segs));
+  const lenient = valid ? undefined : applyLeniency(validate.errors ?? [], data, (segs) => isPlainScalar(src, segs), kind.places());
   if (lenient?.changed) valid = validate(data);
   const ajvProblems = valid ? [] : translate(validate.errors ?? [], data, lenient?.unknownIn);
   const ctx = new Ctx(ajvProblems);

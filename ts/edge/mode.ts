@@ -30,6 +30,10 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     // configured one would make the two ends of a session disagree.
     log.info('P2P mode: Peers[].PSKey is ignored (edge-to-edge PSKs are not used in P2P mode, as upstream)');
   }
+  if (!p2pMode && !cfg.DynamicRoute.SuperNode.UseSuperNode && cfg.Peers.length === 0) {
+    // A static edge learns no peers; often a misspelt UseSuperNode/UseP2P (warned as an unknown key) is why.
+    log.info('static mode with no Peers: this edge has no peer to send to (DynamicRoute.SuperNode.UseSuperNode and DynamicRoute.P2P.UseP2P are false)');
+  }
   let routes: StaticRoutes;
   try {
     routes = new StaticRoutes(cfg.NextHopTable);
