@@ -58,6 +58,8 @@ export class Edge {
   private housekeeping?: Timer;
   private reresolve?: Timer;
   private stopped = false;
+  /** start() finished (the "up" line was logged). */
+  private up = false;
   /** Counters; sentFromIface and forwarded are counted by the data plane (read through the host). */
   readonly stats: EdgeStats = edgeStats(this);
   /**
@@ -185,6 +187,7 @@ export class Edge {
     }
     const hk = Math.max(1, Math.min(cfg.L2FIBTimeout > 0.01 ? cfg.L2FIBTimeout : 60, 60));
     this.housekeeping = everySec(hk, () => this.housekeep());
+    this.up = true;
     this.log.info(`edge ${cfg.NodeName} (node ${this.me}) up: ${this.iface.type} ${this.iface.name}, udp port ${this.host.port}, ${this.peers.size} peer(s)`);
     this.host.kick();
   }
@@ -381,7 +384,8 @@ export class Edge {
     await this.uapi?.close();
     this.host.close();
     await this.iface?.close();
-    this.log.info('edge stopped');
+    // An edge that never came up (its start failed) was not "stopped" in the user's sense.
+    if (this.up) this.log.info('edge stopped');
   }
 }
 

@@ -38,5 +38,6 @@ export async function superMode(a: CliArgs): Promise<number> {
   return untilSignal(async () => {
     await obs.stop();
     await sn.stop();
+    log.info('supernode stopped');
   }, log);
 }

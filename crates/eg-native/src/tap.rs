@@ -57,7 +57,14 @@ impl IfReq {
 }
 
 fn os_err(what: &str, name: &str) -> Error {
-    Error::from_reason(format!("{what} on {name}: {}", io::Error::last_os_error()))
+    let e = io::Error::last_os_error();
+    // Creating or configuring a TAP device is privileged: say what is missing, not only EPERM.
+    let hint = if e.raw_os_error() == Some(libc::EPERM) || e.raw_os_error() == Some(libc::EACCES) {
+        " (TAP devices need root or the CAP_NET_ADMIN capability)"
+    } else {
+        ""
+    };
+    Error::from_reason(format!("{what} on {name}: {e}{hint}"))
 }
 
 /// A throw-away AF_INET datagram socket: the handle the interface ioctls are issued on.
