@@ -108,7 +108,8 @@ async function state(): Promise<State | undefined> {
   }
 }
 
-const ms = (s: number | undefined, inf: number) => (s === undefined || s >= inf ? '   inf' : (s * 1000).toFixed(2).padStart(6));
+// A value that rounds to zero prints as 0.00, not -0.00 (a loopback link whose clocks agree to a few µs).
+const ms = (s: number | undefined, inf: number) => (s === undefined || s >= inf ? '   inf' : (Math.abs(s * 1000) < 0.005 ? 0 : s * 1000).toFixed(2).padStart(6));
 function table(title: string, rows: (id: number, col: number) => string): string {
   const head = `${title.padEnd(8)}` + ids.map((c) => String(c).padStart(8)).join('');
   return [head, ...ids.map((r) => String(r).padEnd(8) + ids.map((c) => (r === c ? '       -' : rows(r, c).padStart(8))).join(''))].join('\n');

@@ -8,7 +8,8 @@ const COMMON_HEAD = `# Paths are relative to this file's directory.
 Config output dir: ./eg_gen_%MODE%
 # false: refuse (and write nothing) if any generated file already exists.
 Enable generated config overwrite: false
-# true: append the zero-padded NodeID to NodeName and the interface name (EgNet001).
+# true: append the NodeID, zero-padded to the width of the largest one, to NodeName and the
+# interface name (EgNet1 here; EgNet001 when the NodeIDs reach 100).
 Add NodeID to the interface name: true
 `;
 
