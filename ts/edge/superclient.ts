@@ -61,7 +61,8 @@ const SUPER_RETRY_FIRST_S = 0.25;
 /**
  * Whether a failed pull is said as an error. A supernode binds its HTTP API a moment after its
  * UDP sessions (and a restarted one may lag), so an edge that registered at once can get a notice
- * and find nothing listening yet; the notice comes again every second until the state is pulled.
+ * and find nothing listening yet; the pull is tried again (PULL_RETRY_S) and the notice comes
+ * again every second until the state is pulled.
  * Connection failures are therefore logged at debug (category control) until they have lasted
  * `quietS` seconds without a successful pull, then as errors; any other failure (a refusal, a bad
  * body) is an error at once.
@@ -82,6 +83,13 @@ export class PullFailures {
 
 /** Thrown by pull() when no supernode base URL answered at all (connection refused, timeout). */
 class Unreachable extends Error {}
+
+/**
+ * A pull that could not connect is tried again this soon (s), while its state is still the newest
+ * announced and within PullFailures' quiet period, instead of at the next notice (1 s): a
+ * supernode that has just started answers HTTP a moment after UDP.
+ */
+const PULL_RETRY_S = 0.2;
 
 /** A new link's first measurement is reported this soon (s) instead of at the next interval. */
 const FIRST_REPORT_DELAY_S = 0.02;
@@ -122,6 +130,8 @@ export class SuperClient {
   readonly reportStats = { messages: 0, bytes: 0 };
   private pulling = new Set<string>();
   private readonly pullFailures = new PullFailures();
+  /** The newest state hash each notice kind announced (a failed pull is retried only for it). */
+  private readonly announced: Record<'peerinfo' | 'nhtable' | 'superparams', string> = { peerinfo: '', nhtable: '', superparams: '' };
   private stopped = false;
   private exit?: (code: number) => void;
   readonly exited: Promise<number>;
@@ -556,12 +566,15 @@ export class SuperClient {
         this.edge.log.error(`supernode reported an error: ${m.Params}`, { code: m.Code });
         return this.finish(m.Code || 1);
       case Action.UpdatePeer:
+        this.announced.peerinfo = m.Params;
         if (m.Params !== this.hashes.peer) void this.pull('peerinfo', m.Params, from);
         return;
       case Action.UpdateNhTable:
+        this.announced.nhtable = m.Params;
         if (m.Params !== this.hashes.nh) void this.pull('nhtable', m.Params, from);
         return;
       case Action.UpdateSuperParams:
+        this.announced.superparams = m.Params;
         if (m.Params !== this.hashes.params) void this.pull('superparams', m.Params, from);
         return;
     }
@@ -608,8 +621,12 @@ export class SuperClient {
       this.edge.log.cat('control', `applied ${what}`, { state });
     } catch (e) {
       const msg = `cannot pull ${what} from ${base}: ${(e as Error).message}`;
-      if (e instanceof Unreachable && !this.pullFailures.unreachable(this.edge.clock.now())) this.edge.log.cat('control', `${msg} (retried on the next notice)`);
-      else this.edge.log.error(msg);
+      if (e instanceof Unreachable && !this.pullFailures.unreachable(this.edge.clock.now())) {
+        this.edge.log.cat('control', `${msg} (retried in ${PULL_RETRY_S} s)`);
+        this.sched.after(PULL_RETRY_S, () => {
+          if (!this.stopped && this.announced[what] === state) void this.pull(what, state, from);
+        });
+      } else this.edge.log.error(msg);
     } finally {
       this.pulling.delete(key);
     }
