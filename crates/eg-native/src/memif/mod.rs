@@ -56,6 +56,12 @@ const POLL_SLEEP_NS: i64 = 50_000;
 const POLL_IDLE_EXIT: u32 = 200;
 /// Each handshake step must be answered within this time.
 const HANDSHAKE_MS: u64 = 3000;
+/// The server's HELLO, the first message after connect, within this time. A server creates its
+/// socket before it is ready to serve it (dpdk-testpmd: during its EAL start, which takes
+/// seconds on a busy machine), and a client that gives up and closes in that window makes a
+/// DPDK memif server panic when it does answer ("sendmsg fail: Broken pipe", then "PANIC in
+/// eal_intr_thread_main(): Error adding fd ... epoll_ctl"), so this wait is generous.
+const HELLO_MS: u64 = 15_000;
 
 const KIND_BATCH: u32 = 0;
 const KIND_ERROR: u32 = 1;
@@ -261,7 +267,7 @@ fn connect_once(sh: &Shared, cfg: &Config) -> Connected {
         return Err((format!("connect {}: {e}", cfg.path), transient));
     }
     let hs = |r: CResult<Option<[u8; MSG_LEN]>>| r.map_err(|e| (e, false));
-    let Some(h) = hs(recv_msg(sh, &sock, Duration::from_millis(HANDSHAKE_MS), "HELLO"))? else { return Ok(None) };
+    let Some(h) = hs(recv_msg(sh, &sock, Duration::from_millis(HELLO_MS), "HELLO"))? else { return Ok(None) };
     if msg_type(&h) == T_DISCONNECT {
         let (_, why) = parse_disconnect(&h);
         return Err((format!("the server disconnected at once: {why}"), false));
