@@ -196,6 +196,9 @@ function checkSuperNode(ctx: Ctx, c: EdgeConfig, superOn: boolean): void {
  */
 function checkExtraSupers(ctx: Ctx, X: Segment[], list: EdgeConfig['DynamicRoute']['SuperNode']['ExtraSuperNodes'], af: { IPv4: boolean; IPv6: boolean }): void {
   list.forEach((x, i) => {
+    // An entry ajv refused (null, a scalar, a list) has already been reported; reading its fields
+    // would throw (a null entry did: found by bench/fuzz-ts.ts).
+    if (!ctx.ok([...X, i])) return;
     let sessions = 0;
     for (const f of [{ fam: 'V4', n: 4, key: x.PubKeyV4, ep: x.EndpointV4, off: af.IPv4 }, { fam: 'V6', n: 6, key: x.PubKeyV6, ep: x.EndpointV6, off: af.IPv6 }]) {
       const E = [...X, i, `Endpoint${f.fam}`];
