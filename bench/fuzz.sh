@@ -31,8 +31,8 @@
 #   FUZZ_TIME_LIMIT_<target>=S  the same for one target
 #   FUZZ_TS_INPUTS=N      inputs for the TS targets (default: the same N)
 #   FUZZ_INPUTS_<target>=N  inputs for one target (e.g. FUZZ_INPUTS_config=20000: the YAML loader
-#                         runs ~600 inputs per CPU-second, most of it the YAML parse of a 3 KB
-#                         example, so 10 million take about 4.5 hours of a core)
+#                         runs ~900-1,500 inputs per CPU-second, most of it the YAML parse of
+#                         each mutant, so 10 million take 2-3 hours of a core)
 #   FUZZ_UPDATE_SEEDS=1   afterwards merge what was found into the kept seeds (crates/eg-core/fuzz/
 #                         seeds/<target>, coverage-minimised with libFuzzer -merge=1, inputs capped
 #                         at the target's max_len) — commit them when they changed
