@@ -2,20 +2,13 @@
 // 1–300 ms, per-node clock offsets of ±50 ms (so many measured one-way latencies are negative),
 // AdditionalCost 10 ms. Shared by route.bench.ts and route-prof.ts.
 import type { EdgeArrays } from '../ts/core/route.js';
+import { rng as mulberry32 } from '../sim/engine.js';
 
 export const DENSITY = 0.9;
 export const AC = 0.01;
 
-export function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The simulator's seeded PRNG (mulberry32), so every bench builds the same graphs. */
+export { mulberry32 };
 
 export interface Case {
   n: number;

@@ -6,19 +6,10 @@
 // tables, the "changed" flag, the Edges_Nh snapshot).
 import assert from 'node:assert/strict';
 import { wasm } from '../ts/core/wasm.js';
+import { rng as mulberry32 } from '../sim/engine.js';
 
 type Raw = InstanceType<ReturnType<typeof wasm>['RouteGraph']>;
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function same(a: Raw, b: Raw, ctx: string): void {
   assert.deepEqual(a.nodeIds(), b.nodeIds(), `${ctx}: ids`);

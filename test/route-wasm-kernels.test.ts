@@ -7,17 +7,8 @@
 // blocks; and a negative cycle is reported alike.
 import assert from 'node:assert/strict';
 import { wasm } from '../ts/core/wasm.js';
+import { rng as mulberry32 } from '../sim/engine.js';
 
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Tables {
   ids: Uint16Array;

@@ -6,29 +6,13 @@
 //! down links, AC that is negative or NaN, self links, empty rows and sizes around the row
 //! kernel's threshold.
 
+mod route_common;
+use route_common::assert_same;
+
 use eg_core::route::{
-    set_row_kernel_min_n, DenseInput, IncrementalSolver, RouteError, Solution, WeightedEdge,
+    set_row_kernel_min_n, DenseInput, IncrementalSolver, RouteError, WeightedEdge,
 };
 use rand::{rngs::StdRng, Rng, SeedableRng};
-
-fn bits(x: &[f64]) -> Vec<u64> {
-    x.iter().map(|v| v.to_bits()).collect()
-}
-
-fn assert_same(got: &Solution, want: &Solution, ctx: &str) {
-    assert_eq!(got.ids(), want.ids(), "{ctx}: ids");
-    assert_eq!(got.next_table(), want.next_table(), "{ctx}: next hops");
-    assert_eq!(
-        bits(got.dist_table()),
-        bits(want.dist_table()),
-        "{ctx}: dist"
-    );
-    assert_eq!(
-        bits(got.dist_no_ac_table()),
-        bits(want.dist_no_ac_table()),
-        "{ctx}: dist_no_ac"
-    );
-}
 
 /// Links of a random graph over `ids`, ascending `(src, dst)` (as a graph walk gives them).
 fn random_links(rng: &mut StdRng, ids: &[u16], case: usize) -> Vec<WeightedEdge> {

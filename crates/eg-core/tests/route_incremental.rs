@@ -6,11 +6,10 @@
 //! the solver to offset-reduced ticks.
 
 mod route_common;
+use route_common::assert_same;
 use std::collections::BTreeMap;
 
-use eg_core::route::{
-    solve, FullReason, IncrementalSolver, RouteError, Solution, UpdateMode, WeightedEdge,
-};
+use eg_core::route::{solve, FullReason, IncrementalSolver, RouteError, UpdateMode, WeightedEdge};
 use rand::{rngs::StdRng, Rng, SeedableRng};
 
 /// The test's own model of the graph: `(src, dst) -> (latency, ac)`.
@@ -21,25 +20,6 @@ fn edges_of(model: &Model) -> Vec<WeightedEdge> {
         .iter()
         .map(|(&(s, d), &(l, a))| WeightedEdge::new(s, d, l, a))
         .collect()
-}
-
-fn bits(x: &[f64]) -> Vec<u64> {
-    x.iter().map(|v| v.to_bits()).collect()
-}
-
-fn assert_same(got: &Solution, want: &Solution, ctx: &str) {
-    assert_eq!(got.ids(), want.ids(), "{ctx}: ids");
-    assert_eq!(got.next_table(), want.next_table(), "{ctx}: next hops");
-    assert_eq!(
-        bits(got.dist_table()),
-        bits(want.dist_table()),
-        "{ctx}: dist"
-    );
-    assert_eq!(
-        bits(got.dist_no_ac_table()),
-        bits(want.dist_no_ac_table()),
-        "{ctx}: dist_no_ac"
-    );
 }
 
 /// Node ids spread out (not 0..n) so that index and NodeId differ.
