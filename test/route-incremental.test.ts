@@ -7,19 +7,9 @@
 import assert from 'node:assert/strict';
 import { wasm } from '../ts/core/wasm.js';
 import { rng as mulberry32 } from '../sim/engine.js';
+import { assertSameSolution, type RawRouteGraph as Raw } from './helpers/route-graph.js';
 
-type Raw = InstanceType<ReturnType<typeof wasm>['RouteGraph']>;
-
-
-function same(a: Raw, b: Raw, ctx: string): void {
-  assert.deepEqual(a.nodeIds(), b.nodeIds(), `${ctx}: ids`);
-  assert.deepEqual(a.nextHops(), b.nextHops(), `${ctx}: next hops`);
-  const bits = (x: Float64Array) => Array.from(new BigUint64Array(x.buffer, x.byteOffset, x.length));
-  assert.deepEqual(bits(a.dist()), bits(b.dist()), `${ctx}: dist`);
-  assert.deepEqual(bits(a.distNoAc()), bits(b.distNoAc()), `${ctx}: distNoAc`);
-  assert.deepEqual(a.solvedEdgePairs(), b.solvedEdgePairs(), `${ctx}: snapshot pairs`);
-  assert.deepEqual(bits(a.solvedEdgeWeights()), bits(b.solvedEdgeWeights()), `${ctx}: snapshot weights`);
-}
+const same = assertSameSolution;
 
 describe('RouteGraph incremental solve (WASM)', () => {
   it('gives exactly the full solve after every step of random link changes, expiries and node joins', () => {

@@ -6,17 +6,9 @@
 // the last solve and comes back with its old value (that one is a change).
 import assert from 'node:assert/strict';
 import { wasm } from '../ts/core/wasm.js';
+import { assertSameSolution, type RawRouteGraph as Raw } from './helpers/route-graph.js';
 
-type Raw = InstanceType<ReturnType<typeof wasm>['RouteGraph']>;
-
-function same(a: Raw, b: Raw, ctx: string): void {
-  assert.deepEqual(a.nodeIds(), b.nodeIds(), `${ctx}: ids`);
-  assert.deepEqual(a.nextHops(), b.nextHops(), `${ctx}: next hops`);
-  const bits = (x: Float64Array) => Array.from(new BigUint64Array(x.buffer, x.byteOffset, x.length));
-  assert.deepEqual(bits(a.dist()), bits(b.dist()), `${ctx}: dist`);
-  assert.deepEqual(a.solvedEdgePairs(), b.solvedEdgePairs(), `${ctx}: snapshot pairs`);
-  assert.deepEqual(bits(a.solvedEdgeWeights()), bits(b.solvedEdgeWeights()), `${ctx}: snapshot weights`);
-}
+const same = assertSameSolution;
 
 describe('RouteGraph: links reported again unchanged (WASM)', () => {
   const n = 100;
