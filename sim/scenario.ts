@@ -1,6 +1,7 @@
 // One simulator run (sim/README.md): start-up, then a steady period under jitter with link cuts
 // and node churn, judged against the ground truth. Used by sim/run.ts and test/sim.test.ts.
 import { World, type SimOptions } from './world.js';
+import { rng } from './engine.js';
 
 export interface ScenarioOptions extends Partial<SimOptions> {
   /** Steady period after start-up, simulated seconds. */
@@ -97,7 +98,9 @@ export async function runScenario(so: ScenarioOptions): Promise<ScenarioResult> 
     for (let i = 0; i < slots; i++) events.push({ at: t0 + ((i + 0.5) / slots) * steadyS * 0.9, kind: i % 2 === 0 && i / 2 < nCuts ? 'cut' : i < 2 * Math.min(nCuts, nChurn) ? 'churn' : nCuts > nChurn ? 'cut' : 'churn' });
     const res = { samples: 0, pairsJudged: 0, pairsWithin: 0, pairsRouted: 0, worstExcessMs: 0, reroutes: [] as number[], affected: [] as number[], rejoins: [] as number[], eventChanges: 0 };
     const inWindow = (t: number) => windows.some(([a, b]) => t >= a && t <= b);
-    const pick = (xs: number[]) => xs[Math.floor(Math.random() * xs.length)];
+    // Seeded apart from the world's own stream, so that a run's cuts and churn repeat with its seed.
+    const eventRand = rng(o.seed + 7919);
+    const pick = (xs: number[]) => xs[Math.floor(eventRand() * xs.length)];
     let nextSample = t0 + sampleS;
     let ei = 0;
     while (sim.now < tEnd - 1e-9) {
@@ -170,7 +173,16 @@ export async function runScenario(so: ScenarioOptions): Promise<ScenarioResult> 
         res.worstExcessMs = Math.max(res.worstExcessMs, j.worstExcessMs);
       }
       nextSample += sampleS;
-      if (res.samples % 60 === 0 && res.samples > 0) log(`  t=${(sim.now - t0).toFixed(0)} s simulated, wall ${((performance.now() - wall0) / 1000).toFixed(0)} s`);
+      // A running summary, so that a long run stopped early still reports what it saw.
+      if (res.samples % 60 === 0 && res.samples > 0) {
+        const calmSoFarH = Math.max(1e-9, (sim.now - t0 - windows.reduce((s, [a, b]) => s + (Math.min(b, sim.now) - a), 0)) / 3600);
+        const changesPerPairHour = (w.sn.routes.history.changes - changes0 - res.eventChanges) / (o.n * (o.n - 1)) / calmSoFarH;
+        log(
+          `  t=${(sim.now - t0).toFixed(0)} s simulated, wall ${((performance.now() - wall0) / 1000).toFixed(0)} s: ` +
+            `within tolerance ${((100 * res.pairsWithin) / Math.max(1, res.pairsJudged)).toFixed(3)} % (${res.pairsWithin}/${res.pairsJudged}, worst excess ${res.worstExcessMs.toFixed(2)} ms), ` +
+            `route changes/pair/h ${changesPerPairHour.toFixed(4)}, reroutes [${res.reroutes.map((x) => x.toFixed(2)).join(' ')}] s, rejoins [${res.rejoins.map((x) => x.toFixed(2)).join(' ')}] s`,
+        );
+      }
     }
     const span = sim.now - t0;
     const windowS = windows.reduce((s, [a, b]) => s + (b - a), 0);
