@@ -61,6 +61,12 @@ export class RouteState {
   /** Route solves run since start (etherguard_route_recalculations_total). */
   recalculations = 0;
   /**
+   * Counts changes of what view() shows beyond latency values: a link or vertex that appeared
+   * or may meet the recalculation rule, a solve (new distances, a link expired), a node added or
+   * removed, a new static table. The state document rebuilds its view when this moves.
+   */
+  version = 0;
+  /**
    * Whether a pong (or a vertex change, or an expiry) since the last solve met the hysteresis'
    * recalculation rule (docs/routing.md, Hysteresis), judged per link on that link and its
    * reverse by the WASM graph as it stores them (RouteGraph.applyPongs: the links' weights at
@@ -124,13 +130,19 @@ export class RouteState {
   }
 
   addNode(id: number): void {
-    if (!this.nodes.has(id)) this.candidate = true; // a new vertex recalculates at once
+    if (!this.nodes.has(id)) {
+      this.candidate = true; // a new vertex recalculates at once
+      this.version++;
+    }
     this.nodes.add(id);
     this.graph?.addNode(id);
   }
 
   removeNode(id: number): void {
-    if (this.nodes.has(id)) this.candidate = true;
+    if (this.nodes.has(id)) {
+      this.candidate = true;
+      this.version++;
+    }
     this.nodes.delete(id);
     this.graph?.removeNode(id);
     if (this.staticMode) {
@@ -150,6 +162,7 @@ export class RouteState {
     this.table = t;
     this.json = json;
     this.hash = stateHash(json, this.salt);
+    this.version++;
     return true;
   }
 
@@ -178,7 +191,10 @@ export class RouteState {
       this.nodes.add(dst);
       for (let k = 0; k < srcs.length; k++) this.nodes.add(srcs[k]);
     }
-    if (flags & 1) this.candidate = true;
+    if (flags & 1) {
+      this.candidate = true;
+      this.version++;
+    }
   }
 
   /** Solves if the hysteresis says so; returns true when the published table (and hash) changed. */
@@ -207,6 +223,7 @@ export class RouteState {
     }
     this.lastSolve = now;
     this.candidate = false;
+    this.version++;
     // The graph took its snapshot in solve(); a solve that saw new links gets a settling solve.
     if (g.newLinksAtLastSolve()) this.settleAt = now + this.settleS;
     else if (now >= this.settleAt) this.settleAt = Infinity;

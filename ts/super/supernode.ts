@@ -32,7 +32,7 @@ import { EtcdStore } from './etcd-store.js';
 import { LinkIntake } from './links.js';
 import { ManageService } from './manage.js';
 import { Publisher } from './push.js';
-import { RouteState } from './routes.js';
+import { RouteState, type RouteView } from './routes.js';
 import { startServers } from './server.js';
 import { EdgeSessions, FAMILIES, type Fam } from './sessions.js';
 import { newSalt, PairPsks, type EdgeRec, type PublicEdge } from './state.js';
@@ -85,7 +85,7 @@ export class Supernode {
   private manageUrl = '';
   private timers: Timer[] = [];
   private uapis: UapiHandle[] = [];
-  private stateCache?: { at: number; state: HttpState };
+  private viewCache?: { at: number; version: number; hash: string; view: RouteView; clocks: HttpState['Clocks'] };
   private readonly sched: Scheduler;
   private started = false;
   private stopped = false;
@@ -170,7 +170,7 @@ export class Supernode {
     this.routes.setSalt(salt);
     this.pub.setSalt(salt);
     this.psks.seed = secret;
-    this.stateCache = undefined;
+    this.viewCache = undefined;
   }
 
   /** The supernode's public keys per family ("" when that family is off). */
@@ -292,7 +292,7 @@ export class Supernode {
     this.psks.drop(id);
     const i = this.cfg.Peers.findIndex((p) => p.NodeID === id);
     if (i >= 0) this.cfg.Peers.splice(i, 1);
-    this.stateCache = undefined;
+    this.viewCache = undefined;
     this.checkRoutes();
     this.pushAll();
     return true;
@@ -334,7 +334,7 @@ export class Supernode {
 
   /** After SuperParams changes (peer/update, super/update). */
   paramsChanged(): void {
-    this.stateCache = undefined;
+    this.viewCache = undefined;
     this.pub.peerDirty(); // peer/update may change SkipLocalIP
     this.pushAll();
   }
@@ -356,10 +356,19 @@ export class Supernode {
 
   // ---- state --------------------------------------------------------------------------------
 
-  /** The manage API's state document (cached for up to 1 s). */
+  /**
+   * The manage API's state document. Peers and their status are built on each call (O(N)); the
+   * route view and clock estimates (O(N²)) are kept until the routes change (a new link, a
+   * solve, a node added or removed: RouteState.version, or a new table) or for 1 s, so a polled
+   * document shows a published table, a new link or an edge's status at once and latency values
+   * at most 1 s old. It was all cached for 1 s, which showed a mesh empty up to a second after
+   * its full table had gone out.
+   */
   state(): HttpState {
     const now = this.clock.now();
-    if (this.stateCache && now - this.stateCache.at < 1) return this.stateCache.state;
+    const c = this.viewCache;
+    const fresh = c && now - c.at < 1 && c.version === this.routes.version && c.hash === this.routes.hash;
+    const { view, clocks } = fresh ? c : (this.viewCache = { at: now, version: this.routes.version, hash: this.routes.hash, view: this.routes.view(now), clocks: this.clocks.view(now) });
     const PeerInfo: HttpState['PeerInfo'] = {};
     const Status: HttpState['Status'] = {};
     const cur = { peer: this.peerState().hash, nh: this.routes.hash };
@@ -376,14 +385,11 @@ export class Supernode {
         Synced: { PeerInfo: r.acked.peer === cur.peer, NhTable: r.acked.nh === cur.nh, SuperParams: r.acked.params === this.paramsState(r).hash },
       };
     }
-    const v = this.routes.view(now);
-    const state: HttpState = { PeerInfo, ...v, Status, Clocks: this.clocks.view(now) };
-    this.stateCache = { at: now, state };
-    return state;
+    return { PeerInfo, ...view, Status, Clocks: clocks };
   }
 
   /** Drops the cached state document (tests, after changes). */
   invalidateState(): void {
-    this.stateCache = undefined;
+    this.viewCache = undefined;
   }
 }
