@@ -40,7 +40,7 @@ build_native() {
 # What dist/ is made from: the TypeScript sources (and the web page's files under ts/web), the
 # build scripts, the compiler settings, the dependencies and the WASM web build the page copies.
 ts_inputs_hash() {
-  { find ts -type f -print0; printf '%s\0' scripts/build.sh scripts/precompile-validators.mjs scripts/build-web.mjs tsconfig.json package-lock.json; [ -f wasm-pkg/stamp.txt ] && printf '%s\0' wasm-pkg/stamp.txt; } \
+  { find ts -type f -print0; printf '%s\0' scripts/build.sh scripts/precompile-validators.mjs scripts/bundle.mjs scripts/build-web.mjs tsconfig.json package-lock.json; [ -f wasm-pkg/stamp.txt ] && printf '%s\0' wasm-pkg/stamp.txt; } \
     | sort -z | xargs -0 sha1sum | sha1sum | cut -d' ' -f1
 }
 
@@ -56,6 +56,7 @@ build_ts() {
   rm -f dist/.inputs
   npx tsc -p tsconfig.json
   node scripts/precompile-validators.mjs
+  node scripts/bundle.mjs
   node scripts/build-web.mjs
   echo "$h" > dist/.inputs
 }

@@ -3,9 +3,12 @@
 // stack). Each costs CPU at every start, and a machine that starts many edges at once (a boot, a
 // test mesh) pays it many times over. Counted in packages loaded, not in time.
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../ts/paths.js';
+import { isRoot, netnsAdd, netnsDel } from './helpers/netns.js';
 
 const HEAVY = ['fastify', 'prom-client', 'etcd3', '@grpc', 'protobufjs'];
 
@@ -47,5 +50,48 @@ describe('process start: what each mode loads', () => {
     const heavy = HEAVY.filter((p) => got.has(p));
     assert.deepEqual(heavy, [], `the edge loaded ${heavy.join(', ')}`);
     assert.ok(got.has('yaml'), 'the edge still loads its config parser (the list is real)');
+  });
+
+  // dist/main.js runs the bundle (scripts/bundle.mjs), whose files live in dist/bundle/: code
+  // there that found its files from its own URL would miss them (the precompiled validators
+  // did, in the first bundle: every start compiled its schemas again). CommonJS loads show under
+  // NODE_DEBUG=module; the bundle itself is ES modules, so anything listed was loaded by path.
+  it('the built program (dist/main.js, the bundle) starts an edge from the bundle, with the precompiled validators and none of the heavy packages', async function () {
+    if (!isRoot()) this.skip();
+    this.timeout(30_000);
+    assert.match(readFileSync(join(ROOT, 'dist/main.js'), 'utf8'), /import '\.\/bundle\/entry\.js'/, 'dist/main.js loads the bundle (scripts/bundle.mjs ran)');
+    const dir = mkdtempSync(join(tmpdir(), 'egbundle-'));
+    const ns = netnsAdd('egbundle');
+    try {
+      spawnSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      const cfg = join(dir, 'edge.yaml');
+      writeFileSync(cfg, spawnSync(process.execPath, [join(ROOT, 'dist/main.js'), 'edge', '-example'], { encoding: 'utf8' }).stdout);
+      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, join(ROOT, 'dist/main.js'), 'edge', '-config', cfg, '-no-uapi'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_DEBUG: 'module' } });
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        const to = setTimeout(() => reject(new Error(`no "up" line: ${out.slice(-600)}`)), 25_000);
+        const on = (d: Buffer) => {
+          out += d.toString();
+          if (/ up[:,]/.test(out)) {
+            clearTimeout(to);
+            resolve();
+          }
+        };
+        child.stdout!.on('data', on);
+        child.stderr!.on('data', on);
+        child.on('exit', (c) => reject(new Error(`edge exited ${c}: ${out.slice(-600)}`)));
+      });
+      child.removeAllListeners('exit');
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      const loads = out.split('\n').filter((l) => /^MODULE \d+: load /.test(l));
+      assert.ok(loads.some((l) => l.includes('/dist/shared/precompiled/')), `a precompiled validator was loaded:\n${loads.join('\n')}`);
+      assert.deepEqual(loads.filter((l) => /node_modules\/ajv\/dist\/(compile|ajv\.js|core\.js)/.test(l)), [], "ajv's compiler was loaded");
+      assert.deepEqual(loads.filter((l) => HEAVY.some((p) => l.includes(`/node_modules/${p}/`))), [], 'a heavy package was loaded');
+      assert.deepEqual(loads.filter((l) => /\/dist\/(cli|config|edge|core|wgnode)\//.test(l)), [], 'unbundled modules of ours were loaded');
+    } finally {
+      netnsDel(ns);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -10,13 +10,14 @@
 //     named by a hash of the profile and the schema it was made from;
 //   - on first use the file for the schema in hand is loaded if it exists (so a stale build never
 //     validates with an old schema: a changed schema has another name), else the schema is
-//     compiled with ajv, as before (e.g. tests that run ts/ through tsx).
+//     compiled with ajv, as before (e.g. tests under tsx before a build, or a schema changed since).
 // Both are ajv's own code for the same schema and options; test/schema-check.test.ts checks that
 // they agree on the config samples and control messages.
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { ROOT } from '../paths.js';
 import type { JSONSchemaType, Options, ValidateFunction } from 'ajv';
 
 /** ajv settings shared by a family of schemas (the generator compiles with the same). */
@@ -36,8 +37,12 @@ interface Entry {
 
 const registry = new Map<string, Entry>();
 const req = createRequire(import.meta.url);
-/** Where the build puts the precompiled validators: next to this module (dist/shared/precompiled). */
-export const PRECOMPILED_DIR = fileURLToPath(new URL('./precompiled/', import.meta.url));
+/**
+ * Where the build puts the precompiled validators (dist/shared/precompiled), found from the
+ * package root: this module may run from dist/shared/, from the bundle (dist/bundle/) or from
+ * ts/ under tsx. A file is used only when its name carries the hash of the schema asked for.
+ */
+export const PRECOMPILED_DIR = join(ROOT, 'dist', 'shared', 'precompiled');
 
 /** Hash of what a validator is made from (its precompiled file's name). */
 export function schemaHash(profile: AjvProfile, schema: object): string {
@@ -78,7 +83,7 @@ export function validator<T>(profile: AjvProfile, name: string, schema: JSONSche
 }
 
 function precompiled<T>(key: string): ValidateFunction<T> | undefined {
-  const file = `${PRECOMPILED_DIR}${key}.cjs`;
+  const file = join(PRECOMPILED_DIR, `${key}.cjs`);
   if (!existsSync(file)) return undefined;
   try {
     return (req(file) as { default: ValidateFunction<T> }).default;

@@ -24,10 +24,12 @@
 // 1.26-1.42x with 1 or 2 workers against none. It may pay on a machine with idle cores; measure
 // with bench/aead-ab.bench.ts before turning it on.
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { aeadJobLayout, type AeadJobLayout } from '../core/aead.js';
 import { mem, type WgDevice } from '../core/wg.js';
+import { ROOT } from '../paths.js';
 
 /** Words of the control array. */
 export const CTRL = {
@@ -74,10 +76,14 @@ export function aeadPoolSettings(env: NodeJS.ProcessEnv = process.env): { worker
   return { workers: Number.isInteger(w) && w >= 0 ? Math.min(w, 16) : dflt, minBytes: Number.isFinite(m) && m >= 0 ? m : 16384 };
 }
 
-/** A worker running aead-worker: dist/ has the .js; under tsx (tests) only the .ts exists, and tsx's loader is registered in the worker first. */
+/**
+ * A worker running aead-worker. Compiled code (dist/wgnode/, or the bundle in dist/bundle/) starts
+ * tsc's dist/wgnode/aead-worker.js, found from the package root; under tsx (tests) this module is
+ * ts/wgnode/aead-pool.ts, and the worker runs the .ts with tsx's loader registered first.
+ */
 function startWorker(workerData: PoolShared, name: string): Worker {
-  const js = new URL('./aead-worker.js', import.meta.url);
-  if (existsSync(fileURLToPath(js))) return new Worker(js, { workerData, name });
+  const js = join(ROOT, 'dist', 'wgnode', 'aead-worker.js');
+  if (!import.meta.url.endsWith('.ts') && existsSync(js)) return new Worker(pathToFileURL(js), { workerData, name });
   const ts = new URL('./aead-worker.ts', import.meta.url).href;
   const boot = `import('tsx/esm/api').then((t) => { t.register(); return import(${JSON.stringify(ts)}); });`;
   return new Worker(boot, { eval: true, workerData, name });
