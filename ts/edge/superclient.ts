@@ -20,6 +20,7 @@ import { formatEndpoint, parseHostPort, resolveEndpoint } from '../wgnode/endpoi
 import { Peer } from '../wgnode/peers.js';
 import { Edge } from './edge.js';
 import { insideVpn, underlayAddresses } from './underlay.js';
+import { httpText, type HttpAnswer } from './http-client.js';
 import { Header, Kind, NODE_SPREAD, NODE_SUPER } from '../core/frame.js';
 
 const HTTP_TIMEOUT_MS = 8000;
@@ -475,9 +476,9 @@ export class SuperClient {
   private async postTo(base: string, body: Buffer<ArrayBuffer>, jwt: string): Promise<boolean> {
     const url = `${base}/edge/post/nodeinfo?${this.ident()}&JWTSig=${encodeURIComponent(jwt)}`;
     try {
-      const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(HTTP_TIMEOUT_MS) });
+      const r = await httpText(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, timeoutMs: HTTP_TIMEOUT_MS });
       if (!r.ok) {
-        const why = await r.text();
+        const why = r.text;
         this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${why}${base === this.base ? '' : ` (${base})`}`);
         // A supernode that does not know our registration has restarted (or lost its state): our
         // WireGuard session to it is dead on its side, and without this the edge would keep
@@ -490,7 +491,7 @@ export class SuperClient {
         return false;
       }
       // Accepted; items the supernode could not use are listed (the others are in effect).
-      const text = await r.text();
+      const text = r.text;
       let res;
       try {
         res = decodeReportResult(text);
@@ -589,12 +590,12 @@ export class SuperClient {
     try {
       // Several supernodes publish the same hashes: a state any of them announced can come from
       // any that answers (one that is down or refuses is skipped).
-      let r: Response | undefined;
+      let r: HttpAnswer | undefined;
       let text = '';
       for (base of bases) {
         try {
-          r = await fetch(`${base}/edge/${what}?${this.ident()}&State=${encodeURIComponent(state)}`, { signal: AbortSignal.timeout(HTTP_TIMEOUT_MS / bases.length) });
-          text = await r.text();
+          r = await httpText(`${base}/edge/${what}?${this.ident()}&State=${encodeURIComponent(state)}`, { timeoutMs: HTTP_TIMEOUT_MS / bases.length });
+          text = r.text;
           if (r.ok) break;
         } catch (e) {
           if (base === bases[bases.length - 1]) throw new Unreachable((e as Error).message);
