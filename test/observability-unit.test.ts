@@ -126,12 +126,13 @@ describe('observability: CLI, history, status document', () => {
     assert.match(text, /^etherguard_drops_total\{reason="no route from N to N"\} 3$/m);
     assert.match(text, /^etherguard_frames_forwarded_total 3$/m);
     assert.doesNotMatch(text, /etherguard_peer_last_handshake_timestamp_seconds\{/, 'no handshake yet: no sample');
-    const sreg = superRegistry(() => ({ nodeName: 'sn', edges: [{ nodeId: 1, name: 'a', up: true }, { nodeId: 2, name: 'b', up: false }], links: [{ from: 1, to: 2, latencyS: 0.004 }], recalculations: 5, nextHopChanges: 9 }));
+    const sreg = superRegistry(() => ({ nodeName: 'sn', edges: [{ nodeId: 1, name: 'a', up: true }, { nodeId: 2, name: 'b', up: false }], links: [{ from: 1, to: 2, latencyS: 0.004 }], recalculations: 5, negativeCycleRepairs: 2, nextHopChanges: 9 }));
     const st = await sreg.metrics();
     assert.match(st, /^etherguard_edge_up\{node="1"\} 1$/m);
     assert.match(st, /^etherguard_edge_up\{node="2"\} 0$/m);
     assert.match(st, /^etherguard_link_latency_seconds\{from="1",to="2"\} 0\.004$/m);
     assert.match(st, /^etherguard_route_recalculations_total 5$/m);
+    assert.match(st, /^etherguard_route_negative_cycle_repairs_total 2$/m);
     assert.match(st, /^etherguard_next_hop_changes_total 9$/m);
   });
 });

@@ -110,8 +110,10 @@ export class RouteGraph {
 
   /**
    * Solves (incrementally when few links changed since the last solve; the same tables either
-   * way, docs/routing.md); returns whether the next-hop table changed. Throws RouteGraphError on
-   * a negative cycle. The distance tables are fetched on first access: routing needs only the
+   * way, docs/routing.md); returns whether the next-hop table changed. A negative cycle among
+   * the measurements (clock drift or jitter beyond a short round trip) is repaired by raising the
+   * links below the clock-offset estimate (raisedLinks()); RouteGraphError only when that fails
+   * (a cycle through nodes measured in one direction only). The distance tables are fetched on first access: routing needs only the
    * next hops, and summing the distances is an O(n²) pass the solver does lazily.
    */
   solve(now: number): boolean {
@@ -139,6 +141,14 @@ export class RouteGraph {
       },
     };
     return changed;
+  }
+
+  /**
+   * Links the last full solve raised to break a negative cycle in the measurements (0: none was
+   * needed; docs/routing.md, "Negative cycles").
+   */
+  raisedLinks(): number {
+    return this.g.raisedLinks();
   }
 
   /** How the last solve ran: "full", "incremental", "unchanged" or "full: <reason>". */

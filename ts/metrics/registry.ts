@@ -128,6 +128,13 @@ export function superRegistry(snapshot: () => SuperSnapshot): Registry {
     () => snap().links.map((l) => [{ from: String(l.from), to: String(l.to) }, l.latencyS]),
   );
   mirroredCounter(reg, 'etherguard_route_recalculations_total', 'Route solves (all-pairs shortest paths) run since start.', [], () => [[{}, snap().recalculations]]);
+  mirroredCounter(
+    reg,
+    'etherguard_route_negative_cycle_repairs_total',
+    'Route solves that found a negative cycle among the measured links (clock drift or jitter beyond a short round trip) and raised links to the clock-offset estimate to break it, since start.',
+    [],
+    () => [[{}, snap().negativeCycleRepairs]],
+  );
   mirroredCounter(reg, 'etherguard_next_hop_changes_total', 'Entries (src, dst) of the published next-hop table that changed, summed over every change since start.', [], () => [[{}, snap().nextHopChanges]]);
   collectDefaultMetrics({ register: reg });
   return reg;

@@ -65,6 +65,8 @@ export interface SuperSnapshot {
   links: LinkSnapshot[];
   /** Route solves run (each one the hysteresis asked for), since start. */
   recalculations: number;
+  /** Solves that raised links to break a negative cycle among the measurements, since start. */
+  negativeCycleRepairs: number;
   /** (src, dst) entries of the published next-hop table that changed, summed over all changes. */
   nextHopChanges: number;
 }

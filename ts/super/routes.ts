@@ -61,6 +61,13 @@ export class RouteState {
   /** Route solves run since start (etherguard_route_recalculations_total). */
   recalculations = 0;
   /**
+   * Solves that found a negative cycle among the measured links and raised links to break it
+   * (etherguard_route_negative_cycle_repairs_total; RouteGraph.raisedLinks).
+   */
+  negativeCycleRepairs = 0;
+  /** When a repair was last logged (s, the `now` of check()): one warning a minute at most. */
+  private repairLoggedAt = -Infinity;
+  /**
    * Counts changes of what view() shows beyond latency values: a link or vertex that appeared
    * or may meet the recalculation rule, a solve (new distances, a link expired), a node added or
    * removed, a new static table. The state document rebuilds its view when this moves.
@@ -99,6 +106,7 @@ export class RouteState {
     staticTable: NodeIdTable,
     private salt: string,
     private readonly onError: (msg: string) => void,
+    private readonly onWarn: (msg: string) => void = onError,
   ) {
     this.cooldown = g.RecalculateCoolDown;
     if (g.StaticMode) {
@@ -224,6 +232,16 @@ export class RouteState {
     this.lastSolve = now;
     this.candidate = false;
     this.version++;
+    const raised = g.raisedLinks();
+    if (raised > 0) {
+      this.negativeCycleRepairs++;
+      if (now - this.repairLoggedAt >= 60) {
+        this.repairLoggedAt = now;
+        this.onWarn(
+          `the measured links formed a negative cycle (a clock drifting or stepping between the measurements of a cycle's links, or jitter beyond a short round trip): ${raised} link(s) raised to the clock-offset estimate for this solve (${this.negativeCycleRepairs} repair(s) so far; docs/routing.md, "Negative cycles")`,
+        );
+      }
+    }
     // The graph took its snapshot in solve(); a solve that saw new links gets a settling solve.
     if (g.newLinksAtLastSolve()) this.settleAt = now + this.settleS;
     else if (now >= this.settleAt) this.settleAt = Infinity;

@@ -112,7 +112,7 @@ export class Supernode {
       this.psks.seed = createHmac('sha256', ownKeys).update('etherguard edge pair psk seed').digest();
       salt = createHmac('sha256', ownKeys).update('etherguard state hash salt').digest('hex');
     }
-    this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, salt, (m) => this.log.error(m));
+    this.routes = new RouteState(cfg.GraphRecalculateSetting, cfg.NextHopTable, salt, (m) => this.log.error(m), (m) => this.log.info(m));
     this.routes.settleS = (2 * Math.max(0, cfg.DampingFilterRadius) + 2) * cfg.SendPingInterval;
     this.clocks = new ClockWatch({
       limitPpm: cfg.ClockDriftLimitPpm ?? 500,
@@ -249,6 +249,7 @@ export class Supernode {
         .sort((a, b) => a.nodeId - b.nodeId),
       links: this.routes.measuredLinks(now).map(([from, to, latencyS]) => ({ from, to, latencyS })),
       recalculations: this.routes.recalculations,
+      negativeCycleRepairs: this.routes.negativeCycleRepairs,
       nextHopChanges: this.routes.history.changes,
     };
   }

@@ -45,6 +45,8 @@ pub struct RouteGraph {
     last_now: f64,
     incremental: bool,
     last_mode: String,
+    /// Links raised by the last full solve to break a negative cycle (0: none was needed).
+    raised_links: usize,
     /// The hysteresis snapshot's previous list, refilled by the next full solve (its capacity:
     /// millions of links at N = 2000).
     hyst_buf: Vec<((NodeId, NodeId), f64)>,
@@ -89,6 +91,7 @@ impl RouteGraph {
             last_now: f64::NEG_INFINITY,
             incremental: true,
             last_mode: String::new(),
+            raised_links: 0,
             hyst_buf: Vec::new(),
             snap_spare: Vec::new(),
             snap_rev_spare: Vec::new(),
@@ -589,7 +592,15 @@ impl RouteGraph {
         // solve can use it.
         self.valid = valid.finish();
         self.structural = true;
-        let engine = match IncrementalSolver::from_dense(input) {
+        let mut raised = 0;
+        let engine = match IncrementalSolver::from_dense(input).or_else(|e| match e {
+            route::RouteError::NegativeCycle(_) => {
+                let (engine, r) = self.solve_repaired(now, &nodes, &index)?;
+                raised = r;
+                Ok(engine)
+            }
+            e => Err(e),
+        }) {
             Ok(e) => e,
             Err(e) => {
                 self.snap_rev_spare = snap_rev;
@@ -619,7 +630,47 @@ impl RouteGraph {
         self.structural = false;
         self.last_now = now;
         self.last_mode = "full".to_string();
+        self.raised_links = raised;
         Ok(changed)
+    }
+
+    /// The full solve's retry after a negative cycle: the links as stored at `now`, with those
+    /// below the clock-offset estimate raised (`DenseInput::raise_below_offset_estimate`);
+    /// returns the engine and how many links were raised. The floor starts at 1 µs (above the
+    /// solver's finest grid step) and grows 32-fold per retry, in case a coarser grid (clock
+    /// offsets of hours or more) rounds a repaired cycle below zero again; after three tries
+    /// the cycle's error is returned and the last table stays.
+    fn solve_repaired(
+        &self,
+        now: f64,
+        nodes: &[u16],
+        index: &[u32],
+    ) -> Result<(IncrementalSolver, usize), route::RouteError> {
+        let mut floor = 1e-6;
+        let mut last = None;
+        for _ in 0..3 {
+            let mut input = DenseInput::new(nodes.to_vec())?;
+            self.graph.visit_edges(now, |s, d, lat, e| {
+                if lat != f64::INFINITY {
+                    input.push(index[s as usize] as usize, index[d as usize] as usize, lat, e.additional_cost);
+                }
+            });
+            let raised = input.raise_below_offset_estimate(floor, 8);
+            match IncrementalSolver::from_dense(input) {
+                Ok(engine) => return Ok((engine, raised)),
+                Err(e @ route::RouteError::NegativeCycle(_)) => last = Some(e),
+                Err(e) => return Err(e),
+            }
+            floor *= 32.0;
+        }
+        Err(last.expect("three tries"))
+    }
+
+    /// Links the last full solve raised to break a negative cycle among the measurements
+    /// (0 when none was needed): see `DenseInput::raise_below_offset_estimate` in eg-core.
+    #[wasm_bindgen(js_name = raisedLinks)]
+    pub fn raised_links(&self) -> usize {
+        self.raised_links
     }
 
     /// Every finite edge the last solve used, ascending: [src0, dst0, src1, ...] (Uint16Array).
