@@ -2,16 +2,15 @@
 // When one post outlived HttpPostInterval (a slow supernode, a loaded machine), the next timer
 // tick signed another report with the same count and the supernode refused it with 409
 // "PostCount N already used" (seen once in the clock-step e2e). Posts must not overlap.
-// A real supernode and edge in this process (loopback); fetch is slowed for report posts only.
+// A real supernode and edge in this process (loopback); the client's HTTP requests (its `http`
+// seam, node:http underneath) are slowed for report posts only.
 import assert from 'node:assert/strict';
 import { startLoopbackSuper, until, type LoopbackSuper } from './helpers/loopback-super.js';
 
 describe('edge reports: one signed post at a time', function () {
   this.timeout(30_000);
   let h: LoopbackSuper | undefined;
-  const realFetch = globalThis.fetch;
   after(async () => {
-    globalThis.fetch = realFetch;
     await h?.stop();
   });
 
@@ -20,11 +19,11 @@ describe('edge reports: one signed post at a time', function () {
     const client = h.client as unknown as { postReport(): Promise<void>; postCount: number };
     await until(() => h!.sn.edges.get(1)?.secret !== undefined, 10_000, 'edge 1 registered');
     const statuses: number[] = [];
-    globalThis.fetch = async (input: Parameters<typeof fetch>[0], init?: Parameters<typeof fetch>[1]) => {
-      const url = String(input instanceof Request ? input.url : input);
-      if (!url.includes('/edge/post/nodeinfo')) return realFetch(input, init);
+    const real = h.client.http;
+    h.client.http = async (url, o) => {
+      if (!url.includes('/edge/post/nodeinfo')) return real(url, o);
       await new Promise((r) => setTimeout(r, 800)); // slower than the next tick
-      const r = await realFetch(input, init);
+      const r = await real(url, o);
       statuses.push(r.status);
       return r;
     };

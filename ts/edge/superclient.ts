@@ -99,10 +99,14 @@ const FIRST_REPORT_DELAY_S = 0.02;
 export interface SuperClientOptions {
   /** Timers of the control logic (default: Node's, unref'd). */
   scheduler?: Scheduler;
+  /** HTTP requests to the supernode's edge API (default: httpText over node:http). */
+  http?: typeof httpText;
 }
 
 export class SuperClient {
   private readonly secret = randomBytes(32);
+  /** Requests to the edge API (SuperClientOptions.http). */
+  http: typeof httpText;
   private postCount = 0;
   /** A report post is waiting for its answers (postReport). */
   private posting = false;
@@ -146,6 +150,7 @@ export class SuperClient {
     opts: SuperClientOptions = {},
   ) {
     this.sched = opts.scheduler ?? realScheduler;
+    this.http = opts.http ?? httpText;
     const dr = cfg.DynamicRoute;
     this.ownAC = dr.AdditionalCost;
     // Until the supernode's parameters arrive: our own; no HTTP report (interval 0 = wait).
@@ -476,7 +481,7 @@ export class SuperClient {
   private async postTo(base: string, body: Buffer<ArrayBuffer>, jwt: string): Promise<boolean> {
     const url = `${base}/edge/post/nodeinfo?${this.ident()}&JWTSig=${encodeURIComponent(jwt)}`;
     try {
-      const r = await httpText(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, timeoutMs: HTTP_TIMEOUT_MS });
+      const r = await this.http(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, timeoutMs: HTTP_TIMEOUT_MS });
       if (!r.ok) {
         const why = r.text;
         this.edge.log.error(`supernode refused the report: HTTP ${r.status} ${why}${base === this.base ? '' : ` (${base})`}`);
@@ -594,7 +599,7 @@ export class SuperClient {
       let text = '';
       for (base of bases) {
         try {
-          r = await httpText(`${base}/edge/${what}?${this.ident()}&State=${encodeURIComponent(state)}`, { timeoutMs: HTTP_TIMEOUT_MS / bases.length });
+          r = await this.http(`${base}/edge/${what}?${this.ident()}&State=${encodeURIComponent(state)}`, { timeoutMs: HTTP_TIMEOUT_MS / bases.length });
           text = r.text;
           if (r.ok) break;
         } catch (e) {
