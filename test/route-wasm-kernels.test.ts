@@ -96,8 +96,9 @@ describe('route kernels in WASM', () => {
     const fw = solveWith(0xffffffff, ids, links);
     assert.equal(typeof rows, 'object', `repaired: ${String(rows)}`);
     assert.deepEqual(rows, fw);
-    // 41 -> 42 -> 43 -> 41 measured one way only: no clock-offset estimate, so no repair.
-    const lone: Link[] = [...links, [41, 42, -0.05, 0], [42, 43, -0.05, 0], [43, 41, -0.05, 0]];
+    // 41 -> 42 -> 43 -> 41 measured one way only, 0.5 s short per link: no round trip to raise,
+    // and more than the largest extra per link (64 ms) can make up.
+    const lone: Link[] = [...links, [41, 42, -0.5, 0], [42, 43, -0.5, 0], [43, 41, -0.5, 0]];
     const ids2 = [...ids, 41, 42, 43];
     const rows2 = solveWith(0, ids2, lone);
     const fw2 = solveWith(0xffffffff, ids2, lone);

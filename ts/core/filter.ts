@@ -39,7 +39,17 @@ export class MedianFilter extends WasmFilter {
  * delay choice, RFC 6817 §3.4.2's minimum of minima). Radius 0 passes samples through.
  */
 export class SpikeFilter extends WasmFilter {
+  private readonly spike: InstanceType<ReturnType<typeof wasm>['SpikeFilter']>;
   constructor() {
-    super(new (wasm().SpikeFilter)());
+    const f = new (wasm().SpikeFilter)();
+    super(f);
+    this.spike = f;
+  }
+  /**
+   * push() with the sample's receive time `atS` (s, a monotonic clock): the drift between the two
+   * nodes' clocks is taken out of the minima (docs/routing.md §Filter). What the edges use.
+   */
+  pushAt(sample: number, radius: number, atS: number): number {
+    return this.spike.pushAt(sample, radius, atS);
   }
 }

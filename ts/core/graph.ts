@@ -111,9 +111,8 @@ export class RouteGraph {
   /**
    * Solves (incrementally when few links changed since the last solve; the same tables either
    * way, docs/routing.md); returns whether the next-hop table changed. A negative cycle among
-   * the measurements (clock drift or jitter beyond a short round trip) is repaired by raising the
-   * links below the clock-offset estimate (raisedLinks()); RouteGraphError only when that fails
-   * (a cycle through nodes measured in one direction only). The distance tables are fetched on first access: routing needs only the
+   * the measurements (clock drift or jitter beyond a short round trip) is repaired (lastRepair());
+   * RouteGraphError only when that fails. The distance tables are fetched on first access: routing needs only the
    * next hops, and summing the distances is an O(n²) pass the solver does lazily.
    */
   solve(now: number): boolean {
@@ -144,11 +143,12 @@ export class RouteGraph {
   }
 
   /**
-   * Links the last full solve raised to break a negative cycle in the measurements (0: none was
-   * needed; docs/routing.md, "Negative cycles").
+   * How the last full solve repaired a negative cycle in the measurements (docs/routing.md,
+   * "Negative cycles"): `pairs` whose negative round trip was raised to 2 µs, and `extraS`, the
+   * cost (s) added to every link when a longer cycle remained. Both 0 when none was needed.
    */
-  raisedLinks(): number {
-    return this.g.raisedLinks();
+  lastRepair(): { pairs: number; extraS: number } {
+    return { pairs: this.g.repairedPairs(), extraS: this.g.repairExtra() };
   }
 
   /** How the last solve ran: "full", "incremental", "unchanged" or "full: <reason>". */

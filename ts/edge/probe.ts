@@ -31,15 +31,16 @@ export class Prober {
    * pinger's, i.e. the one-way latency plus the clock offset between us (any size, docs/routing.md),
    * through that peer's latency filter (SpikeFilter, the one super mode's edges use;
    * docs/routing.md). Refused (with the reason to count) when the ping claims another source or
-   * the difference is larger than any two clocks can have.
+   * the difference is larger than any two clocks can have. `atS`: the receive time on a
+   * monotonic clock (s), so the filter can take out the drift between the two clocks.
    */
-  measure(from: number, m: PingMsg, rxTimeMs: number): Measurement {
+  measure(from: number, m: PingMsg, rxTimeMs: number, atS: number): Measurement {
     if (m.Src !== from) return { ok: false, reason: `ping claims source ${m.Src} but came from ${from}` };
     const measured = (rxTimeMs - m.Time) / 1000;
     if (!(Math.abs(measured) <= TIMEDIFF_LIMIT_S)) return { ok: false, reason: 'ping time further from our clock than any two clocks can be' };
     let f = this.filters.get(from);
     if (!f) this.filters.set(from, (f = new SpikeFilter()));
-    const filtered = f.push(measured, this.radius());
+    const filtered = f.pushAt(measured, this.radius(), atS);
     this.latest.set(from, filtered);
     return { ok: true, measured, filtered };
   }

@@ -131,7 +131,7 @@ export function superRegistry(snapshot: () => SuperSnapshot): Registry {
   mirroredCounter(
     reg,
     'etherguard_route_negative_cycle_repairs_total',
-    'Route solves that found a negative cycle among the measured links (clock drift or jitter beyond a short round trip) and raised links to the clock-offset estimate to break it, since start.',
+    'Route solves that found a negative cycle among the measured links (a clock step, jitter beyond a short round trip) and repaired it (impossible round trips raised, then a uniform extra per link if needed), since start.',
     [],
     () => [[{}, snap().negativeCycleRepairs]],
   );

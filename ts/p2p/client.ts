@@ -288,7 +288,7 @@ export class P2PClient {
   }
 
   private onPing(m: ReturnType<typeof decode.ping>, from: Peer, rxTimeMs: number): void {
-    const r = this.prober.measure(from.nodeId, m, rxTimeMs);
+    const r = this.prober.measure(from.nodeId, m, rxTimeMs, this.now);
     if (!r.ok) return this.edge.drop(r.reason, { node: from.nodeId });
     this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measuredS: r.measured, filteredS: r.filtered });
     for (let i = 0; i < m.RequestReply; i++) {

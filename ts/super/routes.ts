@@ -61,8 +61,8 @@ export class RouteState {
   /** Route solves run since start (etherguard_route_recalculations_total). */
   recalculations = 0;
   /**
-   * Solves that found a negative cycle among the measured links and raised links to break it
-   * (etherguard_route_negative_cycle_repairs_total; RouteGraph.raisedLinks).
+   * Solves that found a negative cycle among the measured links and repaired it
+   * (etherguard_route_negative_cycle_repairs_total; RouteGraph.lastRepair).
    */
   negativeCycleRepairs = 0;
   /** When a repair was last logged (s, the `now` of check()): one warning a minute at most. */
@@ -232,13 +232,15 @@ export class RouteState {
     this.lastSolve = now;
     this.candidate = false;
     this.version++;
-    const raised = g.raisedLinks();
-    if (raised > 0) {
+    const repair = g.lastRepair();
+    if (repair.pairs > 0 || repair.extraS > 0) {
       this.negativeCycleRepairs++;
       if (now - this.repairLoggedAt >= 60) {
         this.repairLoggedAt = now;
         this.onWarn(
-          `the measured links formed a negative cycle (a clock drifting or stepping between the measurements of a cycle's links, or jitter beyond a short round trip): ${raised} link(s) raised to the clock-offset estimate for this solve (${this.negativeCycleRepairs} repair(s) so far; docs/routing.md, "Negative cycles")`,
+          `the measured links formed a negative cycle (clocks drifting between the measurements of a cycle's links, a clock step, or jitter beyond a short round trip); solved with ${repair.pairs} impossible round trip(s) raised to 2 µs` +
+            (repair.extraS > 0 ? ` and ${(repair.extraS * 1000).toFixed(2)} ms added to every link` : '') +
+            ` (${this.negativeCycleRepairs} repair(s) so far; docs/routing.md, "Negative cycles")`,
         );
       }
     }

@@ -1,8 +1,11 @@
 //! The spike-robust latency filter (median of windowed minima; route/filter.rs, docs/routing.md
 //! §Filter): its rules, and what it does with queueing spikes, a bogus low sample, a real change
-//! of latency and a clock offset, next to the upstream median on the same input.
+//! of latency and a clock offset, next to the upstream median on the same input; and push_at, which
+//! takes out the drift between the two clocks.
 
 use eg_core::route::{MedianFilter, SpikeFilter};
+
+// push_at (below) is what the edges use; push, the same without sample times, keeps its tests.
 
 fn run(radius: usize, input: &[f64]) -> Vec<f64> {
     let mut f = SpikeFilter::new();
@@ -113,5 +116,103 @@ fn a_clock_offset_shifts_the_output_by_exactly_the_offset() {
             // The same sample is chosen: the output is that shifted sample, bit for bit.
             assert_eq!(o, b + off, "sample {i}, offset {off}");
         }
+    }
+}
+
+// ---- push_at: the drift between the two clocks taken out -----------------------------------
+
+/// Samples `lat + drift·t + noise` at `t = k·dt`, through push_at; returns (t, output) pairs.
+fn run_drift(radius: usize, n: usize, dt: f64, lat: f64, drift: f64, noise: impl Fn(usize) -> f64) -> Vec<(f64, f64)> {
+    let mut f = SpikeFilter::new();
+    (0..n)
+        .map(|k| {
+            let t = k as f64 * dt;
+            (t, f.push_at(lat + drift * t + noise(k), radius, t))
+        })
+        .collect()
+}
+
+#[test]
+fn under_a_linear_drift_push_at_reads_the_current_value_where_push_lags() {
+    // 15 s pings, two clocks 200 ppm apart, radius 4: push() lags a rising series by about
+    // (2/3)·9·200e-6·15 = 18 ms; push_at follows it exactly.
+    for drift in [200e-6, -200e-6, 80e-6, 0.0] {
+        let out = run_drift(4, 40, 15.0, 0.010, drift, |_| 0.0);
+        let mut plain = SpikeFilter::new();
+        let mut lag_plain: f64 = 0.0;
+        for (k, &(t, y)) in out.iter().enumerate().skip(9) {
+            let truth = 0.010 + drift * t;
+            assert!((y - truth).abs() < 1e-9, "drift {drift}: sample {k}: {y} vs {truth}");
+            let _ = k;
+        }
+        for k in 0..40 {
+            let t = k as f64 * 15.0;
+            let y = plain.push(0.010 + drift * t, 4);
+            if k >= 9 {
+                lag_plain = lag_plain.max((y - (0.010 + drift * t)).abs());
+            }
+        }
+        if drift != 0.0 {
+            assert!(lag_plain > 2.0e-3, "drift {drift}: push() lags by {lag_plain} (the case must show the lag)");
+        }
+    }
+}
+
+#[test]
+fn the_two_directions_of_a_link_give_the_true_round_trip_under_drift() {
+    // a→b reads lat_ab + Δ(t), b→a reads lat_ba − Δ(t), Δ drifting at 200 ppm; the two are
+    // sampled 7 s apart (different ping phases). Their sum is the round trip with push_at.
+    let (ab, ba, drift) = (0.004, 0.003, 200e-6);
+    let mut f1 = SpikeFilter::new();
+    let mut f2 = SpikeFilter::new();
+    let (mut y1, mut y2) = (0.0, 0.0);
+    for k in 0..30 {
+        let t1 = k as f64 * 15.0;
+        let t2 = t1 + 7.0;
+        y1 = f1.push_at(ab + drift * t1, 4, t1);
+        y2 = f2.push_at(ba - drift * t2, 4, t2);
+    }
+    // Both carried to their newest sample; read at t2 the a→b value is 7 s of drift behind.
+    let rtt = y1 + drift * 7.0 + y2;
+    assert!((rtt - (ab + ba)).abs() < 1e-9, "round trip {rtt}");
+}
+
+#[test]
+fn push_at_still_rejects_spikes_and_ignores_jitter_mostly() {
+    // Bursts of up to two upward spikes in every 9 samples, ±0.1 ms jitter, drift 100 ppm, 1 s
+    // pings: the output stays within the jitter of the drifting truth.
+    let mut r = Rng(0x9E37_79B9_7F4A_7C15);
+    let spikes: Vec<f64> = (0..400).map(|k| if k % 9 < 2 { 0.003 + r.unit() * 0.030 } else { 0.0 }).collect();
+    let jit: Vec<f64> = (0..400).map(|_| (r.unit() - 0.5) * 0.0002).collect();
+    let out = run_drift(4, 400, 1.0, 0.002, 100e-6, |k| spikes[k] + jit[k]);
+    for &(t, y) in out.iter().skip(9) {
+        let truth = 0.002 + 100e-6 * t;
+        assert!((y - truth).abs() < 0.0004, "t {t}: {y} vs {truth}");
+    }
+}
+
+#[test]
+fn push_at_follows_a_step_of_the_path_with_a_bounded_overshoot() {
+    // 10 ms, then 60 ms from sample 20 on; 1 s pings, radius 4. The trend the step makes is
+    // steeper than any clock drift, so the slope is capped at MAX_DRIFT: within a window the
+    // output is 60 ms, off by at most MAX_DRIFT times the window.
+    let out = run_drift(4, 40, 1.0, 0.0, 0.0, |k| if k < 20 { 0.010 } else { 0.060 });
+    let cap = eg_core::route::MAX_DRIFT * 9.0;
+    for &(t, y) in out.iter().skip(29) {
+        assert!((y - 0.060).abs() <= cap + 1e-12, "t {t}: {y}");
+    }
+    for &(_, y) in out.iter().take(20).skip(3) {
+        assert!((y - 0.010).abs() < 1e-12);
+    }
+}
+
+#[test]
+fn push_at_moves_with_a_clock_offset_and_not_with_the_time_origin() {
+    let base = run_drift(4, 30, 15.0, 0.010, 150e-6, |k| if k % 5 == 0 { 0.02 } else { 0.0 });
+    let mut f = SpikeFilter::new();
+    for (k, &(t, y)) in base.iter().enumerate() {
+        let x = 0.010 + 150e-6 * t + if k % 5 == 0 { 0.02 } else { 0.0 };
+        let z = f.push_at(x + 3600.0, 4, t + 1.0e6);
+        assert!((z - 3600.0 - y).abs() < 1e-6, "sample {k}: {z} vs {y} + 3600");
     }
 }

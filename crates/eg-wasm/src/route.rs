@@ -45,8 +45,10 @@ pub struct RouteGraph {
     last_now: f64,
     incremental: bool,
     last_mode: String,
-    /// Links raised by the last full solve to break a negative cycle (0: none was needed).
-    raised_links: usize,
+    /// Pairs whose round trip the last full solve raised to break a negative cycle.
+    raised_pairs: usize,
+    /// The extra cost per link (s) the last full solve added to break a negative cycle (0: none).
+    repair_extra: f64,
     /// The hysteresis snapshot's previous list, refilled by the next full solve (its capacity:
     /// millions of links at N = 2000).
     hyst_buf: Vec<((NodeId, NodeId), f64)>,
@@ -91,7 +93,8 @@ impl RouteGraph {
             last_now: f64::NEG_INFINITY,
             incremental: true,
             last_mode: String::new(),
-            raised_links: 0,
+            raised_pairs: 0,
+            repair_extra: 0.0,
             hyst_buf: Vec::new(),
             snap_spare: Vec::new(),
             snap_rev_spare: Vec::new(),
@@ -593,10 +596,12 @@ impl RouteGraph {
         self.valid = valid.finish();
         self.structural = true;
         let mut raised = 0;
+        let mut extra = 0.0;
         let engine = match IncrementalSolver::from_dense(input).or_else(|e| match e {
             route::RouteError::NegativeCycle(_) => {
-                let (engine, r) = self.solve_repaired(now, &nodes, &index)?;
-                raised = r;
+                let (engine, pairs, ex) = self.solve_repaired(now, &nodes, &index)?;
+                raised = pairs;
+                extra = ex;
                 Ok(engine)
             }
             e => Err(e),
@@ -630,47 +635,55 @@ impl RouteGraph {
         self.structural = false;
         self.last_now = now;
         self.last_mode = "full".to_string();
-        self.raised_links = raised;
+        self.raised_pairs = raised;
+        self.repair_extra = extra;
         Ok(changed)
     }
 
-    /// The full solve's retry after a negative cycle: the links as stored at `now`, with those
-    /// below the clock-offset estimate raised (`DenseInput::raise_below_offset_estimate`);
-    /// returns the engine and how many links were raised. The floor starts at 1 µs (above the
-    /// solver's finest grid step) and grows 32-fold per retry, in case a coarser grid (clock
-    /// offsets of hours or more) rounds a repaired cycle below zero again; after three tries
-    /// the cycle's error is returned and the last table stays.
-    fn solve_repaired(
-        &self,
-        now: f64,
-        nodes: &[u16],
-        index: &[u32],
-    ) -> Result<(IncrementalSolver, usize), route::RouteError> {
-        let mut floor = 1e-6;
-        let mut last = None;
-        for _ in 0..3 {
+    /// The full solve's retry after a negative cycle, on the links as stored at `now`: first
+    /// the pairs whose round trip is negative are raised to a round trip of 2 µs
+    /// (`DenseInput::raise_negative_round_trips`); if a longer cycle remains, every link also
+    /// costs a uniform extra (`DenseInput::add_to_every_link`) of 0.25 ms, doubled per try up
+    /// to 64 ms. Returns the engine and the repair (pairs raised, extra in seconds); the last
+    /// error when nothing helps (the last table then stays).
+    fn solve_repaired(&self, now: f64, nodes: &[u16], index: &[u32]) -> Result<(IncrementalSolver, usize, f64), route::RouteError> {
+        let walk = || -> Result<DenseInput, route::RouteError> {
             let mut input = DenseInput::new(nodes.to_vec())?;
             self.graph.visit_edges(now, |s, d, lat, e| {
                 if lat != f64::INFINITY {
                     input.push(index[s as usize] as usize, index[d as usize] as usize, lat, e.additional_cost);
                 }
             });
-            let raised = input.raise_below_offset_estimate(floor, 8);
+            Ok(input)
+        };
+        let mut extra = 0.0;
+        loop {
+            let mut input = walk()?;
+            let pairs = input.raise_negative_round_trips(1e-6);
+            if extra > 0.0 {
+                input.add_to_every_link(extra);
+            }
             match IncrementalSolver::from_dense(input) {
-                Ok(engine) => return Ok((engine, raised)),
-                Err(e @ route::RouteError::NegativeCycle(_)) => last = Some(e),
+                Ok(engine) => return Ok((engine, pairs, extra)),
+                Err(e @ route::RouteError::NegativeCycle(_)) if extra >= 0.064 => return Err(e),
+                Err(route::RouteError::NegativeCycle(_)) => extra = if extra == 0.0 { 0.00025 } else { extra * 2.0 },
                 Err(e) => return Err(e),
             }
-            floor *= 32.0;
         }
-        Err(last.expect("three tries"))
     }
 
-    /// Links the last full solve raised to break a negative cycle among the measurements
-    /// (0 when none was needed): see `DenseInput::raise_below_offset_estimate` in eg-core.
-    #[wasm_bindgen(js_name = raisedLinks)]
-    pub fn raised_links(&self) -> usize {
-        self.raised_links
+    /// Pairs whose negative round trip the last full solve raised (0: none; see
+    /// `DenseInput::raise_negative_round_trips` in eg-core).
+    #[wasm_bindgen(js_name = repairedPairs)]
+    pub fn repaired_pairs(&self) -> usize {
+        self.raised_pairs
+    }
+
+    /// The extra cost per link (s) the last full solve added to break a longer negative cycle
+    /// (0: none; see `DenseInput::add_to_every_link` in eg-core).
+    #[wasm_bindgen(js_name = repairExtra)]
+    pub fn repair_extra(&self) -> f64 {
+        self.repair_extra
     }
 
     /// Every finite edge the last solve used, ascending: [src0, dst0, src1, ...] (Uint16Array).
@@ -934,6 +947,13 @@ impl SpikeFilterJs {
     /// Pushes a sample (seconds) with the current `DampingFilterRadius`; returns the output.
     pub fn push(&mut self, sample: f64, radius: u32) -> f64 {
         self.inner.push(sample, radius as usize)
+    }
+
+    /// `push` with the sample's receive time `at` (s, monotonic): the drift between the two
+    /// clocks is taken out (eg_core::route::SpikeFilter::push_at).
+    #[wasm_bindgen(js_name = pushAt)]
+    pub fn push_at(&mut self, sample: f64, radius: u32, at: f64) -> f64 {
+        self.inner.push_at(sample, radius as usize, at)
     }
 
     /// Forgets all samples.

@@ -90,12 +90,24 @@ impl MedianFilter {
 ///   larger), and the output is the median of the three group minima.
 ///
 /// Trade-off (docs/routing.md §Filter): under a linear clock drift `s` (s/s) and ping interval
-/// `Δ`, the output lags a rising series by about `(2/3)·window·sΔ` and a falling one by about
-/// `(1/3)·window·sΔ`; at 100 ppm, 1 s pings and radius 4 that is 0.6 / 0.3 ms.
+/// `Δ`, [`Self::push`] lags a rising series by about `(2/3)·window·sΔ` and a falling one by about
+/// `(1/3)·window·sΔ`; at 100 ppm, 1 s pings and radius 4 that is 0.6 / 0.3 ms, but at 15 s pings
+/// and two clocks 200 ppm apart it is 18 / 9 ms, and a round trip read from the two directions
+/// comes out 9 ms short. [`Self::push_at`] takes each sample's time and removes the drift: the
+/// minima are carried to the newest sample's time along the drift they show.
 #[derive(Clone, Debug, Default)]
 pub struct SpikeFilter {
     window: VecDeque<f64>,
+    /// The receive time (s, any monotonic origin) of each sample in `window`; empty when the
+    /// filter is fed by [`Self::push`].
+    times: VecDeque<f64>,
 }
+
+/// The largest drift (s/s) between two clocks that [`SpikeFilter::push_at`] takes from a trend:
+/// NTP's bound on one clock's frequency error is 500 ppm (RFC 5905 §7.3, MAXFREQ), and common
+/// oscillators stay within 100 ppm, so two clocks part at well under 500 ppm. A steeper trend is
+/// a change of the path itself and is followed as such.
+pub const MAX_DRIFT: f64 = 500e-6;
 
 impl SpikeFilter {
     /// An empty filter.
@@ -110,6 +122,7 @@ impl SpikeFilter {
         if size < 3 || !sample.is_finite() {
             return sample;
         }
+        self.times.clear();
         slide(&mut self.window, sample, size);
         let n = self.window.len();
         if n < 3 {
@@ -130,9 +143,61 @@ impl SpikeFilter {
         mins[1]
     }
 
+    /// [`Self::push`] with the sample's receive time `at` (seconds, any monotonic origin, not
+    /// decreasing), which removes the lag a drifting clock gives the minima: each sub-window's
+    /// minimum `m_g`, taken at `τ_g`, is carried to the newest sample's time `t` as
+    /// `m_g + s·(t − τ_g)`, and the output is the median of the three. `s` is the Theil–Sen
+    /// slope of the three minima (the median of the slopes of the three pairs; one bad
+    /// sub-window cannot set it), limited to ±[`MAX_DRIFT`]. Under a linear drift the minima lie
+    /// on the drift line, so the output is the latest minimum-delay value, not one from half a
+    /// window ago, and both directions of a link are read at the same moment: their round trip
+    /// loses the drift. Queueing spikes are still rejected (they are never minima). A step of the
+    /// path's latency is followed as before, overshooting by at most `MAX_DRIFT` times the window.
+    /// A clock offset shifts the output by exactly the offset; so does a shift of every `at`.
+    pub fn push_at(&mut self, sample: f64, radius: usize, at: f64) -> f64 {
+        let size = radius.saturating_mul(2).saturating_add(1);
+        if size < 3 || !sample.is_finite() {
+            return sample;
+        }
+        if self.times.len() != self.window.len() {
+            // Fed by push() before: those samples have no times.
+            self.window.clear();
+            self.times.clear();
+        }
+        slide(&mut self.window, sample, size);
+        slide(&mut self.times, at, size);
+        let n = self.window.len();
+        if n < 3 {
+            return self.window.iter().copied().fold(f64::INFINITY, f64::min);
+        }
+        let base = n / 3;
+        let extra = n % 3;
+        let sizes = [base, base + usize::from(extra >= 2), base + usize::from(extra >= 1)];
+        let mut mins = [(f64::INFINITY, 0.0f64); 3];
+        let mut k = 0;
+        for (g, &len) in sizes.iter().enumerate() {
+            for _ in 0..len {
+                let (x, t) = (self.window[k], self.times[k]);
+                if x < mins[g].0 {
+                    mins[g] = (x, t);
+                }
+                k += 1;
+            }
+        }
+        let slope = |a: (f64, f64), b: (f64, f64)| if b.1 > a.1 { (b.0 - a.0) / (b.1 - a.1) } else { 0.0 };
+        let mut slopes = [slope(mins[0], mins[1]), slope(mins[0], mins[2]), slope(mins[1], mins[2])];
+        slopes.sort_by(f64::total_cmp);
+        let s = slopes[1].clamp(-MAX_DRIFT, MAX_DRIFT);
+        let now = self.times[n - 1];
+        let mut carried = mins.map(|(m, t)| m + s * (now - t));
+        carried.sort_by(f64::total_cmp);
+        carried[1]
+    }
+
     /// Forgets all samples.
     pub fn clear(&mut self) {
         self.window.clear();
+        self.times.clear();
     }
 
     /// Number of stored samples.

@@ -31,7 +31,7 @@ pub mod naive;
 pub mod solve;
 
 pub use broadcast::{broadcast_edges, broadcast_targets, forward_set};
-pub use filter::{MedianFilter, SpikeFilter};
+pub use filter::{MedianFilter, SpikeFilter, MAX_DRIFT};
 pub use format::{format_solve_json, format_solve_text};
 pub use fw::set_kernel_options;
 pub use graph::{resolve_additional_cost, EdgeState, Graph, Measurement};
