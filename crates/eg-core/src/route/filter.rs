@@ -103,6 +103,26 @@ pub struct SpikeFilter {
     times: VecDeque<f64>,
 }
 
+/// The minimum of each of the three sub-windows of `window` (at least 3 samples, oldest first;
+/// sizes `n / 3` each, the remainder going to the newest groups) and the index of the first
+/// sample that holds it.
+fn group_minima(window: &VecDeque<f64>) -> [(f64, usize); 3] {
+    let n = window.len();
+    let (base, extra) = (n / 3, n % 3);
+    let sizes = [base, base + usize::from(extra >= 2), base + usize::from(extra >= 1)];
+    let mut mins = [(f64::INFINITY, 0usize); 3];
+    let mut k = 0;
+    for (g, &len) in sizes.iter().enumerate() {
+        for _ in 0..len {
+            if window[k] < mins[g].0 {
+                mins[g] = (window[k], k);
+            }
+            k += 1;
+        }
+    }
+    mins
+}
+
 /// The largest drift (s/s) between two clocks that [`SpikeFilter::push_at`] takes from a trend:
 /// NTP's bound on one clock's frequency error is 500 ppm (RFC 5905 §7.3, MAXFREQ), and common
 /// oscillators stay within 100 ppm, so two clocks part at well under 500 ppm. A steeper trend is
@@ -128,17 +148,7 @@ impl SpikeFilter {
         if n < 3 {
             return self.window.iter().copied().fold(f64::INFINITY, f64::min);
         }
-        // Group sizes: n / 3 each, the remainder going to the newest groups.
-        let base = n / 3;
-        let extra = n % 3;
-        let sizes = [base, base + usize::from(extra >= 2), base + usize::from(extra >= 1)];
-        let mut mins = [f64::INFINITY; 3];
-        let mut it = self.window.iter().copied();
-        for (g, &k) in sizes.iter().enumerate() {
-            for x in it.by_ref().take(k) {
-                mins[g] = mins[g].min(x);
-            }
-        }
+        let mut mins = group_minima(&self.window).map(|(m, _)| m);
         mins.sort_by(f64::total_cmp);
         mins[1]
     }
@@ -170,20 +180,7 @@ impl SpikeFilter {
         if n < 3 {
             return self.window.iter().copied().fold(f64::INFINITY, f64::min);
         }
-        let base = n / 3;
-        let extra = n % 3;
-        let sizes = [base, base + usize::from(extra >= 2), base + usize::from(extra >= 1)];
-        let mut mins = [(f64::INFINITY, 0.0f64); 3];
-        let mut k = 0;
-        for (g, &len) in sizes.iter().enumerate() {
-            for _ in 0..len {
-                let (x, t) = (self.window[k], self.times[k]);
-                if x < mins[g].0 {
-                    mins[g] = (x, t);
-                }
-                k += 1;
-            }
-        }
+        let mins = group_minima(&self.window).map(|(m, k)| (m, self.times[k]));
         let slope = |a: (f64, f64), b: (f64, f64)| if b.1 > a.1 { (b.0 - a.0) / (b.1 - a.1) } else { 0.0 };
         let mut slopes = [slope(mins[0], mins[1]), slope(mins[0], mins[2]), slope(mins[1], mins[2])];
         slopes.sort_by(f64::total_cmp);
