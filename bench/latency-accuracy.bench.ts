@@ -66,7 +66,8 @@ function pingSamples(m: SuperMesh, from: Map<number, number>): Map<string, Array
       if (l.msg !== 'ping measured') continue;
       const key = `${l.from}>${id}`;
       if (!out.has(key)) out.set(key, []);
-      out.get(key)!.push([Number(l.measured), Number(l.procMs)]);
+      // The edges log the raw sample as measuredS (s); older builds called it measured.
+      out.get(key)!.push([Number(l.measuredS ?? l.measured), Number(l.procMs)]);
     }
   }
   return out;
