@@ -101,7 +101,17 @@ pub struct SpikeFilter {
     /// The receive time (s, any monotonic origin) of each sample in `window`; empty when the
     /// filter is fed by [`Self::push`].
     times: VecDeque<f64>,
+    /// [`Self::push_at`]'s drift estimate (s/s): an exponential average of the per-sample
+    /// Theil–Sen slopes (`None` until the first).
+    slope: Option<f64>,
 }
+
+/// Weight of a new slope in [`SpikeFilter::push_at`]'s average. One slope comes from three
+/// minima about a window apart, each off by the jitter's residue, so on its own it is noisy (at
+/// ±2 ms jitter and 15 s pings it doubled the output's spread); a clock's drift changes over
+/// hours, so averaging the last ~16 slopes loses nothing and brings the spread back near the plain
+/// minima's.
+const SLOPE_WEIGHT: f64 = 0.0625;
 
 /// The minimum of each of the three sub-windows of `window` (at least 3 samples, oldest first;
 /// sizes `n / 3` each, the remainder going to the newest groups) and the index of the first
@@ -158,7 +168,8 @@ impl SpikeFilter {
     /// minimum `m_g`, taken at `τ_g`, is carried to the newest sample's time `t` as
     /// `m_g + s·(t − τ_g)`, and the output is the median of the three. `s` is the Theil–Sen
     /// slope of the three minima (the median of the slopes of the three pairs; one bad
-    /// sub-window cannot set it), limited to ±[`MAX_DRIFT`]. Under a linear drift the minima lie
+    /// sub-window cannot set it), limited to ±[`MAX_DRIFT`] and averaged over the last pushes
+    /// (`SLOPE_WEIGHT`). Under a linear drift the minima lie
     /// on the drift line, so the output is the latest minimum-delay value, not one from half a
     /// window ago, and both directions of a link are read at the same moment: their round trip
     /// loses the drift. Queueing spikes are still rejected (they are never minima). A step of the
@@ -173,6 +184,7 @@ impl SpikeFilter {
             // Fed by push() before: those samples have no times.
             self.window.clear();
             self.times.clear();
+            self.slope = None;
         }
         slide(&mut self.window, sample, size);
         slide(&mut self.times, at, size);
@@ -184,7 +196,17 @@ impl SpikeFilter {
         let slope = |a: (f64, f64), b: (f64, f64)| if b.1 > a.1 { (b.0 - a.0) / (b.1 - a.1) } else { 0.0 };
         let mut slopes = [slope(mins[0], mins[1]), slope(mins[0], mins[2]), slope(mins[1], mins[2])];
         slopes.sort_by(f64::total_cmp);
-        let s = slopes[1].clamp(-MAX_DRIFT, MAX_DRIFT);
+        let raw = slopes[1].clamp(-MAX_DRIFT, MAX_DRIFT);
+        // Until the window is full the groups are one or two samples each: no slope from them
+        // (one spiked sample would set it), and the average starts from a full window's.
+        let s = match (self.slope, n == size) {
+            (Some(avg), true) => avg + SLOPE_WEIGHT * (raw - avg),
+            (None, true) => raw,
+            (avg, false) => avg.unwrap_or(0.0),
+        };
+        if n == size {
+            self.slope = Some(s);
+        }
         let now = self.times[n - 1];
         let mut carried = mins.map(|(m, t)| m + s * (now - t));
         carried.sort_by(f64::total_cmp);
@@ -195,6 +217,7 @@ impl SpikeFilter {
     pub fn clear(&mut self) {
         self.window.clear();
         self.times.clear();
+        self.slope = None;
     }
 
     /// Number of stored samples.
