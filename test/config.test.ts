@@ -136,10 +136,13 @@ describe('config: error reporting', () => {
     assert.match(err.message, /^s\.yaml:4:\d+: YAML syntax error/);
   });
 
-  it('refuses duplicate YAML keys', () => {
+  it('refuses duplicate YAML keys, naming the key', () => {
     const { problems } = problemsOf(() => parseEdgeConfig(MINIMAL + 'NodeID: 2\n', 'd.yaml'));
-    assert.match(problems[0]!.message, /YAML syntax error: Map keys must be unique/);
+    assert.match(problems[0]!.message, /YAML syntax error: the key "NodeID" appears twice in the same mapping/);
     assert.equal(problems[0]!.line, 6);
+    // Nested and quoted keys too.
+    const nested = problemsOf(() => parseEdgeConfig(MINIMAL + 'DynamicRoute:\n  SendPingInterval: 1\n  "SendPingInterval": 2\n', 'n.yaml'));
+    assert.match(nested.problems[0]!.message, /the key "SendPingInterval" appears twice/);
   });
 
   it('refuses an empty file and a non-mapping top level', () => {

@@ -22,7 +22,12 @@ export function parseYaml(text: string): ParseResult {
         const pos = e.linePos?.[0];
         // prettyErrors appends " at line L, column C:" and a code excerpt; the position is kept
         // separately, so only the sentence is used.
-        const msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        let msg = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        // yaml's "Map keys must be unique" does not say which key; the file does, at the error.
+        if (e.code === 'DUPLICATE_KEY') {
+          const key = /^\s*["']?([^"':\n]+?)["']?\s*:/.exec(text.slice(e.pos[0]))?.[1];
+          if (key) msg = `the key ${JSON.stringify(key)} appears twice in the same mapping (usually a merge mistake; etherguard-go refuses it too)`;
+        }
         return pos ? { path: '', message: `YAML syntax error: ${msg}`, line: pos.line, col: pos.col } : { path: '', message: `YAML syntax error: ${msg}` };
       }),
     };
