@@ -30,6 +30,9 @@
 #                         the clock-step fault tests move by an hour)
 #   FUZZ_TIME_LIMIT_<target>=S  the same for one target
 #   FUZZ_TS_INPUTS=N      inputs for the TS targets (default: the same N)
+#   FUZZ_SEED=K           the TS targets' mutator seed (default 1): runs with distinct seeds are
+#                         distinct inputs, so `config`'s 10 million can be run as shards on
+#                         several cores and summed (the seed is in the summary's first line)
 #   FUZZ_INPUTS_<target>=N  inputs for one target (e.g. FUZZ_INPUTS_config=20000: the YAML loader
 #                         runs ~900-1,500 inputs per CPU-second, most of it the YAML parse of
 #                         each mutant, so 10 million take 2-3 hours of a core)
@@ -138,7 +141,7 @@ for t in "${targets[@]}"; do
 done
 
 {
-  echo "fuzz run $(date -u +%FT%TZ), $N inputs per Rust target, $TS_N per TS target (unless FUZZ_INPUTS_<target>: $(env | grep -oE '^FUZZ_INPUTS_[a-z_]+=[0-9]+' | tr '\n' ' ')), sanitizer $SAN, $(nproc) cores, commit $(git rev-parse --short HEAD)"
+  echo "fuzz run $(date -u +%FT%TZ), $N inputs per Rust target, $TS_N per TS target (unless FUZZ_INPUTS_<target>: $(env | grep -oE '^FUZZ_INPUTS_[a-z_]+=[0-9]+' | tr '\n' ' ')), sanitizer $SAN, FUZZ_SEED ${FUZZ_SEED:-1} (TS targets), $(nproc) cores, commit $(git rev-parse --short HEAD)"
   printf '%-14s %12s %8s %9s %9s %10s\n' target inputs crashes time_s cpu_s inputs/s
   printf '%s\n' "${rows[@]}"
 } | tee "$out"
