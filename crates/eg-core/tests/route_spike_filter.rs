@@ -136,14 +136,15 @@ fn run_drift(radius: usize, n: usize, dt: f64, lat: f64, drift: f64, noise: impl
 fn under_a_linear_drift_push_at_reads_the_current_value_where_push_lags() {
     // 15 s pings, two clocks 200 ppm apart, radius 4: push() lags a rising series by about
     // (2/3)·9·200e-6·15 = 18 ms; push_at follows it exactly.
+    // The slope is averaged (weight 1/16) from no drift on, so after a few hundred samples the
+    // output is the current value to within a microsecond.
     for drift in [200e-6, -200e-6, 80e-6, 0.0] {
-        let out = run_drift(4, 40, 15.0, 0.010, drift, |_| 0.0);
+        let out = run_drift(4, 400, 15.0, 0.010, drift, |_| 0.0);
         let mut plain = SpikeFilter::new();
         let mut lag_plain: f64 = 0.0;
-        for (k, &(t, y)) in out.iter().enumerate().skip(9) {
+        for (k, &(t, y)) in out.iter().enumerate().skip(300) {
             let truth = 0.010 + drift * t;
-            assert!((y - truth).abs() < 1e-9, "drift {drift}: sample {k}: {y} vs {truth}");
-            let _ = k;
+            assert!((y - truth).abs() < 1e-6, "drift {drift}: sample {k}: {y} vs {truth}");
         }
         for k in 0..40 {
             let t = k as f64 * 15.0;
@@ -166,7 +167,7 @@ fn the_two_directions_of_a_link_give_the_true_round_trip_under_drift() {
     let mut f1 = SpikeFilter::new();
     let mut f2 = SpikeFilter::new();
     let (mut y1, mut y2) = (0.0, 0.0);
-    for k in 0..30 {
+    for k in 0..400 {
         let t1 = k as f64 * 15.0;
         let t2 = t1 + 7.0;
         y1 = f1.push_at(ab + drift * t1, 4, t1);
@@ -174,7 +175,7 @@ fn the_two_directions_of_a_link_give_the_true_round_trip_under_drift() {
     }
     // Both carried to their newest sample; read at t2 the a→b value is 7 s of drift behind.
     let rtt = y1 + drift * 7.0 + y2;
-    assert!((rtt - (ab + ba)).abs() < 1e-9, "round trip {rtt}");
+    assert!((rtt - (ab + ba)).abs() < 1e-6, "round trip {rtt}");
 }
 
 #[test]
@@ -185,7 +186,7 @@ fn push_at_still_rejects_spikes_and_ignores_jitter_mostly() {
     let spikes: Vec<f64> = (0..400).map(|k| if k % 9 < 2 { 0.003 + r.unit() * 0.030 } else { 0.0 }).collect();
     let jit: Vec<f64> = (0..400).map(|_| (r.unit() - 0.5) * 0.0002).collect();
     let out = run_drift(4, 400, 1.0, 0.002, 100e-6, |k| spikes[k] + jit[k]);
-    for &(t, y) in out.iter().skip(9) {
+    for &(t, y) in out.iter().skip(100) {
         let truth = 0.002 + 100e-6 * t;
         assert!((y - truth).abs() < 0.0004, "t {t}: {y} vs {truth}");
     }
