@@ -37,5 +37,11 @@ describe('supernode routes with a negative cycle among the measured links', () =
     assert.ok(r.nhTable[2]![3] !== undefined, '2 still reaches 3');
     assert.deepEqual(errors, []);
     assert.equal(notes.length, 1, 'one report a minute at most');
+    // Later solves that need no repair (the expiry above, and one for a changed link) are not
+    // counted as repairs: the count is of solves that repaired, not of solves after one.
+    assert.equal(r.negativeCycleRepairs, 1);
+    r.applyPong(4, 3, m(4, 3) + 0.05, 10, 100, 5);
+    r.check(6);
+    assert.equal(r.negativeCycleRepairs, 1, 'a solve after a repair counted as another repair');
   });
 });

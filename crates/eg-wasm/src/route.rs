@@ -405,6 +405,9 @@ impl RouteGraph {
     /// solution stays). Incremental when few links changed since the last solve (see the type's
     /// docs); the result is the same either way.
     pub fn solve(&mut self, now: f64) -> Result<bool, JsError> {
+        // The repair figures describe this solve only (an incremental one repairs nothing).
+        self.raised_pairs = 0;
+        self.repair_extra = 0.0;
         if self.incremental && !self.structural && self.engine.is_some() && now >= self.last_now {
             if let Some(changed) = self.solve_incremental(now)? {
                 return Ok(changed);
@@ -672,15 +675,15 @@ impl RouteGraph {
         }
     }
 
-    /// Pairs whose negative round trip the last full solve raised (0: none; see
+    /// Pairs whose negative round trip the last solve raised (0: none, or not a full solve; see
     /// `DenseInput::raise_negative_round_trips` in eg-core).
     #[wasm_bindgen(js_name = repairedPairs)]
     pub fn repaired_pairs(&self) -> usize {
         self.raised_pairs
     }
 
-    /// The extra cost per link (s) the last full solve added to break a longer negative cycle
-    /// (0: none; see `DenseInput::add_to_every_link` in eg-core).
+    /// The extra cost per link (s) the last solve added to break a longer negative cycle
+    /// (0: none, or not a full solve; see `DenseInput::add_to_every_link` in eg-core).
     #[wasm_bindgen(js_name = repairExtra)]
     pub fn repair_extra(&self) -> f64 {
         self.repair_extra
