@@ -102,8 +102,8 @@ pub struct SpikeFilter {
     /// filter is fed by [`Self::push`].
     times: VecDeque<f64>,
     /// [`Self::push_at`]'s drift estimate (s/s): an exponential average of the per-sample
-    /// Theil–Sen slopes (`None` until the first).
-    slope: Option<f64>,
+    /// Theil–Sen slopes, from 0.
+    slope: f64,
 }
 
 /// Weight of a new slope in [`SpikeFilter::push_at`]'s average. One slope comes from three
@@ -184,7 +184,7 @@ impl SpikeFilter {
             // Fed by push() before: those samples have no times.
             self.window.clear();
             self.times.clear();
-            self.slope = None;
+            self.slope = 0.0;
         }
         slide(&mut self.window, sample, size);
         slide(&mut self.times, at, size);
@@ -201,16 +201,10 @@ impl SpikeFilter {
         // (one spiked sample would set it). The average starts from no drift, not from the first
         // slope, so a new filter's first outputs carry no slope noise (the demo showed −0.05 ms
         // on loopback with it) and the drift is taken in over the next pushes.
-        let s = match (self.slope, n == size) {
-            (avg, true) => {
-                let avg = avg.unwrap_or(0.0);
-                avg + SLOPE_WEIGHT * (raw - avg)
-            }
-            (avg, false) => avg.unwrap_or(0.0),
-        };
         if n == size {
-            self.slope = Some(s);
+            self.slope += SLOPE_WEIGHT * (raw - self.slope);
         }
+        let s = self.slope;
         let now = self.times[n - 1];
         let mut carried = mins.map(|(m, t)| m + s * (now - t));
         carried.sort_by(f64::total_cmp);
@@ -221,7 +215,7 @@ impl SpikeFilter {
     pub fn clear(&mut self) {
         self.window.clear();
         self.times.clear();
-        self.slope = None;
+        self.slope = 0.0;
     }
 
     /// Number of stored samples.
