@@ -1,11 +1,26 @@
-// One-way latency probing shared by the routing modes that measure (P2P; super mode keeps its own
-// copy in superclient.ts for now): builds Ping messages and turns a received Ping into a
-// filtered one-way latency (the edges' SpikeFilter, radius DampingFilterRadius). The receive
-// time is a parameter (`rxTimeMs`), so the caller passes the datagram's receive time (a kernel
-// timestamp where the socket has one, Edge onControl) or "now" (pingTimeMs(edge.clock)).
-// Reference: docs/control.md (Ping, Timediff range), upstream §5.1–5.2.
+// One-way latency probing, the one implementation for both routing modes that measure (super
+// mode's SuperClient and P2P's client): sends Pings stamped for the moment they reach sendmmsg
+// (SendLead, ts/edge/txstamp.ts) and turns a received Ping into a filtered one-way latency (the
+// edges' SpikeFilter, radius DampingFilterRadius). The receive time is a parameter (`rxTimeMs`),
+// so the caller passes the datagram's receive time (a kernel timestamp where the socket has one,
+// Edge onControl) or "now" (pingTimeMs(edge.clock)).
+// Reference: docs/control.md (Ping, Timediff range), docs/routing.md §Wire timestamps, upstream §5.1–5.2.
 import { SpikeFilter } from '../core/filter.js';
-import { PingMsg, TIMEDIFF_LIMIT_S } from '../proto/control.js';
+import { encode, PingMsg, TIMEDIFF_LIMIT_S } from '../proto/control.js';
+import { Clock, pingTimeMs } from '../wgnode/clock.js';
+import type { Peer } from '../wgnode/peers.js';
+import { SendLead } from './txstamp.js';
+
+/**
+ * What the prober needs of the node: its NodeID, its clock (ping clock and kernel-stamp
+ * conversion) and the transport's last sendmmsg time per family (ms on CLOCK_REALTIME, NaN when
+ * the native sender has none). An Edge is one.
+ */
+export interface ProberHost {
+  readonly me: number;
+  readonly clock: Clock;
+  readonly host: { readonly transport: { lastSendMs(family: 4 | 6): number } };
+}
 
 export type Measurement =
   | { ok: true; /** s, raw */ measured: number; /** s, after the filter */ filtered: number }
@@ -14,23 +29,42 @@ export type Measurement =
 export class Prober {
   private readonly filters = new Map<number, SpikeFilter>();
   private readonly latest = new Map<number, number>();
+  /** Per peer: the stamp → sendmmsg gap to add to the next ping's Time. */
+  readonly sendLeads = new Map<number, SendLead>();
 
   /** `radius`: DampingFilterRadius, read on every sample (upstream re-reads it too). */
   constructor(
-    private readonly me: number,
+    private readonly node: ProberHost,
     private readonly radius: () => number,
   ) {}
 
-  /** The Ping this node sends; `txTimeMs` = its wall (or NTP) clock in ms. */
-  ping(txTimeMs: number, requestReply = 0): PingMsg {
-    return { v: 1, Src: this.me, Time: txTimeMs, RequestReply: requestReply };
+  /**
+   * Sends one Ping to `p` through `send` (the caller's control path: kind Ping, its TTL and
+   * counters). Its Time is the ping clock (pingTimeMs, ms) plus the peer's SendLead: the path
+   * encode → seal (one WASM call) → sendmmsg runs synchronously inside `send`, and the native
+   * sender's own reading before the syscall (lastSendMs) measures that gap for the next pings.
+   * A ping queued behind a handshake leaves later with its old stamp: a one-off high sample that
+   * the spike filter discards. `requestReply`: how many pings the peer should answer with (hole
+   * punching).
+   */
+  ping(p: Pick<Peer, 'nodeId' | 'endpoint'>, requestReply: number, send: (payload: Uint8Array) => void): void {
+    const c = this.node.clock;
+    const fam = p.endpoint?.family ?? 4;
+    const tr = this.node.host.transport;
+    const before = tr.lastSendMs(fam);
+    const t0 = pingTimeMs(c);
+    let lead = this.sendLeads.get(p.nodeId);
+    if (!lead) this.sendLeads.set(p.nodeId, (lead = new SendLead()));
+    const msg: PingMsg = { v: 1, Src: this.node.me, Time: t0 + lead.ms, RequestReply: requestReply };
+    send(encode(msg));
+    const sent = tr.lastSendMs(fam);
+    if (sent !== before && Number.isFinite(sent) && c.fromRealtimeMs) lead.push(c.fromRealtimeMs(sent) - t0);
   }
 
   /**
    * A Ping from direct peer `from` received at `rxTimeMs` (our clock, ms): our clock minus the
    * pinger's, i.e. the one-way latency plus the clock offset between us (any size, docs/routing.md),
-   * through that peer's latency filter (SpikeFilter, the one super mode's edges use;
-   * docs/routing.md). Refused (with the reason to count) when the ping claims another source or
+   * through that peer's latency filter (SpikeFilter; docs/routing.md §Filter). Refused (with the reason to count) when the ping claims another source or
    * the difference is larger than any two clocks can have. `atS`: the receive time on a
    * monotonic clock (s), so the filter can take out the drift between the two clocks.
    */
@@ -58,16 +92,18 @@ export class Prober {
     return m;
   }
 
-  /** Drops a peer's filter (peer removed). */
+  /** Drops a peer's filter and send lead (peer removed). */
   forget(from: number): void {
     this.filters.get(from)?.free();
     this.filters.delete(from);
     this.latest.delete(from);
+    this.sendLeads.delete(from);
   }
 
   free(): void {
     for (const f of this.filters.values()) f.free();
     this.filters.clear();
     this.latest.clear();
+    this.sendLeads.clear();
   }
 }

@@ -4,14 +4,13 @@
 // working endpoints for peers (try-lists with priorities, hole punching with RequestReply pings).
 import { randomBytes } from 'node:crypto';
 import { EdgeConfig } from '../config/index.js';
-import { SpikeFilter } from '../core/filter.js';
 import { ProcessDelay } from './procdelay.js';
-import { SendLead } from './txstamp.js';
+import { Prober } from './probe.js';
 import { StaticRoutes } from '../core/table.js';
 import { keyFromBase64, keyToBase64 } from '../core/wg.js';
 import { PACKAGE_VERSION } from '../paths.js';
 import {
-  Action, decode, decodeReportResult, encode, encodeLinkReportsBin, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, SuperParamsBody, TIMEDIFF_LIMIT_S,
+  Action, decode, decodeReportResult, encode, encodeLinkReportsBin, NhTableBody, NodeInfoReport, PeerInfoBody, PingMsg, SuperParamsBody,
 } from '../proto/control.js';
 import { bodyHash, signReport } from '../proto/jwt.js';
 import { realScheduler, type Scheduler, type Timer } from '../scheduler.js';
@@ -32,10 +31,7 @@ interface Candidate {
 }
 
 interface PeerExtra {
-  filter: SpikeFilter;
   tries: Candidate[];
-  /** Latest filtered one-way latency *to me* from this peer, seconds. */
-  latency: number;
 }
 
 /**
@@ -115,11 +111,8 @@ export class SuperClient {
   private ownAC: number;
   /** Kernel receive → handled delay of pings (ts/edge/procdelay.ts). */
   readonly processDelay = new ProcessDelay();
-  /**
-   * Stamp → sendmmsg lead of pings per peer (ts/edge/txstamp.ts): per peer because a peer's place
-   * in pingAll's burst decides its gap (the first ping of a burst runs cold code, ~0.2 ms slower).
-   */
-  readonly sendLeads = new Map<number, SendLead>();
+  /** Pings out, one-way latencies in (ts/edge/probe.ts), filtered with the supernode's DampingFilterRadius. */
+  private readonly prober: Prober;
   private readonly extra = new Map<number, PeerExtra>();
   private timers: Timer[] = [];
   private pingTimer?: Timer;
@@ -154,6 +147,7 @@ export class SuperClient {
     const dr = cfg.DynamicRoute;
     this.ownAC = dr.AdditionalCost;
     // Until the supernode's parameters arrive: our own; no HTTP report (interval 0 = wait).
+    this.prober = new Prober(edge, () => this.params.DampingFilterRadius);
     this.params = { SendPingInterval: dr.SendPingInterval, HttpPostInterval: 0, PeerAliveTimeout: dr.PeerAliveTimeout, DampingFilterRadius: dr.DampingFilterRadius, AdditionalCost: -1 };
     this.base = dr.SuperNode.EndpointEdgeAPIUrl.replace(/\/+$/, '');
     this.exited = new Promise((r) => (this.exit = r));
@@ -239,7 +233,7 @@ export class SuperClient {
   private track(p: Peer): PeerExtra {
     let x = this.extra.get(p.nodeId);
     if (!x) {
-      x = { filter: new SpikeFilter(), tries: [], latency: Infinity };
+      x = { tries: [] };
       this.extra.set(p.nodeId, x);
     }
     return x;
@@ -321,11 +315,11 @@ export class SuperClient {
     const now = this.edge.clock.now();
     const pat = this.params.PeerAliveTimeout;
     for (const p of this.edge.peers.all()) {
-      const x = this.extra.get(p.nodeId);
-      if (!x || !this.alive(p) || !Number.isFinite(x.latency)) continue;
+      const latency = this.prober.latency(p.nodeId);
+      if (latency === undefined || !this.alive(p)) continue;
       // TimeToAlive counts from the peer's last packet, so a link dies at the supernode when it
       // would die here, whatever the report's phase (rounded to the ms: bytes, not precision).
-      links.push([p.nodeId, x.latency, Math.round(Math.max(0, pat - (now - p.lastRx)) * 1000) / 1000]);
+      links.push([p.nodeId, latency, Math.round(Math.max(0, pat - (now - p.lastRx)) * 1000) / 1000]);
     }
     return links;
   }
@@ -356,25 +350,9 @@ export class SuperClient {
     this.firstReport = this.sched.after(FIRST_REPORT_DELAY_S, () => this.sendLinkReport());
   }
 
-  /**
-   * Sends a ping stamped with the ping clock (pingTimeMs) plus the smallest recent stamp →
-   * sendmmsg gap (SendLead): the path encode → seal (one WASM call) → sendmmsg is synchronous,
-   * and the native sender's own reading before the syscall (Transport.lastSendMs) measures it for
-   * the next pings. A ping queued behind a handshake leaves later with its old stamp, a one-off
-   * high sample the spike filter discards.
-   */
+  /** Sends a ping (stamped for its sendmmsg time, Prober.ping) straight to `p`. */
   private ping(p: Peer, requestReply: number): void {
-    const c = this.edge.clock;
-    const fam = p.endpoint?.family ?? 4;
-    const tr = this.edge.host.transport;
-    const before = tr.lastSendMs(fam);
-    const t0 = pingTimeMs(c);
-    let lead = this.sendLeads.get(p.nodeId);
-    if (!lead) this.sendLeads.set(p.nodeId, (lead = new SendLead()));
-    const msg: PingMsg = { v: 1, Src: this.edge.me, Time: t0 + lead.ms, RequestReply: requestReply };
-    this.edge.sendControl(p, Kind.Ping, NODE_SPREAD, 0, encode(msg));
-    const sent = tr.lastSendMs(fam);
-    if (sent !== before && Number.isFinite(sent) && c.fromRealtimeMs) lead.push(c.fromRealtimeMs(sent) - t0);
+    this.prober.ping(p, requestReply, (payload) => this.edge.sendControl(p, Kind.Ping, NODE_SPREAD, 0, payload));
   }
 
   private pingAll(requestReply: number): void {
@@ -408,23 +386,14 @@ export class SuperClient {
    * (docs/routing.md §Wire timestamps).
    */
   private onPing(m: PingMsg, from: Peer, rxTimeMs: number): void {
-    if (m.Src !== from.nodeId) return this.edge.drop(`ping claims source ${m.Src} but came from ${from.nodeId}`, { node: from.nodeId });
-    const x = this.track(from);
-    // Our wall clock minus the pinger's: the one-way latency plus the clock offset between us,
-    // of any size (docs/routing.md). Only a difference no two Date-range clocks can have is garbage.
-    const measured = (rxTimeMs - m.Time) / 1000;
     // Only a kernel receive time says how long the ping waited inside this node.
     const procMs = this.edge.host.transport.rxTimestamps ? pingTimeMs(this.edge.clock) - rxTimeMs : NaN;
+    // The receive time on our monotonic clock lets the filter take the drift between the two
+    // clocks out of its minima (docs/routing.md §Filter).
+    const r = this.prober.measure(from.nodeId, m, rxTimeMs, this.edge.clock.now());
+    if (!r.ok) return this.edge.drop(r.reason, { node: from.nodeId, time: m.Time });
     this.processDelay.push(procMs);
-    if (!(Math.abs(measured) <= TIMEDIFF_LIMIT_S)) {
-      return this.edge.drop('ping time further from our clock than any two clocks can be', { node: from.nodeId, time: m.Time });
-    }
-    // With the receive time on our monotonic clock the filter takes the drift between the two
-    // clocks out of its minima (docs/routing.md §Filter): at 15 s pings and two clocks 200 ppm
-    // apart the plain minima lag by up to 18 ms, and a link's two directions by different amounts.
-    const filtered = x.filter.pushAt(measured, this.params.DampingFilterRadius, this.edge.clock.now());
-    x.latency = filtered;
-    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measuredS: measured, filteredS: filtered, procMs });
+    this.edge.log.cat('control', 'ping measured', { from: from.nodeId, measuredS: r.measured, filteredS: r.filtered, procMs });
     this.linkMeasured(from.nodeId);
     // Hole punching: answer with pings so the other side's NAT opens too.
     for (let i = 0; i < m.RequestReply; i++) {
@@ -445,9 +414,7 @@ export class SuperClient {
 
   /** Filtered one-way latency (s) from each measured peer to this edge, for observers (ts/metrics). */
   latencies(): Map<number, number> {
-    const m = new Map<number, number>();
-    for (const [id, x] of this.extra) if (Number.isFinite(x.latency)) m.set(id, x.latency);
-    return m;
+    return this.prober.latencies();
   }
 
   private async postReport(): Promise<void> {
@@ -467,9 +434,9 @@ export class SuperClient {
     const pongs = [];
     const now = this.edge.clock.now();
     for (const p of this.edge.peers.all()) {
-      const x = this.extra.get(p.nodeId);
-      if (!x || !this.alive(p) || !Number.isFinite(x.latency)) continue;
-      pongs.push({ Src: p.nodeId, Dst: this.edge.me, Timediff: x.latency, TimeToAlive: Math.max(0, this.params.PeerAliveTimeout - (now - p.lastRx)), AdditionalCost: this.reportedAC() });
+      const latency = this.prober.latency(p.nodeId);
+      if (latency === undefined || !this.alive(p)) continue;
+      pongs.push({ Src: p.nodeId, Dst: this.edge.me, Timediff: latency, TimeToAlive: Math.max(0, this.params.PeerAliveTimeout - (now - p.lastRx)), AdditionalCost: this.reportedAC() });
     }
     const report: NodeInfoReport = { v: 1, Pongs: pongs, ...(await this.localAddrs()) };
     const body = Buffer.from(JSON.stringify(report));
@@ -704,7 +671,7 @@ export class SuperClient {
     for (const p of [...this.edge.peers.all()]) {
       if (!seen.has(p.nodeId) && !p.isStatic) {
         this.edge.host.removePeer(p);
-        this.extra.get(p.nodeId)?.filter.free();
+        this.prober.forget(p.nodeId);
         this.extra.delete(p.nodeId);
       }
     }
@@ -744,5 +711,6 @@ export class SuperClient {
     this.postTimer?.cancel();
     this.reportTimer?.cancel();
     this.firstReport?.cancel();
+    this.prober.free();
   }
 }

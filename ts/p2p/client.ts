@@ -20,7 +20,7 @@ import { keyFromBase64, keyToBase64, publicKey } from '../core/wg.js';
 import { Edge } from '../edge/edge.js';
 import { Prober } from '../edge/probe.js';
 import { insideVpn, underlayAddresses } from '../edge/underlay.js';
-import { decode, encode } from '../proto/control.js';
+import { decode } from '../proto/control.js';
 import { ConfigWriter } from '../super/config-rewrite.js';
 import { everySec, type Timer } from '../timer.js';
 import { pingTimeMs } from '../wgnode/clock.js';
@@ -96,7 +96,7 @@ export class P2PClient {
       peerAliveTimeout: this.dr.PeerAliveTimeout,
       dupCheckTimeout: this.dr.DupCheckTimeout,
     });
-    this.prober = new Prober(cfg.NodeID, () => this.dr.DampingFilterRadius);
+    this.prober = new Prober(edge, () => this.dr.DampingFilterRadius);
     this.writer = new ConfigWriter(this.dr.SaveNewPeers ? o.configPath : undefined, (m) => edge.log.error(m));
     for (const p of cfg.Peers) this.mesh.addConfigured(p.NodeID, keyFromBase64(p.PubKey));
   }
@@ -142,7 +142,7 @@ export class P2PClient {
   }
 
   private ping(p: Peer, requestReply: number): void {
-    this.send(p, Kind.Ping, 0, encode(this.prober.ping(pingTimeMs(this.edge.clock), requestReply)));
+    this.prober.ping(p, requestReply, (payload) => this.send(p, Kind.Ping, 0, payload));
   }
 
   private pingAll(requestReply: number): void {
