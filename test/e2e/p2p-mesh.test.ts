@@ -213,7 +213,8 @@ describe('e2e: P2P mode (5 edges in namespaces, TAP, no supernode)', function ()
     await old.exited;
     start(5);
     await waitFor(() => lines(5).some((l) => typeof l.msg === 'string' && /up: .* 4 peer\(s\)/.test(l.msg)), 20_000, 'node 5 up with 4 configured peers');
-    assert.ok(lines(5).some((l) => l.msg === 'P2P mode: 4 configured peer(s); reports and peer descriptions are signed (XEdDSA)'));
+    // Logged right after "up:", possibly in the next read of the child's output.
+    await waitFor(() => lines(5).some((l) => l.msg === 'P2P mode: 4 configured peer(s); reports and peer descriptions are signed (XEdDSA)'), 5_000, 'P2P start line with 4 configured peers');
     await waitFor(() => IDS.every((b) => b === 5 || nh(5, b) !== undefined), 20_000, 'node 5 routes again');
     // The restarted node handshakes anew with each peer (their sessions with its old process are
     // dead): on a loaded 2-core CI box that took more than the 10 s of 5 tries once.
