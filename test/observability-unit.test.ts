@@ -70,8 +70,8 @@ describe('observability: CLI, history, status document', () => {
       role: 'edge',
       nextHops: { 2: 2, 3: 2 },
       peers: [
-        { NodeID: 2, endpoint: '10.0.0.2:3001', lastHandshake: '2023-11-14T22:13:20.000Z', rxBytes: 2048, txBytes: 3, latencyMs: 12.5, supernode: false, alive: true },
-        { NodeID: 65533, endpoint: '10.0.0.9:3000', lastHandshake: '1970-01-01T00:00:09.000Z', rxBytes: 15, txBytes: 3, latencyMs: null, supernode: true, alive: true },
+        { NodeID: 2, endpoint: '10.0.0.2:3001', lastHandshake: '2023-11-14T22:13:20.000Z', rxBytes: 2048, txBytes: 3, latencyMs: 12.5, supernode: false, alive: true, settling: false },
+        { NodeID: 65533, endpoint: '10.0.0.9:3000', lastHandshake: '1970-01-01T00:00:09.000Z', rxBytes: 15, txBytes: 3, latencyMs: null, supernode: true, alive: true, settling: false },
       ],
     });
     const t = renderStatus([s], [{ socket: 'wg0', reason: 'does not answer eg_status (errno=-22)' }], '/run/wireguard', 1_700_000_010_000);
@@ -107,6 +107,23 @@ describe('observability: CLI, history, status document', () => {
     const t = renderStatus([s], [], '/run/wireguard', 1_700_000_010_000);
     assert.match(t, /\n  2 +10\.0\.0\.2:3001 .* dead\n/);
     assert.doesNotMatch(t, /0\.3 ms/);
+    assert.match(t, /\n  3 +10\.0\.0\.3:3001 .* 12\.5 ms\n/);
+  });
+
+  it('a latency from fewer samples than the filter window is marked settling in the document and the table', () => {
+    const s = edgeStatus({
+      nodeId: 1,
+      nodeName: 'e1',
+      peers: [peer(2, { endpoint: '10.0.0.2:3001', alive: true }), peer(3, { endpoint: '10.0.0.3:3001', alive: true }), peer(4, { endpoint: '10.0.0.4:3001', alive: true })],
+      latencyS: new Map([[2, 0.0031], [3, 0.0125]]),
+      settling: new Set([2, 4]),
+      forwarded: 0,
+      drops: {},
+      nextHops: new Map(),
+    });
+    assert.deepEqual(s.peers.map((p) => [p.NodeID, p.latencyMs, p.settling]), [[2, 3.1, true], [3, 12.5, false], [4, null, false]], 'no latency, nothing settling');
+    const t = renderStatus([s], [], '/run/wireguard', 1_700_000_010_000);
+    assert.match(t, /\n  2 +10\.0\.0\.2:3001 .* 3\.1 ms \(settling\)\n/);
     assert.match(t, /\n  3 +10\.0\.0\.3:3001 .* 12\.5 ms\n/);
   });
 

@@ -89,6 +89,24 @@ describe('latency prober', () => {
     assert.equal(p.latency(2), undefined);
     p.free();
   });
+
+  it('calls a peer settling until its filter has seen a full window (2·radius + 1 samples)', () => {
+    let radius = 2;
+    const p = new Prober(noHost, () => radius);
+    const feed = (from: number, i: number) => p.measure(from, { v: 1, Src: from, Time: i * 1000, RequestReply: 0 }, i * 1000 + 5, i);
+    assert.deepEqual([...p.settling()], [], 'nothing measured, nothing settling');
+    for (let i = 0; i < 4; i++) feed(2, i);
+    feed(3, 0);
+    assert.deepEqual([...p.settling()].sort(), [2, 3]);
+    feed(2, 4);
+    assert.deepEqual([...p.settling()], [3], 'peer 2 has 5 samples: settled');
+    radius = 0;
+    assert.deepEqual([...p.settling()], [], 'radius 0: every sample is the output');
+    radius = 2;
+    p.forget(3);
+    assert.deepEqual([...p.settling()], []);
+    p.free();
+  });
 });
 
 describe("P2P client's pings", () => {

@@ -222,6 +222,8 @@ describe('e2e: observability (metrics, status -json, dashboard) on a supernode +
         assert.ok(Math.abs(Date.now() - Date.parse(p.lastHandshake as string)) < 180_000, `lastHandshake ${String(p.lastHandshake)}`);
         if (pid === 65533) assert.equal(p.latencyMs, null);
         else assert.ok(typeof p.latencyMs === 'number' && Math.abs(p.latencyMs) < 500, `latencyMs ${String(p.latencyMs)}`);
+        // A supernode session has no latency, so nothing that settles.
+        assert.ok(pid === 65533 ? p.settling === false : typeof p.settling === 'boolean', `settling ${String(p.settling)}`);
         // The metric was read after the status: equal or a little more.
         for (const [k, f] of [['rxBytes', 'etherguard_peer_rx_bytes_total'], ['txBytes', 'etherguard_peer_tx_bytes_total']] as const) {
           const metric = family(m, f).get(`{peer="${pid}"}`)!;

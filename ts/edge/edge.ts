@@ -331,6 +331,8 @@ export class Edge {
 
   /** Super mode: the filtered one-way latencies (s) to this node per peer (SuperClient.latencies). */
   latencySource?: () => Map<number, number>;
+  /** Super and P2P mode: peers whose latency filter has not filled its window (Prober.settling). */
+  settlingSource?: () => Set<number>;
   /** Super mode: PeerAliveTimeout (s) as the supernode last set it (SuperParams); else the config's. */
   aliveTimeoutSource?: () => number;
   /** Called when a WireGuard session with `p` becomes usable (each completed handshake; SuperClient re-registers). */
@@ -354,6 +356,7 @@ export class Edge {
       nodeName: this.cfg.NodeName,
       peers: this.host.peerCounters(this.aliveTimeoutSource?.() ?? this.cfg.DynamicRoute.PeerAliveTimeout),
       latencyS: this.latencySource?.() ?? new Map(),
+      settling: this.settlingSource?.() ?? new Set(),
       forwarded: this.stats.forwarded,
       drops: { ...this.stats.drops },
       nextHops,

@@ -50,11 +50,13 @@ export async function edgeMode(a: CliArgs): Promise<number> {
       p2p = new P2PClient(edge, cfg, { configPath: a.config, signer: coreSigner });
       const c = p2p;
       edge.latencySource = () => c.latencies();
+      edge.settlingSource = () => c.settling();
     } else if (cfg.DynamicRoute.SuperNode.UseSuperNode) {
       client = new SuperClient(edge, cfg);
       client.addSuperPeers();
       const c = client;
       edge.latencySource = () => c.latencies();
+      edge.settlingSource = () => c.settling();
       edge.aliveTimeoutSource = () => c.aliveTimeoutS();
     }
     await edge.start();

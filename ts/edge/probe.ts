@@ -29,6 +29,8 @@ export type Measurement =
 export class Prober {
   private readonly filters = new Map<number, SpikeFilter>();
   private readonly latest = new Map<number, number>();
+  /** Samples through each peer's filter since it was created (to tell a filling window). */
+  private readonly samples = new Map<number, number>();
   /** Per peer: the stamp → sendmmsg gap to add to the next ping's Time. */
   readonly sendLeads = new Map<number, SendLead>();
 
@@ -76,6 +78,7 @@ export class Prober {
     if (!f) this.filters.set(from, (f = new SpikeFilter()));
     const filtered = f.pushAt(measured, this.radius(), atS);
     this.latest.set(from, filtered);
+    this.samples.set(from, (this.samples.get(from) ?? 0) + 1);
     return { ok: true, measured, filtered };
   }
 
@@ -92,11 +95,25 @@ export class Prober {
     return m;
   }
 
+  /**
+   * Peers whose latency is still settling: fewer samples than the filter's window (2·radius + 1,
+   * DampingFilterRadius) have been measured, so its value can still carry start-up queueing
+   * that the full window's minima will discard (docs/routing.md §Filter). Radius 0 never settles
+   * anything: every sample is the output.
+   */
+  settling(): Set<number> {
+    const window = 2 * Math.max(0, this.radius()) + 1;
+    const s = new Set<number>();
+    for (const [id, n] of this.samples) if (n < window && this.latest.has(id)) s.add(id);
+    return s;
+  }
+
   /** Drops a peer's filter and send lead (peer removed). */
   forget(from: number): void {
     this.filters.get(from)?.free();
     this.filters.delete(from);
     this.latest.delete(from);
+    this.samples.delete(from);
     this.sendLeads.delete(from);
   }
 
@@ -104,6 +121,7 @@ export class Prober {
     for (const f of this.filters.values()) f.free();
     this.filters.clear();
     this.latest.clear();
+    this.samples.clear();
     this.sendLeads.clear();
   }
 }

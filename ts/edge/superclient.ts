@@ -417,6 +417,11 @@ export class SuperClient {
     return this.prober.latencies();
   }
 
+  /** Peers whose latency filter has not filled its window yet (Prober.settling). */
+  settling(): Set<number> {
+    return this.prober.settling();
+  }
+
   private async postReport(): Promise<void> {
     // One post at a time: each is signed with the current PostCount, which moves on only when a
     // supernode accepted it, so a tick while a slow post is in flight would sign the same count

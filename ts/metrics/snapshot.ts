@@ -34,6 +34,11 @@ export interface EdgeSnapshot {
    * the two nodes (docs/routing.md). Peers never measured are absent.
    */
   latencyS: Map<number, number>;
+  /**
+   * Peers whose latency filter has not yet seen a full window of samples (2·DampingFilterRadius
+   * + 1): their latencyS may still fall. Absent (older producers) means none.
+   */
+  settling?: Set<number>;
   /** Frames relayed for other nodes (counted once per relayed frame, however many next hops). */
   forwarded: number;
   /** Drops by reason text, as the data path counts them (Edge.drop). */

@@ -424,6 +424,11 @@ export class P2PClient {
     return this.prober.latencies();
   }
 
+  /** Peers whose latency filter has not filled its window yet (Prober.settling). */
+  settling(): Set<number> {
+    return this.prober.settling();
+  }
+
   stop(): void {
     this.stopped = true;
     for (const t of this.timers) t.cancel();

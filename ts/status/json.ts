@@ -22,6 +22,11 @@ export interface StatusPeer {
    * last value, stale.
    */
   alive: boolean;
+  /**
+   * Added key: latencyMs comes from fewer samples than the filter's window (2·DampingFilterRadius
+   * + 1, about that many SendPingIntervals after the link came up), so it may still fall.
+   */
+  settling: boolean;
 }
 
 export interface StatusNode {
@@ -39,7 +44,7 @@ export interface StatusDoc {
 }
 
 /** One peer row from a snapshot peer and its latency (seconds) if measured. */
-export function statusPeer(p: PeerSnapshot, latencyS: number | undefined): StatusPeer {
+export function statusPeer(p: PeerSnapshot, latencyS: number | undefined, settling = false): StatusPeer {
   return {
     NodeID: p.nodeId,
     endpoint: p.endpoint,
@@ -49,6 +54,7 @@ export function statusPeer(p: PeerSnapshot, latencyS: number | undefined): Statu
     latencyMs: latencyS !== undefined && Number.isFinite(latencyS) ? latencyS * 1000 : null,
     supernode: p.isSuper,
     alive: p.alive === true,
+    settling: settling && latencyS !== undefined && Number.isFinite(latencyS),
   };
 }
 
@@ -57,7 +63,7 @@ export function edgeStatus(s: EdgeSnapshot): StatusNode {
   return {
     NodeName: s.nodeName,
     NodeID: s.nodeId,
-    peers: mergeSuperSessions(s.peers).map((p) => statusPeer(p, p.isSuper ? undefined : s.latencyS.get(p.nodeId))),
+    peers: mergeSuperSessions(s.peers).map((p) => statusPeer(p, p.isSuper ? undefined : s.latencyS.get(p.nodeId), s.settling?.has(p.nodeId) ?? false)),
     nextHops: Object.fromEntries([...s.nextHops].map(([d, nh]) => [String(d), nh])),
     role: 'edge',
   };

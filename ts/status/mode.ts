@@ -68,7 +68,7 @@ export function renderStatus(nodes: Array<StatusNode & { socket?: string }>, ski
         ago(p.lastHandshake, nowMs),
         bytes(p.rxBytes),
         bytes(p.txBytes),
-        p.alive === false ? 'dead' : p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)} ms`,
+        p.alive === false ? 'dead' : p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)} ms${p.settling ? ' (settling)' : ''}`,
       ]);
     }
     out += rows.length > 1 ? table(rows) : '  no peers\n';
