@@ -93,7 +93,7 @@ describe('observability: CLI, history, status document', () => {
       nodeId: 1,
       nodeName: 'e1',
       peers: [
-        peer(2, { endpoint: '10.0.0.2:3001', alive: false }),
+        peer(2, { endpoint: '10.0.0.2:3001', alive: false, lastHandshakeMs: 1_699_999_000_000 }),
         peer(3, { endpoint: '10.0.0.3:3001', alive: true }),
         peer(65533, { endpoint: '10.0.0.9:3000', alive: false }),
         peer(65533, { endpoint: '[fd00::9]:3000', alive: true }),
@@ -108,6 +108,21 @@ describe('observability: CLI, history, status document', () => {
     assert.match(t, /\n  2 +10\.0\.0\.2:3001 .* dead\n/);
     assert.doesNotMatch(t, /0\.3 ms/);
     assert.match(t, /\n  3 +10\.0\.0\.3:3001 .* 12\.5 ms\n/);
+  });
+
+  it('a peer that never completed a handshake shows no session, not dead (a supernode device of a family no edge uses)', () => {
+    const s = edgeStatus({
+      nodeId: 1,
+      nodeName: 'e1',
+      peers: [peer(2, { endpoint: '', alive: false, lastHandshakeMs: 0 }), peer(3, { endpoint: '10.0.0.3:3001', alive: false, lastHandshakeMs: 1_700_000_000_000 })],
+      latencyS: new Map(),
+      forwarded: 0,
+      drops: {},
+      nextHops: new Map(),
+    });
+    const t = renderStatus([s], [], '/run/wireguard', 1_700_000_010_000);
+    assert.match(t, /\n  2 +- +never .* no session\n/);
+    assert.match(t, /\n  3 +10\.0\.0\.3:3001 .* dead\n/);
   });
 
   it('a latency from fewer samples than the filter window is marked settling in the document and the table', () => {
