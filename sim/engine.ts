@@ -160,14 +160,8 @@ export class VirtualScheduler implements Scheduler {
   }
 }
 
-/** A small deterministic PRNG (mulberry32), so a run is reproducible from its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/**
+ * A small deterministic PRNG (mulberry32), so a run is reproducible from its seed: the
+ * playground's, which has no imports, so the browser build and the simulator share one copy.
+ */
+export { rng } from '../ts/web/playground/matrix.js';

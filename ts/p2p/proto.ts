@@ -9,9 +9,9 @@
 // made for one kind cannot be replayed as another. Report links are `[Src, Timediff, TimeToAlive]`
 // triples: a report is flooded to every node every ping interval, so its size matters.
 import type { JSONSchemaType } from 'ajv';
-import { validator, type AjvProfile } from '../shared/schema-check.js';
+import type { AjvProfile } from '../shared/schema-check.js';
 import { Kind } from '../core/frame.js';
-import { ProtoError, TIMEDIFF_LIMIT_S } from '../proto/control.js';
+import { checker, ProtoError, TIMEDIFF_LIMIT_S } from '../proto/control.js';
 
 const P2P_AJV: AjvProfile = { name: 'p2p', options: { allErrors: false, strict: true } };
 
@@ -98,17 +98,6 @@ const peerSchema: JSONSchemaType<PeerBody> = {
   },
 };
 
-function checker<T>(name: string, schema: JSONSchemaType<T>): (obj: unknown) => T {
-  const get = validator(P2P_AJV, name, schema);
-  return (obj) => {
-    const v = get();
-    if (!v(obj)) {
-      const e = v.errors?.[0];
-      throw new ProtoError(`${name}: ${e ? `${e.instancePath || '(root)'} ${e.message}` : 'invalid'}`);
-    }
-    return obj;
-  };
-}
 const parseJson = (name: string, text: string): unknown => {
   try {
     return JSON.parse(text);
@@ -117,8 +106,8 @@ const parseJson = (name: string, text: string): unknown => {
   }
 };
 
-export const checkReport = checker('P2P report', reportSchema);
-export const checkPeer = checker('P2P peer', peerSchema);
+export const checkReport = checker('P2P report', reportSchema, P2P_AJV);
+export const checkPeer = checker('P2P peer', peerSchema, P2P_AJV);
 
 /** The bytes a signature covers for a body of `kind`. */
 export function signedBytes(kind: number, body: Uint8Array): Uint8Array {

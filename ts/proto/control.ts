@@ -486,9 +486,13 @@ export const schemas = {
   superParams: superParamsSchema,
 };
 
-/** Validates an already parsed value; throws ProtoError naming the path and the rule. */
-function checker<T>(name: string, schema: JSONSchemaType<T>): (obj: unknown) => T {
-  const get = validator(CONTROL_AJV, name, schema);
+/**
+ * Validates an already parsed value against `schema` (compiled once, on first use, under
+ * `profile`: the control messages' unless given); throws ProtoError naming the message, the path
+ * and the rule. Also used by P2P's messages (ts/p2p/proto.ts).
+ */
+export function checker<T>(name: string, schema: JSONSchemaType<T>, profile: AjvProfile = CONTROL_AJV): (obj: unknown) => T {
+  const get = validator(profile, name, schema);
   return (obj) => {
     const v = get();
     if (!v(obj)) {
