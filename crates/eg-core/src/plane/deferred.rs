@@ -11,8 +11,7 @@
 //!   direct path does with the plaintext. A batch holding anything but transport data (a
 //!   handshake message may change keypairs for the records behind it) is not deferred.
 
-use super::layout::UDP_REC;
-use super::{be16, le32, Endpoint, Output, Plane};
+use super::{le32, Output, Plane, UdpRecord};
 use crate::noise::wire::{TRANSPORT_HEADER_LEN, TRANSPORT_MIN_LEN, TYPE_TRANSPORT};
 use crate::noise::Reason;
 use crate::session::aead::{self, job};
@@ -76,13 +75,9 @@ impl Plane {
     pub(super) fn udp_prepare(&mut self, dev: &Device, input: &[u8], family: u8, now: f64, out: &mut Output) -> bool {
         let jobs = &mut out.jobs.open;
         let mut off = 0;
-        while off + UDP_REC <= input.len() {
-            let len = be16(input, off) as usize;
-            let at = off + UDP_REC;
-            if at + len > input.len() {
-                break;
-            }
-            off = at + len;
+        while let Some(r) = UdpRecord::at(input, off) {
+            let UdpRecord { at, len, .. } = r;
+            off = r.next();
             if len < TRANSPORT_MIN_LEN || le32(input, at) != TYPE_TRANSPORT {
                 jobs.clear();
                 return false;
@@ -104,20 +99,11 @@ impl Plane {
         self.rx_rec = u32::MAX;
         let mut off = 0;
         let mut k = 0;
-        while off + UDP_REC <= input.len() {
-            let len = be16(input, off) as usize;
-            let at = off + UDP_REC;
-            if at + len > input.len() {
-                break;
-            }
-            let rec = off;
+        while let Some(r) = UdpRecord::at(input, off) {
+            let UdpRecord { at, len, .. } = r;
             self.rx_rec = self.rx_rec.wrapping_add(1);
-            off = at + len;
-            let mut src = Endpoint { family, port: be16(input, rec + 2), addr: [0u8; 16] };
-            src.addr.copy_from_slice(&input[rec + 4..rec + 20]);
-            if family == 4 {
-                src.addr[4..].fill(0);
-            }
+            off = r.next();
+            let src = r.source(input, family);
             // A job that never ran counts as not authenticated.
             let st = aead::status(&out.jobs.open, k).unwrap_or(job::FAILED | Reason::BufferTooSmall.code() as u32);
             let st = if st == job::TODO { job::FAILED | Reason::DecryptFailed.code() as u32 } else { st };

@@ -176,6 +176,47 @@ fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
 }
 
+/// Where one record of a UDP batch lies (layout `[len u16 BE][port u16 BE][address 16][datagram]`,
+/// [`UDP_REC`] bytes before the datagram).
+#[derive(Clone, Copy)]
+struct UdpRecord {
+    /// The record's first byte.
+    rec: usize,
+    /// The datagram's first byte.
+    at: usize,
+    /// The datagram's length.
+    len: usize,
+}
+
+impl UdpRecord {
+    /// The record at `off` of a UDP batch, or None at the end of the batch or where a record's
+    /// datagram would run past it (the rest of the batch is then ignored, as the native reader
+    /// never writes one).
+    fn at(input: &[u8], off: usize) -> Option<UdpRecord> {
+        if off + UDP_REC > input.len() {
+            return None;
+        }
+        let len = be16(input, off) as usize;
+        let at = off + UDP_REC;
+        (at + len <= input.len()).then_some(UdpRecord { rec: off, at, len })
+    }
+
+    /// Offset of the next record.
+    fn next(&self) -> usize {
+        self.at + self.len
+    }
+
+    /// The sender's endpoint (an IPv4 address keeps only its first 4 bytes).
+    fn source(&self, input: &[u8], family: u8) -> Endpoint {
+        let mut src = Endpoint { family, port: be16(input, self.rec + 2), addr: [0u8; 16] };
+        src.addr.copy_from_slice(&input[self.rec + 4..self.rec + 20]);
+        if family == 4 {
+            src.addr[4..].fill(0);
+        }
+        src
+    }
+}
+
 /// Whether an Ethernet frame (untagged or with one VLAN tag) carries TCP over IPv4 or IPv6: a
 /// cheap pre-check for coalescing, which parses properly.
 fn is_tcp(f: &[u8]) -> bool {
@@ -723,20 +764,11 @@ impl Plane {
 
     fn udp_batch(&mut self, dev: &mut Device, input: &mut [u8], family: u8, now: f64, out: &mut Output) {
         let mut off = 0;
-        while off + UDP_REC <= input.len() {
-            let len = be16(input, off) as usize;
-            let at = off + UDP_REC;
-            if at + len > input.len() {
-                break;
-            }
-            let rec = off;
+        while let Some(r) = UdpRecord::at(input, off) {
+            let UdpRecord { rec, at, len } = r;
             self.rx_rec = self.rx_rec.wrapping_add(1);
-            off = at + len;
-            let mut src = Endpoint { family, port: be16(input, rec + 2), addr: [0u8; 16] };
-            src.addr.copy_from_slice(&input[rec + 4..rec + 20]);
-            if family == 4 {
-                src.addr[4..].fill(0);
-            }
+            off = r.next();
+            let src = r.source(input, family);
             if len >= TRANSPORT_MIN_LEN && le32(input, at) == TYPE_TRANSPORT {
                 // Open in place; the record header's last 16 bytes serve as the batch-slot header.
                 let slot_at = at - batch::MSG_OFFSET;
