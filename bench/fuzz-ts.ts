@@ -15,15 +15,9 @@ import { stringify as stringifyYaml } from 'yaml';
 import { ConfigError, exampleEdgeConfig, exampleSuperConfig, parseEdgeConfig, parseSuperConfig } from '../ts/config/index.js';
 import { decode, decodeLinkReportBin, encode, encodeLinkReportsBin, ProtoError } from '../ts/proto/control.js';
 import { bodyHash, signReport, verifyReport } from '../ts/proto/jwt.js';
+import { seeded } from './lib/seeded.js';
 
-let state = BigInt(process.env.FUZZ_SEED ?? '1') | 1n;
-/** xorshift64*: fast, seeded, good enough to pick mutations. */
-function rnd(): number {
-  state ^= state >> 12n;
-  state ^= (state << 25n) & 0xffffffffffffffffn;
-  state ^= state >> 27n;
-  return Number(((state * 0x2545f4914f6cdd1dn) & 0xffffffffffffffffn) >> 11n) / 2 ** 53;
-}
+const rnd = seeded(BigInt(process.env.FUZZ_SEED ?? '1'));
 const int = (n: number) => Math.floor(rnd() * n);
 const timeLimitMs = Number(process.env.FUZZ_TS_TIME_LIMIT ?? 0) * 1000;
 let deadline = Infinity;
