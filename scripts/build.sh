@@ -7,6 +7,15 @@ export PATH="$HOME/.cargo/bin:$PATH"
 what=${1:-all}
 log() { printf '\033[1m[build]\033[0m %s\n' "$*" >&2; }
 
+# put FILE TEXT: writes TEXT and a newline to FILE through a temporary file in the same directory
+# and a rename, so a process reading FILE meanwhile (a node starting while this build runs) sees
+# the old contents or the new, never an empty or partial file: `cmd > FILE` truncates FILE
+# before cmd even starts. Used for every file written here that something else reads.
+put() {
+  local t; t=$(mktemp "$1.XXXXXX")
+  printf '%s\n' "$2" > "$t" && chmod 644 "$t" && mv -f "$t" "$1" || { rm -f "$t"; return 1; }
+}
+
 build_wasm() (
   [ -f .wasm-toolchain ] || { log "no .wasm-toolchain: run scripts/bootstrap.sh first"; exit 1; }
   local tc; tc=$(cat .wasm-toolchain)
@@ -18,9 +27,10 @@ build_wasm() (
   wasm-pack --log-level warn build crates/eg-wasm --release --target nodejs --out-dir ../../wasm-pkg/node --out-name etherguard_wasm --no-pack --quiet
   wasm-pack --log-level warn build crates/eg-wasm --release --target web --out-dir ../../wasm-pkg/web --out-name etherguard_wasm --no-pack --quiet
   # The Node build is CommonJS, but the root package.json says "type": "module".
-  echo '{ "type": "commonjs" }' > wasm-pkg/node/package.json
+  put wasm-pkg/node/package.json '{ "type": "commonjs" }'
   # Stamp: the TS loader compares it with the sources to refuse a stale build.
-  node scripts/src-stamp.cjs > wasm-pkg/stamp.txt
+  local stamp; stamp=$(node scripts/src-stamp.cjs)
+  put wasm-pkg/stamp.txt "$stamp"
 )
 
 build_native() {
@@ -34,7 +44,7 @@ build_native() {
   log "native addon (napi-rs)"
   rm -f native-pkg/.inputs
   (cd crates/eg-native && npx napi build --release --platform --output-dir ../../native-pkg --esm >/dev/null)
-  echo "$h" > native-pkg/.inputs
+  put native-pkg/.inputs "$h"
 }
 
 # What dist/ is made from: the TypeScript sources (and the web page's files under ts/web), the
@@ -58,7 +68,7 @@ build_ts() {
   node scripts/precompile-validators.mjs
   node scripts/bundle.mjs
   node scripts/build-web.mjs
-  echo "$h" > dist/.inputs
+  put dist/.inputs "$h"
 }
 
 case "$what" in
