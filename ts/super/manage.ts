@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { stringify } from 'yaml';
 import { formatProblem, keyProblem, publicKeyOf, type NodeIdTable, type SuperConfig, type SuperPeerInfo } from '../config/index.js';
+import { livenessProblems, type LivenessKey } from '../config/rules/super.js';
 import type { ManageApi, Params, RequestOrigin } from './api/service.js';
 import type { AuthLimiter } from './auth.js';
 import {
@@ -67,6 +68,22 @@ export function superUpdate(p: Params): Partial<Record<SuperParamsKey, number>> 
     if (p[k] !== undefined) upd[k] = p[k] as number;
   }
   return upd;
+}
+
+/**
+ * super/update's refusal of timer values that break liveness although a config file with them
+ * loads (only with a warning, as upstream's loader accepts them; upstream's super/update refuses
+ * SendPingInterval >= PeerAliveTimeout). `after` holds the values the update would produce (s),
+ * `given` the parameters sent: a rule counts only when the update sets one of its keys, so a
+ * file that already loaded with such a warning can still get other updates. Values out of range
+ * are left to the loader, whose message names the real problem. Returns the 400 or null.
+ */
+export function livenessRefusal(after: Readonly<Record<LivenessKey, number>>, given: readonly string[]): Refused | null {
+  if (!Object.values(after).every((v) => typeof v === 'number' && Number.isFinite(v) && v > 0)) return null;
+  const bad = livenessProblems(after).filter((p) => p.loads && p.keys.some((k) => given.includes(k)));
+  if (bad.length === 0) return null;
+  const what = bad.map((p) => `${p.keys[0]}: ${p.message} (${p.keys.map((k) => `${k}=${after[k]}`).join(', ')} after this update)`);
+  return new Refused(400, `${what.join('; ')}; nothing changed`);
 }
 
 export class ManageService implements ManageApi {
@@ -235,14 +252,24 @@ export class ManageService implements ManageApi {
     return `NodeID: ${id} updated: ${out.join(', ')}`;
   }
 
-  /** super/update: checked whole by the loader against the values after the update (upstream bug #12). */
+  /**
+   * super/update: checked whole by the loader against the values after the update (upstream bug
+   * #12), and refused (400) when it sets timers that break liveness (livenessRefusal): checked on
+   * the running values before the change, and on the loaded result (another supernode may have
+   * changed the shared state meanwhile) before anything is applied.
+   */
   async updateSuper(p: Params): Promise<string | Refused> {
     const sn = this.sn;
     const cfg = sn.cfg;
     const upd = superUpdate(p);
     const keys = Object.keys(upd) as SuperParamsKey[];
     if (keys.length === 0) return 'no parameter updated';
+    const timers = (c: Pick<SuperConfig, LivenessKey>) => ({ SendPingInterval: c.SendPingInterval, PeerAliveTimeout: c.PeerAliveTimeout, HttpPostInterval: c.HttpPostInterval });
+    const early = livenessRefusal(timers({ ...cfg, ...upd }), keys);
+    if (early) return early;
     const out = await sn.writer.change('super/update', (doc) => setTopLevel(doc, upd), snapshot(cfg), (next) => {
+      const late = livenessRefusal(timers(next), keys);
+      if (late) return late;
       for (const k of keys) cfg[k] = next[k];
       return keys.map((k) => `${k}=${next[k]}`);
     });

@@ -64,13 +64,51 @@ function checkPeers(ctx: Ctx, c: SuperConfig, ownPubs: Set<string>): void {
   checkUnique(ctx, c.Peers, 'PubKey', ['Peers'], 'PubKey');
 }
 
-function checkTimers(ctx: Ctx, c: SuperConfig): void {
-  if (ctx.ok(['HttpPostInterval'], ['PeerAliveTimeout']) && c.HttpPostInterval > c.PeerAliveTimeout) {
-    ctx.add(['HttpPostInterval'], `must be at most PeerAliveTimeout (${c.PeerAliveTimeout}), got ${c.HttpPostInterval}`);
+/** The supernode keys the liveness rules below relate (all seconds). */
+export type LivenessKey = 'SendPingInterval' | 'PeerAliveTimeout' | 'HttpPostInterval';
+
+/**
+ * A combination of supernode timers that breaks liveness: `keys` are the keys the rule relates
+ * (the first is the one the message is about), `message` states the rule and the value given,
+ * `loads` says whether a config file with it still loads (with a warning) because etherguard-go
+ * loads and runs it. super/update refuses every one of them (docs/supernode.md, "Manage API").
+ */
+export interface LivenessProblem {
+  readonly keys: readonly LivenessKey[];
+  readonly message: string;
+  readonly loads: boolean;
+}
+
+/**
+ * Every liveness rule of the supernode timers, for values already known to be finite and in
+ * range (the schema's job). An edge is alive while a packet from it arrived within
+ * PeerAliveTimeout; it sends its Register, pings and link report every SendPingInterval, and
+ * its HTTP report every HttpPostInterval (upstream mtypes/config.go, main_super.go; here
+ * ts/edge/superclient.ts).
+ */
+export function livenessProblems(t: Readonly<Record<LivenessKey, number>>): LivenessProblem[] {
+  const out: LivenessProblem[] = [];
+  if (t.HttpPostInterval > t.PeerAliveTimeout) {
+    // Upstream refuses this at load (0 <= HttpPostInterval <= PeerAliveTimeout), so do we.
+    out.push({ keys: ['HttpPostInterval', 'PeerAliveTimeout'], loads: false, message: `must be at most PeerAliveTimeout (${t.PeerAliveTimeout}), got ${t.HttpPostInterval}` });
   }
-  if (ctx.ok(['SendPingInterval'], ['PeerAliveTimeout']) && c.SendPingInterval >= c.PeerAliveTimeout) {
-    // Upstream only requires > 0 and runs such a config, so this warns.
-    ctx.warn(['SendPingInterval'], `is not less than PeerAliveTimeout (${c.PeerAliveTimeout}), got ${c.SendPingInterval}; healthy edges will be seen as dead between pings`);
+  if (t.SendPingInterval >= t.PeerAliveTimeout) {
+    // Upstream's loader only requires > 0 and runs such a config, so a file with it loads with
+    // a warning; upstream's super/update refuses it, and so does ours.
+    out.push({
+      keys: ['SendPingInterval', 'PeerAliveTimeout'],
+      loads: true,
+      message: `is not less than PeerAliveTimeout (${t.PeerAliveTimeout}), got ${t.SendPingInterval}: it must be less, or healthy edges are seen as dead between pings and their routes drop out`,
+    });
+  }
+  return out;
+}
+
+function checkTimers(ctx: Ctx, c: SuperConfig): void {
+  for (const p of livenessProblems(c)) {
+    if (!ctx.ok(...p.keys.map((k) => [k]))) continue;
+    if (p.loads) ctx.warn([p.keys[0]], p.message);
+    else ctx.add([p.keys[0]], p.message);
   }
 }
 
