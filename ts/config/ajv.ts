@@ -44,16 +44,61 @@ function why(e: ErrorObject): string {
 }
 
 /**
- * Keys etherguard-go's own docs or older versions use but its code does not read: a plain "did you
- * mean" would hide that upstream ignores them too. Source: /work/shared/reference/etherguard-upstream.md
- * §3.1 (ResetEndPointInterval "the docs call it ResetConnInterval") and §8.2 item 18.
+ * Keys etherguard-go's own docs or its older versions use but its current code does not read: a
+ * plain "did you mean" would hide what they were, and the older names are too far from the new
+ * ones for closestKey. Keyed by the lower-case name: releases before 2021-12-04 had no yaml tags,
+ * so yaml.v2 read (and upstream's examples wrote) the lower-cased field names, e.g. `connurlv4`.
+ * `now`: the key that took its place; `note`: what to say. Sources: the reference
+ * (/work/shared/reference/etherguard-upstream.md §3.1: "the docs call it ResetConnInterval") and
+ * upstream's history: commit e311314 (2021-12-04, SuperInfo ConnURLV4/ConnURLV6/APIUrl →
+ * EndpointV4/EndpointV6/EndpointEdgeAPIUrl), db8cf47 (2021-12-09, DynamicRoute ConnTimeOut →
+ * TimeoutCheckInterval, same use), cdb096b (2021-12-26, DampingResistance → DampingFilterRadius,
+ * a different filter).
  */
-const UPSTREAM_NAMES: Record<string, { known: string; note: string }> = {
-  ResetConnInterval: {
-    known: 'ResetEndPointInterval',
-    note: "ResetConnInterval is upstream's documented name of ResetEndPointInterval, which upstream's code ignores too; rename it to ResetEndPointInterval to take effect",
-  },
-};
+const UPSTREAM_NAMES: Record<string, { name: string; now: string; note: string }> = Object.fromEntries(
+  [
+    {
+      name: 'ResetConnInterval',
+      now: 'ResetEndPointInterval',
+      note: "ResetConnInterval is upstream's documented name of ResetEndPointInterval, which upstream's code ignores too; rename it to ResetEndPointInterval to take effect",
+    },
+    ...(['V4', 'V6'] as const).map((v) => ({
+      name: `ConnURL${v}`,
+      now: `Endpoint${v}`,
+      note: `ConnURL${v} is the name upstream used before 2021-12 for Endpoint${v} (the supernode's ${v === 'V4' ? 'IPv4' : 'IPv6'} host:port); rename it to Endpoint${v}`,
+    })),
+    {
+      name: 'APIUrl',
+      now: 'EndpointEdgeAPIUrl',
+      note: "APIUrl is the name upstream used before 2021-12 for EndpointEdgeAPIUrl (the supernode's edge API base URL); rename it to EndpointEdgeAPIUrl",
+    },
+    {
+      name: 'ConnTimeOut',
+      now: 'TimeoutCheckInterval',
+      note: 'ConnTimeOut is the name upstream used before 2021-12 for TimeoutCheckInterval (seconds between checks for dead peers to try their next endpoint); rename it to TimeoutCheckInterval',
+    },
+    {
+      name: 'DampingResistance',
+      now: 'DampingFilterRadius',
+      note:
+        "DampingResistance is upstream's older latency smoothing (latency = old × R + new × (1 − R), R in (0, 1]), which upstream replaced in 2021-12 by DampingFilterRadius, " +
+        'a median over the last 2r+1 measurements; that filter is the one used here and the value is not converted: delete DampingResistance and set DampingFilterRadius (default 4) if you want another radius',
+    },
+  ].map((e) => [e.name.toLowerCase(), e]),
+);
+
+/**
+ * The upstream older name among `unknown` (keys dropped from one mapping) that stands for `key`,
+ * with its note, or undefined. For errors about a missing or empty `key` whose value was written
+ * under its old name.
+ */
+export function olderNameOf(key: string, unknown: readonly string[]): { written: string; note: string } | undefined {
+  for (const u of unknown) {
+    const e = UPSTREAM_NAMES[u.toLowerCase()];
+    if (e !== undefined && e.now === key) return { written: u, note: e.note };
+  }
+  return undefined;
+}
 
 /**
  * Where each key name of a schema may be written: key name → the dotted paths of the mappings
@@ -82,8 +127,12 @@ export function keyPlaces(schema: object): Map<string, string[]> {
  * closest sibling's name.
  */
 function unknownKeyMessage(key: string, known: readonly string[], places?: ReadonlyMap<string, readonly string[]>): string {
-  const u = UPSTREAM_NAMES[key];
-  if (u !== undefined && known.includes(u.known)) return `unknown key, ignored: ${u.note}`;
+  const u = UPSTREAM_NAMES[key.toLowerCase()];
+  if (u !== undefined) {
+    if (known.includes(u.now)) return `unknown key, ignored: ${u.note}`;
+    const where = places?.get(u.now);
+    if (where && where.length > 0) return `unknown key, ignored: ${u.note} (${u.now} belongs ${where.map((p) => (p === '' ? 'at the top level' : `under ${p}`)).join(' or ')})`;
+  }
   const elsewhere = places?.get(key);
   if (elsewhere && elsewhere.length > 0) {
     const where = elsewhere.map((p) => (p === '' ? 'at the top level' : `under ${p}`)).join(' or ');
@@ -166,8 +215,11 @@ export function translate(errors: readonly ErrorObject[], root: unknown, unknown
       }
       case 'required': {
         const missing = String(p.missingProperty);
-        const typo = (unknownIn.get(formatPath(segs)) ?? []).find((u) => closestKey(u, [missing]) !== undefined);
-        if (typo === undefined) out.push({ segs: [...segs, missing], message: 'is required but missing' });
+        const here = unknownIn.get(formatPath(segs)) ?? [];
+        const older = olderNameOf(missing, here);
+        const typo = here.find((u) => closestKey(u, [missing]) !== undefined);
+        if (older !== undefined) out.push({ segs: [...segs, missing], message: `is required but missing (${older.written}, an unknown key here, is upstream's older name of it: rename it to ${missing})`, at: [...segs, older.written] });
+        else if (typo === undefined) out.push({ segs: [...segs, missing], message: 'is required but missing' });
         else out.push({ segs: [...segs, missing], message: `is required but missing (${typo}, an unknown key here, looks like a misspelling of it)`, at: [...segs, typo] });
         break;
       }

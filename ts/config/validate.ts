@@ -4,7 +4,7 @@
 import type { Document } from 'yaml';
 import type { ValidateFunction } from 'ajv';
 import { validator } from '../shared/schema-check.js';
-import { applyLeniency, CONFIG_AJV, keyPlaces, translate, type RawProblem } from './ajv.js';
+import { applyLeniency, CONFIG_AJV, keyPlaces, olderNameOf, translate, type RawProblem } from './ajv.js';
 import { cleanKey } from './keys.js';
 import { ConfigError, formatPath, type Problem } from './problems.js';
 import { Ctx } from './rules/ctx.js';
@@ -81,6 +81,21 @@ function located(src: Source, raw: readonly RawProblem[]): Problem[] {
   return out.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0));
 }
 
+/**
+ * A rule's error about a key (say EndpointV4 empty) whose value was written under upstream's older
+ * name (ConnURLV4, dropped as unknown from the same mapping) says so: the warning on the old name
+ * alone is easy to miss next to an error that names only the new one.
+ */
+function withOlderNames(problems: readonly RawProblem[], unknownIn: ReadonlyMap<string, readonly string[]> | undefined): RawProblem[] {
+  if (unknownIn === undefined || unknownIn.size === 0) return [...problems];
+  return problems.map((p) => {
+    const key = p.segs[p.segs.length - 1];
+    if (typeof key !== 'string') return p;
+    const older = olderNameOf(key, unknownIn.get(formatPath(p.segs.slice(0, -1))) ?? []);
+    return older === undefined ? p : { ...p, message: `${p.message} (${older.written}, written here, is upstream's older name of ${key}: rename it)` };
+  });
+}
+
 function run<T>(kind: Kind<T>, text: string, name: string): Parsed<T> {
   const parsed = parseYaml(text);
   if (!parsed.ok) throw new ConfigError(name, parsed.problems);
@@ -102,7 +117,7 @@ function run<T>(kind: Kind<T>, text: string, name: string): Parsed<T> {
   const ctx = new Ctx(ajvProblems);
   // The rules guard every access with ctx.ok(), so they are safe on data ajv rejected.
   kind.rules(ctx, data as T);
-  const all = [...ajvProblems, ...ctx.problems];
+  const all = [...ajvProblems, ...withOlderNames(ctx.problems, lenient?.unknownIn)];
   const warnings = located(src, [...(lenient?.warnings ?? []), ...ctx.warnings]);
   if (all.length > 0) throw new ConfigError(name, located(src, all), warnings);
   return { config: data as T, doc: src.doc, warnings };
