@@ -10,6 +10,7 @@ import { UapiDevice, UapiPeer } from '../uapi/server.js';
 import { Clock, pingTimeMs } from './clock.js';
 import { Endpoint, formatEndpoint } from './endpoint.js';
 import { Peer, PeerTable, QUEUE_LIMIT, peerAlive } from './peers.js';
+import { Kind, readHeader } from '../core/frame.js';
 import { endpointOfRecord, Transport, type RxStamps } from './transport.js';
 import { afterSec, Timer } from '../timer.js';
 import type { PeerSnapshot } from '../metrics/snapshot.js';
@@ -56,6 +57,13 @@ export interface HostOptions {
   onTap?(records: Uint8Array, count: number): void;
   /** Called when a session with the peer becomes usable. */
   onSession?(p: Peer): void;
+  /**
+   * Seconds a plaintext may wait for a session before it is dropped instead of sent (default
+   * QUEUE_MAX_AGE_S); pings wait at most pingQueueMaxAgeS (default PING_QUEUE_MAX_AGE_S), as
+   * their timestamp is their content.
+   */
+  queueMaxAgeS?: number;
+  pingQueueMaxAgeS?: number;
   /** Let worker threads seal and open large batches (./aead-pool.ts); default true, EG_AEAD_WORKERS=0 turns them off process-wide. */
   aeadWorkers?: boolean;
 }
@@ -68,6 +76,19 @@ export function udpErrorText(e: Error): string {
 /** Unanswered handshake initiations to a peer before the host says what to check (noteUnanswered). */
 const HANDSHAKE_HINT_AFTER = 3;
 
+/**
+ * How long (s) a plaintext may wait for a session. WireGuard keeps staged packets until the
+ * handshake gives up (REKEY_ATTEMPT_TIME, 90 s, whitepaper §6.4); a frame of a Layer-2 VPN that
+ * old only confuses its receiver (an ARP answer, a TCP segment long retransmitted), and a peer
+ * whose endpoint is wrong can take minutes to start a session, so we stop at two REKEY_TIMEOUTs.
+ */
+export const QUEUE_MAX_AGE_S = 10;
+/**
+ * How long (s) a ping may wait: its Time is its measurement, so every second in the queue is a
+ * second of false latency. A ping older than this is dropped; the next interval measures anew.
+ */
+export const PING_QUEUE_MAX_AGE_S = 1;
+
 export class WgHost {
   readonly wg: WgDevice;
   readonly peers = new PeerTable();
@@ -79,7 +100,10 @@ export class WgHost {
   /** Events of the batch being handled, copied out of WASM memory (handlers may call into the core). */
   private evBuf = new Uint8Array(64 << 10);
   private depth = 0;
+  /** Peers whose session just became usable: flush their queue, then tell the owner (onSession). */
   private readonly flushLater: Peer[] = [];
+  /** Peers with a queue that an authenticated packet showed can now be sent (responder side). */
+  private readonly flushOnly = new Set<Peer>();
   /** Worker threads for the AEAD of large batches (./aead-pool.ts; EG_AEAD_WORKERS). */
   private pool?: AeadPool;
 
@@ -275,9 +299,12 @@ export class WgHost {
     if (this.depth === 0) {
       while (this.flushLater.length) {
         const p = this.flushLater.shift()!;
+        this.flushOnly.delete(p);
         this.flush(p);
         this.o.onSession?.(p);
       }
+      for (const p of this.flushOnly) this.flush(p);
+      this.flushOnly.clear();
       this.kick();
     }
   }
@@ -295,7 +322,14 @@ export class WgHost {
           if (!p) break;
           p.rxBytes += dv.getUint32(pl, true);
           p.txBytes += dv.getUint32(pl + 4, true);
-          if (buf[at + EV.KIND] & 1) p.lastRx = this.o.clock.now();
+          if (buf[at + EV.KIND] & 1) {
+            p.lastRx = this.o.clock.now();
+            // The responder's keys become usable when the initiator's first transport message
+            // arrives (whitepaper §5.4.6); nothing else tells this side that its queue can go,
+            // so an authenticated packet from a peer with a queue flushes it (wireguard-go:
+            // SendStagedPackets after the receiving keypair is confirmed).
+            if (p.queue.length) this.flushOnly.add(p);
+          }
           break;
         }
         case Ev.Drop:
@@ -305,7 +339,7 @@ export class WgHost {
           const p = this.peers.wg(peerId);
           if (!p) break;
           if (p.queue.length >= QUEUE_LIMIT) this.o.log.drop(dropName(Drop.QueueFull, { node: p.nodeId }), { node: p.nodeId });
-          else p.queue.push(buf.slice(pl, pl + len));
+          else p.queue.push({ plain: buf.slice(pl, pl + len), at: this.o.clock.now() });
           break;
         }
         case Ev.Handshake: {
@@ -448,10 +482,32 @@ export class WgHost {
     return true;
   }
 
+  /**
+   * Sends the plaintexts queued for `p`, except those that waited too long (counted and logged:
+   * pings after pingQueueMaxAgeS, anything after queueMaxAgeS). Nothing happens while the core
+   * has no session keys to send with.
+   */
   private flush(p: Peer): void {
+    // Without a sending keypair the core would queue them again with a new queue time, and a
+    // queue retried on every packet would never age out.
+    if (!p.queue.length || !this.wg.hasSession(p.wgId)) return;
     const q = p.queue;
     p.queue = [];
-    if (q.length) this.sendMany(p, q);
+    const now = this.o.clock.now();
+    const maxAge = this.o.queueMaxAgeS ?? QUEUE_MAX_AGE_S;
+    const pingMaxAge = this.o.pingQueueMaxAgeS ?? PING_QUEUE_MAX_AGE_S;
+    const send: Uint8Array[] = [];
+    let stale = 0;
+    let stalePings = 0;
+    for (const x of q) {
+      const age = now - x.at;
+      if (readHeader(x.plain)?.kind === Kind.Ping && age > pingMaxAge) stalePings++;
+      else if (age > maxAge) stale++;
+      else send.push(x.plain);
+    }
+    if (stalePings) this.o.log.drop(`${stalePings} ping(s) to peer ${p.nodeId} waited over ${pingMaxAge} s for a session; not sent (their time would read as latency)`, { node: p.nodeId }, true);
+    if (stale) this.o.log.drop(`${stale} packet(s) to peer ${p.nodeId} waited over ${maxAge} s for a session; not sent`, { node: p.nodeId });
+    if (send.length) this.sendMany(p, send);
   }
 
   /** Re-arms the timer at the core's next deadline (the core decides when, we only wait). */

@@ -4,6 +4,12 @@ import { Endpoint } from './endpoint.js';
 
 export const QUEUE_LIMIT = 128;
 
+/** A plaintext waiting for a session: its bytes (Etherguard header first) and when it was queued (monotonic s). */
+export interface Queued {
+  plain: Uint8Array;
+  at: number;
+}
+
 export interface Peer {
   nodeId: number;
   wgId: number;
@@ -15,7 +21,8 @@ export interface Peer {
   isStatic: boolean;
   isSuper: boolean;
   keepalive: number;
-  queue: Uint8Array[];
+  /** Plaintexts waiting for a session (at most QUEUE_LIMIT), oldest first. */
+  queue: Queued[];
   rxBytes: number;
   txBytes: number;
   /** Monotonic seconds of the last authenticated packet, or -Infinity. */
