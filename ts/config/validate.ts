@@ -6,6 +6,7 @@ import type { ValidateFunction } from 'ajv';
 import { validator } from '../shared/schema-check.js';
 import { applyLeniency, CONFIG_AJV, keyPlaces, olderNameOf, translate, type RawProblem } from './ajv.js';
 import { cleanKey } from './keys.js';
+import { wrongKind, type ConfigKind } from './kind.js';
 import { ConfigError, formatPath, type Problem } from './problems.js';
 import { Ctx } from './rules/ctx.js';
 import { edgeRules } from './rules/edge.js';
@@ -54,6 +55,7 @@ function once<R>(make: () => R): () => R {
 }
 
 interface Kind<T> {
+  kind: ConfigKind;
   /** The schema validator, made on first use (ts/shared/schema-check.ts). */
   validate: () => ValidateFunction<T>;
   /** Where each key name belongs (keyPlaces), for hints on keys at the wrong level; made on first use. */
@@ -63,8 +65,9 @@ interface Kind<T> {
   rules: (ctx: Ctx, config: T) => void;
 }
 
-const EDGE: Kind<EdgeConfig> = { validate: validator(CONFIG_AJV, 'edge config', edgeSchema), places: once(() => keyPlaces(edgeSchema)), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
+const EDGE: Kind<EdgeConfig> = { kind: 'edge', validate: validator(CONFIG_AJV, 'edge config', edgeSchema), places: once(() => keyPlaces(edgeSchema)), normalize: (d) => cleanKeys(d, EDGE_KEYS), rules: edgeRules };
 const SUPER: Kind<SuperConfig> = {
+  kind: 'super',
   validate: validator(CONFIG_AJV, 'supernode config', superSchema),
   places: once(() => keyPlaces(superSchema)),
   // Upstream writes these ports as strings ("3000") but a hand-written `3000` is the same thing.
@@ -105,6 +108,10 @@ function run<T>(kind: Kind<T>, text: string, name: string): Parsed<T> {
     const what = data === null || data === undefined ? 'the file is empty' : 'the top level is not a mapping of keys';
     throw new ConfigError(name, [{ path: '', message: `${what}; expected a YAML mapping like "NodeID: 1"` }]);
   }
+  // A file of the other kind (or a gencfg input) is said to be one, alone: the errors of loading
+  // it as this kind (its missing keys, its every key unknown) would only bury that.
+  const wrong = wrongKind(data as Record<string, unknown>, kind.kind);
+  if (wrong !== undefined) throw new ConfigError(name, [{ path: '', message: wrong.message, ...locate(src, [wrong.key]) }]);
   kind.normalize?.(data as Record<string, unknown>);
   const validate = kind.validate();
   let valid = validate(data);
