@@ -12,6 +12,7 @@ import type { AuthLimiter } from './auth.js';
 import {
   addPeerToDoc, delPeerFromDoc, edgeConfigProblems, edgeConfigYaml, Refused, setNextHopTable, setTopLevel, updatePeerInDoc, type EdgeFill,
 } from './config-rewrite.js';
+import { resolveConfigPath } from './config-paths.js';
 import { edgeEndpoints, type EndpointSource } from './endpoints.js';
 import type { EdgeRec } from './state.js';
 import type { SuperStore } from './store.js';
@@ -25,7 +26,9 @@ export interface ManageTarget extends EndpointSource {
   readonly edges: ReadonlyMap<number, EdgeRec>;
   readonly routes: { readonly staticMode: boolean; readonly nhTable: NodeIdTable; setStatic(t: NodeIdTable): unknown };
   readonly limiter: AuthLimiter;
-  readonly log: { info(m: string): void };
+  readonly log: { info(m: string): void; error(m: string): void };
+  /** The config file; relative file paths in the config are relative to its directory (undefined: no file, the current directory). */
+  readonly configPath: string | undefined;
   state(): HttpState;
   addEdge(conf: SuperPeerInfo): Promise<unknown>;
   removeEdge(id: number): Promise<boolean>;
@@ -123,10 +126,17 @@ export class ManageService implements ManageApi {
       nh = t.table;
     }
     let template: string | undefined;
-    try {
-      template = cfg.EdgeTemplate ? await readFile(cfg.EdgeTemplate, 'utf8') : undefined;
-    } catch (e) {
-      return new Refused(500, `cannot read EdgeTemplate ${cfg.EdgeTemplate}: ${(e as Error).message}`);
+    if (cfg.EdgeTemplate) {
+      // Relative to the config file's directory, resolved on every peer/add so a template
+      // created or moved after the start is found (ts/super/config-paths.ts).
+      const at = resolveConfigPath('EdgeTemplate', cfg.EdgeTemplate, sn.configPath);
+      if (at.warning) sn.log.error(at.warning);
+      try {
+        template = await readFile(at.path, 'utf8');
+      } catch (e) {
+        const err = e as NodeJS.ErrnoException;
+        return new Refused(500, `cannot read EdgeTemplate ${cfg.EdgeTemplate} at ${at.path} (${at.how}): ${err.code ?? err.message}; nothing changed`);
+      }
     }
     const addrs = await edgeEndpoints(sn, origin);
     const own = sn.publicKeys();

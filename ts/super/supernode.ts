@@ -31,6 +31,7 @@ import { EdgeApiService } from './edge-api.js';
 import { EtcdStore } from './etcd-store.js';
 import { LinkIntake } from './links.js';
 import { ManageService } from './manage.js';
+import { resolveSuperPaths } from './config-paths.js';
 import { Publisher } from './push.js';
 import { RouteState, type RouteView } from './routes.js';
 import { startServers } from './server.js';
@@ -192,8 +193,11 @@ export class Supernode {
     this.routes.check(this.clock.now());
     this.warmup.configure(cfg.PeerAliveTimeout, cfg.SendPingInterval);
 
+    // Relative file paths are relative to the config file's directory (ts/super/config-paths.ts).
+    const paths = resolveSuperPaths(cfg, this.o.configPath);
+    for (const w of paths.warnings) this.log.error(w);
     const urls = await startServers(
-      { cfg, prefix: this.prefix, log: this.log, edgeApi: new EdgeApiService(this), manageApi: new ManageService(this), auth: this, dashboard: this },
+      { cfg: { ...cfg, HttpTLS: paths.httpTLS }, prefix: this.prefix, log: this.log, edgeApi: new EdgeApiService(this), manageApi: new ManageService(this), auth: this, dashboard: this },
       this.apps,
     );
     this.edgeUrl = urls.edgeUrl;
@@ -222,6 +226,11 @@ export class Supernode {
     this.timers.push(everySec(Math.max(sec, 0.01), () => {
       if (!this.stopped) f();
     }));
+  }
+
+  /** The config file (undefined when embedded without one). */
+  get configPath(): string | undefined {
+    return this.o.configPath;
   }
 
   get udpPort(): number {
