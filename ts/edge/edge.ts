@@ -207,10 +207,20 @@ export class Edge {
             this.log.cat('internal', 're-resolved endpoint', { node: p.nodeId, from: formatEndpoint(before), to: formatEndpoint(p.endpoint) });
           }
         } catch (e) {
-          this.log.error(`peer ${p.nodeId}: cannot resolve endpoint: ${(e as Error).message}`);
+          // Not fatal (a DDNS name may resolve later, and the peer can still reach us): say
+          // whether and when it is tried again.
+          this.log.error(`peer ${p.nodeId}: cannot resolve endpoint ${p.configured}: ${(e as Error).message}; ${this.retryNote(p)}`);
         }
       }),
     );
+  }
+
+  /** What happens next to a configured endpoint that did not resolve (resolveAll's log line). */
+  private retryNote(p: Peer): string {
+    const rr = this.cfg.ResetEndPointInterval;
+    if (!p.isStatic) return 'not retried (Static is false); its endpoint is learned when it connects';
+    if (rr <= 0.01) return `not retried (ResetEndPointInterval is ${rr}); its endpoint is learned when it connects`;
+    return `retried every ${rr} s while it is not alive (ResetEndPointInterval); it can still connect to us meanwhile`;
   }
 
   // ---- data path (one call into the core per batch; host.run) --------------------------------
