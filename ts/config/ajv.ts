@@ -38,9 +38,19 @@ const ARTICLE: Record<string, string> = {
   object: 'a mapping of keys', array: 'a list', null: 'empty',
 };
 
+/**
+ * The parenthesis after a range error: the allowed range when the schema has both bounds, and
+ * the schema's WHY note for the bound that failed (a note per keyword, so a note about 0 is not
+ * given for a value above the maximum; a plain string note applies to every bound).
+ */
 function why(e: ErrorObject): string {
-  const w = (e.parentSchema as Record<string, unknown> | undefined)?.[WHY];
-  return typeof w === 'string' ? ` (${w})` : '';
+  const ps = e.parentSchema as Record<string, unknown> | undefined;
+  const w = ps?.[WHY];
+  const note = typeof w === 'string' ? w : w !== null && typeof w === 'object' ? (w as Record<string, unknown>)[e.keyword] : undefined;
+  const parts: string[] = [];
+  if (typeof ps?.minimum === 'number' && typeof ps?.maximum === 'number') parts.push(`allowed: ${ps.minimum}..${ps.maximum}`);
+  if (typeof note === 'string') parts.push(note);
+  return parts.length > 0 ? ` (${parts.join('; ')})` : '';
 }
 
 /**

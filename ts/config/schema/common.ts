@@ -6,7 +6,9 @@ import { NODE_ID_MAX } from '../addr.js';
 
 /**
  * Annotation read by the error translator: why a limit exists, appended to range errors so the
- * user learns what the refused value would have done.
+ * user learns what the refused value would have done. A string applies to every bound; an
+ * object holds one note per ajv keyword (`minimum`, `maximum`, `exclusiveMinimum`), so each
+ * refused value gets the note about its own bound. For `pattern`, a string saying the rule in words.
  */
 export const WHY = 'egWhy';
 
@@ -19,7 +21,7 @@ export function num(def: number, opts: { positive?: string; min?: number; max?: 
   const s: JSONSchemaType<number> = { type: 'number', default: def };
   if (opts.positive !== undefined) {
     s.exclusiveMinimum = 0;
-    s[WHY] = opts.positive;
+    s[WHY] = { exclusiveMinimum: opts.positive };
   } else {
     s.minimum = opts.min ?? 0;
   }
@@ -27,9 +29,10 @@ export function num(def: number, opts: { positive?: string; min?: number; max?: 
   return s;
 }
 
-export function int(def: number, min: number, max: number, why?: string): JSONSchemaType<number> {
+/** An integer min..max; `why` says what a value below `min` / above `max` would do (range errors quote the range and that note). */
+export function int(def: number, min: number, max: number, why?: { below?: string; above?: string }): JSONSchemaType<number> {
   const s: JSONSchemaType<number> = { type: 'integer', default: def, minimum: min, maximum: max };
-  if (why !== undefined) s[WHY] = why;
+  if (why !== undefined) s[WHY] = { ...(why.below !== undefined && { minimum: why.below }), ...(why.above !== undefined && { maximum: why.above }) };
   return s;
 }
 

@@ -247,7 +247,7 @@ export const edgeSchema: JSONSchemaType<EdgeConfig> = {
     NodeID: nodeId(),
     NodeName: { type: 'string', minLength: 1, maxLength: 32 },
     PostScript: str(),
-    DefaultTTL: int(200, 1, 255, '0 makes upstream refuse to start and would drop every frame'),
+    DefaultTTL: int(200, 1, 255, { below: '0 makes upstream refuse to start and would drop every frame', above: 'the TTL is one byte of the frame header; upstream refuses such a value too' }),
     L2FIBTimeout: num(3600),
     PrivKey: { type: 'string' },
     ListenPort: int(0, 0, 65535),
