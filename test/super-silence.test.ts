@@ -9,6 +9,10 @@ import type { Peer } from '../ts/wgnode/peers.js';
 import { NodeClock, Sim, VirtualScheduler } from '../sim/engine.js';
 import { systemClock } from '../ts/wgnode/clock.js';
 import { startLoopbackSuper, until, type LoopbackSuper } from './helpers/loopback-super.js';
+import { keyToBase64 } from '../ts/core/wg.js';
+import { randomBytes } from 'node:crypto';
+
+const generatePSKBytes = () => new Uint8Array(randomBytes(32));
 
 describe('an edge whose supernode is silent', function () {
   this.timeout(30_000);
@@ -35,6 +39,31 @@ describe('an edge whose supernode is silent', function () {
     await new Promise((r) => setTimeout(r, 5_500)); // one more check: not repeated
     assert.equal(silent().length, 1, lines.join(''));
     assert.ok(!lines.some((l) => /answers again/.test(l)));
+  });
+});
+
+describe('an edge whose SuperNode.PSKey is wrong', function () {
+  this.timeout(30_000);
+  let m: LoopbackSuper | undefined;
+  after(async () => m?.stop());
+
+  it('says no session forms and to check the PSKey, although the supernode\'s handshake messages arrive', async () => {
+    const lines: string[] = [];
+    const log = new Logger('edge', { LogLevel: 'error', LogTransit: false, LogNormal: false, LogControl: false, LogInternal: false }, false, { write: (l) => lines.push(l) });
+    const sys = systemClock();
+    let skew = 0;
+    const clock = { ...sys, now: () => sys.now() + skew, wallMs: () => sys.wallMs() };
+    m = await startLoopbackSuper({
+      superExtra: 'HttpPostInterval: 1\nSendPingInterval: 1',
+      editEdge: (t) => t.replace(/PSKey: \S+/, `PSKey: ${keyToBase64(generatePSKBytes())}`),
+      clock,
+      edgeLog: log,
+    });
+    // The supernode answers the edge's initiations; the answers do not decrypt here.
+    await until(() => m!.edge.peers.supers.some((s) => s.decryptFailedAt !== undefined), 8_000, 'a handshake response that does not decrypt');
+    skew = 40;
+    const said = () => lines.filter((l) => /no answer from the supernode at 127\.0\.0\.1:\d+ for \d+ s \(its handshake messages arrive but no session forms: check DynamicRoute\.SuperNode\.PSKey/.test(l));
+    await until(() => said().length > 0, 8_000, `the silence is reported with the PSKey hint: ${lines.join('')}`);
   });
 });
 

@@ -203,6 +203,8 @@ export class SuperClient {
 
   /** Supernode sessions currently reported as silent (by their configured endpoint). */
   private readonly silentSupers = new Set<string>();
+  /** Monotonic s at which each supernode session last had keys (reportSupernodeSilence). */
+  private readonly keyedAt = new Map<Peer, number>();
   /** Seconds without an authenticated packet from a supernode session before the edge says so (see KEEPALIVE_TIMEOUT_S); set by start(). */
   private silenceS = SUPER_SILENCE_MIN_S;
 
@@ -215,11 +217,23 @@ export class SuperClient {
     const now = this.edge.clock.now();
     for (const s of this.edge.peers.supers) {
       const name = s.configured ?? 'supernode';
-      const quietFor = now - Math.max(s.lastRx, started);
+      // Packets from the supernode count only while there are session keys: with a wrong PSKey
+      // its handshake initiations still arrive and authenticate (the PSK enters only the
+      // response), so lastRx moves although no session ever forms.
+      const keyed = this.edge.host.wg.hasSession(s.wgId, now);
+      if (keyed) this.keyedAt.set(s, now);
+      const heard = keyed ? s.lastRx : Math.min(s.lastRx, this.keyedAt.get(s) ?? -Infinity);
+      const quietFor = now - Math.max(heard, started);
       if (quietFor >= this.silenceS && !this.silentSupers.has(name)) {
         this.silentSupers.add(name);
-        const never = s.lastRx === -Infinity;
-        this.edge.log.info(`no answer from the supernode at ${name} for ${Math.round(quietFor)} s${never ? ' (no handshake completed yet)' : ''}: check its endpoint and public key (DynamicRoute.SuperNode) and that it runs; still trying`);
+        const never = !this.keyedAt.has(s);
+        // A response that does not decrypt, or initiations that arrive while no session forms:
+        // the two sides disagree on the pre-shared key (it enters only the response).
+        const pskHint = never && ((s.decryptFailedAt ?? -Infinity) >= started || s.lastRx > -Infinity);
+        const noSession = pskHint
+          ? ' (its handshake messages arrive but no session forms: check DynamicRoute.SuperNode.PSKey and that the supernode has this edge\'s PubKey)'
+          : never ? ' (no handshake completed yet)' : '';
+        this.edge.log.info(`no answer from the supernode at ${name} for ${Math.round(quietFor)} s${noSession}: check its endpoint, public key and PSKey (DynamicRoute.SuperNode) and that it runs; still trying`);
       } else if (quietFor < this.silenceS && this.silentSupers.delete(name)) {
         this.edge.log.info(`the supernode at ${name} answers again`);
       }

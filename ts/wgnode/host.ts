@@ -386,9 +386,12 @@ export class WgHost {
     const wg = Reason[aux] ?? String(aux);
     let fields: Record<string, unknown>;
     switch (code) {
-      case Drop.Wireguard:
+      case Drop.Wireguard: {
         fields = { from: formatEndpoint(endpointOfRecord(kind === 6 ? 6 : 4, buf, at + EV.HEADER)), len: size };
+        const p = aux === Reason.DecryptFailed ? this.peers.wg(dv.getUint32(at + EV.PEER, true)) : undefined;
+        if (p) p.decryptFailedAt = this.o.clock.now();
         break;
+      }
       case Drop.FrameTooLarge:
         fields = { len: size, max: dv.getUint16(at + EV.MAX, true), ...(src || dst ? { src, dst, from } : {}) };
         break;

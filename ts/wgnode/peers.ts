@@ -29,6 +29,12 @@ export interface Peer {
   lastRx: number;
   /** Wall-clock ms of the last completed handshake, or 0. */
   lastHandshakeMs: number;
+  /**
+   * Monotonic seconds of the last message from this peer that failed to decrypt (a handshake
+   * response under another PSK, or a damaged packet), or undefined: with no session, the sign of
+   * a PSKey that differs from the peer's.
+   */
+  decryptFailedAt?: number;
 }
 
 /** Edge peers by NodeID; supernode sessions (two of them, v4 and v6, both NodeID 65533) apart. */
