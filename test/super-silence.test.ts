@@ -73,7 +73,8 @@ describe('an edge whose SuperNode.PSKey is wrong', function () {
 // generated configs' 15 s), and the silence report must wait longer than that. Virtual time
 // (sim/engine.ts) runs the real SuperClient timers without waiting.
 describe('an edge whose supernode is healthy but quiet (virtual time)', () => {
-  function run(o: { spi: number; answers: boolean; seconds: number }): { lines: string[]; at: number[] } {
+  function run(o: { spi: number; answers: boolean; seconds: number; keyed?: boolean }): { lines: string[]; at: number[]; initiations: number[] } {
+    const initiations: number[] = [];
     const sim = new Sim();
     const clock = new NodeClock(sim, 0, 0, Date.UTC(2026, 0, 1), 1000);
     const lines: string[] = [];
@@ -92,7 +93,12 @@ describe('an edge whose supernode is healthy but quiet (virtual time)', () => {
       log,
       iface: undefined,
       peers: { all: () => [], supers: [superPeer], node: () => undefined },
-      host: { port: 3001, wg: { hasSession: () => true, publicKey: new Uint8Array(32) }, initiateNow: () => false, transport: { rxTimestamps: false, lastSendMs: () => NaN } },
+      host: {
+        port: 3001,
+        wg: { hasSession: () => o.keyed ?? true, publicKey: new Uint8Array(32) },
+        initiateNow: () => (initiations.push(sim.now), true),
+        transport: { rxTimestamps: false, lastSendMs: () => NaN },
+      },
       sendControl: (p: Peer) => {
         // WireGuard's passive keepalive on the supernode: one, KEEPALIVE_TIMEOUT after the first
         // packet since it last sent anything.
@@ -116,7 +122,7 @@ describe('an edge whose supernode is healthy but quiet (virtual time)', () => {
     sim.run(o.seconds);
     client.stop();
     sched.stop();
-    return { lines, at };
+    return { lines, at, initiations };
   }
 
   it('logs nothing for 60 s with SendPingInterval 15 (keepalives every 25 s)', () => {
@@ -127,6 +133,14 @@ describe('an edge whose supernode is healthy but quiet (virtual time)', () => {
   it('logs nothing for 60 s with SendPingInterval 1 (keepalives every 10–11 s)', () => {
     const { lines } = run({ spi: 1, answers: true, seconds: 60 });
     assert.deepEqual(lines.filter((l) => /no answer from the supernode/.test(l)), []);
+  });
+
+  it('retries a supernode session without keys fast for 30 s (it may have started late), then at REKEY_TIMEOUT (it was one initiation a second forever)', () => {
+    const { initiations } = run({ spi: 15, answers: false, seconds: 120, keyed: false });
+    const within = (a: number, b: number) => initiations.filter((t) => t >= a && t < b).length;
+    assert.ok(within(0, 30) >= 25, `first 30 s: ${within(0, 30)} initiations`);
+    assert.ok(within(60, 120) <= 13, `60–120 s: ${within(60, 120)} initiations (one per 5 s)`);
+    assert.ok(within(60, 120) >= 11, `60–120 s: ${within(60, 120)} initiations: still trying`);
   });
 
   it('still reports a supernode that stops answering, once, after SendPingInterval + 10 s + a margin', () => {

@@ -50,10 +50,14 @@ const SUPER_SILENCE_MIN_S = 10;
  * the core alone would wait REKEY_TIMEOUT, 5 s): a supernode that learns this edge after its
  * first initiation (it started later, or peer/add came after the edge) answers within about a
  * second, and one that started a moment after the edge (a mesh started at once) within a
- * quarter of one.
+ * quarter of one. After SUPER_RETRY_FAST_FOR_S without keys the supernode is down or
+ * misconfigured rather than late, and the retries slow to REKEY_TIMEOUT (SUPER_RETRY_SLOW_S),
+ * WireGuard's own pace: one initiation a second forever was 2 log lines a second at LogInternal.
  */
 const SUPER_RETRY_S = 1;
 const SUPER_RETRY_FIRST_S = 0.25;
+const SUPER_RETRY_FAST_FOR_S = 30;
+const SUPER_RETRY_SLOW_S = 5;
 
 /**
  * Whether a failed pull is said as an error. A supernode binds its HTTP API a moment after its
@@ -121,8 +125,8 @@ export class SuperClient {
   private firstReport?: Timer;
   /** Peers whose link was in the last LinkReport (a link missing from it is reported early). */
   private reported = new Set<number>();
-  /** Per supernode session: when we last started a handshake ourselves, and the next wait (s). */
-  private superRetry = new Map<Peer, { at: number; wait: number }>();
+  /** Per supernode session without keys: last early initiation (s), the wait before the next (s), and since when it has had none (s). */
+  private superRetry = new Map<Peer, { at: number; wait: number; since: number }>();
   private readonly sched: Scheduler;
   /** LinkReport messages and bytes (payload) sent since start (simulator, tests). */
   readonly reportStats = { messages: 0, bytes: 0 };
@@ -296,10 +300,12 @@ export class SuperClient {
       }
       const r = this.superRetry.get(s);
       // The first check after start (the core's own initiation went out with the first Register) starts the clock.
-      if (!r) this.superRetry.set(s, { at: now, wait: SUPER_RETRY_FIRST_S });
+      if (!r) this.superRetry.set(s, { at: now, wait: SUPER_RETRY_FIRST_S, since: now });
       else if (now - r.at >= r.wait - 1e-3) {
-        if (host.initiateNow(s)) this.edge.log.cat('internal', 'supernode handshake retried early', { after: r.wait });
-        this.superRetry.set(s, { at: now, wait: Math.min(SUPER_RETRY_S, 2 * r.wait) });
+        // initiateNow logs the initiation itself ("handshake initiation sent … early=true").
+        host.initiateNow(s);
+        const cap = now - r.since >= SUPER_RETRY_FAST_FOR_S ? SUPER_RETRY_SLOW_S : SUPER_RETRY_S;
+        this.superRetry.set(s, { at: now, wait: Math.min(cap, 2 * r.wait), since: r.since });
       }
     }
   }

@@ -13,7 +13,7 @@ import type { Logger } from '../shared/log.js';
 import type { Clock } from '../wgnode/clock.js';
 import { formatEndpoint, resolveEndpoint } from '../wgnode/endpoint.js';
 import { WgHost } from '../wgnode/host.js';
-import type { Peer } from '../wgnode/peers.js';
+import { peerAlive, type Peer } from '../wgnode/peers.js';
 import { serverUpdateFrame } from './push.js';
 import { newEdgeRec, versionCore, type EdgeRec } from './state.js';
 
@@ -176,12 +176,18 @@ export class EdgeSessions {
     return this.clock.now() - rec.lastSeen < this.cfg.PeerAliveTimeout;
   }
 
-  /** Sends on every session of the edge that has an endpoint. */
+  /**
+   * Sends on the edge's sessions that have an endpoint, leaving out one that has been silent for
+   * PeerAliveTimeout while the other is alive: an edge that left a family (IPv6 only now, an
+   * address gone) keeps its old endpoint there, and each message sent to it only queued and
+   * started handshake initiations to a dead address (hundreds over ten minutes). With neither
+   * alive, both get it.
+   */
   sendBoth(rec: EdgeRec, plain: Uint8Array): void {
-    for (const f of FAMILIES) {
-      const p = rec.wg[f];
-      if (p?.endpoint) this.hosts[f]?.sendTo(p, plain);
-    }
+    const now = this.clock.now();
+    const usable = FAMILIES.filter((f) => rec.wg[f]?.endpoint && this.hosts[f]);
+    const alive = usable.filter((f) => peerAlive(rec.wg[f]!, now, this.cfg.PeerAliveTimeout));
+    for (const f of alive.length ? alive : usable) this.hosts[f]!.sendTo(rec.wg[f]!, plain);
   }
 
   /**
