@@ -68,6 +68,7 @@ describe('observability: CLI, history, status document', () => {
       NodeName: 'e1',
       NodeID: 1,
       role: 'edge',
+      probing: true,
       nextHops: { 2: 2, 3: 2 },
       peers: [
         { NodeID: 2, endpoint: '10.0.0.2:3001', lastHandshake: '2023-11-14T22:13:20.000Z', rxBytes: 2048, txBytes: 3, latencyMs: 12.5, supernode: false, alive: true, settling: false },
@@ -123,6 +124,23 @@ describe('observability: CLI, history, status document', () => {
     const t = renderStatus([s], [], '/run/wireguard', 1_700_000_010_000);
     assert.match(t, /\n  2 +- +never .* no session\n/);
     assert.match(t, /\n  3 +10\.0\.0\.3:3001 .* dead\n/);
+  });
+
+  it('a static-mode edge (no pings) shows a quiet peer as idle, not dead', () => {
+    const snap = (probing: boolean) => ({
+      nodeId: 1,
+      nodeName: 'e1',
+      peers: [peer(2, { endpoint: '10.0.0.2:3001', alive: false, lastHandshakeMs: 1_699_999_000_000 })],
+      latencyS: new Map<number, number>(),
+      probing,
+      forwarded: 0,
+      drops: {},
+      nextHops: new Map<number, number>(),
+    });
+    const stat = edgeStatus(snap(false));
+    assert.equal(stat.probing, false);
+    assert.match(renderStatus([stat], [], '/run/wireguard', 1_700_000_010_000), /\n  2 +10\.0\.0\.2:3001 .* idle\n/);
+    assert.match(renderStatus([edgeStatus(snap(true))], [], '/run/wireguard', 1_700_000_010_000), /\n  2 +10\.0\.0\.2:3001 .* dead\n/);
   });
 
   it('a latency from fewer samples than the filter window is marked settling in the document and the table', () => {

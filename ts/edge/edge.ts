@@ -367,6 +367,7 @@ export class Edge {
       peers: this.host.peerCounters(this.aliveTimeoutSource?.() ?? this.cfg.DynamicRoute.PeerAliveTimeout),
       latencyS: this.latencySource?.() ?? new Map(),
       settling: this.settlingSource?.() ?? new Set(),
+      probing: this.latencySource !== undefined,
       forwarded: this.stats.forwarded,
       drops: { ...this.stats.drops },
       nextHops,

@@ -39,6 +39,11 @@ export interface EdgeSnapshot {
    * + 1): their latencyS may still fall. Absent (older producers) means none.
    */
   settling?: Set<number>;
+  /**
+   * Whether this edge pings its peers (super and P2P mode): without pings (static mode) a peer
+   * that sent nothing for PeerAliveTimeout is idle, not known to be dead. Absent means true.
+   */
+  probing?: boolean;
   /** Frames relayed for other nodes (counted once per relayed frame, however many next hops). */
   forwarded: number;
   /** Drops by reason text, as the data path counts them (Edge.drop). */

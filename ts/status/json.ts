@@ -37,6 +37,12 @@ export interface StatusNode {
   nextHops: Record<string, number>;
   /** Added key: "edge" or "super". */
   role: 'edge' | 'super';
+  /**
+   * Added key: the node hears from every live peer at least every PeerAliveTimeout (super and P2P
+   * edges ping their peers; edges register with the supernode). Without that (static mode) a
+   * peer that is not `alive` has only been quiet: the table says idle, not dead.
+   */
+  probing: boolean;
 }
 
 export interface StatusDoc {
@@ -66,5 +72,6 @@ export function edgeStatus(s: EdgeSnapshot): StatusNode {
     peers: mergeSuperSessions(s.peers).map((p) => statusPeer(p, p.isSuper ? undefined : s.latencyS.get(p.nodeId), s.settling?.has(p.nodeId) ?? false)),
     nextHops: Object.fromEntries([...s.nextHops].map(([d, nh]) => [String(d), nh])),
     role: 'edge',
+    probing: s.probing ?? true,
   };
 }

@@ -70,7 +70,7 @@ export function renderStatus(nodes: Array<StatusNode & { socket?: string }>, ski
         bytes(p.txBytes),
         // A peer that never completed a handshake on this device (a supernode's second family
         // that no edge uses, a peer not started yet) was never alive: "dead" would suggest a failure.
-        p.alive === false ? (p.lastHandshake === null ? 'no session' : 'dead') : p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)} ms${p.settling ? ' (settling)' : ''}`,
+        p.alive === false ? (p.lastHandshake === null ? 'no session' : n.probing === false ? 'idle' : 'dead') : p.latencyMs === null ? '-' : `${p.latencyMs.toFixed(1)} ms${p.settling ? ' (settling)' : ''}`,
       ]);
     }
     out += rows.length > 1 ? table(rows) : '  no peers\n';

@@ -207,7 +207,7 @@ export class Supernode {
       for (const f of FAMILIES) {
         const h = this.sessions.host(f);
         if (h) {
-          const status = (): StatusNode => ({ NodeName: cfg.NodeName, NodeID: NODE_SUPER, peers: h.peerCounters(cfg.PeerAliveTimeout).map((p) => statusPeer(p, undefined)), nextHops: {}, role: 'super' });
+          const status = (): StatusNode => ({ NodeName: cfg.NodeName, NodeID: NODE_SUPER, peers: h.peerCounters(cfg.PeerAliveTimeout).map((p) => statusPeer(p, undefined)), nextHops: {}, role: 'super', probing: true });
           this.uapis.push(await startUapi(`${cfg.NodeName}_v${f}`, { ...h.uapiDevice(cfg.FwMark), status }, (m) => this.log.error(m)));
         }
       }
