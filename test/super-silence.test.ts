@@ -14,26 +14,31 @@ import { randomBytes } from 'node:crypto';
 
 const generatePSKBytes = () => new Uint8Array(randomBytes(32));
 
+/**
+ * A loopback supernode and its edge (the edge's YAML through `edit`), the edge's log lines, and
+ * `skip(s)`: moves the edge's monotonic clock ahead, so a long silence needs no waiting.
+ */
+async function loopbackEdge(edit: (yaml: string) => string): Promise<{ m: LoopbackSuper; lines: string[]; skip(s: number): void }> {
+  const lines: string[] = [];
+  const log = new Logger('edge', { LogLevel: 'error', LogTransit: false, LogNormal: false, LogControl: false, LogInternal: false }, false, { write: (l) => lines.push(l) });
+  const sys = systemClock();
+  let skew = 0;
+  const clock = { ...sys, now: () => sys.now() + skew, wallMs: () => sys.wallMs() };
+  const m = await startLoopbackSuper({ superExtra: 'HttpPostInterval: 1\nSendPingInterval: 1', editEdge: edit, clock, edgeLog: log });
+  return { m, lines, skip: (s) => (skew += s) };
+}
+
 describe('an edge whose supernode is silent', function () {
   this.timeout(30_000);
   let m: LoopbackSuper | undefined;
   after(async () => m?.stop());
 
   it('logs "no answer from the supernode" once after its silence threshold (SendPingInterval 16 + 10 + 5 s), not again while it stays silent', async () => {
-    const lines: string[] = [];
-    const log = new Logger('edge', { LogLevel: 'error', LogTransit: false, LogNormal: false, LogControl: false, LogInternal: false }, false, { write: (l) => lines.push(l) });
-    // The edge's monotonic clock runs 40 s ahead on demand, so 31 s of silence need no waiting.
-    const sys = systemClock();
-    let skew = 0;
-    const clock = { ...sys, now: () => sys.now() + skew, wallMs: () => sys.wallMs() };
-    m = await startLoopbackSuper({
-      superExtra: 'HttpPostInterval: 1\nSendPingInterval: 1',
-      // Nothing listens on port 9: the supernode never answers.
-      editEdge: (t) => t.replace(/EndpointV4: 127\.0\.0\.1:\d+/, 'EndpointV4: 127.0.0.1:9'),
-      clock,
-      edgeLog: log,
-    });
-    skew = 40;
+    // Nothing listens on port 9: the supernode never answers.
+    const e = await loopbackEdge((t) => t.replace(/EndpointV4: 127\.0\.0\.1:\d+/, 'EndpointV4: 127.0.0.1:9'));
+    m = e.m;
+    const lines = e.lines;
+    e.skip(40);
     const silent = () => lines.filter((l) => /no answer from the supernode at 127\.0\.0\.1:9 for \d+ s \(no handshake completed yet\)/.test(l));
     await until(() => silent().length > 0, 8_000, 'the silence is reported');
     await new Promise((r) => setTimeout(r, 5_500)); // one more check: not repeated
@@ -48,20 +53,12 @@ describe('an edge whose SuperNode.PSKey is wrong', function () {
   after(async () => m?.stop());
 
   it('says no session forms and to check the PSKey, although the supernode\'s handshake messages arrive', async () => {
-    const lines: string[] = [];
-    const log = new Logger('edge', { LogLevel: 'error', LogTransit: false, LogNormal: false, LogControl: false, LogInternal: false }, false, { write: (l) => lines.push(l) });
-    const sys = systemClock();
-    let skew = 0;
-    const clock = { ...sys, now: () => sys.now() + skew, wallMs: () => sys.wallMs() };
-    m = await startLoopbackSuper({
-      superExtra: 'HttpPostInterval: 1\nSendPingInterval: 1',
-      editEdge: (t) => t.replace(/PSKey: \S+/, `PSKey: ${keyToBase64(generatePSKBytes())}`),
-      clock,
-      edgeLog: log,
-    });
+    const e = await loopbackEdge((t) => t.replace(/PSKey: \S+/, `PSKey: ${keyToBase64(generatePSKBytes())}`));
+    m = e.m;
+    const lines = e.lines;
     // The supernode answers the edge's initiations; the answers do not decrypt here.
     await until(() => m!.edge.peers.supers.some((s) => s.decryptFailedAt !== undefined), 8_000, 'a handshake response that does not decrypt');
-    skew = 40;
+    e.skip(40);
     const said = () => lines.filter((l) => /no answer from the supernode at 127\.0\.0\.1:\d+ for \d+ s \(its handshake messages arrive but no session forms: check DynamicRoute\.SuperNode\.PSKey/.test(l));
     await until(() => said().length > 0, 8_000, `the silence is reported with the PSKey hint: ${lines.join('')}`);
   });

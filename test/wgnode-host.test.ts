@@ -45,7 +45,8 @@ for (const native of [true, false]) {
       for (const h of hosts.splice(0)) h.close();
     });
 
-    it('queues a message until the handshake, then delivers both ways; endpoints roam in and counters move', async () => {
+    /** Hosts A (NodeID 1) and B (NodeID 2), open, each the other's peer, no endpoints yet; what each received and every drop. */
+    async function pair() {
       const ka = generatePrivateKey();
       const kb = generatePrivateKey();
       const gotA: { from: number; text: string }[] = [];
@@ -58,6 +59,11 @@ for (const native of [true, false]) {
       await b.open();
       const bAtA: Peer = a.addPeer(2, publicKey(kb), undefined);
       const aAtB: Peer = b.addPeer(1, publicKey(ka), undefined);
+      return { a, b, bAtA, aAtB, gotA, gotB, drops };
+    }
+
+    it('queues a message until the handshake, then delivers both ways; endpoints roam in and counters move', async () => {
+      const { a, b, bAtA, aAtB, gotA, gotB, drops } = await pair();
       bAtA.endpoint = { address: '127.0.0.1', port: b.port, family: 4 };
       a.sendTo(bAtA, new TextEncoder().encode('hello b'));
       assert.equal(bAtA.queue.length, 1, 'queued: no session yet');
@@ -75,18 +81,7 @@ for (const native of [true, false]) {
     });
 
     it("a message queued at the side that ends up responder is sent once the initiator's first transport message confirms the session", async () => {
-      const ka = generatePrivateKey();
-      const kb = generatePrivateKey();
-      const gotA: { from: number; text: string }[] = [];
-      const gotB: { from: number; text: string }[] = [];
-      const drops: string[] = [];
-      const a = host(ka, gotA, drops);
-      const b = host(kb, gotB, drops);
-      hosts.push(a, b);
-      await a.open();
-      await b.open();
-      const bAtA: Peer = a.addPeer(2, publicKey(kb), undefined);
-      const aAtB: Peer = b.addPeer(1, publicKey(ka), undefined);
+      const { a, b, bAtA, aAtB, gotA, gotB, drops } = await pair();
       // A has B's endpoint wrong: its initiations go nowhere, and its message waits.
       bAtA.endpoint = { address: '127.0.0.1', port: 9, family: 4 };
       a.sendTo(bAtA, new TextEncoder().encode('queued at A'));
