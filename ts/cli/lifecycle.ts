@@ -1,17 +1,22 @@
 // What every long-running mode shares: turning config errors into CLI errors, and stopping
 // cleanly on SIGINT/SIGTERM.
-import { ConfigError, formatWarning } from '../config/index.js';
-import { CliError } from './errors.js';
+import { ConfigError, formatWarning, type WarningSink } from '../config/index.js';
+import { CliError, problemJson } from './errors.js';
 
-/** Loads a config with `load`, or throws a CliError listing every problem (exit 1; 2 without -config). */
-export function loadConfig<T>(mode: string, path: string | undefined, load: (p: string) => T): T {
+/**
+ * Loads a config with `load`, or throws a CliError listing every problem (exit 1; 2 without
+ * -config). Warnings go to stderr as text, or as JSON lines with `json` (-json).
+ */
+export function loadConfig<T>(mode: string, path: string | undefined, load: (p: string, warn?: WarningSink) => T, json = false): T {
   if (!path) throw new CliError(`${mode} needs -config FILE (or -example to print an example config)`, 2);
   try {
-    return load(path);
+    return load(path, json ? (_line, p) => process.stderr.write(problemJson('warning', p.message, path, p)) : undefined);
   } catch (e) {
     // The warnings of a refused file follow its errors: an unknown key there is often the
     // misspelling behind a "required but missing" error.
-    if (e instanceof ConfigError) throw new CliError(`invalid config:\n${[e.message, ...e.warnings.map((w) => formatWarning(e.file, w))].join('\n')}`);
+    if (e instanceof ConfigError) {
+      throw new CliError(`invalid config:\n${[e.message, ...e.warnings.map((w) => formatWarning(e.file, w))].join('\n')}`, 1, { file: e.file, errors: e.problems, warnings: e.warnings });
+    }
     throw e;
   }
 }

@@ -4,7 +4,7 @@ import { coreSimd128, coreVersion, WasmNotBuiltError } from '../core/wasm.js';
 import { loadNative } from '../native/index.js';
 import { CliArgs, parseArgs, USAGE, UsageError } from './args.js';
 
-import { CliError } from './errors.js';
+import { CliError, cliErrorJson } from './errors.js';
 export { CliError };
 
 function versionText(): string {
@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
     return await runMode(args);
   } catch (e) {
     if (e instanceof CliError) {
-      process.stderr.write(`etherguard: ${e.message}\n`);
+      process.stderr.write(args.json ? cliErrorJson(e) : `etherguard: ${e.message}\n`);
       return e.exitCode;
     }
     if (e instanceof WasmNotBuiltError) {

@@ -21,7 +21,7 @@ export async function edgeMode(a: CliArgs): Promise<number> {
     return 0;
   }
   holdSignals();
-  const cfg = loadConfig('edge', a.config, loadEdgeConfig);
+  const cfg = loadConfig('edge', a.config, loadEdgeConfig, a.json);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
   const metricsListen = metricsListenOf(a.metrics, cfg.MetricsListen);
   const p2pMode = cfg.DynamicRoute.P2P.UseP2P;

@@ -17,7 +17,7 @@ export async function superMode(a: CliArgs): Promise<number> {
     return 0;
   }
   holdSignals();
-  const cfg = loadConfig('super', a.config, loadSuperConfig);
+  const cfg = loadConfig('super', a.config, loadSuperConfig, a.json);
   const log = new Logger(cfg.NodeName, cfg.LogLevel, a.json);
   const metricsListen = metricsListenOf(a.metrics, cfg.MetricsListen);
   const sn = new Supernode(cfg, { configPath: a.config, log, uapi: !a.noUapi, timers: testTimers() });
