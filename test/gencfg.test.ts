@@ -230,6 +230,8 @@ describe('gencfg', () => {
     it('refuses an unbracketed IPv6 supernode endpoint and an IPv6 address in the IPv4 slot', async () => {
       await refused('super', SUPER({ v6: '2001:db8::53' }), /Super Node\.Endpoint\(IPv6\)\(optional\): value "2001:db8::53"/, /must be in brackets/);
       await refused('super', SUPER({ v4: '"[2001:db8::53]"' }), /Super Node\.Endpoint\(IPv4\)\(optional\)/, /IPv6 address; put it under/);
+      // Unbracketed too: the slot is wrong, not the brackets.
+      await refused('super', SUPER({ v4: '"2001:db8::53"' }), /Super Node\.Endpoint\(IPv4\)\(optional\): value "2001:db8::53"/, /an IPv6 address; put it under "Endpoint\(IPv6\)\(optional\)", in brackets: \[2001:db8::53\]/);
     });
 
     it('lists every problem of a file at once, each with its line', async () => {

@@ -5,6 +5,7 @@
 // checked for form only (ts/config/endpoint.ts), unlike upstream, which looked every host up.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import { isIPv6 } from 'node:net';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
 import { parseEndpoint, type Problem } from '../config/index.js';
 import { closestKey } from '../config/problems.js';
@@ -241,7 +242,11 @@ export function readSuperInput(text: string, file: string): { input: SuperInput;
   const v4 = r.str(sn('Endpoint(IPv4)(optional)')).trim();
   const v6 = r.str(sn('Endpoint(IPv6)(optional)')).trim();
   const port = listenPort || 3000;
-  if (v4 !== '') {
+  const bare = v4.replace(/^\[(.*)\]$/, '$1');
+  if (v4 !== '' && isIPv6(bare)) {
+    // Checked first: as "host:port" an unbracketed IPv6 address only fails for want of brackets.
+    r.fail(sn('Endpoint(IPv4)(optional)'), `value ${JSON.stringify(v4)}: an IPv6 address; put it under "Endpoint(IPv6)(optional)", in brackets: [${bare}]`);
+  } else if (v4 !== '') {
     const e = parseEndpoint(`${v4}:${port}`);
     if (!e.ok) r.fail(sn('Endpoint(IPv4)(optional)'), `value ${JSON.stringify(v4)}: not a host (an IPv4 address or a DNS name, without port; the listen port is appended): ${e.problem}`);
     else if (e.value.kind === 'v6') r.fail(sn('Endpoint(IPv4)(optional)'), `value ${JSON.stringify(v4)}: an IPv6 address; put it under "Endpoint(IPv6)(optional)" (in brackets)`);
