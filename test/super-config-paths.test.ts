@@ -4,14 +4,14 @@
 // unreadable EdgeTemplate is reported at start. docs/config.md, "Supernode config".
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, parseSuperConfig } from '../ts/config/index.js';
+import { generateKeyPair } from '../ts/config/index.js';
 import { exampleEdgeConfig } from '../ts/config/examples.js';
-import { Logger } from '../ts/shared/log.js';
 import { resolveConfigPath } from '../ts/super/config-paths.js';
-import { Supernode } from '../ts/super/supernode.js';
+import type { Supernode } from '../ts/super/supernode.js';
+import { startFileSupernode } from './helpers/file-super.js';
 
 const PW = 'add_pw';
 
@@ -42,22 +42,7 @@ interface Running {
 }
 
 async function start(path: string, opts: { https?: boolean } = {}): Promise<Running> {
-  const cfg = parseSuperConfig(readFileSync(path, 'utf8'), path, () => {});
-  cfg.ListenPort = 0;
-  cfg.ListenPort_EdgeAPI = '127.0.0.1:0';
-  cfg.ListenPort_ManageAPI = '127.0.0.1:0';
-  cfg.DisabledAf.ListenIPv4 = '127.0.0.1';
-  const logged: string[] = [];
-  const log = new Logger('paths-test', { LogLevel: 'error', LogTransit: false, LogNormal: false, LogControl: false, LogInternal: false }, false, { write: (s: string) => void logged.push(s) });
-  const sn = new Supernode(cfg, { configPath: path, log, uapi: false });
-  try {
-    await sn.start();
-  } catch (e) {
-    // A failed start leaves sockets open, which would keep mocha from exiting.
-    await sn.stop().catch(() => undefined);
-    throw e;
-  }
-  const base = sn.httpAddress() + '/eg_api';
+  const { sn, base, logged } = await startFileSupernode(path, 'paths-test');
   assert.equal(base.startsWith('https:'), opts.https === true);
   return { sn, base, logged };
 }

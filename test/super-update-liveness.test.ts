@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateKeyPair, generatePSK, parseSuperConfig, type SuperConfig } from '../ts/config/index.js';
+import { generateKeyPair, generatePSK, type SuperConfig } from '../ts/config/index.js';
 import { parseSuper } from '../ts/config/validate.js';
-import { Logger } from '../ts/shared/log.js';
-import { Supernode } from '../ts/super/supernode.js';
+import type { Supernode } from '../ts/super/supernode.js';
+import { startFileSupernode } from './helpers/file-super.js';
 
 const PW = 'sup_pw';
 
@@ -51,15 +51,8 @@ async function start(timers = { SendPingInterval: 15, PeerAliveTimeout: 70, Http
   const dir = mkdtempSync(join(tmpdir(), 'eg-live-'));
   const path = join(dir, 'super.yaml');
   writeFileSync(path, superYaml(timers));
-  const cfg = parseSuperConfig(readFileSync(path, 'utf8'), path, () => {});
-  cfg.ListenPort = 0;
-  cfg.ListenPort_EdgeAPI = '127.0.0.1:0';
-  cfg.ListenPort_ManageAPI = '127.0.0.1:0';
-  cfg.DisabledAf.ListenIPv4 = '127.0.0.1';
-  const log = new Logger('live-test', { LogLevel: 'silent', LogTransit: false, LogNormal: false, LogControl: false, LogInternal: false });
-  const sn = new Supernode(cfg, { configPath: path, log, uapi: false });
-  await sn.start();
-  return { dir, path, cfg, sn, base: sn.httpAddress() + '/eg_api' };
+  const { sn, cfg, base } = await startFileSupernode(path, 'live-test');
+  return { dir, path, cfg, sn, base };
 }
 
 async function stop(f: Fixture | undefined): Promise<void> {
