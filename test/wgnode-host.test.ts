@@ -8,7 +8,7 @@ import { generatePrivateKey, keyToBase64, publicKey } from '../ts/core/wg.js';
 import { systemClock } from '../ts/wgnode/clock.js';
 import { WgHost, type HostOptions } from '../ts/wgnode/host.js';
 import { HEADER_LEN, Kind, writeHeader } from '../ts/core/frame.js';
-import type { Peer } from '../ts/wgnode/peers.js';
+import { QUEUE_LIMIT, type Peer } from '../ts/wgnode/peers.js';
 
 async function waitFor(cond: () => boolean, what: string, ms = 5000): Promise<void> {
   const end = Date.now() + ms;
@@ -131,6 +131,18 @@ for (const native of [true, false]) {
         '1 packet(s) to peer 2 waited over 0.6 s for a session; not sent',
         '1 ping(s) to peer 2 waited over 0.2 s for a session; not sent (their time would read as latency)',
       ]);
+    });
+
+    it('a full queue drops its oldest message, not the newest, and counts the drop', async () => {
+      const { a, bAtA, b, gotB, drops } = await pair();
+      bAtA.endpoint = { address: '127.0.0.1', port: 9, family: 4 };
+      for (let i = 0; i < QUEUE_LIMIT + 2; i++) a.sendTo(bAtA, new TextEncoder().encode(`m${i}`));
+      assert.equal(bAtA.queue.length, QUEUE_LIMIT);
+      assert.equal(drops.filter((d) => /queue for peer 2 full/.test(d)).length, 2, drops.join('; '));
+      bAtA.endpoint = { address: '127.0.0.1', port: b.port, family: 4 };
+      assert.ok(a.initiateNow(bAtA));
+      await waitFor(() => gotB.length === QUEUE_LIMIT, 'B to receive the queue');
+      assert.deepEqual([gotB[0]!.text, gotB.at(-1)!.text], ['m2', `m${QUEUE_LIMIT + 1}`], 'the two oldest went');
     });
 
     it('an initiation from an unknown key is a drop, logged as expected only while the owner says so (a peer list on its way)', async () => {

@@ -338,8 +338,13 @@ export class WgHost {
         case Ev.Queue: {
           const p = this.peers.wg(peerId);
           if (!p) break;
-          if (p.queue.length >= QUEUE_LIMIT) this.o.log.drop(dropName(Drop.QueueFull, { node: p.nodeId }), { node: p.nodeId });
-          else p.queue.push({ plain: buf.slice(pl, pl + len), at: this.o.clock.now() });
+          // Full: the oldest goes, as in wireguard-go's staged queue. Keeping the oldest kept
+          // what would be stale by the time a session forms and refused what was current.
+          if (p.queue.length >= QUEUE_LIMIT) {
+            p.queue.shift();
+            this.o.log.drop(dropName(Drop.QueueFull, { node: p.nodeId }), { node: p.nodeId });
+          }
+          p.queue.push({ plain: buf.slice(pl, pl + len), at: this.o.clock.now() });
           break;
         }
         case Ev.Handshake: {
