@@ -92,7 +92,7 @@ const UPSTREAM_NAMES: Record<string, { name: string; now: string; note: string }
       now: 'DampingFilterRadius',
       note:
         "DampingResistance is upstream's older latency smoothing (latency = old × R + new × (1 − R), R in (0, 1]), which upstream replaced in 2021-12 by DampingFilterRadius, " +
-        'a median over the last 2r+1 measurements; that filter is the one used here and the value is not converted: delete DampingResistance and set DampingFilterRadius (default 4) if you want another radius',
+        'the window (2r+1 measurements) of its latency filter; the value is not converted: delete DampingResistance and set DampingFilterRadius (default 4) if you want another window',
     },
   ].map((e) => [e.name.toLowerCase(), e]),
 );
