@@ -17,4 +17,19 @@ describe('super mode: pulls that cannot connect', () => {
     assert.equal(f.unreachable(131), false, 'a new quiet period after an answer');
     assert.equal(f.unreachable(136.5), true);
   });
+
+  it('that keep failing give one error line a minute with the count held back, not one per notice; an answer resets it and says so', () => {
+    const f = new PullFailures(5, 60);
+    const said: Array<[number, number]> = [];
+    // Two pulls a second (peer list and table) for three minutes, as with an unreachable edge API.
+    for (let t = 200; t < 380; t += 0.5) {
+      const d = f.errorDue(t);
+      if (d.say) said.push([t, d.held]);
+    }
+    assert.deepEqual(said, [[200, 0], [260, 119], [320, 119]]);
+    assert.equal(f.answered(), true, 'errors were said: the caller logs that it works again');
+    assert.deepEqual(f.errorDue(381), { say: true, held: 0 }, 'after an answer the next error is said at once');
+    f.answered();
+    assert.equal(f.answered(), false, 'nothing said since the last answer');
+  });
 });

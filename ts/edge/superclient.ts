@@ -70,15 +70,45 @@ const SUPER_RETRY_SLOW_S = 5;
  */
 export class PullFailures {
   private since?: number;
-  constructor(private readonly quietS = 5) {}
+  private lastErrorAt = -Infinity;
+  private held = 0;
+  private erred = false;
+  /**
+   * `quietS`: how long connection failures stay at debug; `errorEveryS`: at most one error line
+   * per this many seconds while pulls keep failing (a notice comes every second, and an edge
+   * whose supernode API is unreachable logged two errors a second).
+   */
+  constructor(
+    private readonly quietS = 5,
+    private readonly errorEveryS = 60,
+  ) {}
   /** A pull could not connect at `nowS` (monotonic s): true when it should be logged as an error. */
   unreachable(nowS: number): boolean {
     this.since ??= nowS;
     return nowS - this.since >= this.quietS;
   }
   /** A pull got an answer: the next connection failure starts a new quiet period. */
-  answered(): void {
+  answered(): boolean {
     this.since = undefined;
+    const erred = this.erred;
+    this.erred = false;
+    this.held = 0;
+    this.lastErrorAt = -Infinity;
+    return erred;
+  }
+
+  /**
+   * A pull error to log as an error at `nowS` (monotonic s): `say` for the first and then one
+   * every errorEveryS, with `held` the errors not said since the last one (the others go to the
+   * control log). answered() returns whether any was said, for a "works again" line.
+   */
+  errorDue(nowS: number): { say: boolean; held: number } {
+    if (nowS - this.lastErrorAt < this.errorEveryS) return { say: false, held: ++this.held };
+    const held = this.held;
+    this.held = 0;
+    this.lastErrorAt = nowS;
+    this.erred = true;
+    return { say: true, held };
   }
 }
 
@@ -603,7 +633,7 @@ export class SuperClient {
         }
       }
       if (!r) return;
-      this.pullFailures.answered();
+      if (this.pullFailures.answered()) this.edge.log.info(`the supernode's edge API at ${base} answers again`);
       if (!r.ok) {
         // 404 "State not correct" means a newer state exists: its notice is on the way.
         this.edge.log.cat('control', `pull ${what} refused: HTTP ${r.status} ${text}`);
@@ -627,7 +657,11 @@ export class SuperClient {
         this.sched.after(PULL_RETRY_S, () => {
           if (!this.stopped && this.announced[what] === state) void this.pull(what, state, from);
         });
-      } else this.edge.log.error(msg);
+      } else {
+        const due = this.pullFailures.errorDue(this.edge.clock.now());
+        if (due.say) this.edge.log.error(due.held > 0 ? `${msg} (${due.held} more failed pull(s) since the last error line, logged under control)` : msg);
+        else this.edge.log.cat('control', msg);
+      }
     } finally {
       this.pulling.delete(key);
     }
