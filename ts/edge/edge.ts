@@ -339,10 +339,12 @@ export class Edge {
    */
   readonly interfaceGone: Promise<string> = new Promise((r) => (this.resolveGone = r));
 
-  /** Super mode: the filtered one-way latencies (s) to this node per peer (SuperClient.latencies). */
-  latencySource?: () => Map<number, number>;
-  /** Super and P2P mode: peers whose latency filter has not filled its window (Prober.settling). */
-  settlingSource?: () => Set<number>;
+  /**
+   * Super and P2P mode: the client that pings the peers (SuperClient, P2PClient): the filtered
+   * one-way latencies (s) to this node per peer, and the peers whose filter has not filled its
+   * window (Prober). Unset in static mode, which does not ping.
+   */
+  measurer?: { latencies(): Map<number, number>; settling(): Set<number> };
   /** Super mode: PeerAliveTimeout (s) as the supernode last set it (SuperParams); else the config's. */
   aliveTimeoutSource?: () => number;
   /** Called when a WireGuard session with `p` becomes usable (each completed handshake; SuperClient re-registers). */
@@ -365,9 +367,9 @@ export class Edge {
       nodeId: this.me,
       nodeName: this.cfg.NodeName,
       peers: this.host.peerCounters(this.aliveTimeoutSource?.() ?? this.cfg.DynamicRoute.PeerAliveTimeout),
-      latencyS: this.latencySource?.() ?? new Map(),
-      settling: this.settlingSource?.() ?? new Set(),
-      probing: this.latencySource !== undefined,
+      latencyS: this.measurer?.latencies() ?? new Map(),
+      settling: this.measurer?.settling() ?? new Set(),
+      probing: this.measurer !== undefined,
       forwarded: this.stats.forwarded,
       drops: { ...this.stats.drops },
       nextHops,

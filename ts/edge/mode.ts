@@ -48,15 +48,12 @@ export async function edgeMode(a: CliArgs): Promise<number> {
   try {
     if (p2pMode) {
       p2p = new P2PClient(edge, cfg, { configPath: a.config, signer: coreSigner });
-      const c = p2p;
-      edge.latencySource = () => c.latencies();
-      edge.settlingSource = () => c.settling();
+      edge.measurer = p2p;
     } else if (cfg.DynamicRoute.SuperNode.UseSuperNode) {
       client = new SuperClient(edge, cfg);
       client.addSuperPeers();
       const c = client;
-      edge.latencySource = () => c.latencies();
-      edge.settlingSource = () => c.settling();
+      edge.measurer = c;
       edge.aliveTimeoutSource = () => c.aliveTimeoutS();
     }
     await edge.start();

@@ -45,8 +45,8 @@ export class Prober {
    * counters). Its Time is the ping clock (pingTimeMs, ms) plus the peer's SendLead: the path
    * encode → seal (one WASM call) → sendmmsg runs synchronously inside `send`, and the native
    * sender's own reading before the syscall (lastSendMs) measures that gap for the next pings.
-   * A ping queued behind a handshake leaves later with its old stamp: a one-off high sample that
-   * the spike filter discards. `requestReply`: how many pings the peer should answer with (hole
+   * A ping queued behind a handshake leaves later with its old stamp (at most
+   * PING_QUEUE_MAX_AGE_S later, ts/wgnode/host.ts): a one-off high sample the spike filter discards. `requestReply`: how many pings the peer should answer with (hole
    * punching).
    */
   ping(p: Pick<Peer, 'nodeId' | 'endpoint'>, requestReply: number, send: (payload: Uint8Array) => void): void {
