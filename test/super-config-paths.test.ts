@@ -11,21 +11,12 @@ import { generateKeyPair } from '../ts/config/index.js';
 import { exampleEdgeConfig } from '../ts/config/examples.js';
 import { resolveConfigPath } from '../ts/super/config-paths.js';
 import type { Supernode } from '../ts/super/supernode.js';
-import { startFileSupernode } from './helpers/file-super.js';
+import { startFileSupernode, superConfigHead } from './helpers/file-super.js';
 
 const PW = 'add_pw';
 
 function superYaml(extra: string): string {
-  return `NodeName: PathSuper
-PrivKeyV4: ${generateKeyPair().privateKey}
-PrivKeyV6: ""
-ListenPort: 3000
-ListenPort_EdgeAPI: "3000"
-ListenPort_ManageAPI: "3000"
-DisabledAf:
-  IPv6: true
-API_Prefix: eg_api
-Passwords:
+  return `${superConfigHead('PathSuper')}Passwords:
   AddPeer: ${PW}
 ${extra}
 Peers: []

@@ -8,22 +8,13 @@ import { join } from 'node:path';
 import { generateKeyPair, generatePSK, type SuperConfig } from '../ts/config/index.js';
 import { parseSuper } from '../ts/config/validate.js';
 import type { Supernode } from '../ts/super/supernode.js';
-import { startFileSupernode } from './helpers/file-super.js';
+import { startFileSupernode, superConfigHead } from './helpers/file-super.js';
 
 const PW = 'sup_pw';
 
 function superYaml(timers: { SendPingInterval: number; PeerAliveTimeout: number; HttpPostInterval: number }): string {
   const edge = generateKeyPair();
-  return `NodeName: LiveSuper
-PrivKeyV4: ${generateKeyPair().privateKey}
-PrivKeyV6: ""
-ListenPort: 3000
-ListenPort_EdgeAPI: "3000"
-ListenPort_ManageAPI: "3000"
-DisabledAf:
-  IPv6: true
-API_Prefix: eg_api
-RePushConfigInterval: 30
+  return `${superConfigHead('LiveSuper')}RePushConfigInterval: 30
 HttpPostInterval: ${timers.HttpPostInterval}
 PeerAliveTimeout: ${timers.PeerAliveTimeout}
 SendPingInterval: ${timers.SendPingInterval}

@@ -1,7 +1,7 @@
 // A supernode started from a config file, on loopback with free ports (the file may say 3000):
 // what the manage-API tests need to check the file, the running state and the answers together.
 import { readFileSync } from 'node:fs';
-import { parseSuperConfig, type SuperConfig } from '../../ts/config/index.js';
+import { generateKeyPair, parseSuperConfig, type SuperConfig } from '../../ts/config/index.js';
 import { Logger } from '../../ts/shared/log.js';
 import { Supernode } from '../../ts/super/supernode.js';
 
@@ -26,4 +26,22 @@ export async function startFileSupernode(path: string, name = 'file-super'): Pro
     throw e;
   }
   return { sn, cfg, base: sn.httpAddress() + '/eg_api', logged };
+}
+
+/**
+ * The first lines of a test supernode's YAML: `name`, a fresh IPv4 key, IPv4 only, port 3000 for
+ * UDP and both APIs (startFileSupernode moves them), API_Prefix eg_api. The caller appends the
+ * rest (timers, Passwords, Peers).
+ */
+export function superConfigHead(name: string): string {
+  return `NodeName: ${name}
+PrivKeyV4: ${generateKeyPair().privateKey}
+PrivKeyV6: ""
+ListenPort: 3000
+ListenPort_EdgeAPI: "3000"
+ListenPort_ManageAPI: "3000"
+DisabledAf:
+  IPv6: true
+API_Prefix: eg_api
+`;
 }
